@@ -1,0 +1,44 @@
+//! Fan-out between replicas of one deployment.
+//!
+//! A bus is a topic-addressed, at-most-once pipe: what is published on a topic reaches every
+//! process that is subscribed to that topic at the time (the publisher included). Nothing is
+//! stored; durability is the store's job. Delivery (`crate::delivery`) uses one bus
+//! subscription per topic per process and fans out to sockets itself.
+//!
+//! Implementations: [`redis`] (Redis pub/sub through `fred`, one channel namespace per
+//! deployment) and [`local`] (in-process, for `CHAT_BUS=local`). One conformance suite
+//! (`tests/bus_conformance.rs`) runs against both.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+/// What a process receives from the bus. Implementations are handed the sending half of a
+/// channel at construction and push into it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inbound {
+    /// A payload published on `topic` (the topic as passed to `publish`, without namespace).
+    Message { topic: String, payload: Bytes },
+    /// The connection to the bus was lost and is back, with every subscription restored.
+    /// Anything published meanwhile may be lost: receivers must catch up from the store.
+    Resynced,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("bus unavailable: {0}")]
+    Unavailable(String),
+    #[error("bus error: {0}")]
+    Other(String),
+}
+
+pub type BusResult<T> = Result<T, BusError>;
+
+#[async_trait]
+pub trait Bus: Send + Sync + 'static {
+    async fn publish(&self, topic: &str, payload: Bytes) -> BusResult<()>;
+    /// Idempotent: subscribing twice to one topic still delivers each payload once.
+    async fn subscribe(&self, topic: &str) -> BusResult<()>;
+    async fn unsubscribe(&self, topic: &str) -> BusResult<()>;
+    /// Cheap round trip for `/health/ready`.
+    async fn ping(&self) -> BusResult<()>;
+}
