@@ -1,0 +1,10 @@
+//! Atendo operator: turns a `Tenant` into its namespace, bucket, database user and chat-server.
+//!
+//! Everything here is a library so the binary stays a thin dispatcher and every stage can be
+//! tested without a cluster: the resource types ([`tenant`]), the rules ([`validation`]), the
+//! generated CRD ([`crd`]).
+
+pub mod cli;
+pub mod crd;
+pub mod tenant;
+pub mod validation;

@@ -1,0 +1,241 @@
+//! The `Tenant` custom resource (atendo.io/v1alpha1, cluster-scoped): the product's public face.
+//!
+//! The schema carries every rule the API server can check on its own: OpenAPI bounds, enums and
+//! lengths, plus CEL (`x-kubernetes-validations`) where OpenAPI is not enough. The same rules are
+//! applied in Rust by [`crate::validation`], which also checks the values that only exist once plan
+//! defaults are merged in.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A DNS label (RFC 1123): what a subdomain and a namespace name must be.
+pub const DNS_LABEL_REGEX: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+/// `#rrggbb`.
+pub const COLOR_REGEX: &str = "^#[0-9a-fA-F]{6}$";
+/// A BCP 47 language tag as browsers send it (`pt-BR`, `en`, `zh-Hant-TW`).
+pub const LOCALE_REGEX: &str = "^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$";
+/// The namespace is `tenant-<name>` and must stay a 63-character DNS label.
+pub const MAX_NAME_LEN: usize = 56;
+/// Upper bound for every replica count; far above any plan, low enough to catch typos.
+pub const MAX_REPLICAS: i32 = 50;
+
+/// A customer of the platform: its own namespace, bucket, database user and chat-server.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "atendo.io",
+    version = "v1alpha1",
+    kind = "Tenant",
+    plural = "tenants",
+    singular = "tenant",
+    shortname = "tn",
+    category = "atendo",
+    status = "TenantStatus",
+    derive = "PartialEq",
+    doc = "An Atendo tenant: a dedicated chat-server on https://<subdomain>.<base-domain> with its own namespace, bucket and database user.",
+    printcolumn(name = "Plan", type_ = "string", json_path = ".spec.plan"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(name = "URL", type_ = "string", json_path = ".status.url"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    validation = Rule::new(
+        "self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 56"
+    )
+    .message("metadata.name must be a DNS label of at most 56 characters (the namespace is tenant-<name>)"),
+    validation = Rule::new(
+        "(has(self.spec.subdomain) ? self.spec.subdomain : self.metadata.name) == (has(oldSelf.spec.subdomain) ? oldSelf.spec.subdomain : oldSelf.metadata.name)"
+    )
+    .message("spec.subdomain is immutable (it defaults to metadata.name)")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantSpec {
+    /// Customer name as people read it, e.g. "ACME Ltda".
+    #[schemars(length(min = 1, max = 100))]
+    pub display_name: String,
+
+    /// Commercial plan; gives the defaults every other field overrides.
+    pub plan: Plan,
+
+    /// DNS label under the operator's base domain; defaults to metadata.name; immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')").message("must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"))]
+    pub subdomain: Option<String>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branding: Option<Branding>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ChatSpec>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageSpec>,
+
+    /// What deletion does to data: Retain keeps bucket objects and the database; Delete removes them.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// true scales the chat-server to zero and keeps everything else.
+    #[serde(default)]
+    pub suspended: bool,
+}
+
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "camelCase")]
+pub enum Plan {
+    Starter,
+    Professional,
+    Enterprise,
+}
+
+impl Plan {
+    pub const ALL: [Plan; 3] = [Plan::Starter, Plan::Professional, Plan::Enterprise];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Starter => "starter",
+            Plan::Professional => "professional",
+            Plan::Enterprise => "enterprise",
+        }
+    }
+}
+
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DeletionPolicy {
+    #[default]
+    Retain,
+    Delete,
+}
+
+/// How the widget and the agent console present the tenant.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Branding {
+    /// Defaults to spec.displayName.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 100))]
+    pub product_name: Option<String>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 7))]
+    #[x_kube(validation = Rule::new("self.matches('^#[0-9a-fA-F]{6}$')").message("must be a #rrggbb colour"))]
+    pub primary_color: Option<String>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
+    #[x_kube(validation = Rule::new("isURL(self) && url(self).getScheme() == 'https' && url(self).getHostname() != ''").message("must be an absolute https:// URL"))]
+    pub logo_url: Option<String>,
+
+    /// BCP 47 language tag, e.g. pt-BR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 35))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$')").message("must be a BCP 47 language tag such as pt-BR"))]
+    pub locale: Option<String>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 500))]
+    pub welcome_message: Option<String>,
+}
+
+/// The chat-server's size; unset fields come from the plan.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new(
+    "!has(self.replicas) || !has(self.autoscaling) || ((!has(self.autoscaling.minReplicas) || self.replicas >= self.autoscaling.minReplicas) && (!has(self.autoscaling.maxReplicas) || self.replicas <= self.autoscaling.maxReplicas))"
+).message("replicas must lie between autoscaling.minReplicas and autoscaling.maxReplicas"))]
+pub struct ChatSpec {
+    /// Fixed replica count when the chat-server is not autoscaled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 50))]
+    pub replicas: Option<i32>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<AutoscalingSpec>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new(
+    "!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas"
+).message("minReplicas must not exceed maxReplicas"))]
+pub struct AutoscalingSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 50))]
+    pub min_replicas: Option<i32>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 50))]
+    pub max_replicas: Option<i32>,
+
+    /// Average CPU utilisation (percent of requests) the autoscaler aims for.
+    #[serde(
+        default,
+        rename = "targetCPUUtilization",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(range(min = 10, max = 95))]
+    pub target_cpu_utilization: Option<i32>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageSpec {
+    /// Days an uploaded file is kept before the bucket's lifecycle expires it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 3650))]
+    pub retention_days: Option<i32>,
+
+    /// Largest attachment, in MiB.
+    #[serde(
+        default,
+        rename = "maxUploadMB",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(range(min = 1, max = 1024))]
+    pub max_upload_mb: Option<i32>,
+}
+
+/// What the operator last did; written only through the status subresource.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+
+    /// Ready plus one per step: NamespaceReady, StorageReady, DatabaseReady, ChatServerReady, IngressReady.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseStatus>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct DatabaseStatus {
+    pub name: String,
+    pub user: String,
+}
+
+impl Tenant {
+    /// The subdomain in force: spec.subdomain, or metadata.name.
+    pub fn subdomain(&self) -> &str {
+        self.spec
+            .subdomain
+            .as_deref()
+            .or(self.metadata.name.as_deref())
+            .unwrap_or_default()
+    }
+}

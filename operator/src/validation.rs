@@ -1,0 +1,233 @@
+//! The Tenant rules in Rust, shared by `render` and the controller.
+//!
+//! They repeat what the CRD schema enforces (OpenAPI bounds and CEL rules in [`crate::tenant`]) so
+//! that a Tenant which never met an API server (a file given to `render`, an object created before a
+//! CRD upgrade) is judged the same way. The immutability of the subdomain needs the previous object
+//! and is left to the API server's transition rule.
+
+use std::fmt;
+
+use crate::tenant::{MAX_NAME_LEN, MAX_REPLICAS, Tenant};
+
+/// One broken rule, named by the field's path as `kubectl explain` spells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Every rule the Tenant breaks, not just the first, so one round of fixes is enough.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Tenant {name:?} is invalid: {}", list(.errors))]
+pub struct InvalidTenant {
+    pub name: String,
+    pub errors: Vec<FieldError>,
+}
+
+fn list(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Checks `tenant` against every rule of the CRD schema.
+pub fn validate(tenant: &Tenant) -> Result<(), InvalidTenant> {
+    let mut errors = Errors::default();
+    let spec = &tenant.spec;
+
+    match tenant.metadata.name.as_deref() {
+        None | Some("") => errors.add("metadata.name", "is required"),
+        Some(name) if name.len() > MAX_NAME_LEN || !is_dns_label(name) => errors.add(
+            "metadata.name",
+            format!(
+                "{name:?} must be a DNS label of at most {MAX_NAME_LEN} characters (the namespace is tenant-<name>)"
+            ),
+        ),
+        Some(_) => {}
+    }
+
+    errors.length("spec.displayName", Some(&spec.display_name), 1, 100);
+
+    if let Some(subdomain) = &spec.subdomain
+        && !is_dns_label(subdomain)
+    {
+        errors.add(
+            "spec.subdomain",
+            format!(
+                "{subdomain:?} must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
+            ),
+        );
+    }
+
+    if let Some(branding) = &spec.branding {
+        errors.length(
+            "spec.branding.productName",
+            branding.product_name.as_deref(),
+            1,
+            100,
+        );
+        if let Some(color) = &branding.primary_color
+            && !is_hex_color(color)
+        {
+            errors.add(
+                "spec.branding.primaryColor",
+                format!("{color:?} must be a #rrggbb colour"),
+            );
+        }
+        if let Some(url) = &branding.logo_url
+            && (url.chars().count() > 2048 || !is_https_url(url))
+        {
+            errors.add(
+                "spec.branding.logoUrl",
+                format!("{url:?} must be an absolute https:// URL of at most 2048 characters"),
+            );
+        }
+        if let Some(locale) = &branding.locale
+            && !is_locale(locale)
+        {
+            errors.add(
+                "spec.branding.locale",
+                format!("{locale:?} must be a BCP 47 language tag such as pt-BR"),
+            );
+        }
+        errors.length(
+            "spec.branding.welcomeMessage",
+            branding.welcome_message.as_deref(),
+            0,
+            500,
+        );
+    }
+
+    if let Some(chat) = &spec.chat {
+        errors.range("spec.chat.replicas", chat.replicas, 1, MAX_REPLICAS);
+        if let Some(auto) = &chat.autoscaling {
+            let (min, max) = (auto.min_replicas, auto.max_replicas);
+            errors.range("spec.chat.autoscaling.minReplicas", min, 1, MAX_REPLICAS);
+            errors.range("spec.chat.autoscaling.maxReplicas", max, 1, MAX_REPLICAS);
+            errors.range(
+                "spec.chat.autoscaling.targetCPUUtilization",
+                auto.target_cpu_utilization,
+                10,
+                95,
+            );
+            if let (Some(min), Some(max)) = (min, max)
+                && min > max
+            {
+                errors.add(
+                    "spec.chat.autoscaling",
+                    format!("minReplicas ({min}) must not exceed maxReplicas ({max})"),
+                );
+            }
+            if let Some(replicas) = chat.replicas
+                && (min.is_some_and(|m| replicas < m) || max.is_some_and(|m| replicas > m))
+            {
+                errors.add(
+                    "spec.chat",
+                    format!(
+                        "replicas ({replicas}) must lie between autoscaling.minReplicas and autoscaling.maxReplicas"
+                    ),
+                );
+            }
+        }
+    }
+
+    if let Some(storage) = &spec.storage {
+        errors.range(
+            "spec.storage.retentionDays",
+            storage.retention_days,
+            1,
+            3650,
+        );
+        errors.range("spec.storage.maxUploadMB", storage.max_upload_mb, 1, 1024);
+    }
+
+    errors.into_result(tenant)
+}
+
+#[derive(Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// Lengths count characters, as OpenAPI's minLength/maxLength do.
+    fn length(&mut self, field: &str, value: Option<&str>, min: usize, max: usize) {
+        if let Some(value) = value {
+            let n = value.chars().count();
+            if n < min || n > max {
+                self.add(
+                    field,
+                    format!("must be {min} to {max} characters long, got {n}"),
+                );
+            }
+        }
+    }
+
+    fn range(&mut self, field: &str, value: Option<i32>, min: i32, max: i32) {
+        if let Some(v) = value
+            && (v < min || v > max)
+        {
+            self.add(field, format!("must be between {min} and {max}, got {v}"));
+        }
+    }
+
+    fn into_result(self, tenant: &Tenant) -> Result<(), InvalidTenant> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(InvalidTenant {
+                name: tenant.metadata.name.clone().unwrap_or_default(),
+                errors: self.0,
+            })
+        }
+    }
+}
+
+/// RFC 1123 label, as `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$` with at most 63 characters.
+pub fn is_dns_label(s: &str) -> bool {
+    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let bytes = s.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes.iter().all(|&c| alnum(c) || c == b'-')
+        && alnum(bytes[0])
+        && alnum(bytes[bytes.len() - 1])
+}
+
+/// `^#[0-9a-fA-F]{6}$`.
+fn is_hex_color(s: &str) -> bool {
+    s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|c| c.is_ascii_hexdigit())
+}
+
+/// `^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$`.
+fn is_locale(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let language = parts.next().unwrap_or_default();
+    (2..=3).contains(&language.len())
+        && language.bytes().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// An absolute https URL with a host and nothing a browser would have to escape.
+fn is_https_url(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("https://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let host = host.split(':').next().unwrap_or_default();
+    !host.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}

@@ -1,0 +1,60 @@
+//! Sample Tenants shared by the integration tests.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use atendo_operator::tenant::Tenant;
+use serde_json::{Value, json};
+
+/// A Tenant with every field set, as a platform team would write it.
+pub fn full_tenant_json() -> Value {
+    json!({
+        "apiVersion": "atendo.io/v1alpha1",
+        "kind": "Tenant",
+        "metadata": {"name": "acme"},
+        "spec": {
+            "displayName": "ACME Ltda",
+            "plan": "professional",
+            "subdomain": "acme",
+            "branding": {
+                "productName": "ACME Suporte",
+                "primaryColor": "#0b5fff",
+                "logoUrl": "https://cdn.acme.example/logo.svg",
+                "locale": "pt-BR",
+                "welcomeMessage": "Olá! Como podemos ajudar?"
+            },
+            "chat": {"replicas": 2, "autoscaling": {"minReplicas": 2, "maxReplicas": 6, "targetCPUUtilization": 70}},
+            "storage": {"retentionDays": 90, "maxUploadMB": 25},
+            "deletionPolicy": "Retain",
+            "suspended": false
+        }
+    })
+}
+
+/// `full_tenant_json` with one JSON pointer set to `value` (created along the way if missing).
+pub fn with(mut doc: Value, pointer: &str, value: Value) -> Value {
+    let mut node = &mut doc;
+    for key in pointer.trim_start_matches('/').split('/') {
+        if !node.is_object() {
+            *node = json!({});
+        }
+        node = node
+            .as_object_mut()
+            .unwrap()
+            .entry(key.to_string())
+            .or_insert(Value::Null);
+    }
+    *node = value;
+    doc
+}
+
+/// `doc` without the field at `pointer`.
+pub fn without(mut doc: Value, pointer: &str) -> Value {
+    let (parent, key) = pointer.rsplit_once('/').unwrap();
+    if let Some(obj) = doc.pointer_mut(parent).and_then(Value::as_object_mut) {
+        obj.remove(key);
+    }
+    doc
+}
+
+pub fn tenant(doc: Value) -> Tenant {
+    serde_json::from_value(doc).expect("sample is a well-formed Tenant")
+}

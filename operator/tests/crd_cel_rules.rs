@@ -1,0 +1,165 @@
+//! The CRD's CEL rules, evaluated by kube-rs's client-side CEL validator (with the Kubernetes CEL
+//! libraries: `isURL`, `url()`, …) against sample Tenants. This tests the rule strings in the
+//! schema; OpenAPI bounds (minimum, maxLength, enum) are the API server's own and are mirrored by
+//! `validation.rs`, tested in validation_rules.rs.
+
+mod common;
+
+use atendo_operator::tenant::Tenant;
+use common::{full_tenant_json, with, without};
+use kube::CustomResourceExt;
+use kube_cel::Validator;
+use serde_json::{Value, json};
+
+fn schema() -> Value {
+    let crd = Tenant::crd();
+    let schema = crd.spec.versions[0].schema.as_ref().unwrap();
+    serde_json::to_value(schema.open_api_v3_schema.as_ref().unwrap()).unwrap()
+}
+
+/// Paths of the fields whose rules `doc` breaks (on update when `old` is given).
+fn broken(doc: &Value, old: Option<&Value>) -> Vec<String> {
+    match Validator::new().validate(&schema(), doc, old) {
+        Ok(()) => vec![],
+        Err(errors) => errors
+            .iter()
+            .map(|e| format!("{} ({})", e.field_path, e.message))
+            .collect(),
+    }
+}
+
+fn assert_broken(doc: Value, field: &str) {
+    let broken = broken(&doc, None);
+    assert!(
+        broken.len() == 1 && broken[0].starts_with(&format!("{field} (")),
+        "expected one broken rule on {field}, got {broken:?}"
+    );
+}
+
+#[test]
+fn every_rule_compiles() {
+    let compiled = kube_cel::compile_schema(&schema());
+    fn errors(node: &kube_cel::CompiledSchema, out: &mut Vec<String>) {
+        out.extend(node.compilation_errors().iter().map(|e| e.to_string()));
+        node.properties
+            .values()
+            .for_each(|child| errors(child, out));
+    }
+    let mut found = vec![];
+    errors(&compiled, &mut found);
+    assert_eq!(found, Vec::<String>::new());
+}
+
+#[test]
+fn a_complete_tenant_passes_every_rule() {
+    assert_eq!(broken(&full_tenant_json(), None), Vec::<String>::new());
+}
+
+#[test]
+fn name_rule_rejects_names_too_long_for_the_namespace() {
+    assert_broken(
+        with(full_tenant_json(), "/metadata/name", json!("a".repeat(57))),
+        "",
+    );
+    assert_broken(
+        with(full_tenant_json(), "/metadata/name", json!("acme.corp")),
+        "",
+    );
+}
+
+#[test]
+fn subdomain_rule_rejects_non_dns_labels() {
+    for bad in ["ACME", "acme_support", "acme-", "a.b"] {
+        assert_broken(
+            with(full_tenant_json(), "/spec/subdomain", json!(bad)),
+            "spec.subdomain",
+        );
+    }
+}
+
+#[test]
+fn subdomain_cannot_change_after_creation() {
+    let old = full_tenant_json();
+    let changed = with(old.clone(), "/spec/subdomain", json!("other"));
+    assert_eq!(
+        broken(&changed, Some(&old)).len(),
+        1,
+        "{:?}",
+        broken(&changed, Some(&old))
+    );
+    assert_eq!(broken(&old, Some(&old)), Vec::<String>::new());
+}
+
+#[test]
+fn a_defaulted_subdomain_may_be_spelled_out_but_not_changed() {
+    let old = without(full_tenant_json(), "/spec/subdomain");
+    let spelled_out = with(old.clone(), "/spec/subdomain", json!("acme"));
+    assert_eq!(broken(&spelled_out, Some(&old)), Vec::<String>::new());
+    let changed = with(old.clone(), "/spec/subdomain", json!("other"));
+    assert_eq!(broken(&changed, Some(&old)).len(), 1);
+    // ...and removing a subdomain that differs from the name would change it too.
+    let old_other = with(old.clone(), "/spec/subdomain", json!("other"));
+    assert_eq!(broken(&old, Some(&old_other)).len(), 1);
+}
+
+#[test]
+fn primary_color_rule_wants_rrggbb() {
+    for bad in ["#fff", "0b5fff", "#0b5ffg"] {
+        assert_broken(
+            with(
+                full_tenant_json(),
+                "/spec/branding/primaryColor",
+                json!(bad),
+            ),
+            "spec.branding.primaryColor",
+        );
+    }
+}
+
+#[test]
+fn logo_url_rule_wants_absolute_https() {
+    for bad in ["http://cdn.acme.example/logo.svg", "/logo.svg", "not a url"] {
+        assert_broken(
+            with(full_tenant_json(), "/spec/branding/logoUrl", json!(bad)),
+            "spec.branding.logoUrl",
+        );
+    }
+}
+
+#[test]
+fn locale_rule_wants_a_language_tag() {
+    for bad in ["p", "portuguese", "pt_BR"] {
+        assert_broken(
+            with(full_tenant_json(), "/spec/branding/locale", json!(bad)),
+            "spec.branding.locale",
+        );
+    }
+}
+
+#[test]
+fn autoscaling_rule_rejects_min_above_max() {
+    let doc = without(full_tenant_json(), "/spec/chat/replicas");
+    let doc = with(
+        doc,
+        "/spec/chat/autoscaling",
+        json!({"minReplicas": 5, "maxReplicas": 4}),
+    );
+    assert_broken(doc, "spec.chat.autoscaling");
+}
+
+#[test]
+fn chat_rule_keeps_replicas_inside_the_autoscaling_range() {
+    assert_broken(
+        with(full_tenant_json(), "/spec/chat/replicas", json!(7)),
+        "spec.chat",
+    );
+    assert_broken(
+        with(full_tenant_json(), "/spec/chat/replicas", json!(1)),
+        "spec.chat",
+    );
+    let no_autoscaling = without(full_tenant_json(), "/spec/chat/autoscaling");
+    assert_eq!(
+        broken(&with(no_autoscaling, "/spec/chat/replicas", json!(7)), None),
+        Vec::<String>::new()
+    );
+}

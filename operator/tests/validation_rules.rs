@@ -1,0 +1,305 @@
+//! The Rust copy of the CRD's rules, one rule at a time.
+
+mod common;
+
+use atendo_operator::validation::{FieldError, validate};
+use common::{full_tenant_json, tenant, with, without};
+use serde_json::{Value, json};
+
+/// The fields `validate` complains about for `doc`.
+fn failing_fields(doc: Value) -> Vec<String> {
+    match validate(&tenant(doc)) {
+        Ok(()) => vec![],
+        Err(e) => e
+            .errors
+            .into_iter()
+            .map(|FieldError { field, .. }| field)
+            .collect(),
+    }
+}
+
+fn assert_rejected(doc: Value, field: &str) {
+    assert_eq!(failing_fields(doc), vec![field.to_string()]);
+}
+
+#[test]
+fn a_tenant_with_every_field_set_is_valid() {
+    assert_eq!(failing_fields(full_tenant_json()), Vec::<String>::new());
+}
+
+#[test]
+fn a_tenant_with_only_the_required_fields_is_valid() {
+    let doc = json!({"metadata": {"name": "a"}, "spec": {"displayName": "A", "plan": "starter"}});
+    assert_eq!(failing_fields(doc), Vec::<String>::new());
+}
+
+#[test]
+fn name_must_be_a_dns_label_short_enough_for_the_namespace_prefix() {
+    for bad in ["Acme", "acme-", "-acme", "ac_me", "a.b", &"a".repeat(57)] {
+        assert_rejected(
+            with(full_tenant_json(), "/metadata/name", json!(bad)),
+            "metadata.name",
+        );
+    }
+    let longest = "a".repeat(56);
+    assert_eq!(
+        failing_fields(with(full_tenant_json(), "/metadata/name", json!(longest))),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_tenant_without_a_name_is_rejected() {
+    assert_rejected(
+        without(full_tenant_json(), "/metadata/name"),
+        "metadata.name",
+    );
+}
+
+#[test]
+fn display_name_must_be_1_to_100_characters() {
+    assert_rejected(
+        with(full_tenant_json(), "/spec/displayName", json!("")),
+        "spec.displayName",
+    );
+    assert_rejected(
+        with(
+            full_tenant_json(),
+            "/spec/displayName",
+            json!("é".repeat(101)),
+        ),
+        "spec.displayName",
+    );
+    assert_eq!(
+        failing_fields(with(
+            full_tenant_json(),
+            "/spec/displayName",
+            json!("é".repeat(100))
+        )),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn subdomain_must_be_a_dns_label() {
+    for bad in [
+        "ACME",
+        "acme_support",
+        "acme.support",
+        "",
+        "acme-",
+        &"a".repeat(64),
+    ] {
+        assert_rejected(
+            with(full_tenant_json(), "/spec/subdomain", json!(bad)),
+            "spec.subdomain",
+        );
+    }
+    assert_eq!(
+        failing_fields(with(
+            full_tenant_json(),
+            "/spec/subdomain",
+            json!("suporte-1")
+        )),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn primary_color_must_be_rrggbb() {
+    for bad in ["#fff", "0b5fff", "#0b5ffg", "#0b5fff0", "blue"] {
+        assert_rejected(
+            with(
+                full_tenant_json(),
+                "/spec/branding/primaryColor",
+                json!(bad),
+            ),
+            "spec.branding.primaryColor",
+        );
+    }
+    assert_eq!(
+        failing_fields(with(
+            full_tenant_json(),
+            "/spec/branding/primaryColor",
+            json!("#0B5FFF")
+        )),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn logo_url_must_be_absolute_https() {
+    for bad in [
+        "http://cdn.acme.example/logo.svg",
+        "/logo.svg",
+        "https://",
+        "https:///logo.svg",
+        "https://cdn acme/logo.svg",
+    ] {
+        assert_rejected(
+            with(full_tenant_json(), "/spec/branding/logoUrl", json!(bad)),
+            "spec.branding.logoUrl",
+        );
+    }
+}
+
+#[test]
+fn locale_must_be_a_language_tag() {
+    for bad in ["p", "portuguese", "pt_BR", "pt-", "pt-B"] {
+        assert_rejected(
+            with(full_tenant_json(), "/spec/branding/locale", json!(bad)),
+            "spec.branding.locale",
+        );
+    }
+    for good in ["en", "pt-BR", "zh-Hant-TW", "es-419"] {
+        assert_eq!(
+            failing_fields(with(
+                full_tenant_json(),
+                "/spec/branding/locale",
+                json!(good)
+            )),
+            Vec::<String>::new()
+        );
+    }
+}
+
+#[test]
+fn product_name_and_welcome_message_are_bounded() {
+    assert_rejected(
+        with(full_tenant_json(), "/spec/branding/productName", json!("")),
+        "spec.branding.productName",
+    );
+    assert_rejected(
+        with(
+            full_tenant_json(),
+            "/spec/branding/welcomeMessage",
+            json!("x".repeat(501)),
+        ),
+        "spec.branding.welcomeMessage",
+    );
+}
+
+#[test]
+fn replicas_must_be_between_1_and_50() {
+    let doc = without(full_tenant_json(), "/spec/chat/autoscaling");
+    assert_rejected(
+        with(doc.clone(), "/spec/chat/replicas", json!(0)),
+        "spec.chat.replicas",
+    );
+    assert_rejected(
+        with(doc.clone(), "/spec/chat/replicas", json!(51)),
+        "spec.chat.replicas",
+    );
+    assert_eq!(
+        failing_fields(with(doc, "/spec/chat/replicas", json!(50))),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn autoscaling_bounds_are_checked_one_by_one() {
+    let doc = without(full_tenant_json(), "/spec/chat/replicas");
+    assert_rejected(
+        with(doc.clone(), "/spec/chat/autoscaling/minReplicas", json!(0)),
+        "spec.chat.autoscaling.minReplicas",
+    );
+    assert_rejected(
+        with(doc.clone(), "/spec/chat/autoscaling/maxReplicas", json!(51)),
+        "spec.chat.autoscaling.maxReplicas",
+    );
+    assert_rejected(
+        with(
+            doc.clone(),
+            "/spec/chat/autoscaling/targetCPUUtilization",
+            json!(9),
+        ),
+        "spec.chat.autoscaling.targetCPUUtilization",
+    );
+    assert_rejected(
+        with(
+            doc,
+            "/spec/chat/autoscaling/targetCPUUtilization",
+            json!(96),
+        ),
+        "spec.chat.autoscaling.targetCPUUtilization",
+    );
+}
+
+#[test]
+fn min_replicas_must_not_exceed_max_replicas() {
+    let doc = without(full_tenant_json(), "/spec/chat/replicas");
+    let doc = with(
+        doc,
+        "/spec/chat/autoscaling",
+        json!({"minReplicas": 5, "maxReplicas": 4}),
+    );
+    assert_rejected(doc, "spec.chat.autoscaling");
+}
+
+#[test]
+fn replicas_must_lie_within_the_autoscaling_range() {
+    assert_rejected(
+        with(full_tenant_json(), "/spec/chat/replicas", json!(1)),
+        "spec.chat",
+    );
+    assert_rejected(
+        with(full_tenant_json(), "/spec/chat/replicas", json!(7)),
+        "spec.chat",
+    );
+    let only_max = with(
+        full_tenant_json(),
+        "/spec/chat/autoscaling",
+        json!({"maxReplicas": 3}),
+    );
+    assert_rejected(
+        with(only_max.clone(), "/spec/chat/replicas", json!(4)),
+        "spec.chat",
+    );
+    assert_eq!(
+        failing_fields(with(only_max, "/spec/chat/replicas", json!(3))),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn storage_limits_are_bounded() {
+    assert_rejected(
+        with(full_tenant_json(), "/spec/storage/retentionDays", json!(0)),
+        "spec.storage.retentionDays",
+    );
+    assert_rejected(
+        with(
+            full_tenant_json(),
+            "/spec/storage/retentionDays",
+            json!(3651),
+        ),
+        "spec.storage.retentionDays",
+    );
+    assert_rejected(
+        with(full_tenant_json(), "/spec/storage/maxUploadMB", json!(0)),
+        "spec.storage.maxUploadMB",
+    );
+    assert_rejected(
+        with(full_tenant_json(), "/spec/storage/maxUploadMB", json!(1025)),
+        "spec.storage.maxUploadMB",
+    );
+}
+
+#[test]
+fn every_broken_rule_is_reported_in_one_message_naming_tenant_and_fields() {
+    let doc = with(full_tenant_json(), "/spec/subdomain", json!("Bad_Sub"));
+    let doc = with(doc, "/spec/branding/primaryColor", json!("red"));
+    let err = validate(&tenant(doc)).unwrap_err();
+    assert_eq!(err.errors.len(), 2);
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(
+            "Tenant \"acme\" is invalid: spec.subdomain: \"Bad_Sub\" must be a DNS label"
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("; spec.branding.primaryColor: \"red\" must be a #rrggbb colour"),
+        "{msg}"
+    );
+}
