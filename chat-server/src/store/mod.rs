@@ -12,6 +12,10 @@
 //!   nothing and returns the original message as [`Appended::Existing`].
 //! - A message returned by `append_message` is durable.
 
+pub mod sqlite;
+
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::model::{
@@ -31,6 +35,19 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Opens the store `location` names, creating its schema or indexes if missing.
+pub async fn open(location: &crate::config::StoreLocation) -> StoreResult<Arc<dyn Store>> {
+    use crate::config::StoreLocation;
+    Ok(match location {
+        StoreLocation::Embedded(dir) => Arc::new(sqlite::SqliteStore::open(dir).await?),
+        StoreLocation::Mongo { .. } => {
+            return Err(StoreError::Other(
+                "this build has no MongoDB store yet; use an embedded store directory".into(),
+            ));
+        }
+    })
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Appended {

@@ -1,0 +1,160 @@
+//! Between the model and SQLite rows: column lists, row readers, and error mapping.
+
+use chrono::{DateTime, Utc};
+use rusqlite::Row;
+use rusqlite::types::Type;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::model::{
+    Agent, AgentRecord, Attachment, Author, Conversation, Message, Role, Visitor, VisitorRef,
+};
+use crate::store::StoreError;
+
+pub const AGENT_COLUMNS: &str = "id, email, name, role, password_hash, created_at";
+pub const VISITOR_COLUMNS: &str = "id, name, email, created_at";
+pub const CONVERSATION_COLUMNS: &str =
+    "id, status, visitor_id, visitor_name, assignee, created_at, updated_at, last_seq";
+pub const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, client_msg_id, author_kind, author_id, \
+     author_name, body, attachments, created_at";
+pub const ATTACHMENT_COLUMNS: &str = "id, conversation_id, filename, content_type, size, key, \
+     uploaded_by_kind, uploaded_by_id, uploaded_by_name, created_at";
+
+pub fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn time(row: &Row, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let ms: i64 = row.get(idx)?;
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            Type::Integer,
+            format!("{ms} ms is outside the representable time range").into(),
+        )
+    })
+}
+
+fn unsigned(row: &Row, idx: usize) -> rusqlite::Result<u64> {
+    let v: i64 = row.get(idx)?;
+    u64::try_from(v)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, e.into()))
+}
+
+pub fn signed(v: u64) -> i64 {
+    // Seqs and byte sizes never come near 2^63; saturating keeps a corrupt value from wrapping.
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The enum's name on the wire (`"open"`, `"agent"`, …), which is also its stored text.
+pub fn text<T: Serialize>(value: T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => unreachable!("unit enums serialize to strings, got {other:?}"),
+    }
+}
+
+fn from_text<T: DeserializeOwned>(row: &Row, idx: usize) -> rusqlite::Result<T> {
+    let s: String = row.get(idx)?;
+    serde_json::from_value(serde_json::Value::String(s))
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, e.into()))
+}
+
+pub fn agent_record(row: &Row) -> rusqlite::Result<AgentRecord> {
+    Ok(AgentRecord {
+        agent: Agent {
+            id: row.get(0)?,
+            email: row.get(1)?,
+            name: row.get(2)?,
+            role: from_text::<Role>(row, 3)?,
+            created_at: time(row, 5)?,
+        },
+        password_hash: row.get(4)?,
+    })
+}
+
+pub fn visitor(row: &Row) -> rusqlite::Result<Visitor> {
+    Ok(Visitor {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        email: row.get(2)?,
+        created_at: time(row, 3)?,
+    })
+}
+
+pub fn conversation(row: &Row) -> rusqlite::Result<Conversation> {
+    Ok(Conversation {
+        id: row.get(0)?,
+        status: from_text(row, 1)?,
+        visitor: VisitorRef {
+            id: row.get(2)?,
+            name: row.get(3)?,
+        },
+        assignee: row.get(4)?,
+        created_at: time(row, 5)?,
+        updated_at: time(row, 6)?,
+        last_seq: unsigned(row, 7)?,
+    })
+}
+
+pub fn message(row: &Row) -> rusqlite::Result<Message> {
+    let attachments: String = row.get(8)?;
+    Ok(Message {
+        id: row.get(0)?,
+        conversation_id: row.get(1)?,
+        seq: unsigned(row, 2)?,
+        client_msg_id: row.get(3)?,
+        author: Author {
+            kind: from_text(row, 4)?,
+            id: row.get(5)?,
+            name: row.get(6)?,
+        },
+        body: row.get(7)?,
+        attachments: serde_json::from_str(&attachments)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(8, Type::Text, e.into()))?,
+        created_at: time(row, 9)?,
+    })
+}
+
+pub fn attachment(row: &Row) -> rusqlite::Result<Attachment> {
+    Ok(Attachment {
+        id: row.get(0)?,
+        conversation_id: row.get(1)?,
+        filename: row.get(2)?,
+        content_type: row.get(3)?,
+        size: unsigned(row, 4)?,
+        key: row.get(5)?,
+        uploaded_by: Author {
+            kind: from_text(row, 6)?,
+            id: row.get(7)?,
+            name: row.get(8)?,
+        },
+        created_at: time(row, 9)?,
+    })
+}
+
+pub fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.code == rusqlite::ErrorCode::ConstraintViolation
+            && matches!(f.extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY))
+}
+
+/// Maps an error that is not a caller's conflict. `path` is the database file, named in errors
+/// an operator has to act on (permissions, full disk, corruption).
+pub fn store_error(path: &std::path::Path, e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::*;
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            DatabaseBusy | DatabaseLocked => StoreError::Unavailable(format!(
+                "embedded store {} stayed locked by another writer: {e}",
+                path.display()
+            )),
+            ReadOnly | CannotOpen | PermissionDenied | DiskFull | SystemIoFailure
+            | DatabaseCorrupt | NotADatabase => {
+                StoreError::Other(format!("embedded store {}: {e}", path.display()))
+            }
+            _ => StoreError::Other(e.to_string()),
+        },
+        _ => StoreError::Other(e.to_string()),
+    }
+}

@@ -1,0 +1,105 @@
+//! The embedded store's schema, as an ordered list of migrations numbered by `PRAGMA user_version`.
+//!
+//! Hand-written rather than a migration crate: the whole mechanism is one loop, and it must run
+//! inside a `BEGIN IMMEDIATE` transaction so that two processes opening the same file at once
+//! cannot both apply the same step. A migration, once released, is never edited: add a new one.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// Index `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
+/// Times are milliseconds since the Unix epoch (the model keeps millisecond precision).
+/// The agents' `email_key` is the lowercased email: SQLite's NOCASE folds ASCII only, and the
+/// MongoDB store compares the same key, so both stores agree on what "the same email" is.
+/// Only messages reference conversations: that is the one relation the trait defines
+/// (`NotFound` on append); the others are checked, or not, the same way in both stores.
+const V1: &str = "
+CREATE TABLE agents (
+    id            TEXT PRIMARY KEY,
+    email         TEXT NOT NULL,
+    email_key     TEXT NOT NULL UNIQUE,
+    name          TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('agent', 'admin')),
+    password_hash TEXT,
+    created_at    INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE visitors (
+    id         TEXT PRIMARY KEY,
+    name       TEXT,
+    email      TEXT,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE conversations (
+    id           TEXT PRIMARY KEY,
+    status       TEXT NOT NULL CHECK (status IN ('open', 'pending', 'resolved')),
+    visitor_id   TEXT NOT NULL,
+    visitor_name TEXT,
+    assignee     TEXT,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    last_seq     INTEGER NOT NULL CHECK (last_seq >= 0)
+) STRICT;
+CREATE INDEX conversations_by_status   ON conversations (status, id);
+CREATE INDEX conversations_by_assignee ON conversations (assignee, id);
+CREATE INDEX conversations_by_visitor  ON conversations (visitor_id, id);
+
+CREATE TABLE messages (
+    id              TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations (id),
+    seq             INTEGER NOT NULL CHECK (seq > 0),
+    client_msg_id   TEXT,
+    author_kind     TEXT NOT NULL CHECK (author_kind IN ('visitor', 'agent', 'system')),
+    author_id       TEXT NOT NULL,
+    author_name     TEXT,
+    body            TEXT NOT NULL,
+    attachments     TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    UNIQUE (conversation_id, seq),
+    UNIQUE (conversation_id, client_msg_id)
+) STRICT;
+
+CREATE TABLE attachments (
+    id                TEXT PRIMARY KEY,
+    conversation_id   TEXT NOT NULL,
+    filename          TEXT NOT NULL,
+    content_type      TEXT NOT NULL,
+    size              INTEGER NOT NULL CHECK (size >= 0),
+    key               TEXT NOT NULL,
+    uploaded_by_kind  TEXT NOT NULL CHECK (uploaded_by_kind IN ('visitor', 'agent', 'system')),
+    uploaded_by_id    TEXT NOT NULL,
+    uploaded_by_name  TEXT,
+    created_at        INTEGER NOT NULL
+) STRICT;
+CREATE INDEX attachments_by_conversation ON attachments (conversation_id);
+";
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error(
+        "the database is at schema version {found}, newer than this server's {known}; run a newer chat-server"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Brings the schema up to the newest version; a no-op when it already is.
+pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
+    let known = MIGRATIONS.len() as i64;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > known {
+        return Err(MigrationError::TooNew { found, known });
+    }
+    for step in &MIGRATIONS[found as usize..] {
+        tx.execute_batch(step)?;
+    }
+    // user_version lives in the database header, so it commits (or rolls back) with the steps.
+    tx.pragma_update(None, "user_version", known)?;
+    tx.commit()?;
+    Ok(())
+}

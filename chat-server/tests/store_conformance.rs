@@ -1,0 +1,194 @@
+//! One conformance suite for every `Store` implementation: the cases in `cases.rs` run unchanged
+//! against the embedded SQLite store, MongoDB (SecantusDB) without auth, and MongoDB with
+//! `--auth` as a tenant user that has `readWrite` on its own database only, which is how the
+//! operator deploys it. Tests specific to one implementation follow the suite.
+
+#[path = "store_conformance/cases.rs"]
+mod cases;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chat_server::config::StoreLocation;
+use chat_server::store::{self, Store, StoreError};
+
+/// A fresh, empty store location, and whatever must live as long as it (a temp dir, a server).
+pub struct Harness {
+    location: StoreLocation,
+    _keep: Box<dyn Send + Sync>,
+}
+
+impl Harness {
+    /// Opens another store on this location; two calls stand for two replicas.
+    pub async fn open(&self) -> Arc<dyn Store> {
+        store::open(&self.location)
+            .await
+            .unwrap_or_else(|e| panic!("opening {:?}: {e}", self.location))
+    }
+}
+
+/// A directory below the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let path = std::env::temp_dir().join(testkit::unique("atendo-store-"));
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn sqlite() -> Harness {
+    let dir = TempDir::new();
+    Harness {
+        location: StoreLocation::Embedded(dir.0.join("data")),
+        _keep: Box::new(dir),
+    }
+}
+
+macro_rules! conformance {
+    ($backend:ident: $($case:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::cases::$case(super::$backend().await).await
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! suite {
+    ($($backend:ident),*) => {
+        $(
+            conformance!($backend:
+                the_store_answers_pings,
+                agents_are_found_by_id_and_by_email_in_any_case,
+                an_agent_email_taken_in_any_case_is_a_conflict,
+                visitors_read_back_as_written,
+                conversations_read_back_as_written_and_start_without_messages,
+                conversation_lists_filter_by_status_assignee_and_visitor_newest_first,
+                conversation_lists_page_with_before_id_and_limit,
+                updating_a_conversation_changes_only_what_the_patch_names,
+                updating_a_missing_conversation_is_not_found,
+                appended_messages_get_seqs_from_one_and_bump_the_conversation,
+                appending_to_a_missing_conversation_is_not_found_and_stores_nothing,
+                duplicate_client_msg_id_returns_the_original_message,
+                the_same_client_msg_id_in_two_conversations_is_two_messages,
+                messages_after_returns_ascending_seqs_above_after_seq_up_to_limit,
+                attachments_read_back_as_written_alone_and_inside_messages,
+                two_replicas_appending_concurrently_leave_no_hole_and_no_duplicate,
+            );
+        )*
+    };
+}
+
+suite!(sqlite);
+
+mod sqlite_only {
+    use super::*;
+    use crate::cases::{open_conversation, text};
+    use chat_server::model::ConversationStatus;
+    use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
+
+    fn schema_version_and_journal(file: &Path) -> (i64, String) {
+        let conn = rusqlite::Connection::open(file).unwrap();
+        let version = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        let journal = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        (version, journal)
+    }
+
+    #[tokio::test]
+    async fn data_survives_closing_and_reopening_the_store() {
+        let dir = TempDir::new();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.0).await.unwrap());
+        let c = open_conversation(&store, ConversationStatus::Open).await;
+        let m = store
+            .append_message(text(&c.id, Some("c1"), "kept"))
+            .await
+            .unwrap();
+        drop(store);
+
+        let reopened = SqliteStore::open(&dir.0).await.unwrap();
+        assert_eq!(
+            reopened
+                .conversation(&c.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .last_seq,
+            1
+        );
+        assert_eq!(
+            reopened.messages_after(&c.id, 0, 10).await.unwrap(),
+            vec![m.into_message()]
+        );
+        let next = reopened
+            .append_message(text(&c.id, Some("c2"), "next"))
+            .await
+            .unwrap();
+        assert_eq!(next.message().seq, 2);
+    }
+
+    #[tokio::test]
+    async fn a_new_database_is_in_wal_mode_at_the_current_schema_version() {
+        let dir = TempDir::new();
+        let store = SqliteStore::open(&dir.0.join("nested/data")).await.unwrap();
+        assert_eq!(store.path(), dir.0.join("nested/data").join(FILE_NAME));
+        assert_eq!(
+            schema_version_and_journal(store.path()),
+            (1, "wal".to_string())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_database_from_a_newer_server_is_refused() {
+        let dir = TempDir::new();
+        let path = SqliteStore::open(&dir.0)
+            .await
+            .unwrap()
+            .path()
+            .to_path_buf();
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = SqliteStore::open(&dir.0)
+            .await
+            .err()
+            .expect("opening must fail");
+        let message = err.to_string();
+        assert!(
+            message.contains("schema version 99") && message.contains(&path.display().to_string()),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_directory_that_cannot_be_created_is_an_error_naming_it() {
+        let dir = TempDir::new();
+        let file = dir.0.join("not-a-directory");
+        std::fs::write(&file, b"").unwrap();
+        let wanted = file.join("data");
+        let err = SqliteStore::open(&wanted)
+            .await
+            .err()
+            .expect("opening must fail");
+        assert!(matches!(err, StoreError::Other(_)), "{err:?}");
+        assert!(
+            err.to_string().contains(&wanted.display().to_string()),
+            "{err}"
+        );
+    }
+}
