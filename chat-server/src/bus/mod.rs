@@ -9,8 +9,16 @@
 //! deployment) and [`local`] (in-process, for `CHAT_BUS=local`). One conformance suite
 //! (`tests/bus_conformance.rs`) runs against both.
 
+pub mod local;
+pub mod redis;
+
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::config::BusLocation;
 
 /// What a process receives from the bus. Implementations are handed the sending half of a
 /// channel at construction and push into it.
@@ -41,4 +49,19 @@ pub trait Bus: Send + Sync + 'static {
     async fn unsubscribe(&self, topic: &str) -> BusResult<()>;
     /// Cheap round trip for `/health/ready`.
     async fn ping(&self) -> BusResult<()>;
+}
+
+/// The bus `location` names, pushing what it receives into `inbound`. `namespace` separates
+/// deployments sharing one Redis; the in-process bus has nothing to share and ignores it.
+pub async fn connect(
+    location: &BusLocation,
+    namespace: &str,
+    inbound: mpsc::Sender<Inbound>,
+) -> BusResult<Arc<dyn Bus>> {
+    Ok(match location {
+        BusLocation::Local => Arc::new(local::LocalBus::new(inbound)),
+        BusLocation::Redis(url) => {
+            Arc::new(redis::RedisBus::connect(url, namespace, inbound).await?)
+        }
+    })
 }
