@@ -6,5 +6,7 @@
 
 pub mod cli;
 pub mod crd;
+pub mod plan;
+pub mod settings;
 pub mod tenant;
 pub mod validation;

@@ -7,7 +7,8 @@
 
 use std::fmt;
 
-use crate::tenant::{MAX_NAME_LEN, MAX_REPLICAS, Tenant};
+use crate::plan::Sizing;
+use crate::tenant::{MAX_NAME_LEN, MAX_REPLICAS, Tenant, TenantSpec};
 
 /// One broken rule, named by the field's path as `kubectl explain` spells it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -149,7 +150,39 @@ pub fn validate(tenant: &Tenant) -> Result<(), InvalidTenant> {
         errors.range("spec.storage.maxUploadMB", storage.max_upload_mb, 1, 1024);
     }
 
+    if errors.0.is_empty() {
+        check_resolved_sizing(spec, &mut errors);
+    }
     errors.into_result(tenant)
+}
+
+/// Partial overrides can clash with the plan's defaults (a professional plan's minReplicas 2 with
+/// an explicit maxReplicas 1); the schema cannot see plan defaults, so only this check catches it.
+fn check_resolved_sizing(spec: &TenantSpec, errors: &mut Errors) {
+    let sizing = Sizing::resolve(spec);
+    let plan = spec.plan.as_str();
+    let Some(auto) = sizing.autoscaling else {
+        return;
+    };
+    if auto.min_replicas > auto.max_replicas {
+        errors.add(
+            "spec.chat.autoscaling",
+            format!(
+                "with the {plan} plan's defaults this gives minReplicas {} above maxReplicas {}; set both",
+                auto.min_replicas, auto.max_replicas
+            ),
+        );
+    } else if let Some(replicas) = spec.chat.as_ref().and_then(|c| c.replicas)
+        && !(auto.min_replicas..=auto.max_replicas).contains(&replicas)
+    {
+        errors.add(
+            "spec.chat.replicas",
+            format!(
+                "{replicas} lies outside the autoscaling range {}..{} (the {plan} plan's unless set in chat.autoscaling); the autoscaler would ignore it",
+                auto.min_replicas, auto.max_replicas
+            ),
+        );
+    }
 }
 
 #[derive(Default)]

@@ -182,6 +182,7 @@ fn product_name_and_welcome_message_are_bounded() {
 #[test]
 fn replicas_must_be_between_1_and_50() {
     let doc = without(full_tenant_json(), "/spec/chat/autoscaling");
+    let doc = with(doc, "/spec/plan", json!("starter"));
     assert_rejected(
         with(doc.clone(), "/spec/chat/replicas", json!(0)),
         "spec.chat.replicas",
@@ -301,5 +302,37 @@ fn every_broken_rule_is_reported_in_one_message_naming_tenant_and_fields() {
     assert!(
         msg.contains("; spec.branding.primaryColor: \"red\" must be a #rrggbb colour"),
         "{msg}"
+    );
+}
+
+#[test]
+fn a_partial_autoscaling_override_that_clashes_with_the_plan_is_rejected() {
+    // professional autoscales 2..6 by default; maxReplicas 1 alone leaves min 2 > max 1.
+    let doc = without(full_tenant_json(), "/spec/chat/replicas");
+    let doc = with(doc, "/spec/chat/autoscaling", json!({"maxReplicas": 1}));
+    let err = validate(&tenant(doc)).unwrap_err();
+    assert_eq!(err.errors.len(), 1);
+    assert_eq!(err.errors[0].field, "spec.chat.autoscaling");
+    assert!(
+        err.errors[0]
+            .message
+            .contains("professional plan's defaults"),
+        "{}",
+        err.errors[0].message
+    );
+}
+
+#[test]
+fn replicas_outside_the_plans_autoscaling_range_are_rejected() {
+    let doc = without(full_tenant_json(), "/spec/chat/autoscaling");
+    assert_rejected(
+        with(doc.clone(), "/spec/chat/replicas", json!(1)),
+        "spec.chat.replicas",
+    );
+    // The starter plan does not autoscale, so any replica count in bounds is fine there.
+    let starter = with(doc, "/spec/plan", json!("starter"));
+    assert_eq!(
+        failing_fields(with(starter, "/spec/chat/replicas", json!(7))),
+        Vec::<String>::new()
     );
 }

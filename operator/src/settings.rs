@@ -1,0 +1,289 @@
+//! Operator-wide settings: flags with `ATENDO_*` env twins, set by the Helm chart.
+//!
+//! [`Settings`] is everything the pure builders need, so `render` and `run` share it;
+//! [`DatabaseArgs`] holds the provider credentials only the controller uses.
+
+use std::collections::BTreeMap;
+
+use clap::{Args, ValueEnum};
+
+/// The text `{tenant}` in a template is replaced by the Tenant's name.
+pub const TENANT_PLACEHOLDER: &str = "{tenant}";
+
+#[derive(Clone, Debug, Args)]
+pub struct Settings {
+    /// Tenants are served on https://<subdomain>.<base-domain>.
+    #[arg(long, env = "ATENDO_BASE_DOMAIN", value_parser = base_domain)]
+    pub base_domain: String,
+
+    /// chat-server container image, e.g. registry.example.com/atendo/chat-server:1.4.2.
+    #[arg(long, env = "ATENDO_CHAT_IMAGE", value_parser = non_empty)]
+    pub chat_image: String,
+
+    /// Redis every chat-server fans out through (redis:// or rediss://); tenants are kept apart by
+    /// a per-tenant channel prefix.
+    #[arg(long, env = "ATENDO_REDIS_URL", value_parser = redis_url, hide_env_values = true)]
+    pub redis_url: String,
+
+    /// Address tenants' chat-servers reach MongoDB at, without credentials or database, e.g.
+    /// mongodb+srv://cluster0.abcde.mongodb.net/?retryWrites=true.
+    #[arg(long, env = "ATENDO_DATABASE_URL", value_parser = database_url)]
+    pub database_url: DatabaseUrl,
+
+    /// IngressClass of every tenant's Ingress; unset uses the cluster's default class.
+    #[arg(long, env = "ATENDO_INGRESS_CLASS")]
+    pub ingress_class: Option<String>,
+
+    /// Extra Ingress annotations as a JSON object, e.g. an ALB group name or nginx websocket
+    /// timeouts: {"nginx.ingress.kubernetes.io/proxy-read-timeout":"3600"}.
+    #[arg(long, env = "ATENDO_INGRESS_ANNOTATIONS", value_parser = annotations, default_value = "{}")]
+    pub ingress_annotations: Annotations,
+
+    /// Namespace of the ingress controller; the only namespace whose pods may reach a tenant's.
+    #[arg(long, env = "ATENDO_INGRESS_NAMESPACE", default_value = "ingress-nginx", value_parser = dns_label)]
+    pub ingress_namespace: String,
+
+    /// TLS Secret the Ingress names, present in every tenant namespace (e.g. a replicated
+    /// wildcard certificate). Without it and without --cert-issuer, TLS ends before the Ingress.
+    #[arg(long, env = "ATENDO_TLS_SECRET", conflicts_with = "cert_issuer")]
+    pub tls_secret: Option<String>,
+
+    /// cert-manager issuer that gets each tenant its own certificate.
+    #[arg(long, env = "ATENDO_CERT_ISSUER")]
+    pub cert_issuer: Option<String>,
+
+    /// Whether --cert-issuer names a ClusterIssuer or a namespaced Issuer.
+    #[arg(
+        long,
+        env = "ATENDO_CERT_ISSUER_KIND",
+        value_enum,
+        default_value = "cluster-issuer"
+    )]
+    pub cert_issuer_kind: IssuerKind,
+
+    #[arg(long, env = "ATENDO_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+
+    /// S3-compatible endpoint (MinIO, moto); unset means AWS.
+    #[arg(long, env = "ATENDO_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// Bucket name per tenant; must contain {tenant}.
+    #[arg(long, env = "ATENDO_BUCKET_NAME_TEMPLATE", default_value = "atendo-{tenant}-uploads", value_parser = bucket_template)]
+    pub bucket_name_template: String,
+
+    /// IAM role for the tenant's ServiceAccount (IRSA on EKS), e.g.
+    /// arn:aws:iam::123456789012:role/atendo-{tenant}-chat; unset adds no annotation.
+    #[arg(long, env = "ATENDO_IAM_ROLE_ARN_TEMPLATE", value_parser = iam_template)]
+    pub iam_role_arn_template: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IssuerKind {
+    ClusterIssuer,
+    Issuer,
+}
+
+/// How the tenant's database user is managed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DatabaseProvider {
+    /// MongoDB Atlas Admin API v2 (databaseUsers).
+    Atlas,
+    /// createUser/updateUser/dropUser over an admin connection (kind, self-managed MongoDB).
+    Mongodb,
+}
+
+/// Database provider credentials: used by the controller, never by `render`.
+#[derive(Clone, Debug, Args)]
+pub struct DatabaseArgs {
+    /// No default: clap's required_if_eq ignores defaults, and choosing is the chart's job anyway.
+    #[arg(long, env = "ATENDO_DATABASE_PROVIDER", value_enum)]
+    pub database_provider: DatabaseProvider,
+
+    /// Admin connection for the mongodb provider (needs userAdminAnyDatabase, dropDatabase).
+    #[arg(
+        long,
+        env = "ATENDO_MONGODB_ADMIN_URI",
+        hide_env_values = true,
+        required_if_eq("database_provider", "mongodb")
+    )]
+    pub mongodb_admin_uri: Option<String>,
+
+    #[arg(
+        long,
+        env = "ATENDO_ATLAS_API_URL",
+        default_value = "https://cloud.mongodb.com"
+    )]
+    pub atlas_api_url: String,
+
+    #[arg(
+        long,
+        env = "ATENDO_ATLAS_PROJECT_ID",
+        required_if_eq("database_provider", "atlas")
+    )]
+    pub atlas_project_id: Option<String>,
+
+    /// Cluster the tenant users are scoped to.
+    #[arg(
+        long,
+        env = "ATENDO_ATLAS_CLUSTER",
+        required_if_eq("database_provider", "atlas")
+    )]
+    pub atlas_cluster: Option<String>,
+
+    #[arg(
+        long,
+        env = "ATENDO_ATLAS_PUBLIC_KEY",
+        required_if_eq("database_provider", "atlas")
+    )]
+    pub atlas_public_key: Option<String>,
+
+    #[arg(
+        long,
+        env = "ATENDO_ATLAS_PRIVATE_KEY",
+        hide_env_values = true,
+        required_if_eq("database_provider", "atlas")
+    )]
+    pub atlas_private_key: Option<String>,
+}
+
+pub type Annotations = BTreeMap<String, String>;
+
+/// `--database-url` split where the tenant's credentials and database go in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    /// `mongodb://` or `mongodb+srv://`.
+    pub scheme: String,
+    pub hosts: String,
+    /// Query string without the `?`, possibly empty.
+    pub options: String,
+}
+
+impl DatabaseUrl {
+    /// The chat-server's CHAT_STORE: this address with a user, password and database. Users are
+    /// created in the admin database (as Atlas does), so authSource defaults to admin.
+    pub fn for_user(&self, user: &str, password: &str, database: &str) -> String {
+        let mut options = self.options.clone();
+        if !options.split('&').any(|o| o.starts_with("authSource=")) {
+            if !options.is_empty() {
+                options.push('&');
+            }
+            options.push_str("authSource=admin");
+        }
+        format!(
+            "{}{}:{}@{}/{database}?{options}",
+            self.scheme,
+            percent_encode(user),
+            percent_encode(password),
+            self.hosts
+        )
+    }
+}
+
+/// RFC 3986 userinfo encoding, which MongoDB requires for `:/?#[]@%` in credentials.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn non_empty(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        Err("must not be empty".into())
+    } else {
+        Ok(s.trim().to_string())
+    }
+}
+
+fn base_domain(s: &str) -> Result<String, String> {
+    let s = s.trim().trim_end_matches('.').to_ascii_lowercase();
+    if s.len() <= 200
+        && s.split('.').count() >= 2
+        && s.split('.').all(crate::validation::is_dns_label)
+    {
+        Ok(s)
+    } else {
+        Err(format!(
+            "{s:?} is not a domain name such as chat.example.com (dot-separated DNS labels, at most 200 characters)"
+        ))
+    }
+}
+
+fn dns_label(s: &str) -> Result<String, String> {
+    if crate::validation::is_dns_label(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not a valid namespace name (a DNS label)"))
+    }
+}
+
+fn redis_url(s: &str) -> Result<String, String> {
+    if s.starts_with("redis://") || s.starts_with("rediss://") {
+        Ok(s.to_string())
+    } else {
+        Err("must start with redis:// or rediss://".into())
+    }
+}
+
+fn database_url(s: &str) -> Result<DatabaseUrl, String> {
+    let (scheme, rest) = ["mongodb+srv://", "mongodb://"]
+        .into_iter()
+        .find_map(|p| s.strip_prefix(p).map(|r| (p, r)))
+        .ok_or("must start with mongodb:// or mongodb+srv://")?;
+    let (hosts, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let (database, options) = tail.split_once('?').unwrap_or((tail, ""));
+    if hosts.contains('@') {
+        return Err("must not contain credentials; the operator adds each tenant's own".into());
+    }
+    if hosts.is_empty() {
+        return Err("names no host".into());
+    }
+    if !database.is_empty() {
+        return Err(format!(
+            "must not name a database ({database:?}); each tenant gets its own"
+        ));
+    }
+    Ok(DatabaseUrl {
+        scheme: scheme.to_string(),
+        hosts: hosts.to_string(),
+        options: options.to_string(),
+    })
+}
+
+fn annotations(s: &str) -> Result<Annotations, String> {
+    serde_json::from_str(s).map_err(|e| {
+        format!("must be a JSON object of string values, e.g. {{\"key\":\"value\"}}: {e}")
+    })
+}
+
+fn bucket_template(s: &str) -> Result<String, String> {
+    if !s.contains(TENANT_PLACEHOLDER) {
+        return Err(format!(
+            "must contain {TENANT_PLACEHOLDER}, or every tenant would share one bucket"
+        ));
+    }
+    iam_template(s)
+}
+
+fn iam_template(s: &str) -> Result<String, String> {
+    let rest = s.replace(TENANT_PLACEHOLDER, "");
+    if rest.contains(['{', '}']) {
+        Err(format!(
+            "{s:?} has a placeholder other than {TENANT_PLACEHOLDER}"
+        ))
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+impl Settings {
+    /// `template` with the Tenant's name in place of `{tenant}`.
+    pub fn expand(template: &str, tenant: &str) -> String {
+        template.replace(TENANT_PLACEHOLDER, tenant)
+    }
+}

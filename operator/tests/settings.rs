@@ -1,0 +1,179 @@
+//! Operator flags: names, env twins, defaults and the messages of bad values.
+
+use atendo_operator::settings::{
+    DatabaseArgs, DatabaseProvider, DatabaseUrl, IssuerKind, Settings,
+};
+use clap::{CommandFactory, Parser};
+
+#[derive(Debug, Parser)]
+struct All {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+const REQUIRED: &[&str] = &[
+    "--base-domain=chat.example.com",
+    "--chat-image=registry.example.com/atendo/chat-server:1.0.0",
+    "--redis-url=redis://redis.atendo:6379",
+    "--database-url=mongodb://mongo-0.mongo:27017,mongo-1.mongo:27017/?replicaSet=rs0",
+    "--database-provider=mongodb",
+    "--mongodb-admin-uri=mongodb://admin:pw@mongo-0.mongo:27017/admin",
+];
+
+/// REQUIRED with the flags in `extra` replacing their defaults there.
+fn parse(extra: &[&str]) -> Result<All, clap::Error> {
+    let flag = |a: &&str| a.split('=').next().unwrap().to_string();
+    let overridden: Vec<String> = extra.iter().map(flag).collect();
+    let base = REQUIRED.iter().filter(|a| !overridden.contains(&flag(a)));
+    All::try_parse_from(["atendo-operator"].iter().chain(base).chain(extra))
+}
+
+fn error(extra: &[&str]) -> String {
+    parse(extra).unwrap_err().to_string()
+}
+
+#[test]
+fn every_flag_has_an_env_twin_named_after_it() {
+    let command = All::command();
+    let mut checked = 0;
+    for arg in command.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        let expected = format!("ATENDO_{}", long.to_uppercase().replace('-', "_"));
+        assert_eq!(
+            arg.get_env().and_then(|e| e.to_str()),
+            Some(expected.as_str()),
+            "--{long}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} flags found");
+}
+
+#[test]
+fn minimal_flags_give_the_documented_defaults() {
+    let all = parse(&[]).unwrap();
+    let s = all.settings;
+    assert_eq!(s.base_domain, "chat.example.com");
+    assert_eq!(s.ingress_class, None);
+    assert!(s.ingress_annotations.is_empty());
+    assert_eq!(s.ingress_namespace, "ingress-nginx");
+    assert_eq!((s.tls_secret, s.cert_issuer), (None, None));
+    assert_eq!(s.cert_issuer_kind, IssuerKind::ClusterIssuer);
+    assert_eq!(s.s3_region, "us-east-1");
+    assert_eq!(s.s3_endpoint, None);
+    assert_eq!(s.bucket_name_template, "atendo-{tenant}-uploads");
+    assert_eq!(s.iam_role_arn_template, None);
+    assert_eq!(all.database.database_provider, DatabaseProvider::Mongodb);
+    assert_eq!(all.database.atlas_api_url, "https://cloud.mongodb.com");
+}
+
+#[test]
+fn base_domain_is_normalised_and_checked() {
+    let all = parse(&["--base-domain=Chat.Example.COM."]).unwrap();
+    assert_eq!(all.settings.base_domain, "chat.example.com");
+    let err = error(&["--base-domain=localhost"]);
+    assert!(
+        err.contains("--base-domain") && err.contains("not a domain name"),
+        "{err}"
+    );
+    let err = error(&["--base-domain=chat_example.com"]);
+    assert!(err.contains("not a domain name"), "{err}");
+}
+
+#[test]
+fn database_url_is_split_and_rejects_credentials_or_a_database() {
+    let all = parse(&[]).unwrap();
+    assert_eq!(
+        all.settings.database_url,
+        DatabaseUrl {
+            scheme: "mongodb://".into(),
+            hosts: "mongo-0.mongo:27017,mongo-1.mongo:27017".into(),
+            options: "replicaSet=rs0".into()
+        }
+    );
+    assert!(
+        error(&["--database-url=mongodb://u:p@h:27017/"]).contains("must not contain credentials")
+    );
+    assert!(error(&["--database-url=mongodb://h:27017/app"]).contains("must not name a database"));
+    assert!(error(&["--database-url=postgres://h/"]).contains("must start with mongodb://"));
+}
+
+#[test]
+fn tenant_connection_strings_encode_credentials_and_authenticate_against_admin() {
+    let url = parse(&[]).unwrap().settings.database_url;
+    assert_eq!(
+        url.for_user("chat-acme", "p@ss:w/rd", "tenant_acme"),
+        "mongodb://chat-acme:p%40ss%3Aw%2Frd@mongo-0.mongo:27017,mongo-1.mongo:27017/tenant_acme?replicaSet=rs0&authSource=admin"
+    );
+    let srv = parse(&["--database-url=mongodb+srv://cluster0.abcde.mongodb.net/?authSource=other"])
+        .unwrap();
+    assert_eq!(
+        srv.settings.database_url.for_user("u", "p", "d"),
+        "mongodb+srv://u:p@cluster0.abcde.mongodb.net/d?authSource=other"
+    );
+}
+
+#[test]
+fn ingress_annotations_are_a_json_object() {
+    let all =
+        parse(&[r#"--ingress-annotations={"alb.ingress.kubernetes.io/group.name":"atendo"}"#])
+            .unwrap();
+    assert_eq!(
+        all.settings.ingress_annotations["alb.ingress.kubernetes.io/group.name"],
+        "atendo"
+    );
+    let err = error(&["--ingress-annotations=a=b"]);
+    assert!(
+        err.contains("ATENDO_INGRESS_ANNOTATIONS") || err.contains("--ingress-annotations"),
+        "{err}"
+    );
+    assert!(err.contains("JSON object"), "{err}");
+}
+
+#[test]
+fn a_tls_secret_and_a_cert_issuer_exclude_each_other() {
+    let err = error(&["--tls-secret=wildcard", "--cert-issuer=letsencrypt"]);
+    assert!(err.contains("cannot be used with"), "{err}");
+}
+
+#[test]
+fn templates_need_the_tenant_placeholder_where_sharing_would_be_wrong() {
+    assert!(error(&["--bucket-name-template=atendo-uploads"]).contains("must contain {tenant}"));
+    assert!(
+        error(&["--iam-role-arn-template=arn:aws:iam::1:role/{name}"])
+            .contains("placeholder other than")
+    );
+    let all = parse(&["--iam-role-arn-template=arn:aws:iam::1:role/atendo-chat"]).unwrap();
+    assert_eq!(
+        all.settings.iam_role_arn_template.as_deref(),
+        Some("arn:aws:iam::1:role/atendo-chat")
+    );
+}
+
+#[test]
+fn each_database_provider_requires_its_own_credentials() {
+    let args = [
+        "atendo-operator",
+        REQUIRED[0],
+        REQUIRED[1],
+        REQUIRED[2],
+        REQUIRED[3],
+    ];
+    let err = All::try_parse_from(args).unwrap_err().to_string();
+    assert!(err.contains("--database-provider"), "{err}");
+    let mongodb = args.iter().copied().chain(["--database-provider=mongodb"]);
+    let err = All::try_parse_from(mongodb).unwrap_err().to_string();
+    assert!(err.contains("--mongodb-admin-uri"), "{err}");
+    let atlas = args.iter().copied().chain(["--database-provider=atlas"]);
+    let err = All::try_parse_from(atlas).unwrap_err().to_string();
+    for flag in [
+        "--atlas-project-id",
+        "--atlas-cluster",
+        "--atlas-public-key",
+        "--atlas-private-key",
+    ] {
+        assert!(err.contains(flag), "{flag} missing from: {err}");
+    }
+}
