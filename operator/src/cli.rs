@@ -1,6 +1,10 @@
 //! Command line: one subcommand per job the binary does.
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::settings::Settings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -17,4 +21,16 @@ pub struct Cli {
 pub enum Command {
     /// Print the Tenant CustomResourceDefinition as YAML.
     Crd,
+    /// Print every object the operator would apply for a Tenant, as multi-document YAML.
+    Render(Box<RenderArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Tenant manifest to render; - reads standard input.
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    pub settings: Settings,
 }

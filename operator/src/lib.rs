@@ -5,8 +5,11 @@
 //! generated CRD ([`crd`]).
 
 pub mod cli;
+pub mod context;
 pub mod crd;
 pub mod plan;
+pub mod render;
+pub mod resources;
 pub mod settings;
 pub mod tenant;
 pub mod validation;

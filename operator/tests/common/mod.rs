@@ -58,3 +58,38 @@ pub fn without(mut doc: Value, pointer: &str) -> Value {
 pub fn tenant(doc: Value) -> Tenant {
     serde_json::from_value(doc).expect("sample is a well-formed Tenant")
 }
+
+/// Operator settings as the Helm chart would pass them, plus `extra` flags.
+pub fn settings(extra: &[&str]) -> atendo_operator::settings::Settings {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        settings: atendo_operator::settings::Settings,
+    }
+    let base = [
+        "atendo-operator",
+        // (the program name is never overridden: no extra flag starts with it)
+        "--base-domain=chat.example.com",
+        "--chat-image=registry.example.com/atendo/chat-server:1.0.0",
+        "--redis-url=redis://redis.atendo:6379",
+        "--database-url=mongodb+srv://cluster0.abcde.mongodb.net/?retryWrites=true",
+        "--ingress-class=nginx",
+    ];
+    let flag = |a: &&str| a.split('=').next().unwrap().to_string();
+    let overridden: Vec<String> = extra.iter().map(flag).collect();
+    let base = base.iter().filter(|a| !overridden.contains(&flag(a)));
+    Wrapper::try_parse_from(base.chain(extra))
+        .expect("valid settings")
+        .settings
+}
+
+/// Minimal Tenant on `plan`.
+pub fn minimal_json(name: &str, plan: &str) -> Value {
+    json!({
+        "apiVersion": "atendo.io/v1alpha1",
+        "kind": "Tenant",
+        "metadata": {"name": name},
+        "spec": {"displayName": "ACME Ltda", "plan": plan}
+    })
+}

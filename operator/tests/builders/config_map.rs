@@ -1,0 +1,115 @@
+//! The chat-server's ConfigMap: chat contract, plan limits, branding.
+
+use atendo_operator::resources::config_map;
+use pretty_assertions::assert_eq;
+use serde_json::json;
+
+use super::common::{full_tenant_json, minimal_json, settings};
+use super::{as_json, chat_labels, ctx, owner, stored};
+
+fn expected(plan: &str, data: serde_json::Value) -> serde_json::Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "chat-server", "namespace": "tenant-acme", "labels": chat_labels(plan), "ownerReferences": owner()},
+        "data": data
+    })
+}
+
+#[test]
+fn each_plan_sets_its_limits_and_the_chat_contract() {
+    let settings = settings(&[]);
+    for (plan, upload, rate, burst, visitor) in [
+        ("starter", "10", "10", "30", "20"),
+        ("professional", "25", "20", "60", "30"),
+        ("enterprise", "100", "40", "120", "60"),
+    ] {
+        let tenant = stored(minimal_json("acme", plan));
+        assert_eq!(
+            as_json(&config_map::build(&ctx(&tenant, &settings))),
+            expected(
+                plan,
+                json!({
+                    "CHAT_LISTEN": "0.0.0.0:8080",
+                    "CHAT_PUBLIC_URL": "https://acme.chat.example.com",
+                    "CHAT_BUS_NAMESPACE": "tenant-acme",
+                    "CHAT_LOG_FORMAT": "json",
+                    "CHAT_TRUST_PROXY": "true",
+                    "CHAT_SHUTDOWN_GRACE_SECS": "15",
+                    "CHAT_S3_BUCKET": "atendo-acme-uploads",
+                    "CHAT_S3_REGION": "us-east-1",
+                    "CHAT_MAX_UPLOAD_MB": upload,
+                    "CHAT_WS_RATE": rate,
+                    "CHAT_WS_BURST": burst,
+                    "CHAT_VISITOR_RATE": visitor,
+                    "CHAT_BRAND_PRODUCT_NAME": "ACME Ltda"
+                })
+            ),
+            "{plan}"
+        );
+    }
+}
+
+#[test]
+fn branding_overrides_and_an_s3_endpoint_appear_when_set() {
+    let tenant = stored(full_tenant_json());
+    let settings = settings(&[
+        "--s3-endpoint=http://minio.storage:9000",
+        "--s3-region=sa-east-1",
+        "--bucket-name-template=prod-{tenant}-files",
+        "--base-domain=atendo.example.com.br",
+    ]);
+    assert_eq!(
+        as_json(&config_map::build(&ctx(&tenant, &settings))),
+        expected(
+            "professional",
+            json!({
+                "CHAT_LISTEN": "0.0.0.0:8080",
+                "CHAT_PUBLIC_URL": "https://acme.atendo.example.com.br",
+                "CHAT_BUS_NAMESPACE": "tenant-acme",
+                "CHAT_LOG_FORMAT": "json",
+                "CHAT_TRUST_PROXY": "true",
+                "CHAT_SHUTDOWN_GRACE_SECS": "15",
+                "CHAT_S3_BUCKET": "prod-acme-files",
+                "CHAT_S3_REGION": "sa-east-1",
+                "CHAT_S3_ENDPOINT": "http://minio.storage:9000",
+                "CHAT_MAX_UPLOAD_MB": "25",
+                "CHAT_WS_RATE": "20",
+                "CHAT_WS_BURST": "60",
+                "CHAT_VISITOR_RATE": "30",
+                "CHAT_BRAND_PRODUCT_NAME": "ACME Suporte",
+                "CHAT_BRAND_PRIMARY_COLOR": "#0b5fff",
+                "CHAT_BRAND_LOGO_URL": "https://cdn.acme.example/logo.svg",
+                "CHAT_BRAND_LOCALE": "pt-BR",
+                "CHAT_BRAND_WELCOME_MESSAGE": "Olá! Como podemos ajudar?"
+            })
+        )
+    );
+}
+
+#[test]
+fn an_explicit_upload_limit_overrides_the_plan() {
+    let doc = super::common::with(
+        minimal_json("acme", "starter"),
+        "/spec/storage/maxUploadMB",
+        json!(50),
+    );
+    let tenant = stored(doc);
+    let settings = settings(&[]);
+    let cm = as_json(&config_map::build(&ctx(&tenant, &settings)));
+    assert_eq!(cm["data"]["CHAT_MAX_UPLOAD_MB"], json!("50"));
+}
+
+#[test]
+fn every_chat_setting_is_one_the_chat_server_accepts() {
+    let accepted = super::chat_server_env_names();
+    let tenant = stored(full_tenant_json());
+    let settings = settings(&["--s3-endpoint=http://minio:9000"]);
+    let cm = config_map::build(&ctx(&tenant, &settings));
+    for key in cm.data.unwrap().keys() {
+        assert!(
+            accepted.contains(key) || key.starts_with("CHAT_BRAND_"),
+            "{key} is not in chat-server/src/config.rs"
+        );
+    }
+}
