@@ -5,8 +5,15 @@
 //! data directory and the server itself accepts the PUT and serves the GET at the URLs it hands
 //! out, so the embedded mode is complete.
 
+pub mod local;
+pub mod s3;
+
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+
+use crate::config::Config;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PresignedUrl {
@@ -35,4 +42,40 @@ pub trait BlobStore: Send + Sync + 'static {
     ) -> Result<PresignedUrl, BlobError>;
     /// A URL a client can GET the object from.
     async fn presign_get(&self, key: &str) -> Result<PresignedUrl, BlobError>;
+}
+
+/// The attachment store a deployment uses, and the routes it needs the app to serve.
+pub struct Uploads {
+    pub store: Arc<dyn BlobStore>,
+    /// The local store's PUT/GET routes; empty for S3, where clients talk to the bucket.
+    pub routes: axum::Router,
+}
+
+/// S3 when `CHAT_S3_BUCKET` is set, else files in `CHAT_UPLOAD_DIR` behind URLs signed with
+/// `local_secret` (which must be the same on every replica and across restarts).
+pub async fn from_config(config: &Config, local_secret: &[u8]) -> Uploads {
+    match &config.s3_bucket {
+        Some(bucket) => Uploads {
+            store: Arc::new(
+                s3::S3BlobStore::from_default_chain(
+                    bucket,
+                    &config.s3_region,
+                    config.s3_endpoint.as_deref(),
+                )
+                .await,
+            ),
+            routes: axum::Router::new(),
+        },
+        None => {
+            let store = Arc::new(local::LocalBlobStore::new(
+                &config.upload_dir,
+                local_secret,
+                config.public_url.as_deref(),
+            ));
+            Uploads {
+                store: store.clone(),
+                routes: store.router(),
+            }
+        }
+    }
 }

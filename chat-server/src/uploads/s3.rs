@@ -1,0 +1,118 @@
+//! Attachments in an S3 bucket (AWS, or an S3-compatible endpoint such as MinIO or moto).
+//!
+//! Clients upload and download directly with presigned URLs; the server never sees the bytes.
+//! Credentials come from the AWS default chain: environment (`AWS_ACCESS_KEY_ID`, …), profile,
+//! web identity (IRSA on EKS), container or instance metadata.
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use aws_sdk_s3::config::{Region, RequestChecksumCalculation};
+use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
+use chrono::{DateTime, Utc};
+
+use super::{BlobError, BlobStore, PresignedUrl};
+
+/// Lifetime of every presigned URL.
+pub const EXPIRY: Duration = Duration::from_secs(15 * 60);
+
+pub struct S3BlobStore {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3BlobStore {
+    /// Uses the AWS default credentials chain. `endpoint` (an S3-compatible server) switches
+    /// to path-style addressing, which such servers expect.
+    pub async fn from_default_chain(bucket: &str, region: &str, endpoint: Option<&str>) -> Self {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .load()
+            .await;
+        Self::new(client_config(&sdk, endpoint), bucket)
+    }
+
+    pub fn new(config: aws_sdk_s3::Config, bucket: &str) -> Self {
+        Self {
+            client: aws_sdk_s3::Client::from_conf(config),
+            bucket: bucket.to_string(),
+        }
+    }
+}
+
+/// Pure: the S3 client configuration for `sdk`, with path-style addressing when an endpoint
+/// is given.
+pub fn client_config(sdk: &aws_config::SdkConfig, endpoint: Option<&str>) -> aws_sdk_s3::Config {
+    let mut builder = aws_sdk_s3::config::Builder::from(sdk)
+        // Otherwise the SDK signs a checksum of the empty body it presigns, and every upload
+        // of real bytes to that URL fails the checksum.
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired);
+    if let Some(endpoint) = endpoint {
+        builder = builder.endpoint_url(endpoint).force_path_style(true);
+    }
+    builder.build()
+}
+
+fn presigning(now: SystemTime) -> Result<PresigningConfig, BlobError> {
+    PresigningConfig::builder()
+        .start_time(now)
+        .expires_in(EXPIRY)
+        .build()
+        .map_err(|e| BlobError::Other(format!("presigning configuration: {e}")))
+}
+
+fn url(request: PresignedRequest, now: SystemTime) -> PresignedUrl {
+    PresignedUrl {
+        url: request.uri().to_string(),
+        expires_at: DateTime::<Utc>::from(now + EXPIRY),
+    }
+}
+
+/// Presigning fails only before any request is sent, nearly always for want of credentials.
+fn presign_error(key: &str, e: impl std::error::Error) -> BlobError {
+    let mut message = format!("presigning {key}: {e}");
+    let mut source = e.source();
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    BlobError::Unavailable(message)
+}
+
+#[async_trait]
+impl BlobStore for S3BlobStore {
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+    ) -> Result<PresignedUrl, BlobError> {
+        let length = i64::try_from(size)
+            .map_err(|_| BlobError::Other(format!("size {size} is out of range")))?;
+        let now = SystemTime::now();
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(length)
+            .presigned(presigning(now)?)
+            .await
+            .map_err(|e| presign_error(key, e))?;
+        Ok(url(request, now))
+    }
+
+    async fn presign_get(&self, key: &str) -> Result<PresignedUrl, BlobError> {
+        let now = SystemTime::now();
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(presigning(now)?)
+            .await
+            .map_err(|e| presign_error(key, e))?;
+        Ok(url(request, now))
+    }
+}
