@@ -1,0 +1,257 @@
+//! `render`: the examples render to the reviewed golden files, invalid input fails clearly, and
+//! the binary exits non-zero with the reason.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use atendo_operator::render::{RenderError, render};
+use atendo_operator::tenant::Tenant;
+use common::settings;
+use pretty_assertions::assert_eq;
+
+fn dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
+}
+
+/// Each example with the operator flags of a different kind of cluster.
+const EXAMPLES: [(&str, &[&str]); 3] = [
+    // kind / self-managed: no TLS at the Ingress, MinIO for S3.
+    ("starter", &["--s3-endpoint=http://minio.storage:9000"]),
+    // nginx + cert-manager, IRSA on EKS.
+    (
+        "professional",
+        &[
+            "--cert-issuer=letsencrypt-prod",
+            r#"--ingress-annotations={"nginx.ingress.kubernetes.io/proxy-read-timeout":"3600","nginx.ingress.kubernetes.io/proxy-send-timeout":"3600"}"#,
+            "--iam-role-arn-template=arn:aws:iam::123456789012:role/atendo-{tenant}-chat",
+        ],
+    ),
+    // EKS: an ALB shared by all tenants whose listener holds an ACM certificate, so no tls block.
+    (
+        "enterprise",
+        &[
+            "--ingress-class=alb",
+            r#"--ingress-annotations={"alb.ingress.kubernetes.io/group.name":"atendo","alb.ingress.kubernetes.io/target-type":"ip","alb.ingress.kubernetes.io/listen-ports":"[{\"HTTPS\":443}]"}"#,
+            "--bucket-name-template=atendo-prod-{tenant}-uploads",
+            "--s3-region=sa-east-1",
+            "--iam-role-arn-template=arn:aws:iam::123456789012:role/atendo-{tenant}-chat",
+        ],
+    ),
+];
+
+#[test]
+fn every_example_renders_to_its_reviewed_golden_file() {
+    for (plan, flags) in EXAMPLES {
+        let input = std::fs::read_to_string(dir("examples").join(format!("{plan}.yaml"))).unwrap();
+        let rendered = render(&input, &settings(flags)).unwrap_or_else(|e| panic!("{plan}: {e}"));
+        let golden = dir("tests/golden").join(format!("{plan}.yaml"));
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&golden, &rendered).unwrap();
+        }
+        let expected = std::fs::read_to_string(&golden)
+            .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", golden.display()));
+        assert_eq!(
+            rendered, expected,
+            "{plan}: review the diff, then rerun with UPDATE_GOLDEN=1"
+        );
+    }
+}
+
+#[test]
+fn every_example_is_a_valid_tenant_on_the_plan_it_is_named_after() {
+    for (plan, _) in EXAMPLES {
+        let input = std::fs::read_to_string(dir("examples").join(format!("{plan}.yaml"))).unwrap();
+        let tenant: Tenant = serde_yaml_ng::from_str(&input).unwrap();
+        assert_eq!(tenant.spec.plan.as_str(), plan);
+        atendo_operator::validation::validate(&tenant).unwrap();
+    }
+}
+
+#[test]
+fn every_kind_appears_once_and_the_autoscaler_only_where_the_plan_autoscales() {
+    for (plan, flags) in EXAMPLES {
+        let input = std::fs::read_to_string(dir("examples").join(format!("{plan}.yaml"))).unwrap();
+        let rendered = render(&input, &settings(flags)).unwrap();
+        let kinds: Vec<String> = serde_yaml_ng::Deserializer::from_str(&rendered)
+            .map(|doc| {
+                let v: serde_json::Value = serde::Deserialize::deserialize(doc).unwrap();
+                v["kind"].as_str().unwrap().to_string()
+            })
+            .collect();
+        let mut expected = vec![
+            "Namespace",
+            "ResourceQuota",
+            "LimitRange",
+            "NetworkPolicy",
+            "ServiceAccount",
+            "Secret",
+            "Secret",
+            "ConfigMap",
+            "Deployment",
+            "Service",
+            "Ingress",
+        ];
+        if plan != "starter" {
+            expected.push("HorizontalPodAutoscaler");
+        }
+        expected.push("PodDisruptionBudget");
+        assert_eq!(kinds, expected, "{plan}");
+    }
+}
+
+const INVALID: &str = "apiVersion: atendo.io/v1alpha1
+kind: Tenant
+metadata: {name: acme}
+spec:
+  displayName: ACME
+  plan: professional
+  subdomain: ACME_Support
+  branding: {primaryColor: blue}
+";
+
+#[test]
+fn an_invalid_tenant_is_refused_with_every_reason() {
+    let err = render(INVALID, &settings(&[])).unwrap_err();
+    assert!(
+        matches!(err, RenderError::Invalid(ref e) if e.errors.len() == 2),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("spec.subdomain: \"ACME_Support\" must be a DNS label"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("spec.branding.primaryColor: \"blue\" must be a #rrggbb colour"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_plan_outside_the_three_is_refused_while_parsing() {
+    let err = render(
+        &INVALID.replace("plan: professional", "plan: gold"),
+        &settings(&[]),
+    )
+    .unwrap_err();
+    assert!(matches!(err, RenderError::Parse(_)), "{err:?}");
+    assert!(err.to_string().contains("unknown variant `gold`"), "{err}");
+}
+
+#[test]
+fn another_kind_of_object_is_refused_by_name() {
+    let err = render(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        &settings(&[]),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "expected apiVersion atendo.io/v1alpha1 and kind Tenant, found v1 ConfigMap"
+    );
+}
+
+#[test]
+fn a_bucket_template_that_gives_an_invalid_name_is_refused_for_that_tenant() {
+    let long = "a".repeat(50);
+    let input = format!(
+        "apiVersion: atendo.io/v1alpha1\nkind: Tenant\nmetadata: {{name: {long}}}\nspec: {{displayName: X, plan: starter}}\n"
+    );
+    let err = render(
+        &input,
+        &settings(&["--bucket-name-template=atendo-prod-{tenant}-uploads"]),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("which S3 refuses: it must be 3 to 63 characters long"),
+        "{err}"
+    );
+}
+
+fn operator(args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_atendo-operator"))
+        .args(args)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+const FLAGS: [&str; 4] = [
+    "--base-domain=chat.example.com",
+    "--chat-image=registry.example.com/atendo/chat-server:1.0.0",
+    "--redis-url=redis://redis:6379",
+    "--database-url=mongodb://mongo:27017/",
+];
+
+#[test]
+fn the_binary_exits_non_zero_naming_the_file_and_every_broken_rule() {
+    let out = operator(
+        &[&["render", "-f", "-"][..], &FLAGS].concat(),
+        Some(INVALID),
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("rendering -"), "{stderr}");
+    assert!(
+        stderr.contains("spec.subdomain") && stderr.contains("spec.branding.primaryColor"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn the_binary_renders_a_file_and_prints_the_crd() {
+    let file = dir("examples/starter.yaml");
+    let out = operator(
+        &[&["render", "-f", file.to_str().unwrap()][..], &FLAGS].concat(),
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with("# Rendered by atendo-operator for Tenant \"padaria-sol\": https://padaria-sol.chat.example.com\n"));
+    let out = operator(&["crd"], None);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        atendo_operator::crd::tenant_crd_yaml().unwrap()
+    );
+}
+
+#[test]
+fn the_binary_names_a_missing_setting_by_flag_and_variable() {
+    let file = dir("examples/starter.yaml");
+    let out = operator(
+        &[
+            "render",
+            "-f",
+            file.to_str().unwrap(),
+            FLAGS[1],
+            FLAGS[2],
+            FLAGS[3],
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("--base-domain"), "{stderr}");
+}
