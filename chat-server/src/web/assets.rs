@@ -1,0 +1,82 @@
+//! The static files of both screens, compiled into the binary so that a plain `cargo build`
+//! yields a server that needs no files next to it (and no npm step).
+
+/// Who loads a file, which decides its cross-origin headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// The console page, only ever loaded by this server's own origin.
+    ConsolePage,
+    /// Scripts and styles of the console: same-origin only.
+    Console,
+    /// The widget and the modules it shares with the console: loaded by customers' sites.
+    Widget,
+}
+
+pub struct Asset {
+    /// Where it is served.
+    pub url: &'static str,
+    /// Its path below `chat-server/web/`; only tests read it (every file there is embedded).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub file: &'static str,
+    pub content_type: &'static str,
+    pub audience: Audience,
+    pub body: &'static [u8],
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+macro_rules! asset {
+    ($url:literal, $file:literal, $type:expr, $audience:ident) => {
+        Asset {
+            url: $url,
+            file: $file,
+            content_type: $type,
+            audience: Audience::$audience,
+            body: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/", $file)),
+        }
+    };
+}
+
+pub static ASSETS: &[Asset] = &[
+    asset!("/", "console/index.html", HTML, ConsolePage),
+    asset!("/assets/console/app.js", "console/app.js", JS, Console),
+    asset!("/assets/console/inbox.js", "console/inbox.js", JS, Console),
+    asset!(
+        "/assets/console/thread.js",
+        "console/thread.js",
+        JS,
+        Console
+    ),
+    asset!("/assets/console/team.js", "console/team.js", JS, Console),
+    asset!(
+        "/assets/console/console.css",
+        "console/console.css",
+        CSS,
+        Console
+    ),
+    asset!("/widget.js", "widget/loader.js", JS, Widget),
+    asset!("/assets/widget/main.js", "widget/main.js", JS, Widget),
+    asset!("/assets/widget/view.js", "widget/view.js", JS, Widget),
+    asset!(
+        "/assets/widget/widget.css",
+        "widget/widget.css",
+        CSS,
+        Widget
+    ),
+    asset!("/assets/shared/client.js", "shared/client.js", JS, Widget),
+    asset!("/assets/shared/dom.js", "shared/dom.js", JS, Widget),
+    asset!("/assets/shared/i18n.js", "shared/i18n.js", JS, Widget),
+];
+
+/// A strong validator for the embedded bytes (FNV-1a): stable for one build, new when a file
+/// changes, so browsers revalidate cheaply and never keep a stale script after an upgrade.
+pub fn etag(body: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in body {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("\"{hash:016x}\"")
+}
