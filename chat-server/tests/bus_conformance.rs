@@ -218,6 +218,27 @@ mod redis_only {
         }
     }
 
+    /// Delivery subscribes, then replays from the store, then relies on live messages: a
+    /// publish that starts once `subscribe` has returned must never be missed.
+    #[tokio::test]
+    async fn a_subscription_is_in_effect_when_subscribe_returns() {
+        let backend = Backend::Redis(testkit::redis::redis());
+        let ns = namespace();
+        let mut a = backend.node(&ns).await;
+        let b = backend.node(&ns).await;
+        for i in 0..200 {
+            let topic = format!("t{i}");
+            a.bus.subscribe(&topic).await.unwrap();
+            b.publish(&topic, "first").await;
+            a.expect(&topic, "first").await;
+            a.bus.unsubscribe(&topic).await.unwrap();
+            b.publish(&topic, "gone").await;
+        }
+        a.bus.subscribe("marker").await.unwrap();
+        b.publish("marker", "m").await;
+        a.expect("marker", "m").await;
+    }
+
     #[tokio::test]
     async fn two_namespaces_on_one_redis_do_not_see_each_other() {
         let backend = Backend::Redis(testkit::redis::redis());

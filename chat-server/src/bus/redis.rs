@@ -245,14 +245,30 @@ async fn restore_subscriptions(
     }
 }
 
-/// Like fred's `resubscribe_all`, which sends an invalid bare `SUBSCRIBE` when nothing is
-/// tracked.
-async fn resubscribe(subscriber: &SubscriberClient) -> Result<(), fred::error::Error> {
+/// Like fred's `resubscribe_all` (which sends an invalid bare `SUBSCRIBE` when nothing is
+/// tracked), and confirmed.
+async fn resubscribe(subscriber: &SubscriberClient) -> BusResult<()> {
     let channels: Vec<_> = subscriber.tracked_channels().into_iter().collect();
     if channels.is_empty() {
         return Ok(());
     }
-    subscriber.subscribe(channels).await
+    subscriber
+        .subscribe(channels)
+        .await
+        .map_err(|e| map_error("SUBSCRIBE", e))?;
+    confirm(subscriber).await
+}
+
+/// fred resolves (UN)SUBSCRIBE as soon as it is written, before Redis has acted on it. Redis
+/// answers one connection's commands in order, so the reply to a PING sent after it means it
+/// took effect: from then on a publish from any connection is (or is no longer) delivered.
+/// Delivery relies on this to replay from the store without a gap.
+async fn confirm(subscriber: &SubscriberClient) -> BusResult<()> {
+    let _: () = subscriber
+        .ping(None)
+        .await
+        .map_err(|e| map_error("PING", e))?;
+    Ok(())
 }
 
 async fn heartbeat(subscriber: SubscriberClient) {
@@ -287,7 +303,8 @@ impl Bus for RedisBus {
         self.subscriber
             .subscribe(self.channel(topic))
             .await
-            .map_err(|e| map_error("SUBSCRIBE", e))
+            .map_err(|e| map_error("SUBSCRIBE", e))?;
+        confirm(&self.subscriber).await
     }
 
     async fn unsubscribe(&self, topic: &str) -> BusResult<()> {
@@ -295,7 +312,8 @@ impl Bus for RedisBus {
         self.subscriber
             .unsubscribe(self.channel(topic))
             .await
-            .map_err(|e| map_error("UNSUBSCRIBE", e))
+            .map_err(|e| map_error("UNSUBSCRIBE", e))?;
+        confirm(&self.subscriber).await
     }
 
     async fn ping(&self) -> BusResult<()> {
