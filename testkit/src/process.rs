@@ -53,11 +53,11 @@ impl ChildGuard {
 
     /// Fails if the child has already exited (it crashed or refused its arguments).
     pub fn ensure_running(&mut self) -> anyhow::Result<()> {
-        if let Some(child) = self.child.as_mut() {
-            if let Ok(Some(status)) = child.try_wait() {
-                self.child = None;
-                anyhow::bail!("{} exited early with {status}", self.name);
-            }
+        if let Some(child) = self.child.as_mut()
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            self.child = None;
+            anyhow::bail!("{} exited early with {status}", self.name);
         }
         Ok(())
     }
