@@ -3,6 +3,8 @@
 // of its own (no inline styles) and aggressive global CSS, which the widget must survive.
 //
 // Usage: node host-server.js <port> <chat-origin>
+// `/?chat=http://127.0.0.1:<port>` embeds another local chat server instead (tests that run
+// their own server use it).
 
 import http from 'node:http';
 
@@ -11,9 +13,8 @@ if (!port || !chatOrigin) {
   console.error('usage: node host-server.js <port> <chat-origin>');
   process.exit(2);
 }
-const wsOrigin = chatOrigin.replace(/^http/, 'ws');
 
-const page = `<!doctype html>
+const page = (chatOrigin) => `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -35,19 +36,28 @@ button, p, h2, li, div, textarea, section, header, form { color: red !important;
   background: yellow !important; border: 5px dotted green !important; }
 `;
 
-const csp = [
-  "default-src 'self'",
-  `script-src 'self' ${chatOrigin}`,
-  `connect-src 'self' ${chatOrigin} ${wsOrigin}`,
-  `img-src 'self' ${chatOrigin} data:`,
-  "style-src 'self'",
-].join('; ');
+const csp = (chatOrigin) =>
+  [
+    "default-src 'self'",
+    `script-src 'self' ${chatOrigin}`,
+    `connect-src 'self' ${chatOrigin} ${chatOrigin.replace(/^http/, 'ws')}`,
+    `img-src 'self' ${chatOrigin} data:`,
+    "style-src 'self'",
+  ].join('; ');
 
 const server = http.createServer((req, res) => {
-  const path = new URL(req.url, 'http://x').pathname;
+  const url = new URL(req.url, 'http://x');
+  const path = url.pathname;
   if (path === '/' || path === '/index.html') {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp });
-    res.end(page);
+    const other = url.searchParams.get('chat');
+    if (other && !/^http:\/\/127\.0\.0\.1:\d+$/.test(other)) {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end('chat must be http://127.0.0.1:<port>');
+      return;
+    }
+    const origin = other || chatOrigin;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp(origin) });
+    res.end(page(origin));
   } else if (path === '/site.css') {
     res.writeHead(200, { 'content-type': 'text/css' });
     res.end(css);
@@ -60,4 +70,7 @@ const server = http.createServer((req, res) => {
 server.listen(Number(port), '127.0.0.1', () => {
   console.log(`host page on http://127.0.0.1:${port}/ embedding ${chatOrigin}/widget.js`);
 });
-for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+});

@@ -97,5 +97,5 @@ wait_for "$HOST_URL/" "${PIDS[-1]}" "host page server"
 
 log "chat-server on $CHAT_URL, host page on $HOST_URL"
 mkdir -p "$HERE/test-results"
-E2E_CHAT_URL=$CHAT_URL E2E_HOST_URL=$HOST_URL E2E_RESULTS="$HERE/test-results" \
+E2E_CHAT_URL=$CHAT_URL E2E_HOST_URL=$HOST_URL E2E_RESULTS="$HERE/test-results" E2E_CHAT_BIN="$BIN" \
   node --test --test-concurrency=1 "$HERE"/tests/*.test.js
