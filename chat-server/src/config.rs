@@ -72,6 +72,16 @@ impl std::str::FromStr for BusLocation {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+pub enum Locale {
+    #[value(name = "en")]
+    #[serde(rename = "en")]
+    En,
+    #[value(name = "pt-BR")]
+    #[serde(rename = "pt-BR")]
+    PtBr,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -86,6 +96,15 @@ fn signing_key(s: &str) -> Result<String, String> {
         ))
     } else {
         Ok(s.to_string())
+    }
+}
+
+fn colour(s: &str) -> Result<String, String> {
+    let ok = s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit());
+    if ok {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err(format!("{s:?} is not a colour like #0b5fff"))
     }
 }
 
@@ -268,6 +287,35 @@ pub struct Config {
     /// Take the client address from X-Forwarded-For (only behind a trusted proxy/ingress).
     #[arg(long, env = "CHAT_TRUST_PROXY", value_name = "CHAT_TRUST_PROXY", default_value = "false", action = clap::ArgAction::Set)]
     pub trust_proxy: bool,
+    /// Product name shown in the widget and console.
+    #[arg(
+        long,
+        env = "CHAT_BRAND_PRODUCT_NAME",
+        value_name = "CHAT_BRAND_PRODUCT_NAME",
+        default_value = "Atendo"
+    )]
+    pub brand_product_name: String,
+    /// Primary colour, `#rrggbb`.
+    #[arg(long, env = "CHAT_BRAND_PRIMARY_COLOR", value_name = "CHAT_BRAND_PRIMARY_COLOR", default_value = "#0b5fff", value_parser = colour)]
+    pub brand_primary_color: String,
+    /// Logo URL (https), shown in the widget header and console.
+    #[arg(long, env = "CHAT_BRAND_LOGO_URL", value_name = "CHAT_BRAND_LOGO_URL")]
+    pub brand_logo_url: Option<String>,
+    #[arg(
+        long,
+        env = "CHAT_BRAND_LOCALE",
+        value_name = "CHAT_BRAND_LOCALE",
+        value_enum,
+        default_value = "en"
+    )]
+    pub brand_locale: Locale,
+    /// First line the widget shows a visitor.
+    #[arg(
+        long,
+        env = "CHAT_BRAND_WELCOME_MESSAGE",
+        value_name = "CHAT_BRAND_WELCOME_MESSAGE"
+    )]
+    pub brand_welcome_message: Option<String>,
     /// Seconds a graceful shutdown waits for in-flight work after telling sockets to reconnect.
     #[arg(long, env = "CHAT_SHUTDOWN_GRACE_SECS", value_name = "CHAT_SHUTDOWN_GRACE_SECS", default_value = "10", value_parser = positive::<u64>)]
     pub shutdown_grace_secs: u64,
@@ -327,6 +375,26 @@ mod tests {
     fn admin_email_without_password_is_rejected() {
         let err = parse(&["--admin-email", "a@b.c"]).unwrap_err().to_string();
         assert!(err.contains("CHAT_ADMIN_PASSWORD"), "{err}");
+    }
+
+    #[test]
+    fn branding_values_are_checked() {
+        let c = parse(&[
+            "--brand-locale",
+            "pt-BR",
+            "--brand-primary-color",
+            "#AABBCC",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.brand_locale, c.brand_primary_color.as_str()),
+            (Locale::PtBr, "#aabbcc")
+        );
+        let err = parse(&["--brand-primary-color", "blue"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("CHAT_BRAND_PRIMARY_COLOR"), "{err}");
+        assert!(parse(&["--brand-locale", "fr"]).is_err());
     }
 
     #[test]

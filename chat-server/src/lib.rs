@@ -2,13 +2,24 @@
 //!
 //! Where things live:
 //! - `api`: the HTTP surface (`app(state) -> Router`), REST handlers and the websocket upgrade;
+//! - `chat`: the use cases (who may do what; store, then publish);
 //! - `delivery`: how a stored message reaches sockets (publish to the bus, per-process hub,
 //!   the gap-free subscribe algorithm, the per-socket session);
 //! - `store`, `bus`, `uploads`: traits for the outside world and their implementations;
-//! - `auth`: tokens, passwords, OIDC.
+//! - `auth`: tokens, passwords, OIDC;
+//! - `server`: start-up and graceful shutdown;
+//! - `web`: the agent console, the visitor widget and the branding they read.
 
+pub mod api;
+pub mod auth;
 pub mod bus;
+pub mod chat;
 pub mod config;
+pub mod delivery;
+pub mod metrics;
 pub mod model;
+pub mod protocol;
+pub mod server;
 pub mod store;
 pub mod uploads;
+pub mod web;

@@ -1,1 +1,17 @@
-fn main() {}
+use chat_server::config::{Config, LogFormat};
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CHAT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match config.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.init(),
+    }
+    let shutdown = chat_server::server::signal_shutdown();
+    chat_server::server::run(config, shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! The HTTP surface: `app(state) -> Router`. Handlers are thin; the rules live in `chat`.
+
+mod conversations;
+pub mod error;
+mod extract;
+mod health;
+mod identity;
+mod uploads;
+mod ws;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue};
+use axum::routing::{get, post};
+use governor::DefaultKeyedRateLimiter;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::chat::Chat;
+use crate::delivery::session::SessionLimits;
+
+#[derive(Clone, Debug)]
+pub struct WsSettings {
+    pub session: SessionLimits,
+    pub read_buffer: usize,
+    pub max_frame_bytes: usize,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub chat: Arc<Chat>,
+    pub ws: WsSettings,
+    pub visitor_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    pub trust_proxy: bool,
+    /// Cancelled at shutdown: sockets close with 1012.
+    pub shutdown: CancellationToken,
+    /// Every websocket session, so shutdown can wait for them to finish their writes.
+    pub sessions: TaskTracker,
+}
+
+/// The whole router; `extra` carries routes from components (local attachment storage).
+pub fn app(state: AppState, extra: Option<Router>) -> Router {
+    let v1 = Router::new()
+        .route("/visitors", post(identity::create_visitor))
+        .route("/agents/login", post(identity::login))
+        .route(
+            "/agents",
+            post(identity::create_agent).get(identity::list_agents),
+        )
+        .route("/me", get(identity::me))
+        .route(
+            "/conversations",
+            post(conversations::create).get(conversations::list),
+        )
+        .route("/conversations/{id}", get(conversations::get))
+        .route(
+            "/conversations/{id}/messages",
+            get(conversations::messages).post(conversations::send),
+        )
+        .route("/conversations/{id}/assign", post(conversations::assign))
+        .route("/conversations/{id}/status", post(conversations::status))
+        .route("/uploads", post(uploads::create))
+        .route("/attachments/{id}", get(uploads::download))
+        .route("/ws", get(ws::upgrade))
+        // The widget calls the API from customers' sites. Tokens travel in the Authorization
+        // header, never in cookies, so any origin may call without gaining ambient authority.
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods(Any)
+                .allow_headers(Any)
+                .max_age(std::time::Duration::from_secs(3600)),
+        );
+    let mut router = Router::new()
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
+        .nest("/api/v1", v1)
+        // JSON bodies are small; uploads go straight to the bucket (or the blob routes).
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .with_state(state);
+    if let Some(extra) = extra {
+        router = router.merge(extra);
+    }
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(TraceLayer::new_for_http())
+}

@@ -1,0 +1,52 @@
+//! `GET /api/v1/ws?token=…`: authenticate, then hand the socket to a delivery session.
+
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::response::Response;
+use futures::StreamExt;
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::delivery::session;
+
+#[derive(Deserialize)]
+pub struct WsQuery {
+    token: Option<String>,
+}
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Query(q): Query<WsQuery>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let token = q
+        .token
+        .ok_or_else(|| ApiError::unauthorized("missing ?token= on the websocket URL"))?;
+    let principal = state.chat.auth.authenticate(&token).await?;
+    if state.shutdown.is_cancelled() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "this replica is shutting down; reconnect",
+        ));
+    }
+    let settings = state.ws.clone();
+    Ok(ws
+        .read_buffer_size(settings.read_buffer)
+        // Write each frame through at once instead of holding a 128 KiB buffer per socket.
+        .write_buffer_size(0)
+        .max_write_buffer_size(settings.max_frame_bytes.max(64 * 1024) * 4)
+        .max_message_size(settings.max_frame_bytes)
+        .max_frame_size(settings.max_frame_bytes)
+        .on_upgrade(move |socket| {
+            let (sink, stream) = socket.split();
+            state.sessions.track_future(session::run(
+                state.chat.clone(),
+                principal,
+                settings.session,
+                sink,
+                stream,
+                state.shutdown.clone(),
+            ))
+        }))
+}

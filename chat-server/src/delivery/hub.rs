@@ -1,0 +1,288 @@
+//! The per-process fan-out point between the bus and the sockets.
+//!
+//! The process holds one bus subscription per topic, however many sockets want it, and copies
+//! each inbound payload to the interested sessions' bounded queues. A payload is parsed once
+//! per process (not per socket) and its text is shared, not copied.
+//!
+//! Back-pressure: the hub never waits for a session. A session whose queue is full is kicked
+//! (its `kick` token is cancelled) and closes itself as a slow consumer; the client resumes
+//! with `after_seq`, and the store still has everything.
+//!
+//! Bus subscribe/unsubscribe calls are serialized by one async lock so that a topic being
+//! dropped by the sweep and picked up again by a new session reach the bus in that order.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::subscription::Outgoing;
+use crate::bus::{Bus, BusResult, Inbound};
+
+pub type SessionId = u64;
+
+/// What the hub hands a session.
+#[derive(Clone, Debug)]
+pub enum HubItem {
+    Event(Arc<HubEvent>),
+    /// The bus reconnected and may have lost payloads: catch up from the store.
+    Resync,
+}
+
+#[derive(Debug)]
+pub struct HubEvent {
+    pub topic: String,
+    pub kind: EventKind,
+    pub text: Utf8Bytes,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum EventKind {
+    Message {
+        conversation_id: String,
+        seq: u64,
+        committed_ms: i64,
+    },
+    /// Typing from `author_id`: not echoed to the author's own sockets.
+    Typing {
+        author_id: String,
+    },
+    Other,
+}
+
+impl HubEvent {
+    pub fn outgoing(&self) -> Option<Outgoing> {
+        match self.kind {
+            EventKind::Message {
+                seq, committed_ms, ..
+            } => Some(Outgoing {
+                seq,
+                committed_ms,
+                text: self.text.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// How the hub reaches one session.
+#[derive(Clone)]
+pub struct SessionPort {
+    pub tx: mpsc::Sender<HubItem>,
+    pub kick: CancellationToken,
+}
+
+impl SessionPort {
+    fn deliver(&self, item: HubItem) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(item) {
+            self.kick.cancel();
+        }
+    }
+}
+
+#[derive(Default)]
+struct Topic {
+    subscribed: bool,
+    sessions: HashMap<SessionId, SessionPort>,
+}
+
+pub struct Hub {
+    bus: Arc<dyn Bus>,
+    topics: Mutex<HashMap<String, Topic>>,
+    bus_ops: tokio::sync::Mutex<()>,
+    next_session: AtomicU64,
+}
+
+impl Hub {
+    /// Starts the hub's dispatch loop over `inbound` and its sweep of unused topics; both end
+    /// when `shutdown` is cancelled.
+    pub fn start(
+        bus: Arc<dyn Bus>,
+        mut inbound: mpsc::Receiver<Inbound>,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        let hub = Arc::new(Self {
+            bus,
+            topics: Mutex::new(HashMap::new()),
+            bus_ops: tokio::sync::Mutex::new(()),
+            next_session: AtomicU64::new(1),
+        });
+        let dispatcher = hub.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    item = inbound.recv() => match item {
+                        Some(item) => dispatcher.dispatch(item),
+                        None => break,
+                    },
+                }
+            }
+        });
+        let sweeper = hub.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tick.tick() => sweeper.sweep().await,
+                }
+            }
+        });
+        hub
+    }
+
+    pub fn new_session_id(&self) -> SessionId {
+        self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Adds a session to a topic. Returns once the process's bus subscription for the topic is
+    /// confirmed, so that anything published afterwards reaches the session.
+    pub async fn subscribe(&self, topic: &str, id: SessionId, port: SessionPort) -> BusResult<()> {
+        if self.insert_if_subscribed(topic, id, &port) {
+            return Ok(());
+        }
+        let _ops = self.bus_ops.lock().await;
+        if self.insert_if_subscribed(topic, id, &port) {
+            return Ok(());
+        }
+        self.bus.subscribe(topic).await?;
+        let mut topics = self.topics.lock().expect("hub lock");
+        let entry = topics.entry(topic.to_string()).or_default();
+        entry.subscribed = true;
+        entry.sessions.insert(id, port);
+        Ok(())
+    }
+
+    fn insert_if_subscribed(&self, topic: &str, id: SessionId, port: &SessionPort) -> bool {
+        let mut topics = self.topics.lock().expect("hub lock");
+        match topics.get_mut(topic) {
+            Some(t) if t.subscribed => {
+                t.sessions.insert(id, port.clone());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Removes a session from a topic; the bus subscription is dropped later by the sweep, so
+    /// a socket that resubscribes at once costs no bus round trip.
+    pub fn unsubscribe(&self, topic: &str, id: SessionId) {
+        if let Some(t) = self.topics.lock().expect("hub lock").get_mut(topic) {
+            t.sessions.remove(&id);
+        }
+    }
+
+    pub fn topic_count(&self) -> usize {
+        self.topics.lock().expect("hub lock").len()
+    }
+
+    async fn sweep(&self) {
+        let _ops = self.bus_ops.lock().await;
+        let idle: Vec<String> = {
+            let mut topics = self.topics.lock().expect("hub lock");
+            let idle: Vec<String> = topics
+                .iter()
+                .filter(|(_, t)| t.sessions.is_empty())
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in &idle {
+                topics.remove(k);
+            }
+            idle
+        };
+        for topic in idle {
+            if let Err(e) = self.bus.unsubscribe(&topic).await {
+                // Harmless: payloads for a topic nobody wants are dropped on arrival.
+                tracing::warn!(%topic, error = %e, "bus unsubscribe failed");
+            }
+        }
+    }
+
+    fn dispatch(&self, item: Inbound) {
+        match item {
+            Inbound::Message { topic, payload } => {
+                let Some(event) = parse(topic, payload) else {
+                    return;
+                };
+                let event = Arc::new(event);
+                let topics = self.topics.lock().expect("hub lock");
+                if let Some(t) = topics.get(&event.topic) {
+                    for port in t.sessions.values() {
+                        port.deliver(HubItem::Event(event.clone()));
+                    }
+                }
+            }
+            Inbound::Resynced => {
+                tracing::warn!("bus reconnected; every subscription catches up from the store");
+                let topics = self.topics.lock().expect("hub lock");
+                let mut told = std::collections::HashSet::new();
+                for t in topics.values() {
+                    for (id, port) in &t.sessions {
+                        if told.insert(*id) {
+                            port.deliver(HubItem::Resync);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Peek {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    message: Option<PeekMessage>,
+    #[serde(default)]
+    author: Option<PeekAuthor>,
+}
+
+#[derive(Deserialize)]
+struct PeekMessage {
+    conversation_id: String,
+    seq: u64,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Deserialize)]
+struct PeekAuthor {
+    id: String,
+}
+
+/// Bus payloads are server frames as clients receive them; the hub only peeks at what ordering
+/// and echo suppression need.
+fn parse(topic: String, payload: bytes::Bytes) -> Option<HubEvent> {
+    let text = match Utf8Bytes::try_from(payload) {
+        Ok(t) => t,
+        Err(_) => {
+            tracing::warn!(%topic, "dropping a bus payload that is not UTF-8");
+            return None;
+        }
+    };
+    let peek: Peek = match serde_json::from_str(text.as_str()) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(%topic, error = %e, "dropping a bus payload that is not a frame");
+            return None;
+        }
+    };
+    let kind = match (peek.kind.as_str(), peek.message, peek.author) {
+        ("message", Some(m), _) => EventKind::Message {
+            conversation_id: m.conversation_id,
+            seq: m.seq,
+            committed_ms: m.created_at.timestamp_millis(),
+        },
+        ("typing", _, Some(a)) => EventKind::Typing { author_id: a.id },
+        _ => EventKind::Other,
+    };
+    Some(HubEvent { topic, kind, text })
+}

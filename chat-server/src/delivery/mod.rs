@@ -1,0 +1,11 @@
+//! How a stored message reaches every socket that wants it.
+//!
+//! - [`publish`]: after the store commit, a frame is published on the bus;
+//! - [`hub`]: each process's single bus subscription per topic, fanned out to sessions;
+//! - [`subscription`]: the gap-free replay-then-live algorithm (read its top comment);
+//! - [`session`]: one websocket, its bounded queue and its close codes.
+
+pub mod hub;
+pub mod publish;
+pub mod session;
+pub mod subscription;

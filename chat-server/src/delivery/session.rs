@@ -1,0 +1,630 @@
+//! One websocket connection, generic over `Sink`/`Stream` so tests can drive it with channels.
+//!
+//! A session is a single task: it reads client frames, handles hub items from its bounded
+//! queue, and writes to the socket. A client that does not read makes the write wait, the
+//! queue fills, the hub kicks the session and it closes with `SLOW_CONSUMER`; a write that
+//! stalls past `WRITE_TIMEOUT` ends the session the same way. Memory per socket is bounded.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::hub::{EventKind, HubItem, SessionId, SessionPort};
+use super::publish::{AGENTS_TOPIC, conversation_topic};
+use super::subscription::{Outgoing, Subscription};
+use crate::api::error::ApiError;
+use crate::auth::Principal;
+use crate::chat::Chat;
+use crate::model::Message;
+use crate::protocol::{ClientFrame, PresenceState, ServerFrame, close_code};
+
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A gap usually closes by itself within milliseconds (a publish overtaken by another); only
+/// then is the store asked.
+const FILL_DELAY: Duration = Duration::from_millis(100);
+const FILL_RETRY: Duration = Duration::from_millis(500);
+const REPLAY_PAGE: u32 = 200;
+
+#[derive(Clone, Debug)]
+pub struct SessionLimits {
+    pub outbound_queue: usize,
+    pub rate_per_sec: u32,
+    pub burst: u32,
+    pub max_strikes: u32,
+}
+
+struct SubState {
+    sub: Subscription,
+    last_fill: Option<Instant>,
+}
+
+/// Why the session ended, and what close frame (if any) the client gets.
+enum End {
+    ClientGone,
+    Close(u16, &'static str, &'static str),
+}
+
+pub async fn run<S, R, E>(
+    chat: Arc<Chat>,
+    principal: Principal,
+    limits: SessionLimits,
+    sink: S,
+    stream: R,
+    shutdown: CancellationToken,
+) where
+    S: Sink<WsMessage> + Unpin,
+    S::Error: std::fmt::Display,
+    R: Stream<Item = Result<WsMessage, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let id = chat.hub.new_session_id();
+    let (tx, rx) = mpsc::channel(limits.outbound_queue);
+    let kick = CancellationToken::new();
+    let rate = Quota::per_second(NonZeroU32::new(limits.rate_per_sec).unwrap_or(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::new(limits.burst).unwrap_or(NonZeroU32::MIN));
+    let mut session = Session {
+        chat: chat.clone(),
+        principal,
+        id,
+        port: SessionPort {
+            tx,
+            kick: kick.clone(),
+        },
+        rx,
+        sink,
+        subs: HashMap::new(),
+        limiter: RateLimiter::direct(rate),
+        strikes: 0,
+        limits,
+    };
+    chat.metrics.connections_active.inc();
+    let end = session.run(stream, shutdown, kick).await;
+    session.finish(end).await;
+    chat.metrics.connections_active.dec();
+}
+
+struct Session<S> {
+    chat: Arc<Chat>,
+    principal: Principal,
+    id: SessionId,
+    port: SessionPort,
+    rx: mpsc::Receiver<HubItem>,
+    sink: S,
+    subs: HashMap<String, SubState>,
+    limiter: DefaultDirectRateLimiter,
+    strikes: u32,
+    limits: SessionLimits,
+}
+
+/// The socket cannot be written to any more.
+struct Broken;
+
+impl<S> Session<S>
+where
+    S: Sink<WsMessage> + Unpin,
+    S::Error: std::fmt::Display,
+{
+    async fn run<R, E>(
+        &mut self,
+        mut stream: R,
+        shutdown: CancellationToken,
+        kick: CancellationToken,
+    ) -> End
+    where
+        R: Stream<Item = Result<WsMessage, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        if let Principal::Agent { id, .. } = &self.principal {
+            if let Err(e) = self
+                .chat
+                .hub
+                .subscribe(AGENTS_TOPIC, self.id, self.port.clone())
+                .await
+            {
+                tracing::warn!(error = %e, "agent socket could not join the agents topic");
+                return End::Close(
+                    close_code::SERVICE_RESTART,
+                    "bus unavailable; retry",
+                    "bus_unavailable",
+                );
+            }
+            self.chat.agent_connected(&id.clone(), true).await;
+        }
+        loop {
+            let wake = self.next_wake();
+            let step = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => {
+                    return End::Close(close_code::SERVICE_RESTART, "server restarting; reconnect and resume", "shutdown");
+                }
+                _ = kick.cancelled() => {
+                    return End::Close(close_code::SLOW_CONSUMER, "too slow; reconnect and resume with after_seq", "slow_consumer");
+                }
+                item = self.rx.recv() => match item {
+                    Some(item) => self.on_hub(item).await,
+                    None => Ok(None),
+                },
+                frame = stream.next() => match frame {
+                    None | Some(Ok(WsMessage::Close(_))) => return End::ClientGone,
+                    Some(Err(e)) => {
+                        let e = e.to_string();
+                        // tungstenite reports an over-limit frame as a capacity error and sends
+                        // no close of its own; the client should hear why.
+                        if e.contains("Space limit exceeded") {
+                            return End::Close(close_code::MESSAGE_TOO_BIG, "frame over the size limit", "frame_too_big");
+                        }
+                        tracing::debug!(error = %e, "websocket read failed");
+                        return End::ClientGone;
+                    }
+                    Some(Ok(WsMessage::Text(text))) => self.on_text(text).await,
+                    Some(Ok(WsMessage::Binary(_))) => self.reject(ApiError::bad_request("malformed_frame", "binary frames are not part of the protocol; send JSON text"), None).await,
+                    Some(Ok(_)) => Ok(None),
+                },
+                _ = sleep_until(wake), if wake.is_some() => self.on_timer().await,
+            };
+            match step {
+                Ok(None) => {}
+                Ok(Some(end)) => return end,
+                Err(Broken) => return End::ClientGone,
+            }
+        }
+    }
+
+    async fn finish(&mut self, end: End) {
+        for conversation_id in self.subs.keys() {
+            self.chat
+                .hub
+                .unsubscribe(&conversation_topic(conversation_id), self.id);
+        }
+        if let Principal::Agent { id, .. } = &self.principal {
+            self.chat.hub.unsubscribe(AGENTS_TOPIC, self.id);
+            self.chat.agent_connected(&id.clone(), false).await;
+        }
+        match end {
+            End::ClientGone => self.chat.metrics.closed("client"),
+            End::Close(code, reason, label) => {
+                self.chat.metrics.closed(label);
+                let frame = CloseFrame {
+                    code,
+                    reason: Utf8Bytes::from_static(reason),
+                };
+                let _ = tokio::time::timeout(
+                    WRITE_TIMEOUT,
+                    self.sink.send(WsMessage::Close(Some(frame))),
+                )
+                .await;
+            }
+        }
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, self.sink.close()).await;
+    }
+
+    /// Writes one frame. A client that stops reading blocks this write; the hub kicking the
+    /// session (its queue overflowed meanwhile) or `WRITE_TIMEOUT` ends it.
+    async fn write(&mut self, text: Utf8Bytes) -> Result<(), Broken> {
+        let kick = self.port.kick.clone();
+        tokio::select! {
+            r = tokio::time::timeout(WRITE_TIMEOUT, self.sink.send(WsMessage::Text(text))) => match r {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "websocket write failed");
+                    Err(Broken)
+                }
+                Err(_) => {
+                    self.chat.metrics.closed("write_timeout");
+                    Err(Broken)
+                }
+            },
+            _ = kick.cancelled() => {
+                self.chat.metrics.closed("slow_consumer");
+                Err(Broken)
+            }
+        }
+    }
+
+    async fn frame(&mut self, frame: &ServerFrame) -> Result<(), Broken> {
+        self.write(frame.to_text().into()).await
+    }
+
+    async fn emit(&mut self, ready: Vec<Outgoing>, live: bool) -> Result<(), Broken> {
+        for o in ready {
+            if live {
+                let ms = chrono::Utc::now().timestamp_millis() - o.committed_ms;
+                self.chat
+                    .metrics
+                    .delivery_seconds
+                    .observe(ms.max(0) as f64 / 1000.0);
+            }
+            self.write(o.text).await?;
+        }
+        Ok(())
+    }
+
+    /// An error frame; misbehaving past `max_strikes` in a row closes the connection.
+    async fn reject(
+        &mut self,
+        e: ApiError,
+        reference: Option<String>,
+    ) -> Result<Option<End>, Broken> {
+        self.chat.metrics.ws_error_frames.inc();
+        self.frame(&ServerFrame::error(e.code, e.message, reference))
+            .await?;
+        if e.status.is_client_error() {
+            self.strikes += 1;
+            if self.strikes > self.limits.max_strikes {
+                return Ok(Some(End::Close(
+                    close_code::MISBEHAVING,
+                    "too many bad or rate-limited frames",
+                    "misbehaving",
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn on_text(&mut self, text: Utf8Bytes) -> Result<Option<End>, Broken> {
+        if self.limiter.check().is_err() {
+            return self
+                .reject(ApiError::too_many("too many frames; slow down"), None)
+                .await;
+        }
+        let frame = match parse(text.as_str()) {
+            Ok(parsed) => parsed,
+            Err((e, reference)) => return self.reject(e, reference).await,
+        };
+        match self.handle(frame).await {
+            Ok(Ok(())) => {
+                self.strikes = 0;
+                Ok(None)
+            }
+            Ok(Err((e, reference))) => self.reject(e, reference).await,
+            Err(Broken) => Err(Broken),
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    async fn handle(
+        &mut self,
+        frame: ClientFrame,
+    ) -> Result<Result<(), (ApiError, Option<String>)>, Broken> {
+        let chat = self.chat.clone();
+        let p = self.principal.clone();
+        match frame {
+            ClientFrame::Ping => self.frame(&ServerFrame::Pong).await.map(Ok),
+            ClientFrame::Subscribe {
+                conversation_id,
+                after_seq,
+            } => {
+                match self
+                    .subscribe(&conversation_id, after_seq.unwrap_or(0))
+                    .await
+                {
+                    Ok(r) => Ok(r.map_err(|e| (e, None))),
+                    Err(b) => Err(b),
+                }
+            }
+            ClientFrame::Unsubscribe { conversation_id } => {
+                if self.subs.remove(&conversation_id).is_some() {
+                    chat.hub
+                        .unsubscribe(&conversation_topic(&conversation_id), self.id);
+                }
+                Ok(Ok(()))
+            }
+            ClientFrame::Send {
+                conversation_id,
+                client_msg_id,
+                body,
+                attachments,
+            } => {
+                match chat
+                    .send(
+                        &p,
+                        &conversation_id,
+                        Some(client_msg_id.clone()),
+                        body,
+                        &attachments,
+                    )
+                    .await
+                {
+                    Ok(appended) => {
+                        let ack = ServerFrame::Ack {
+                            client_msg_id,
+                            message: appended.into_message(),
+                        };
+                        self.frame(&ack).await.map(Ok)
+                    }
+                    Err(e) => Ok(Err((e, Some(client_msg_id)))),
+                }
+            }
+            ClientFrame::Typing {
+                conversation_id,
+                state,
+            } => Ok(chat
+                .typing(&p, &conversation_id, state)
+                .await
+                .map_err(|e| (e, None))),
+            ClientFrame::Read {
+                conversation_id,
+                seq,
+            } => Ok(chat
+                .read(&p, &conversation_id, seq)
+                .await
+                .map_err(|e| (e, None))),
+            ClientFrame::Presence { state } => match (&p, state) {
+                (Principal::Agent { id, .. }, PresenceState::Online | PresenceState::Away) => {
+                    chat.set_presence(id, state).await;
+                    Ok(Ok(()))
+                }
+                (Principal::Agent { .. }, PresenceState::Offline) => Ok(Err((
+                    ApiError::bad_request(
+                        "invalid_presence",
+                        "set online or away; offline follows from disconnecting",
+                    ),
+                    None,
+                ))),
+                _ => Ok(Err((
+                    ApiError::forbidden("only agents have presence"),
+                    None,
+                ))),
+            },
+        }
+    }
+
+    /// Steps 1 and 2 of the algorithm in `subscription`: bus first, then the store.
+    async fn subscribe(
+        &mut self,
+        conversation_id: &str,
+        after_seq: u64,
+    ) -> Result<Result<(), ApiError>, Broken> {
+        if let Err(e) = self.chat.authorize(&self.principal, conversation_id).await {
+            return Ok(Err(e));
+        }
+        let topic = conversation_topic(conversation_id);
+        if let Err(e) = self
+            .chat
+            .hub
+            .subscribe(&topic, self.id, self.port.clone())
+            .await
+        {
+            return Ok(Err(e.into()));
+        }
+        let mut state = SubState {
+            sub: Subscription::new(after_seq),
+            last_fill: None,
+        };
+        let mut cursor = after_seq;
+        loop {
+            let page = match self
+                .chat
+                .store
+                .messages_after(conversation_id, cursor, REPLAY_PAGE)
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    self.chat.hub.unsubscribe(&topic, self.id);
+                    self.subs.remove(conversation_id);
+                    return Ok(Err(e.into()));
+                }
+            };
+            let full = page.len() == REPLAY_PAGE as usize;
+            let now = Instant::now();
+            for m in page {
+                cursor = m.seq;
+                let ready = state.sub.offer(outgoing(&m), now);
+                self.emit(ready, false).await?;
+            }
+            if !full {
+                break;
+            }
+        }
+        let last_seq = state.sub.delivered();
+        self.subs.insert(conversation_id.to_string(), state);
+        self.frame(&ServerFrame::Subscribed {
+            conversation_id: conversation_id.to_string(),
+            last_seq,
+        })
+        .await
+        .map(Ok)
+    }
+
+    async fn on_hub(&mut self, item: HubItem) -> Result<Option<End>, Broken> {
+        let event = match item {
+            HubItem::Resync => {
+                let ids: Vec<String> = self.subs.keys().cloned().collect();
+                for id in ids {
+                    self.fill(&id).await?;
+                }
+                return Ok(None);
+            }
+            HubItem::Event(event) => event,
+        };
+        match &event.kind {
+            EventKind::Message {
+                conversation_id, ..
+            } => {
+                let Some(state) = self.subs.get_mut(conversation_id) else {
+                    return Ok(None);
+                };
+                let o = event.outgoing().expect("message events carry a message");
+                let ready = state.sub.offer(o, Instant::now());
+                let overflow = state.sub.buffered() > self.limits.outbound_queue;
+                self.emit(ready, true).await?;
+                if overflow {
+                    return Ok(Some(End::Close(
+                        close_code::SLOW_CONSUMER,
+                        "too far behind; reconnect and resume with after_seq",
+                        "slow_consumer",
+                    )));
+                }
+            }
+            EventKind::Typing { author_id } if author_id == self.principal.id() => {}
+            _ => self.write(event.text.clone()).await?,
+        }
+        Ok(None)
+    }
+
+    /// Reads the store after what was delivered and offers it (gap fill or resync).
+    async fn fill(&mut self, conversation_id: &str) -> Result<(), Broken> {
+        let Some(after) = self.subs.get(conversation_id).map(|s| s.sub.delivered()) else {
+            return Ok(());
+        };
+        self.chat.metrics.gap_fills.inc();
+        let page = match self
+            .chat
+            .store
+            .messages_after(conversation_id, after, REPLAY_PAGE)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                // The timer tries again; the buffer keeps what arrived live.
+                tracing::warn!(error = %e, conversation_id, "gap fill failed");
+                return Ok(());
+            }
+        };
+        let now = Instant::now();
+        let Some(state) = self.subs.get_mut(conversation_id) else {
+            return Ok(());
+        };
+        state.last_fill = Some(now);
+        let mut ready = Vec::new();
+        for m in &page {
+            ready.extend(state.sub.offer(outgoing(m), now));
+        }
+        self.emit(ready, true).await
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        let grace = self.chat.hole_grace();
+        self.subs
+            .values()
+            .filter_map(|s| {
+                let since = s.sub.hole_deadline(grace)? - grace;
+                Some(match s.last_fill {
+                    Some(f) if f >= since => (f + FILL_RETRY).min(since + grace),
+                    _ => since + FILL_DELAY,
+                })
+            })
+            .min()
+    }
+
+    async fn on_timer(&mut self) -> Result<Option<End>, Broken> {
+        let now = Instant::now();
+        let grace = self.chat.hole_grace();
+        let due: Vec<String> = self
+            .subs
+            .iter()
+            .filter(|(_, s)| s.sub.needs_fill())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for id in due {
+            self.fill(&id).await?;
+            let skipped = match self.subs.get_mut(&id) {
+                Some(state) if state.sub.needs_fill() => state.sub.skip_hole(now, grace),
+                _ => Vec::new(),
+            };
+            if !skipped.is_empty() {
+                self.chat.metrics.holes_skipped.inc();
+                tracing::warn!(conversation_id = %id, "skipping a seq hole older than the grace period");
+                self.emit(skipped, true).await?;
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn outgoing(m: &Message) -> Outgoing {
+    Outgoing {
+        seq: m.seq,
+        committed_ms: m.created_at.timestamp_millis(),
+        text: ServerFrame::Message { message: m.clone() }.to_text().into(),
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Parses a client frame, telling malformed JSON, unknown types and invalid fields apart.
+fn parse(text: &str) -> Result<ClientFrame, (ApiError, Option<String>)> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        (
+            ApiError::bad_request("malformed_frame", format!("frame is not valid JSON: {e}")),
+            None,
+        )
+    })?;
+    let reference = value
+        .get("client_msg_id")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    let Some(kind) = value
+        .get("type")
+        .and_then(|t| t.as_str())
+        .map(str::to_string)
+    else {
+        return Err((
+            ApiError::bad_request(
+                "malformed_frame",
+                "frame must be a JSON object with a string \"type\"",
+            ),
+            reference,
+        ));
+    };
+    const KNOWN: [&str; 7] = [
+        "subscribe",
+        "unsubscribe",
+        "send",
+        "typing",
+        "read",
+        "presence",
+        "ping",
+    ];
+    if !KNOWN.contains(&kind.as_str()) {
+        return Err((
+            ApiError::bad_request(
+                "unknown_type",
+                format!(
+                    "unknown frame type {kind:?}; expected one of {}",
+                    KNOWN.join(", ")
+                ),
+            ),
+            reference,
+        ));
+    }
+    let frame = serde_json::from_value(value).map_err(|e| {
+        (
+            ApiError::bad_request("invalid_frame", format!("invalid {kind} frame: {e}")),
+            reference.clone(),
+        )
+    })?;
+    Ok(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn malformed_unknown_and_invalid_frames_get_distinct_codes() {
+        assert_eq!(parse("{nope").unwrap_err().0.code, "malformed_frame");
+        assert_eq!(parse("[1]").unwrap_err().0.code, "malformed_frame");
+        assert_eq!(
+            parse(r#"{"type":"dance"}"#).unwrap_err().0.code,
+            "unknown_type"
+        );
+        let (e, r) = parse(r#"{"type":"send","client_msg_id":"c1"}"#).unwrap_err();
+        assert_eq!(e.code, "invalid_frame");
+        assert!(e.message.contains("conversation_id"), "{}", e.message);
+        assert_eq!(r.as_deref(), Some("c1"));
+    }
+}

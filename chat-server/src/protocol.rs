@@ -1,0 +1,118 @@
+//! WebSocket frames of the public contract (chat-api-v1): one JSON object per text frame.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Author, Conversation, Message};
+
+/// Close codes this server uses. Clients resume with `subscribe` + the last seq they saw after
+/// any of them except `POLICY_VIOLATION`-style misuse, where they should fix themselves first.
+pub mod close_code {
+    /// The server is shutting down or restarting: reconnect (to another replica) and resume.
+    pub const SERVICE_RESTART: u16 = 1012;
+    /// A frame or message above the configured size limit (RFC 6455 "message too big").
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// The client did not read fast enough and its bounded outbound queue overflowed:
+    /// reconnect and resume with `after_seq`; nothing was lost on the server.
+    pub const SLOW_CONSUMER: u16 = 4008;
+    /// The client kept sending bad or too many frames after being told so with error frames.
+    pub const MISBEHAVING: u16 = 4029;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    Subscribe {
+        conversation_id: String,
+        #[serde(default)]
+        after_seq: Option<u64>,
+    },
+    /// Extension: stop receiving a conversation's events.
+    Unsubscribe {
+        conversation_id: String,
+    },
+    Send {
+        conversation_id: String,
+        client_msg_id: String,
+        body: String,
+        /// Extension: ids from `POST /api/v1/uploads` for this conversation.
+        #[serde(default)]
+        attachments: Vec<String>,
+    },
+    Typing {
+        conversation_id: String,
+        state: bool,
+    },
+    Read {
+        conversation_id: String,
+        seq: u64,
+    },
+    /// Extension: an agent sets its presence (`online` or `away`).
+    Presence {
+        state: PresenceState,
+    },
+    Ping,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PresenceState {
+    Online,
+    Away,
+    Offline,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Ack {
+        client_msg_id: String,
+        message: Message,
+    },
+    Message {
+        message: Message,
+    },
+    Typing {
+        conversation_id: String,
+        author: Author,
+        state: bool,
+    },
+    Read {
+        conversation_id: String,
+        author: Author,
+        seq: u64,
+    },
+    Conversation {
+        conversation: Conversation,
+    },
+    Presence {
+        agent_id: String,
+        state: PresenceState,
+    },
+    Error {
+        code: String,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none", rename = "ref")]
+        reference: Option<String>,
+    },
+    /// Extension: replay of a `subscribe` is complete; what follows is live.
+    Subscribed {
+        conversation_id: String,
+        last_seq: u64,
+    },
+    Pong,
+}
+
+impl ServerFrame {
+    pub fn error(code: &str, message: impl Into<String>, reference: Option<String>) -> Self {
+        Self::Error {
+            code: code.to_string(),
+            message: message.into(),
+            reference,
+        }
+    }
+
+    pub fn to_text(&self) -> String {
+        // Serializing these types cannot fail: no maps with non-string keys, no foreign types.
+        serde_json::to_string(self).expect("server frames serialize")
+    }
+}
