@@ -1,11 +1,14 @@
 //! Atendo operator: turns a `Tenant` into its namespace, bucket, database user and chat-server.
 //!
 //! Everything here is a library so the binary stays a thin dispatcher and every stage can be
-//! tested without a cluster: the resource types ([`tenant`]), the rules ([`validation`]), the
-//! generated CRD ([`crd`]).
+//! tested without a cluster: the resource types ([`tenant`]) and their rules ([`validation`]), the
+//! generated CRD ([`crd`]), operator flags ([`settings`]) and plans ([`plan`]), the pure builders
+//! ([`resources`]) fed by a [`context::TenantContext`], `render` ([`render`]) and the reconcile
+//! pipeline ([`controller`]).
 
 pub mod cli;
 pub mod context;
+pub mod controller;
 pub mod crd;
 pub mod plan;
 pub mod render;

@@ -13,12 +13,16 @@ pub const DATABASE_URI_KEY: &str = "uri";
 pub const CREDENTIALS: &str = "chat-credentials";
 pub const SIGNING_KEY_KEY: &str = "signingKey";
 pub const BUS_URL_KEY: &str = "busUrl";
+/// On both Secrets: the `atendo.io/rotate-credentials` value these credentials were made for.
+pub const ROTATED_FOR_ANNOTATION: &str = "atendo.io/rotated-for";
 
 /// Secret values the builders need and cannot derive.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {
     pub database_password: String,
     pub signing_key: String,
+    /// The rotation request these were generated for, if any.
+    pub rotated_for: Option<String>,
 }
 
 impl Credentials {
@@ -27,6 +31,7 @@ impl Credentials {
         Credentials {
             database_password: "PLACEHOLDER-generated-by-the-operator".into(),
             signing_key: "PLACEHOLDER-generated-by-the-operator-and-kept".into(),
+            rotated_for: None,
         }
     }
 }
@@ -40,6 +45,7 @@ pub fn database(ctx: &TenantContext, credentials: &Credentials) -> Secret {
     );
     secret(
         ctx,
+        credentials,
         DATABASE,
         [
             (DATABASE_URI_KEY, uri),
@@ -54,6 +60,7 @@ pub fn database(ctx: &TenantContext, credentials: &Credentials) -> Secret {
 pub fn credentials(ctx: &TenantContext, credentials: &Credentials) -> Secret {
     secret(
         ctx,
+        credentials,
         CREDENTIALS,
         [
             (SIGNING_KEY_KEY, credentials.signing_key.clone()),
@@ -62,9 +69,19 @@ pub fn credentials(ctx: &TenantContext, credentials: &Credentials) -> Secret {
     )
 }
 
-fn secret<const N: usize>(ctx: &TenantContext, name: &str, data: [(&str, String); N]) -> Secret {
+fn secret<const N: usize>(
+    ctx: &TenantContext,
+    credentials: &Credentials,
+    name: &str,
+    data: [(&str, String); N],
+) -> Secret {
+    let mut metadata = ctx.meta(name, ctx.chat_labels());
+    metadata.annotations = credentials
+        .rotated_for
+        .clone()
+        .map(|v| BTreeMap::from([(ROTATED_FOR_ANNOTATION.to_string(), v)]));
     Secret {
-        metadata: ctx.meta(name, ctx.chat_labels()),
+        metadata,
         type_: Some("Opaque".into()),
         data: Some(
             data.into_iter()

@@ -148,6 +148,7 @@ fn the_config_hash_changes_with_the_config_or_a_secret_and_only_then() {
     let creds = Credentials {
         database_password: "pw".into(),
         signing_key: "k".repeat(40),
+        rotated_for: None,
     };
     let hash = |t, c: &Credentials| {
         let objects = build(&ctx(t, &settings), c);

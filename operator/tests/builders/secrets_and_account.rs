@@ -64,6 +64,7 @@ fn the_database_secret_holds_the_tenant_user_and_its_connection_string() {
     let credentials = Credentials {
         database_password: "s3cr3t/pw".into(),
         signing_key: "k".repeat(48),
+        rotated_for: None,
     };
     let secret = as_json(&secrets::database(&ctx(&tenant, &settings), &credentials));
     let mut labels = chat_labels("professional");
@@ -95,6 +96,7 @@ fn the_credentials_secret_holds_the_signing_key_and_the_bus_url() {
     let credentials = Credentials {
         database_password: "pw".into(),
         signing_key: "k".repeat(48),
+        rotated_for: None,
     };
     assert_eq!(
         as_json(&secrets::credentials(
@@ -122,4 +124,25 @@ fn the_hand_written_base64_matches_known_values() {
             "Y2hhdC1hY21l".into()
         )
     );
+}
+
+#[test]
+fn credentials_made_for_a_rotation_request_are_marked_with_it() {
+    let tenant = stored(minimal_json("acme", "professional"));
+    let settings = settings(&[]);
+    let credentials = Credentials {
+        database_password: "pw".into(),
+        signing_key: "k".repeat(48),
+        rotated_for: Some("2026-01-02".into()),
+    };
+    let ctx = ctx(&tenant, &settings);
+    for secret in [
+        secrets::database(&ctx, &credentials),
+        secrets::credentials(&ctx, &credentials),
+    ] {
+        assert_eq!(
+            as_json(&secret)["metadata"]["annotations"],
+            json!({"atendo.io/rotated-for": "2026-01-02"})
+        );
+    }
 }

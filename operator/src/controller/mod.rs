@@ -1,0 +1,485 @@
+//! The controller: a staged reconcile (fetch → validate → build → apply → status) driven by
+//! kube-runtime's Controller, with a finalizer for cleanup.
+
+pub mod apply;
+pub mod credentials;
+pub mod providers;
+pub mod status;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, LimitRange, Namespace, ResourceQuota, Secret, Service, ServiceAccount,
+};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{Event, finalizer};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{Controller, watcher};
+use kube::{Client, ResourceExt};
+use serde_json::json;
+
+use crate::context::{MANAGER, TENANT_LABEL, TenantContext};
+use crate::resources::{self, CHAT_SERVER, secrets};
+use crate::settings::Settings;
+use crate::tenant::{DatabaseStatus, Tenant, TenantStatus};
+use providers::{BucketRequest, Database, DatabaseUser, ProviderError, Storage};
+use status::Step;
+
+pub const FINALIZER: &str = "atendo.io/cleanup";
+/// "true" stops reconciling (never deletion).
+pub const PAUSED_ANNOTATION: &str = "atendo.io/paused";
+/// "true" lets a cluster operator delete a Tenant whose bucket or database can no longer be
+/// reached: cleanup then skips both and only removes the namespace.
+pub const SKIP_EXTERNAL_CLEANUP_ANNOTATION: &str = "atendo.io/skip-external-cleanup";
+/// Any new value forces a reconcile: the change itself is the trigger.
+pub const RECONCILE_REQUESTED_ANNOTATION: &str = "atendo.io/reconcile-requested-at";
+
+/// Resync interval of a healthy tenant: drift the watches miss is corrected at least this often.
+const RESYNC: Duration = Duration::from_secs(300);
+/// Re-check interval while something is still converging (replicas, ingress address).
+const CONVERGING: Duration = Duration::from_secs(15);
+
+pub struct Context {
+    pub client: Client,
+    pub settings: Settings,
+    pub storage: Arc<dyn Storage>,
+    pub database: Arc<dyn Database>,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(
+        client: Client,
+        settings: Settings,
+        storage: Arc<dyn Storage>,
+        database: Arc<dyn Database>,
+    ) -> Self {
+        Context {
+            client,
+            settings,
+            storage,
+            database,
+            failures: Mutex::default(),
+        }
+    }
+}
+
+/// Failures by stage; `label` names the stage for logs and metrics.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("reading {what}: {source}")]
+    Read {
+        what: &'static str,
+        source: kube::Error,
+    },
+    #[error("applying {what}: {source}")]
+    Apply {
+        what: &'static str,
+        source: kube::Error,
+    },
+    #[error("deleting {what}: {source}")]
+    Delete {
+        what: &'static str,
+        source: kube::Error,
+    },
+    #[error("writing status: {0}")]
+    Status(#[source] kube::Error),
+    #[error("{step}: {source}")]
+    Provider {
+        step: &'static str,
+        source: ProviderError,
+    },
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+}
+
+impl Error {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Error::Read { .. } => "read",
+            Error::Apply { .. } => "apply",
+            Error::Delete { .. } => "delete",
+            Error::Status(_) => "status",
+            Error::Provider { .. } => "provider",
+            Error::Finalizer(_) => "finalizer",
+        }
+    }
+}
+
+fn annotation<'a>(tenant: &'a Tenant, key: &str) -> Option<&'a str> {
+    tenant.annotations().get(key).map(String::as_str)
+}
+
+/// One reconcile of one Tenant.
+pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let deleting = tenant.metadata.deletion_timestamp.is_some();
+    if annotation(&tenant, PAUSED_ANNOTATION) == Some("true") && !deleting {
+        let step = Step {
+            kind: status::READY,
+            ok: false,
+            reason: "Paused".into(),
+            message: format!("{PAUSED_ANNOTATION} is true; nothing is reconciled"),
+        };
+        write_ready_only(&tenant, &ctx, step).await?;
+        return Ok(Action::await_change());
+    }
+    let api: Api<Tenant> = Api::all(ctx.client.clone());
+    let result = finalizer(&api, FINALIZER, tenant, |event| async {
+        match event {
+            Event::Apply(tenant) => apply_tenant(&tenant, &ctx).await,
+            Event::Cleanup(tenant) => cleanup_tenant(&tenant, &ctx).await,
+        }
+    })
+    .await;
+    match result {
+        Ok(action) => Ok(action),
+        Err(
+            kube::runtime::finalizer::Error::ApplyFailed(e)
+            | kube::runtime::finalizer::Error::CleanupFailed(e),
+        ) => Err(e),
+        Err(other) => Err(Error::Finalizer(other.to_string())),
+    }
+}
+
+/// Exponential backoff per Tenant: 5s, 10s, 20s … capped at 5 minutes.
+pub fn error_policy(tenant: Arc<Tenant>, error: &Error, ctx: Arc<Context>) -> Action {
+    let mut failures = ctx.failures.lock().expect("failure counts");
+    let n = failures.entry(tenant.name_any()).or_insert(0);
+    *n = n.saturating_add(1);
+    let delay = Duration::from_secs(5u64.saturating_mul(1 << (*n - 1).min(6))).min(RESYNC);
+    tracing::warn!(tenant = %tenant.name_any(), stage = error.label(), %error, ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+async fn apply_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
+    // validate
+    let tc = match TenantContext::new(tenant, &ctx.settings) {
+        Ok(tc) => tc,
+        Err(invalid) => {
+            let message = invalid
+                .errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            write_ready_only(
+                tenant,
+                ctx,
+                Step::failed(status::READY, "InvalidSpec", message),
+            )
+            .await?;
+            // Only a change to the Tenant can fix it: no retry loop.
+            return Ok(Action::await_change());
+        }
+    };
+    let client = &ctx.client;
+    let ns = tc.namespace.as_str();
+
+    // fetch: the secret values generated earlier
+    let secret_api: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let read = |what| move |source| Error::Read { what, source };
+    let stored_db = secret_api
+        .get_opt(secrets::DATABASE)
+        .await
+        .map_err(read("database secret"))?;
+    let stored_creds = secret_api
+        .get_opt(secrets::CREDENTIALS)
+        .await
+        .map_err(read("credentials secret"))?;
+    let rotate = annotation(tenant, credentials::ROTATE_ANNOTATION);
+    let creds = credentials::existing(stored_db.as_ref(), stored_creds.as_ref(), rotate)
+        .unwrap_or_else(|| credentials::generate(rotate.map(String::from)));
+
+    // build
+    let objects = resources::build(&tc, &creds);
+
+    // apply: namespace first, then the external systems, then what lives in the namespace
+    let fail = |what| move |source| Error::Apply { what, source };
+    apply::apply(&Api::<Namespace>::all(client.clone()), objects.namespace)
+        .await
+        .map_err(fail("namespace"))?;
+    let storage = ctx
+        .storage
+        .ensure_bucket(&BucketRequest::new(
+            &tc.bucket,
+            &tc.name,
+            tenant.spec.plan,
+            &tc.sizing,
+            &tc.url,
+        ))
+        .await;
+    let database = ctx
+        .database
+        .ensure_user(&DatabaseUser {
+            user: tc.database_user.clone(),
+            database: tc.database.clone(),
+            password: creds.database_password.clone(),
+        })
+        .await;
+    let nsd = |c: &Client| c.clone();
+    apply::apply(
+        &Api::<ResourceQuota>::namespaced(nsd(client), ns),
+        objects.resource_quota,
+    )
+    .await
+    .map_err(fail("resource quota"))?;
+    apply::apply(
+        &Api::<LimitRange>::namespaced(nsd(client), ns),
+        objects.limit_range,
+    )
+    .await
+    .map_err(fail("limit range"))?;
+    apply::apply(
+        &Api::<NetworkPolicy>::namespaced(nsd(client), ns),
+        objects.network_policy,
+    )
+    .await
+    .map_err(fail("network policy"))?;
+    apply::apply(
+        &Api::<ServiceAccount>::namespaced(nsd(client), ns),
+        objects.service_account,
+    )
+    .await
+    .map_err(fail("service account"))?;
+    apply::apply(&secret_api, objects.database_secret)
+        .await
+        .map_err(fail("database secret"))?;
+    apply::apply(&secret_api, objects.credentials_secret)
+        .await
+        .map_err(fail("credentials secret"))?;
+    apply::apply(
+        &Api::<ConfigMap>::namespaced(nsd(client), ns),
+        objects.config_map,
+    )
+    .await
+    .map_err(fail("config map"))?;
+    let deployment = apply::apply(
+        &Api::<Deployment>::namespaced(nsd(client), ns),
+        objects.deployment,
+    )
+    .await
+    .map_err(fail("deployment"))?;
+    apply::apply(
+        &Api::<Service>::namespaced(nsd(client), ns),
+        objects.service,
+    )
+    .await
+    .map_err(fail("service"))?;
+    let ingress = apply::apply(
+        &Api::<Ingress>::namespaced(nsd(client), ns),
+        objects.ingress,
+    )
+    .await
+    .map_err(fail("ingress"))?;
+    let hpa_api = Api::<HorizontalPodAutoscaler>::namespaced(nsd(client), ns);
+    match objects.hpa {
+        Some(hpa) => {
+            apply::apply(&hpa_api, hpa)
+                .await
+                .map_err(fail("autoscaler"))?;
+        }
+        None => apply::delete_if_present(&hpa_api, CHAT_SERVER)
+            .await
+            .map_err(|source| Error::Delete {
+                what: "autoscaler",
+                source,
+            })?,
+    }
+    apply::apply(
+        &Api::<PodDisruptionBudget>::namespaced(nsd(client), ns),
+        objects.pdb,
+    )
+    .await
+    .map_err(fail("disruption budget"))?;
+
+    // status
+    let steps = [
+        Step::ok(
+            status::NAMESPACE_READY,
+            "Applied",
+            format!("namespace {ns} and its policies are applied"),
+        ),
+        Step::from_provider(
+            status::STORAGE_READY,
+            &storage,
+            format!("bucket {}", tc.bucket),
+        ),
+        Step::from_provider(
+            status::DATABASE_READY,
+            &database,
+            format!("user {} on database {}", tc.database_user, tc.database),
+        ),
+        status::chat_server_step(&deployment, tenant.spec.suspended),
+        status::ingress_step(&ingress, &tc.host),
+    ];
+    let previous = tenant.status.clone().unwrap_or_default();
+    let new_status = TenantStatus {
+        observed_generation: tenant.metadata.generation,
+        conditions: status::conditions(
+            &previous.conditions,
+            &steps,
+            tenant.metadata.generation,
+            &now(),
+        ),
+        url: Some(tc.url.clone()),
+        namespace: Some(tc.namespace.clone()),
+        bucket: Some(tc.bucket.clone()),
+        database: Some(DatabaseStatus {
+            name: tc.database.clone(),
+            user: tc.database_user.clone(),
+        }),
+    };
+    write_status(tenant, ctx, new_status).await?;
+    if let Err(source) = storage {
+        return Err(Error::Provider {
+            step: status::STORAGE_READY,
+            source,
+        });
+    }
+    if let Err(source) = database {
+        return Err(Error::Provider {
+            step: status::DATABASE_READY,
+            source,
+        });
+    }
+    ctx.failures
+        .lock()
+        .expect("failure counts")
+        .remove(&tc.name);
+    Ok(Action::requeue(if steps.iter().all(|s| s.ok) {
+        RESYNC
+    } else {
+        CONVERGING
+    }))
+}
+
+async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
+    let name = tenant.name_any();
+    if annotation(tenant, SKIP_EXTERNAL_CLEANUP_ANNOTATION) != Some("true") {
+        let tc = TenantContext::new(tenant, &ctx.settings);
+        // An invalid Tenant never got a bucket or a user: nothing external to clean up.
+        if let Ok(tc) = tc {
+            let policy = tenant.spec.deletion_policy;
+            let results = [
+                (
+                    status::DATABASE_READY,
+                    ctx.database
+                        .remove_user(&tc.database_user, &tc.database, policy)
+                        .await,
+                ),
+                (
+                    status::STORAGE_READY,
+                    ctx.storage.retire_bucket(&tc.bucket, policy).await,
+                ),
+            ];
+            for (step, result) in results {
+                if let Err(source) = result {
+                    let message = format!(
+                        "{step} cleanup failed: {source}; set {SKIP_EXTERNAL_CLEANUP_ANNOTATION}=true to skip external cleanup"
+                    );
+                    write_ready_only(
+                        tenant,
+                        ctx,
+                        Step::failed(status::READY, "CleanupFailed", message),
+                    )
+                    .await?;
+                    return Err(Error::Provider { step, source });
+                }
+            }
+        }
+    }
+    apply::delete_if_present(
+        &Api::<Namespace>::all(ctx.client.clone()),
+        &format!("tenant-{name}"),
+    )
+    .await
+    .map_err(|source| Error::Delete {
+        what: "namespace",
+        source,
+    })?;
+    ctx.failures.lock().expect("failure counts").remove(&name);
+    Ok(Action::await_change())
+}
+
+async fn write_ready_only(tenant: &Tenant, ctx: &Context, step: Step) -> Result<(), Error> {
+    let previous = tenant.status.clone().unwrap_or_default();
+    let conditions = status::ready_only(
+        &previous.conditions,
+        step,
+        tenant.metadata.generation,
+        &now(),
+    );
+    write_status(
+        tenant,
+        ctx,
+        TenantStatus {
+            observed_generation: tenant.metadata.generation,
+            conditions,
+            ..previous
+        },
+    )
+    .await
+}
+
+/// Writes the status only when it differs from the stored one: a no-op reconcile writes nothing.
+async fn write_status(tenant: &Tenant, ctx: &Context, new: TenantStatus) -> Result<(), Error> {
+    if tenant.status.as_ref() == Some(&new) {
+        return Ok(());
+    }
+    let api: Api<Tenant> = Api::all(ctx.client.clone());
+    api.patch_status(
+        &tenant.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "status": new })),
+    )
+    .await
+    .map(|_| ())
+    .map_err(Error::Status)
+}
+
+fn now() -> Time {
+    Time(k8s_openapi::jiff::Timestamp::now())
+}
+
+/// The Controller: Tenants, plus the objects it makes (labelled as managed by the operator) so
+/// that drift or deletion of any of them reconciles its Tenant at once.
+pub fn controller(
+    ctx: Arc<Context>,
+) -> impl futures::Stream<
+    Item = Result<
+        (ObjectRef<Tenant>, Action),
+        kube::runtime::controller::Error<Error, watcher::Error>,
+    >,
+> {
+    let client = ctx.client.clone();
+    let managed =
+        watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
+    let by_tenant_label = |obj: Namespace| {
+        obj.labels()
+            .get(TENANT_LABEL)
+            .map(|n| ObjectRef::<Tenant>::new(n))
+    };
+    Controller::new(
+        Api::<Tenant>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(Api::<Deployment>::all(client.clone()), managed.clone())
+    .owns(Api::<ConfigMap>::all(client.clone()), managed.clone())
+    .owns(Api::<Secret>::all(client.clone()), managed.clone())
+    .owns(Api::<Service>::all(client.clone()), managed.clone())
+    .owns(Api::<Ingress>::all(client.clone()), managed.clone())
+    .owns(
+        Api::<HorizontalPodAutoscaler>::all(client.clone()),
+        managed.clone(),
+    )
+    .watches(Api::<Namespace>::all(client), managed, by_tenant_label)
+    .run(reconcile, error_policy, ctx)
+}

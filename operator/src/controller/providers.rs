@@ -1,0 +1,82 @@
+//! The controller's two external systems, behind traits so the reconcile pipeline is tested with
+//! in-memory implementations and each real provider (S3; Atlas or MongoDB) gets its own suite.
+
+use async_trait::async_trait;
+
+use crate::plan::Sizing;
+use crate::tenant::{DeletionPolicy, Plan};
+
+/// A provider failure, with the condition reason it surfaces as.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    /// CamelCase condition reason, e.g. BucketNameTaken, Unavailable, RateLimited.
+    pub reason: String,
+    pub message: String,
+}
+
+impl ProviderError {
+    pub fn new(reason: &str, message: impl Into<String>) -> Self {
+        ProviderError {
+            reason: reason.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What a tenant's bucket must look like.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BucketRequest {
+    pub bucket: String,
+    pub tenant: String,
+    pub plan: Plan,
+    pub retention_days: i32,
+    /// The tenant's https origin, the only one CORS admits.
+    pub origin: String,
+}
+
+impl BucketRequest {
+    pub fn new(bucket: &str, tenant: &str, plan: Plan, sizing: &Sizing, origin: &str) -> Self {
+        BucketRequest {
+            bucket: bucket.into(),
+            tenant: tenant.into(),
+            plan,
+            retention_days: sizing.retention_days,
+            origin: origin.into(),
+        }
+    }
+}
+
+/// The tenant's database user: readWrite on its own database only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseUser {
+    pub user: String,
+    pub database: String,
+    pub password: String,
+}
+
+#[async_trait]
+pub trait Storage: Send + Sync {
+    /// Creates the bucket if missing and converges every setting; idempotent.
+    async fn ensure_bucket(&self, request: &BucketRequest) -> Result<(), ProviderError>;
+    /// Retain: tag the bucket as retained and keep its objects. Delete: empty every version and
+    /// delete it. A missing bucket is success.
+    async fn retire_bucket(
+        &self,
+        bucket: &str,
+        policy: DeletionPolicy,
+    ) -> Result<(), ProviderError>;
+}
+
+#[async_trait]
+pub trait Database: Send + Sync {
+    /// Creates the user or sets its password and role; idempotent.
+    async fn ensure_user(&self, user: &DatabaseUser) -> Result<(), ProviderError>;
+    /// Drops the user (and, with Delete, the database). Missing ones are success.
+    async fn remove_user(
+        &self,
+        user: &str,
+        database: &str,
+        policy: DeletionPolicy,
+    ) -> Result<(), ProviderError>;
+}

@@ -1,0 +1,5 @@
+//! Test support for the controller: the API fake and in-memory providers.
+#![allow(dead_code)] // each test binary uses its own subset
+
+pub mod fake_api;
+pub mod providers;

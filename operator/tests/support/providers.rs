@@ -1,0 +1,84 @@
+//! In-memory Storage and Database providers that record what the controller asked of them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use atendo_operator::controller::providers::{
+    BucketRequest, Database, DatabaseUser, ProviderError, Storage,
+};
+use atendo_operator::tenant::DeletionPolicy;
+
+#[derive(Default)]
+pub struct MemoryStorage {
+    pub buckets: Mutex<BTreeMap<String, BucketRequest>>,
+    /// Names some other account owns.
+    pub taken: Mutex<BTreeSet<String>>,
+    pub retired: Mutex<Vec<(String, DeletionPolicy)>>,
+    pub fail_retire: Mutex<Option<ProviderError>>,
+}
+
+#[async_trait]
+impl Storage for MemoryStorage {
+    async fn ensure_bucket(&self, request: &BucketRequest) -> Result<(), ProviderError> {
+        if self.taken.lock().unwrap().contains(&request.bucket) {
+            return Err(ProviderError::new(
+                "BucketNameTaken",
+                format!("bucket {} belongs to another account", request.bucket),
+            ));
+        }
+        self.buckets
+            .lock()
+            .unwrap()
+            .insert(request.bucket.clone(), request.clone());
+        Ok(())
+    }
+
+    async fn retire_bucket(
+        &self,
+        bucket: &str,
+        policy: DeletionPolicy,
+    ) -> Result<(), ProviderError> {
+        if let Some(e) = self.fail_retire.lock().unwrap().clone() {
+            return Err(e);
+        }
+        self.retired.lock().unwrap().push((bucket.into(), policy));
+        if policy == DeletionPolicy::Delete {
+            self.buckets.lock().unwrap().remove(bucket);
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryDatabase {
+    /// user -> (database, password)
+    pub users: Mutex<BTreeMap<String, (String, String)>>,
+    pub dropped_databases: Mutex<Vec<String>>,
+    pub removed: Mutex<Vec<(String, DeletionPolicy)>>,
+}
+
+#[async_trait]
+impl Database for MemoryDatabase {
+    async fn ensure_user(&self, user: &DatabaseUser) -> Result<(), ProviderError> {
+        self.users.lock().unwrap().insert(
+            user.user.clone(),
+            (user.database.clone(), user.password.clone()),
+        );
+        Ok(())
+    }
+
+    async fn remove_user(
+        &self,
+        user: &str,
+        database: &str,
+        policy: DeletionPolicy,
+    ) -> Result<(), ProviderError> {
+        self.users.lock().unwrap().remove(user);
+        self.removed.lock().unwrap().push((user.into(), policy));
+        if policy == DeletionPolicy::Delete {
+            self.dropped_databases.lock().unwrap().push(database.into());
+        }
+        Ok(())
+    }
+}
