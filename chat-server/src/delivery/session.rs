@@ -47,7 +47,8 @@ struct SubState {
 
 /// Why the session ended, and what close frame (if any) the client gets.
 enum End {
-    ClientGone,
+    /// The socket is gone or unusable; the label says why, for metrics.
+    Gone(&'static str),
     Close(u16, &'static str, &'static str),
 }
 
@@ -103,8 +104,8 @@ struct Session<S> {
     limits: SessionLimits,
 }
 
-/// The socket cannot be written to any more.
-struct Broken;
+/// The socket cannot be written to any more; the label says why.
+struct Broken(&'static str);
 
 impl<S> Session<S>
 where
@@ -152,7 +153,7 @@ where
                     None => Ok(None),
                 },
                 frame = stream.next() => match frame {
-                    None | Some(Ok(WsMessage::Close(_))) => return End::ClientGone,
+                    None | Some(Ok(WsMessage::Close(_))) => return End::Gone("client"),
                     Some(Err(e)) => {
                         let e = e.to_string();
                         // tungstenite reports an over-limit frame as a capacity error and sends
@@ -161,7 +162,7 @@ where
                             return End::Close(close_code::MESSAGE_TOO_BIG, "frame over the size limit", "frame_too_big");
                         }
                         tracing::debug!(error = %e, "websocket read failed");
-                        return End::ClientGone;
+                        return End::Gone("read_error");
                     }
                     Some(Ok(WsMessage::Text(text))) => self.on_text(text).await,
                     Some(Ok(WsMessage::Binary(_))) => self.reject(ApiError::bad_request("malformed_frame", "binary frames are not part of the protocol; send JSON text"), None).await,
@@ -172,7 +173,7 @@ where
             match step {
                 Ok(None) => {}
                 Ok(Some(end)) => return end,
-                Err(Broken) => return End::ClientGone,
+                Err(Broken(why)) => return End::Gone(why),
             }
         }
     }
@@ -188,7 +189,7 @@ where
             self.chat.agent_connected(&id.clone(), false).await;
         }
         match end {
-            End::ClientGone => self.chat.metrics.closed("client"),
+            End::Gone(why) => self.chat.metrics.closed(why),
             End::Close(code, reason, label) => {
                 self.chat.metrics.closed(label);
                 let frame = CloseFrame {
@@ -214,17 +215,11 @@ where
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => {
                     tracing::debug!(error = %e, "websocket write failed");
-                    Err(Broken)
+                    Err(Broken("write_error"))
                 }
-                Err(_) => {
-                    self.chat.metrics.closed("write_timeout");
-                    Err(Broken)
-                }
+                Err(_) => Err(Broken("write_timeout")),
             },
-            _ = kick.cancelled() => {
-                self.chat.metrics.closed("slow_consumer");
-                Err(Broken)
-            }
+            _ = kick.cancelled() => Err(Broken("slow_consumer")),
         }
     }
 
@@ -284,7 +279,7 @@ where
                 Ok(None)
             }
             Ok(Err((e, reference))) => self.reject(e, reference).await,
-            Err(Broken) => Err(Broken),
+            Err(b) => Err(b),
         }
     }
 
