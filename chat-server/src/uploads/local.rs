@@ -18,7 +18,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path as UrlPath, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
@@ -31,6 +31,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
 use tower::ServiceExt;
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeFile;
 
 use super::{BlobError, BlobStore, PresignedUrl};
@@ -78,6 +79,17 @@ impl LocalBlobStore {
         Router::new()
             .route(ROUTE, get(get_blob).put(put_blob))
             .with_state(self)
+            // The widget uploads and downloads from customers' sites, as it would with a
+            // bucket's CORS rule. The signed URL is the only credential; no cookies.
+            .layer(
+                CorsLayer::new()
+                    .allow_origin(Any)
+                    .allow_methods([Method::GET, Method::PUT])
+                    // Listed, not `*`: a wildcard never covers Authorization, which a download
+                    // redirected from /api/v1/attachments still carries.
+                    .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+                    .max_age(Duration::from_secs(3600)),
+            )
     }
 
     fn mac(
