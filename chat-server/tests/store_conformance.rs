@@ -1,10 +1,21 @@
-//! One conformance suite for every `Store` implementation: the cases in `cases.rs` run unchanged
-//! against the embedded SQLite store, MongoDB (SecantusDB) without auth, and MongoDB with
-//! `--auth` as a tenant user that has `readWrite` on its own database only, which is how the
-//! operator deploys it. Tests specific to one implementation follow the suite.
+//! One conformance suite for every `Store` implementation: the cases (in `store_conformance/`)
+//! run unchanged against every implementation listed in `suite!` below. Tests specific to one implementation follow the suite.
 
-#[path = "store_conformance/cases.rs"]
-mod cases;
+#[path = "store_conformance/conversations.rs"]
+mod conversations;
+#[path = "store_conformance/directory.rs"]
+mod directory;
+#[path = "store_conformance/fixtures.rs"]
+mod fixtures;
+#[path = "store_conformance/messages.rs"]
+mod messages;
+
+/// Every case, for the macro below.
+mod cases {
+    pub use super::conversations::*;
+    pub use super::directory::*;
+    pub use super::messages::*;
+}
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -94,7 +105,7 @@ suite!(sqlite);
 
 mod sqlite_only {
     use super::*;
-    use crate::cases::{open_conversation, text};
+    use crate::fixtures::{open_conversation, text};
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 

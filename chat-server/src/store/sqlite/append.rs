@@ -1,0 +1,77 @@
+//! `append_message` inside the write transaction.
+
+use std::path::Path;
+
+use rusqlite::{OptionalExtension, params};
+
+use super::rows::{self, MESSAGE_COLUMNS, millis, signed, store_error};
+use crate::model::{Message, NewMessage, new_id, now};
+use crate::store::{Appended, StoreError, StoreResult};
+
+/// The append itself, inside the write transaction (see the module comment for why this is
+/// enough to keep seqs gap-free and client_msg_ids unique).
+pub fn append(tx: &rusqlite::Transaction, path: &Path, new: NewMessage) -> StoreResult<Appended> {
+    let err = |e| store_error(path, e);
+    if let Some(client_msg_id) = &new.client_msg_id {
+        let existing = tx
+            .query_row(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND client_msg_id = ?"
+                ),
+                params![new.conversation_id, client_msg_id],
+                rows::message,
+            )
+            .optional()
+            .map_err(err)?;
+        if let Some(original) = existing {
+            return Ok(Appended::Existing(original));
+        }
+    }
+    let last_seq: i64 = tx
+        .query_row(
+            "SELECT last_seq FROM conversations WHERE id = ?",
+            [&new.conversation_id],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(err)?
+        .ok_or_else(|| StoreError::NotFound(format!("conversation {}", new.conversation_id)))?;
+    let message = Message {
+        id: new_id(),
+        conversation_id: new.conversation_id,
+        seq: last_seq as u64 + 1,
+        client_msg_id: new.client_msg_id,
+        author: new.author,
+        body: new.body,
+        attachments: new.attachments,
+        created_at: now(),
+    };
+    let attachments = serde_json::to_string(&message.attachments)
+        .map_err(|e| StoreError::Other(format!("encoding attachments: {e}")))?;
+    tx.execute(
+        &format!("INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        params![
+            message.id,
+            message.conversation_id,
+            signed(message.seq),
+            message.client_msg_id,
+            message.author.kind.as_str(),
+            message.author.id,
+            message.author.name,
+            message.body,
+            attachments,
+            millis(message.created_at)
+        ],
+    )
+    .map_err(err)?;
+    tx.execute(
+        "UPDATE conversations SET last_seq = ?, updated_at = max(updated_at, ?) WHERE id = ?",
+        params![
+            signed(message.seq),
+            millis(message.created_at),
+            message.conversation_id
+        ],
+    )
+    .map_err(err)?;
+    Ok(Appended::Created(message))
+}

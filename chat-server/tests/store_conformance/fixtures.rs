@@ -1,0 +1,73 @@
+//! Builders shared by the cases.
+
+use std::sync::Arc;
+
+use chat_server::model::{
+    Agent, AgentRecord, Author, AuthorKind, Conversation, ConversationStatus, Message, NewMessage,
+    Role, Visitor, VisitorRef, new_id, now,
+};
+use chat_server::store::{Appended, Store};
+
+pub fn agent_record(email: &str, role: Role, password_hash: Option<&str>) -> AgentRecord {
+    AgentRecord {
+        agent: Agent {
+            id: new_id(),
+            email: email.to_string(),
+            name: format!("Agent {email}"),
+            role,
+            created_at: now(),
+        },
+        password_hash: password_hash.map(str::to_string),
+    }
+}
+
+pub fn visitor(name: Option<&str>) -> Visitor {
+    Visitor {
+        id: new_id(),
+        name: name.map(str::to_string),
+        email: name.map(|n| format!("{n}@example.com")),
+        created_at: now(),
+    }
+}
+
+pub async fn open_conversation(store: &Arc<dyn Store>, status: ConversationStatus) -> Conversation {
+    let v = visitor(Some("Ana"));
+    store.create_visitor(v.clone()).await.unwrap();
+    let at = now();
+    store
+        .create_conversation(Conversation {
+            id: new_id(),
+            status,
+            visitor: VisitorRef {
+                id: v.id,
+                name: v.name,
+            },
+            assignee: None,
+            created_at: at,
+            updated_at: at,
+            last_seq: 0,
+        })
+        .await
+        .unwrap()
+}
+
+pub fn text(conversation_id: &str, client_msg_id: Option<&str>, body: &str) -> NewMessage {
+    NewMessage {
+        conversation_id: conversation_id.to_string(),
+        client_msg_id: client_msg_id.map(str::to_string),
+        author: Author {
+            kind: AuthorKind::Visitor,
+            id: "visitor-1".into(),
+            name: Some("Ana".into()),
+        },
+        body: body.to_string(),
+        attachments: Vec::new(),
+    }
+}
+
+pub fn created(appended: Appended) -> Message {
+    match appended {
+        Appended::Created(m) => m,
+        Appended::Existing(m) => panic!("expected a new message, got the existing {m:?}"),
+    }
+}
