@@ -1,5 +1,5 @@
 //! One conformance suite for every `Store` implementation: the cases (in `store_conformance/`)
-//! run unchanged against every implementation listed in `suite!` below. Tests specific to one implementation follow the suite.
+//! run unchanged against the embedded SQLite store and MongoDB (SecantusDB). Tests specific to one implementation follow the suite.
 
 #[path = "store_conformance/conversations.rs"]
 mod conversations;
@@ -63,6 +63,19 @@ async fn sqlite() -> Harness {
     }
 }
 
+/// A fresh database on a SecantusDB without auth.
+async fn mongodb() -> Harness {
+    mongo_harness(testkit::mongo::mongo()).await
+}
+
+async fn mongo_harness(server: testkit::mongo::Mongo) -> Harness {
+    let uri = server.database_uri(&testkit::unique("store")).await;
+    Harness {
+        location: uri.parse().unwrap(),
+        _keep: Box::new(server),
+    }
+}
+
 macro_rules! conformance {
     ($backend:ident: $($case:ident),* $(,)?) => {
         mod $backend {
@@ -101,7 +114,7 @@ macro_rules! suite {
     };
 }
 
-suite!(sqlite);
+suite!(sqlite, mongodb);
 
 mod sqlite_only {
     use super::*;
@@ -201,5 +214,22 @@ mod sqlite_only {
             err.to_string().contains(&wanted.display().to_string()),
             "{err}"
         );
+    }
+}
+
+mod mongodb_only {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_unavailable() {
+        let port = testkit::free_port();
+        let location = format!("mongodb://127.0.0.1:{port}/nobody?serverSelectionTimeoutMS=300")
+            .parse()
+            .unwrap();
+        let err = store::open(&location)
+            .await
+            .err()
+            .expect("nothing listens there");
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     }
 }

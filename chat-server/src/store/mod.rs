@@ -12,6 +12,7 @@
 //!   nothing and returns the original message as [`Appended::Existing`].
 //! - A message returned by `append_message` is durable.
 
+pub mod mongo;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -41,10 +42,8 @@ pub async fn open(location: &crate::config::StoreLocation) -> StoreResult<Arc<dy
     use crate::config::StoreLocation;
     Ok(match location {
         StoreLocation::Embedded(dir) => Arc::new(sqlite::SqliteStore::open(dir).await?),
-        StoreLocation::Mongo { .. } => {
-            return Err(StoreError::Other(
-                "this build has no MongoDB store yet; use an embedded store directory".into(),
-            ));
+        StoreLocation::Mongo { uri, database } => {
+            Arc::new(mongo::MongoStore::open(uri, database).await?)
         }
     })
 }

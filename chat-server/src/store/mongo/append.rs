@@ -1,0 +1,147 @@
+//! `append_message`: seq allocation by optimistic insert (the algorithm and why are in the
+//! module comment of [`super`]).
+
+use std::hash::{BuildHasher, RandomState};
+use std::time::{Duration, Instant};
+
+use mongodb::bson::{Document, doc};
+
+use super::MongoStore;
+use super::docs::{MessageDoc, bson_time};
+use super::errors::{is_duplicate_key, store_error};
+use crate::model::{Message, NewMessage, new_id, now};
+use crate::store::{Appended, StoreError, StoreResult};
+
+/// How long one append may keep losing races before it gives up as `Unavailable`.
+const APPEND_BUDGET: Duration = Duration::from_secs(10);
+
+/// Conversations share `APPEND_STRIPES` in-process locks; two that share one only take turns.
+pub(super) const APPEND_STRIPES: usize = 64;
+
+fn stripe(hasher: &RandomState, conversation_id: &str) -> usize {
+    (hasher.hash_one(conversation_id) % APPEND_STRIPES as u64) as usize
+}
+
+impl MongoStore {
+    pub(super) async fn append(&self, new: NewMessage) -> StoreResult<Appended> {
+        let conversation_id = new.conversation_id.clone();
+        let what = || format!("appending to conversation {conversation_id}");
+        // One append per conversation at a time in this process (see the module comment), so
+        // only other replicas compete for a seq.
+        let _turn = self.append_locks[stripe(&self.lock_hasher, &conversation_id)]
+            .lock()
+            .await;
+        // The conversation's last_seq is where the next seq starts: it never goes back (`$max`),
+        // so seqs are not reused even if old messages were ever deleted.
+        let Some(last_seq) = self.last_seq_of(&conversation_id).await? else {
+            return Err(StoreError::NotFound(format!(
+                "conversation {conversation_id}"
+            )));
+        };
+        let started = Instant::now();
+        let mut seq = last_seq + 1;
+        for attempt in 1u64.. {
+            let message = Message {
+                id: new_id(),
+                conversation_id: conversation_id.clone(),
+                seq,
+                client_msg_id: new.client_msg_id.clone(),
+                author: new.author.clone(),
+                body: new.body.clone(),
+                attachments: new.attachments.clone(),
+                created_at: now(),
+            };
+            let inserted = self
+                .messages
+                .insert_one(MessageDoc::from(message.clone()))
+                .await;
+            match inserted {
+                Ok(_) => {
+                    self.bump_conversation(&message).await?;
+                    return Ok(Appended::Created(message));
+                }
+                Err(e) if is_duplicate_key(&e) => {
+                    if let Some(original) = self.by_client_msg_id(&new).await? {
+                        return Ok(Appended::Existing(original));
+                    }
+                }
+                Err(e) => return Err(store_error(&what(), e)),
+            }
+            // Another writer took `seq`. Its message is stored, so the highest stored seq is at
+            // least `seq`: continue above it.
+            if started.elapsed() > APPEND_BUDGET {
+                return Err(StoreError::Unavailable(format!(
+                    "{}: lost the race for a seq {attempt} times in {APPEND_BUDGET:?}",
+                    what()
+                )));
+            }
+            let pause_ms = rand::random_range(0..=attempt.min(25));
+            tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+            seq = seq.max(self.highest_stored_seq(&conversation_id).await? + 1);
+        }
+        unreachable!("the retry loop only ends by returning")
+    }
+
+    /// `None` when the conversation does not exist.
+    async fn last_seq_of(&self, conversation_id: &str) -> StoreResult<Option<u64>> {
+        let doc = self
+            .conversations
+            .clone_with_type::<Document>()
+            .find_one(doc! { "_id": conversation_id })
+            .projection(doc! { "last_seq": 1 })
+            .await
+            .map_err(|e| store_error(&format!("reading conversation {conversation_id}"), e))?;
+        Ok(doc.map(|d| d.get_i64("last_seq").map_or(0, |s| s.max(0) as u64)))
+    }
+
+    async fn highest_stored_seq(&self, conversation_id: &str) -> StoreResult<u64> {
+        let newest = self
+            .messages
+            .clone_with_type::<Document>()
+            .find_one(doc! { "conversation_id": conversation_id })
+            .sort(doc! { "seq": -1 })
+            .projection(doc! { "_id": 0, "seq": 1 })
+            .await
+            .map_err(|e| store_error(&format!("reading the last seq of {conversation_id}"), e))?;
+        Ok(newest
+            .and_then(|d| d.get_i64("seq").ok())
+            .map_or(0, |s| s.max(0) as u64))
+    }
+
+    async fn by_client_msg_id(&self, new: &NewMessage) -> StoreResult<Option<Message>> {
+        let Some(client_msg_id) = &new.client_msg_id else {
+            return Ok(None);
+        };
+        let found = self
+            .messages
+            .find_one(
+                doc! { "conversation_id": &new.conversation_id, "client_msg_id": client_msg_id },
+            )
+            .await
+            .map_err(|e| store_error(&format!("reading message {client_msg_id}"), e))?;
+        Ok(found.map(Message::from))
+    }
+
+    /// `$max`, not `$set`: appends finish out of order, and neither field may move back.
+    async fn bump_conversation(&self, message: &Message) -> StoreResult<()> {
+        self.conversations
+            .update_one(
+                doc! { "_id": &message.conversation_id },
+                doc! { "$max": {
+                    "last_seq": message.seq as i64,
+                    "updated_at": bson_time(message.created_at),
+                } },
+            )
+            .await
+            .map_err(|e| {
+                store_error(
+                    &format!(
+                        "updating conversation {} after seq {}",
+                        message.conversation_id, message.seq
+                    ),
+                    e,
+                )
+            })?;
+        Ok(())
+    }
+}

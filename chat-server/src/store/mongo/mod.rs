@@ -1,0 +1,389 @@
+//! The MongoDB store, for production (Atlas or any MongoDB; SecantusDB in tests). Each tenant has
+//! its own database, named in the URI's path, and a user with `readWrite` on that database only:
+//! enough to create the indexes below at start, nothing on any other tenant.
+//!
+//! # Seq: optimistic insert, no counter
+//!
+//! A message document carries its seq from its first write, and the unique index
+//! `(conversation_id, seq)` is what hands seqs out:
+//! 1. start from the conversation's `last_seq` + 1 (this read also answers `NotFound`);
+//! 2. insert the message with that seq;
+//! 3. on a duplicate key, if the `client_msg_id` is taken, return that message as `Existing`;
+//!    otherwise another writer took the seq: pause a random few ms, continue above the highest
+//!    stored seq, and go to 2.
+//!
+//! Then `$max` the conversation's `last_seq` and `updated_at` (never backwards, whatever order
+//! concurrent appends finish in).
+//!
+//! Why not reserve seqs with `$inc` on the conversation and write the message afterwards: that is
+//! two documents, and without a multi-document transaction the gap between them shows. A writer
+//! that dies in it leaves a hole forever, a slow one a hole that readers must wait out, and a
+//! retransmission that finds the original claim still without a seq has to guess whether its
+//! writer is dead or slow (guessing wrong makes a hole). Here a seq only ever exists as part of a
+//! stored message, so: no holes, not even after a crash; a message is never visible before every
+//! lower seq is (seq n is only tried after n-1 was read as stored); an `Existing` message is
+//! always complete; and no transaction is needed, which SecantusDB (the test stand-in) would have
+//! to support as well as Atlas.
+//!
+//! # Contention
+//!
+//! With k writers appending to one conversation at the same instant, an append may lose up to
+//! k-1 races, so a burst of k costs O(k²) attempts. Two things keep k small: within one process,
+//! appends to a conversation take turns (a striped async lock; the turn lasts until the
+//! conversation's `last_seq` is bumped, so the next one starts from a fresh seq and usually wins
+//! at once), which leaves k at most the number of replicas; and a conversation has a visitor and
+//! one or two agents anyway. The random pause spreads what contention remains, and an append that
+//! keeps losing for `APPEND_BUDGET` fails as `Unavailable` instead of hanging.
+//!
+//! If a process dies between the insert and the `$max`, the message is stored and the
+//! conversation's `last_seq` lags behind it until the conversation's next append; the
+//! conversation document is a summary, the messages are the record.
+//!
+//! # Durability
+//!
+//! Every write asks for `w: "majority", j: true`, overriding the URI: the API tells clients
+//! about a message as soon as the store returns, so it must survive a primary failing over.
+
+mod append;
+mod docs;
+mod errors;
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use mongodb::bson::{Bson, Document, doc};
+use mongodb::options::{
+    Acknowledgment, ClientOptions, DatabaseOptions, IndexOptions, ReturnDocument, WriteConcern,
+};
+use mongodb::{Client, Collection, Database, IndexModel};
+
+use self::docs::{AgentDoc, AttachmentDoc, ConversationDoc, MessageDoc, VisitorDoc, bson_time};
+use self::errors::{is_duplicate_key, store_error};
+use super::{
+    Appended, AssigneeFilter, ConversationFilter, ConversationPatch, Store, StoreError, StoreResult,
+};
+use crate::model::{
+    Agent, AgentRecord, Attachment, Conversation, Message, NewMessage, Visitor, now,
+};
+
+pub struct MongoStore {
+    db: Database,
+    /// Serialize this process's appends per conversation (see "Contention" above).
+    append_locks: Box<[tokio::sync::Mutex<()>]>,
+    lock_hasher: std::hash::RandomState,
+    agents: Collection<AgentDoc>,
+    visitors: Collection<VisitorDoc>,
+    conversations: Collection<ConversationDoc>,
+    messages: Collection<MessageDoc>,
+    attachments: Collection<AttachmentDoc>,
+}
+
+impl MongoStore {
+    /// Connects to `database` through `uri` and creates the indexes (a no-op when they exist).
+    /// The driver connects lazily, so an unreachable server shows up here, as `Unavailable`
+    /// after the URI's `serverSelectionTimeoutMS` (30 s by default).
+    pub async fn open(uri: &str, database: &str) -> StoreResult<Self> {
+        let mut options = ClientOptions::parse(uri)
+            .await
+            .map_err(|e| store_error("reading the connection URI", e))?;
+        options
+            .app_name
+            .get_or_insert_with(|| "atendo-chat-server".into());
+        let client =
+            Client::with_options(options).map_err(|e| store_error("creating the client", e))?;
+        let durable = WriteConcern::builder()
+            .w(Acknowledgment::Majority)
+            .journal(true)
+            .build();
+        let db = client.database_with_options(
+            database,
+            DatabaseOptions::builder().write_concern(durable).build(),
+        );
+        let store = Self {
+            append_locks: (0..append::APPEND_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            lock_hasher: std::hash::RandomState::new(),
+            agents: db.collection("agents"),
+            visitors: db.collection("visitors"),
+            conversations: db.collection("conversations"),
+            messages: db.collection("messages"),
+            attachments: db.collection("attachments"),
+            db,
+        };
+        store.create_indexes().await?;
+        Ok(store)
+    }
+
+    async fn create_indexes(&self) -> StoreResult<()> {
+        fn index(keys: Document, name: &str, unique: bool) -> IndexModel {
+            let options = IndexOptions::builder()
+                .name(name.to_string())
+                .unique(unique.then_some(true))
+                .build();
+            IndexModel::builder().keys(keys).options(options).build()
+        }
+        let only_with_client_msg_id = IndexOptions::builder()
+            .name("client_msg_id_unique".to_string())
+            .unique(true)
+            .partial_filter_expression(doc! { "client_msg_id": { "$exists": true } })
+            .build();
+        let message_indexes = [
+            // Allocates seqs (see the module comment) and serves messages_after.
+            index(doc! { "conversation_id": 1, "seq": 1 }, "seq_unique", true),
+            IndexModel::builder()
+                .keys(doc! { "conversation_id": 1, "client_msg_id": 1 })
+                .options(only_with_client_msg_id)
+                .build(),
+        ];
+        // Every list filter ends in "newest first", so each index ends in _id descending.
+        let conversation_indexes = [
+            index(doc! { "status": 1, "_id": -1 }, "status_newest", false),
+            index(doc! { "assignee": 1, "_id": -1 }, "assignee_newest", false),
+            index(doc! { "visitor.id": 1, "_id": -1 }, "visitor_newest", false),
+        ];
+        let what = |collection: &str| format!("creating the indexes of {collection}");
+        self.messages
+            .create_indexes(message_indexes)
+            .await
+            .map_err(|e| store_error(&what("messages"), e))?;
+        self.conversations
+            .create_indexes(conversation_indexes)
+            .await
+            .map_err(|e| store_error(&what("conversations"), e))?;
+        self.agents
+            .create_index(index(doc! { "email_key": 1 }, "email_unique", true))
+            .await
+            .map_err(|e| store_error(&what("agents"), e))?;
+        self.attachments
+            .create_index(index(doc! { "conversation_id": 1 }, "conversation", false))
+            .await
+            .map_err(|e| store_error(&what("attachments"), e))?;
+        Ok(())
+    }
+}
+
+/// Maps an insert's duplicate key to `Conflict` naming `what`.
+fn inserted(
+    what: impl Fn() -> String,
+    result: mongodb::error::Result<impl Sized>,
+) -> StoreResult<()> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if is_duplicate_key(&e) => Err(StoreError::Conflict(what())),
+        Err(e) => Err(store_error(&format!("storing {}", what()), e)),
+    }
+}
+
+#[async_trait]
+impl Store for MongoStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.db
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(|e| store_error("ping", e))?;
+        Ok(())
+    }
+
+    async fn create_agent(&self, record: AgentRecord) -> StoreResult<Agent> {
+        let result = self.agents.insert_one(AgentDoc::from(&record)).await;
+        let email = &record.agent.email;
+        inserted(|| format!("an agent with email {email}"), result)?;
+        Ok(record.agent)
+    }
+
+    async fn agent_by_email(&self, email: &str) -> StoreResult<Option<AgentRecord>> {
+        let found = self
+            .agents
+            .find_one(doc! { "email_key": docs::email_key(email) })
+            .await
+            .map_err(|e| store_error("reading an agent by email", e))?;
+        Ok(found.map(AgentRecord::from))
+    }
+
+    async fn agent_by_id(&self, id: &str) -> StoreResult<Option<AgentRecord>> {
+        let found = self
+            .agents
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(|e| store_error(&format!("reading agent {id}"), e))?;
+        Ok(found.map(AgentRecord::from))
+    }
+
+    async fn list_agents(&self) -> StoreResult<Vec<Agent>> {
+        let what = "listing agents";
+        let cursor = self
+            .agents
+            .find(doc! {})
+            .sort(doc! { "_id": 1 })
+            .await
+            .map_err(|e| store_error(what, e))?;
+        let docs: Vec<AgentDoc> = cursor
+            .try_collect()
+            .await
+            .map_err(|e| store_error(what, e))?;
+        Ok(docs
+            .into_iter()
+            .map(|d| AgentRecord::from(d).agent)
+            .collect())
+    }
+
+    async fn create_visitor(&self, visitor: Visitor) -> StoreResult<()> {
+        let id = visitor.id.clone();
+        let result = self.visitors.insert_one(VisitorDoc::from(visitor)).await;
+        inserted(|| format!("visitor {id}"), result)
+    }
+
+    async fn visitor(&self, id: &str) -> StoreResult<Option<Visitor>> {
+        let found = self
+            .visitors
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(|e| store_error(&format!("reading visitor {id}"), e))?;
+        Ok(found.map(Visitor::from))
+    }
+
+    async fn create_conversation(&self, conversation: Conversation) -> StoreResult<Conversation> {
+        // `last_seq` belongs to the store: a new conversation has no messages yet.
+        let conversation = Conversation {
+            last_seq: 0,
+            ..conversation
+        };
+        let result = self
+            .conversations
+            .insert_one(ConversationDoc::from(conversation.clone()))
+            .await;
+        inserted(|| format!("conversation {}", conversation.id), result)?;
+        Ok(conversation)
+    }
+
+    async fn conversation(&self, id: &str) -> StoreResult<Option<Conversation>> {
+        let found = self
+            .conversations
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(|e| store_error(&format!("reading conversation {id}"), e))?;
+        Ok(found.map(Conversation::from))
+    }
+
+    async fn list_conversations(
+        &self,
+        filter: &ConversationFilter,
+    ) -> StoreResult<Vec<Conversation>> {
+        // The driver reads a limit of 0 as "no limit".
+        if filter.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut query = Document::new();
+        if let Some(status) = filter.status {
+            query.insert("status", status.as_str());
+        }
+        match &filter.assignee {
+            AssigneeFilter::Any => {}
+            AssigneeFilter::Unassigned => {
+                query.insert("assignee", Bson::Null);
+            }
+            AssigneeFilter::Agent(agent) => {
+                query.insert("assignee", agent.as_str());
+            }
+        }
+        if let Some(visitor) = &filter.visitor_id {
+            query.insert("visitor.id", visitor.as_str());
+        }
+        if let Some(before) = &filter.before_id {
+            query.insert("_id", doc! { "$lt": before.as_str() });
+        }
+        let what = "listing conversations";
+        let cursor = self
+            .conversations
+            .find(query)
+            .sort(doc! { "_id": -1 })
+            .limit(i64::from(filter.limit))
+            .await
+            .map_err(|e| store_error(what, e))?;
+        let docs: Vec<ConversationDoc> = cursor
+            .try_collect()
+            .await
+            .map_err(|e| store_error(what, e))?;
+        Ok(docs.into_iter().map(Conversation::from).collect())
+    }
+
+    async fn update_conversation(
+        &self,
+        id: &str,
+        patch: &ConversationPatch,
+    ) -> StoreResult<Conversation> {
+        let mut set = Document::new();
+        if let Some(status) = patch.status {
+            set.insert("status", status.as_str());
+        }
+        if let Some(assignee) = &patch.assignee {
+            set.insert(
+                "assignee",
+                assignee.as_deref().map_or(Bson::Null, Bson::from),
+            );
+        }
+        // `$max`: an append in the same millisecond may already have moved updated_at.
+        let mut update = doc! { "$max": { "updated_at": bson_time(now()) } };
+        if !set.is_empty() {
+            update.insert("$set", set);
+        }
+        let updated = self
+            .conversations
+            .find_one_and_update(doc! { "_id": id }, update)
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(|e| store_error(&format!("updating conversation {id}"), e))?;
+        updated
+            .map(Conversation::from)
+            .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))
+    }
+
+    async fn append_message(&self, message: NewMessage) -> StoreResult<Appended> {
+        self.append(message).await
+    }
+
+    async fn messages_after(
+        &self,
+        conversation_id: &str,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        let Ok(after_seq) = i64::try_from(after_seq) else {
+            return Ok(Vec::new());
+        };
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let what = || format!("reading messages of conversation {conversation_id}");
+        let cursor = self
+            .messages
+            .find(doc! { "conversation_id": conversation_id, "seq": { "$gt": after_seq } })
+            .sort(doc! { "seq": 1 })
+            .limit(i64::from(limit))
+            .await
+            .map_err(|e| store_error(&what(), e))?;
+        let docs: Vec<MessageDoc> = cursor
+            .try_collect()
+            .await
+            .map_err(|e| store_error(&what(), e))?;
+        Ok(docs.into_iter().map(Message::from).collect())
+    }
+
+    async fn create_attachment(&self, attachment: Attachment) -> StoreResult<()> {
+        let id = attachment.id.clone();
+        let result = self
+            .attachments
+            .insert_one(AttachmentDoc::from(attachment))
+            .await;
+        inserted(|| format!("attachment {id}"), result)
+    }
+
+    async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>> {
+        let found = self
+            .attachments
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(|e| store_error(&format!("reading attachment {id}"), e))?;
+        Ok(found.map(Attachment::from))
+    }
+}
