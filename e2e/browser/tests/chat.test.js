@@ -60,7 +60,18 @@ test('a host page on another origin embeds the widget with the tenant branding',
   });
   assert.notEqual(style.fontSize, '30px');
   assert.notEqual(style.background, 'rgb(255, 255, 0)');
-  assert.equal(await input.evaluate((el) => el.getRootNode() === document.activeElement?.shadowRoot && document.activeElement.shadowRoot.activeElement === el), true, 'focus moves into the dialog');
+  assert.equal(await input.evaluate((el) => el.getRootNode().activeElement === el), true, 'focus moves into the dialog');
+
+  // Keyboard only: Escape closes and returns focus to the launcher; Enter opens again.
+  await visitor.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal(await visitor.evaluate(() => document.querySelector('atendo-chat').shadowRoot.activeElement?.classList.contains('launcher')), true);
+  assert.equal(await launcher.getAttribute('aria-expanded'), 'false');
+  await visitor.keyboard.press('Enter');
+  await dialog.waitFor();
+  assert.equal(await input.evaluate((el) => el.getRootNode().activeElement === el), true);
+  assert.equal(await visitor.locator('atendo-chat .launcher').getAttribute('aria-expanded'), 'true');
+  assert.equal(await visitor.getByRole('log', { name: 'Mensagens' }).getAttribute('aria-live'), 'polite');
 });
 
 test('the agent signs in to the branded console', async () => {
