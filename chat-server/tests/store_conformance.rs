@@ -1,5 +1,7 @@
 //! One conformance suite for every `Store` implementation: the cases (in `store_conformance/`)
-//! run unchanged against the embedded SQLite store and MongoDB (SecantusDB). Tests specific to one implementation follow the suite.
+//! run unchanged against the embedded SQLite store, MongoDB (SecantusDB) without auth, and
+//! MongoDB with `--auth` as a tenant user that has `readWrite` on its own database only, which is
+//! how the operator deploys it. Tests specific to one implementation follow the suite.
 
 #[path = "store_conformance/conversations.rs"]
 mod conversations;
@@ -68,6 +70,12 @@ async fn mongodb() -> Harness {
     mongo_harness(testkit::mongo::mongo()).await
 }
 
+/// A fresh database on a SecantusDB with `--auth`, used as a tenant user whose only role is
+/// `readWrite` on that database.
+async fn mongodb_with_auth() -> Harness {
+    mongo_harness(testkit::mongo::mongo_auth()).await
+}
+
 async fn mongo_harness(server: testkit::mongo::Mongo) -> Harness {
     let uri = server.database_uri(&testkit::unique("store")).await;
     Harness {
@@ -114,7 +122,7 @@ macro_rules! suite {
     };
 }
 
-suite!(sqlite, mongodb);
+suite!(sqlite, mongodb, mongodb_with_auth);
 
 mod sqlite_only {
     use super::*;
@@ -219,6 +227,46 @@ mod sqlite_only {
 
 mod mongodb_only {
     use super::*;
+    use ::mongodb::bson::{Document, doc};
+    use chat_server::model::{Visitor, new_id, now};
+
+    /// The operator gives each tenant a user with readWrite on its own database; that user must
+    /// not reach any other tenant's data.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_tenant_user_cannot_read_or_write_another_tenants_database() {
+        let server = testkit::mongo::mongo_auth();
+        let (db_a, db_b) = (testkit::unique("tenanta"), testkit::unique("tenantb"));
+        let uri_a = server.database_uri(&db_a).await;
+        let uri_b = server.database_uri(&db_b).await;
+        let store_b = store::open(&uri_b.parse().unwrap()).await.unwrap();
+        let secret = Visitor {
+            id: new_id(),
+            name: Some("B's customer".into()),
+            email: None,
+            created_at: now(),
+        };
+        store_b.create_visitor(secret).await.unwrap();
+
+        let as_a = ::mongodb::Client::with_uri_str(&uri_a).await.unwrap();
+        let own = as_a.database(&db_a).collection::<Document>("visitors");
+        own.insert_one(doc! { "_id": "mine" })
+            .await
+            .expect("a tenant may write its own database");
+        assert!(own.find_one(doc! {}).await.unwrap().is_some());
+
+        let foreign = as_a.database(&db_b).collection::<Document>("visitors");
+        for denied in [
+            foreign.find_one(doc! {}).await.map(|_| ()),
+            foreign
+                .insert_one(doc! { "_id": "planted" })
+                .await
+                .map(|_| ()),
+            as_a.list_database_names().await.map(|_| ()),
+        ] {
+            let err = denied.expect_err("another tenant's database must be out of reach");
+            assert!(err.to_string().contains("not authorized"), "{err}");
+        }
+    }
 
     #[tokio::test]
     async fn an_unreachable_server_is_unavailable() {
