@@ -52,6 +52,10 @@ export async function mount({ origin, lang }) {
   const root = host.attachShadow({ mode: 'open' });
   await applyStyles(root, origin);
   WidgetView.colours(host, branding.primary_color || DEFAULT_BRANDING.primary_color);
+  if (!document.body) {
+    // The tag may sit in <head>; the launcher needs a body to live in.
+    await new Promise((resolve) => document.addEventListener('DOMContentLoaded', resolve, { once: true }));
+  }
   document.body.append(host);
   const widget = new Widget(origin, root, branding, locale);
   await widget.start();
@@ -165,7 +169,7 @@ class Widget {
         this.subscribed = true;
         this.view.setConnection('online');
         // Sends that waited for the connection go out now; the server dedupes by client_msg_id.
-        for (const p of this.pending.values()) if (!p.failed) this.socket.send(p.frame);
+        for (const p of this.pending.values()) if (p.frame && !p.failed) this.socket.send(p.frame);
         this.markRead();
         break;
       case 'message':
@@ -235,7 +239,17 @@ class Widget {
   }
 
   /** Creates the visitor and the conversation the first time the visitor writes. */
-  async ensureConversation() {
+  ensureConversation() {
+    // Two quick sends must not create two visitors: share the one creation in flight.
+    this.ensuring =
+      this.ensuring ||
+      this.createConversation().finally(() => {
+        this.ensuring = null;
+      });
+    return this.ensuring;
+  }
+
+  async createConversation() {
     if (!this.session.token) {
       const v = await this.request('POST', '/api/v1/visitors', {});
       Object.assign(this.session, { token: v.token, visitor_id: v.visitor_id });
