@@ -107,6 +107,11 @@ test('the agent assigns the conversation, the visitor sees typing and then the r
   // The inbox row follows the `conversation` frame.
   await agent.locator('#conversation-list li.conv .conv-assignee', { hasText: 'Administrator' }).waitFor();
 
+  // Typing goes both ways.
+  await visitor.getByRole('textbox', { name: 'Digite sua mensagem' }).pressSequentially('Obri', { delay: 20 });
+  await agent.locator('.thread .typing', { hasText: 'está digitando' }).waitFor();
+  await visitor.getByRole('textbox', { name: 'Digite sua mensagem' }).fill('');
+
   const reply = agent.locator('#reply-input');
   await reply.click();
   await reply.pressSequentially('Claro! Qual', { delay: 20 });
@@ -163,6 +168,20 @@ test('after a reload mid-conversation the visitor sees the full history exactly 
   assert.equal(await visitor.locator('atendo-chat .pending li').count(), 0, 'no message left pending');
   await agent.locator('.thread li[data-seq="6"]', { hasText: 'Pedido 12345' }).waitFor();
   assert.equal(await agent.locator('.thread .messages li[data-seq]').count(), 6);
+  // The agent has the conversation open, so the visitor's last message shows as seen.
+  await visitor.locator('atendo-chat li[data-seq="6"] .receipt', { hasText: 'Vista' }).waitFor();
+});
+
+test('replies that arrive while the panel is closed show as unread on the launcher', async () => {
+  await visitor.getByRole('button', { name: 'Fechar chat' }).click();
+  await agent.locator('#reply-input').fill('Encontrei seu pedido.');
+  await agent.getByRole('button', { name: 'Responder' }).click();
+  const launcher = visitor.locator('atendo-chat .launcher');
+  await visitor.locator('atendo-chat .badge', { hasText: '1' }).waitFor();
+  assert.match(await launcher.getAttribute('aria-label'), /1 não lidas/);
+  await launcher.click();
+  await visitor.locator('atendo-chat .badge').waitFor({ state: 'hidden' });
+  await agent.locator('.thread li[data-seq="7"] .receipt', { hasText: 'Vista' }).waitFor();
 });
 
 test('screenshots of both screens are written', async () => {
