@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The one test command. On a fresh Debian machine with the Rust toolchain (as root) it installs
+# what the tests need, starts the test services once for the whole run, checks formatting and
+# lints, and runs every test of the workspace. Services are stopped however the run ends.
+#
+#   bash scripts/test.sh
+#
+# Installs: redis-server (apt, if missing); a virtual environment at .venv with pinned
+# SecantusDB (MongoDB wire) and moto[server] (S3). Nothing else is touched outside the repo.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+SECANTUSDB_VERSION=0.7.0b3
+MOTO_VERSION=5.2.5
+# How long the four services may take to start (SecantusDB with auth starts twice).
+SERVICES_TIMEOUT=180
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+apt_updated=""
+apt_install() {
+    [ "$(id -u)" -eq 0 ] || die "missing $*: install with \`apt-get install -y $*\` (or run this script as root)"
+    export DEBIAN_FRONTEND=noninteractive
+    if [ -z "$apt_updated" ]; then
+        apt-get update -qq
+        apt_updated=1
+    fi
+    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+step "system packages"
+command -v redis-server >/dev/null || apt_install redis-server
+python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+command -v redis-server >/dev/null || die "redis-server is still not on PATH after installing it"
+
+step "Python test services in .venv (SecantusDB $SECANTUSDB_VERSION, moto $MOTO_VERSION)"
+VENV=$ROOT/.venv
+REQUIREMENTS="SecantusDB==$SECANTUSDB_VERSION moto[server]==$MOTO_VERSION"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+# Reinstall only when the pins change.
+if [ "$(cat "$VENV/.atendo-requirements" 2>/dev/null)" != "$REQUIREMENTS" ]; then
+    # shellcheck disable=SC2086 # one word per requirement
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check $REQUIREMENTS
+    echo "$REQUIREMENTS" >"$VENV/.atendo-requirements"
+fi
+export SECANTUSD="$VENV/bin/secantusd-py" MOTO_SERVER="$VENV/bin/moto_server"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+# One build of every target (tests included) in the debug profile; the test runner below
+# reuses it, and the services binary comes out of it.
+step "cargo build"
+cargo build --workspace --all-targets
+
+step "starting the test services"
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+work=$(mktemp -d)
+services_pid=""
+stop_services() {
+    if [ -n "$services_pid" ]; then
+        kill -TERM "$services_pid" 2>/dev/null || true
+        wait "$services_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap stop_services EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The services run until their stdin closes: this shell holds the only writer (fd 3), so they
+# stop even if this script is killed outright. Children get fd 3 closed (3>&-).
+mkfifo "$work/stdin"
+"$TARGET_DIR/debug/test-services" "$work/services.env" <"$work/stdin" &
+services_pid=$!
+exec 3>"$work/stdin"
+for _ in $(seq $((SERVICES_TIMEOUT * 4))); do
+    [ -s "$work/services.env" ] && break
+    kill -0 "$services_pid" 2>/dev/null || die "the test services failed to start (see above)"
+    sleep 0.25
+done
+[ -s "$work/services.env" ] || die "the test services did not start within ${SERVICES_TIMEOUT}s"
+# shellcheck disable=SC1091
+. "$work/services.env"
+
+# nextest gives each test its own process and one summary line; it does not run doctests.
+if cargo nextest --version >/dev/null 2>&1; then
+    step "cargo test --doc"
+    cargo test --workspace --doc 3>&-
+    step "cargo nextest run"
+    cargo nextest run --workspace --no-fail-fast 3>&-
+else
+    step "cargo test"
+    cargo test --workspace --no-fail-fast 3>&-
+fi
