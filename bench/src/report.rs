@@ -1,0 +1,284 @@
+//! The results as Markdown tables for docs/benchmarks.md: a summary with both systems, their
+//! ratio and the goal, then each scenario in detail.
+
+use std::fmt::Write;
+
+use crate::cluster::SystemKind::{Atendo, SocketIo};
+use crate::results::Results;
+
+const KIB: f64 = 1024.0;
+const MIB: f64 = 1024.0 * 1024.0;
+
+struct Row {
+    metric: String,
+    atendo: String,
+    socketio: String,
+    ratio: String,
+    goal: &'static str,
+}
+
+/// "4.2× less" / "3.0× more": how Atendo compares, where the better direction is known.
+fn ratio(atendo: f64, socketio: f64, lower_is_better: bool) -> String {
+    if atendo <= 0.0 || socketio <= 0.0 {
+        return "–".into();
+    }
+    if lower_is_better {
+        format!("{:.1}× less", socketio / atendo)
+    } else {
+        format!("{:.1}× more", atendo / socketio)
+    }
+}
+
+fn opt_ms(v: Option<f64>) -> String {
+    v.map_or("not reached".into(), |v| format!("{v:.0} ms"))
+}
+
+fn count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn summary(r: &Results) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let mut sizes: Vec<u64> = r.idle.iter().map(|i| i.connections).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    for n in sizes {
+        if let (Some(a), Some(s)) = (r.idle_of(Atendo, n), r.idle_of(SocketIo, n)) {
+            rows.push(Row {
+                metric: format!(
+                    "memory per idle connection, N = {} ({} / {} replicas)",
+                    count(n),
+                    a.replicas,
+                    s.replicas
+                ),
+                atendo: format!("{:.1} KiB", a.total_per_conn() / KIB),
+                socketio: format!("{:.1} KiB", s.total_per_conn() / KIB),
+                ratio: ratio(a.total_per_conn(), s.total_per_conn(), true),
+                goal: "≤ 10 KiB, ≥ 5× denser",
+            });
+        }
+    }
+    for size in [100, 1024] {
+        if let (Some(a), Some(s)) = (r.fanout_of(Atendo, size), r.fanout_of(SocketIo, size))
+            && let (Some(ab), Some(sb)) = (a.best(), s.best())
+        {
+            rows.push(Row {
+                metric: format!(
+                    "fan-out deliveries/s with p99 ≤ {:.0} ms, {size} B",
+                    a.p99_limit_ms
+                ),
+                atendo: count(ab.deliveries_per_sec as u64),
+                socketio: count(sb.deliveries_per_sec as u64),
+                ratio: ratio(ab.deliveries_per_sec, sb.deliveries_per_sec, false),
+                goal: "≥ 10×",
+            });
+            rows.push(Row {
+                metric: format!("server CPU-s per million deliveries (at that step), {size} B"),
+                atendo: format!("{:.2}", ab.cpu_s_per_million),
+                socketio: format!("{:.2}", sb.cpu_s_per_million),
+                ratio: ratio(ab.cpu_s_per_million, sb.cpu_s_per_million, true),
+                goal: "",
+            });
+        }
+    }
+    if let (Some(a), Some(s)) = (r.latency_of(Atendo), r.latency_of(SocketIo)) {
+        for (name, av, sv, goal) in [
+            ("p50", a.latency.p50_ms, s.latency.p50_ms, "≤ 1 ms"),
+            ("p99", a.latency.p99_ms, s.latency.p99_ms, "≤ 5 ms"),
+            ("p99.9", a.latency.p999_ms, s.latency.p999_ms, "≤ 20 ms"),
+        ] {
+            rows.push(Row {
+                metric: format!(
+                    "latency {name}, {} clients, {:.0} publishes/s",
+                    count(a.totals.subscribers),
+                    a.rate
+                ),
+                atendo: format!("{av:.2} ms"),
+                socketio: format!("{sv:.2} ms"),
+                ratio: ratio(av, sv, true),
+                goal,
+            });
+        }
+        rows.push(Row {
+            metric: "latency scenario: lost / duplicated deliveries".into(),
+            atendo: format!("{} / {}", count(a.totals.lost), count(a.totals.duplicates)),
+            socketio: format!("{} / {}", count(s.totals.lost), count(s.totals.duplicates)),
+            ratio: "".into(),
+            goal: "0 / 0",
+        });
+    }
+    if let (Some(a), Some(s)) = (r.storm_of(Atendo), r.storm_of(SocketIo)) {
+        rows.push(Row {
+            metric: format!(
+                "replica killed: {} subscribers 95% / 100% rejoined",
+                count(a.subscribers)
+            ),
+            atendo: format!("{} / {}", opt_ms(a.t95_ms), opt_ms(a.t100_ms)),
+            socketio: format!("{} / {}", opt_ms(s.t95_ms), opt_ms(s.t100_ms)),
+            ratio: match (a.t100_ms, s.t100_ms) {
+                (Some(x), Some(y)) => ratio(x, y, true),
+                _ => "–".into(),
+            },
+            goal: "100% ≤ 5 s",
+        });
+        rows.push(Row {
+            metric: "replica killed: lost / duplicated deliveries".into(),
+            atendo: format!("{} / {}", count(a.totals.lost), count(a.totals.duplicates)),
+            socketio: format!("{} / {}", count(s.totals.lost), count(s.totals.duplicates)),
+            ratio: "".into(),
+            goal: "0 / 0",
+        });
+    }
+    if let (Some(a), Some(s)) = (r.tenant_of(Atendo), r.tenant_of(SocketIo)) {
+        rows.push(Row {
+            metric: "idle server process (one tenant), RSS".into(),
+            atendo: format!("{:.1} MiB", a.rss as f64 / MIB),
+            socketio: format!("{:.1} MiB", s.rss as f64 / MIB),
+            ratio: ratio(a.rss as f64, s.rss as f64, true),
+            goal: "≤ 10 MiB",
+        });
+    }
+    rows
+}
+
+/// The summary table and the per-scenario details, as Markdown.
+pub fn markdown(r: &Results) -> String {
+    let mut out = String::new();
+    let m = &r.machine;
+    let _ = writeln!(
+        out,
+        "Machine: {} × {}, {} GiB RAM, Linux {}, node {}, {}.\n",
+        m.cpus, m.cpu_model, m.memory_gib, m.kernel, m.node, m.redis
+    );
+    let _ = writeln!(
+        out,
+        "| metric | Atendo | Socket.IO | Atendo vs Socket.IO | goal |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---|---|");
+    for row in summary(r) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            row.metric, row.atendo, row.socketio, row.ratio, row.goal
+        );
+    }
+    if !r.idle.is_empty() {
+        let _ = writeln!(out, "\n#### Idle connections\n");
+        let _ = writeln!(
+            out,
+            "| system | N | replicas | server RSS before → after | per conn: server | per conn: kernel TCP buffers | TCP sockets added |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---|---:|---:|---:|");
+        for i in &r.idle {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {:.0} → {:.0} MiB | {:.2} KiB | {:.2} KiB | {} |",
+                i.system.label(),
+                count(i.connections),
+                i.replicas,
+                i.rss_before as f64 / MIB,
+                i.rss_after as f64 / MIB,
+                i.rss_per_conn / KIB,
+                i.kernel_per_conn / KIB,
+                count(i.tcp_sockets_added)
+            );
+        }
+    }
+    for f in &r.fanout {
+        let _ = writeln!(
+            out,
+            "\n#### Fan-out, {}, {} B bodies, {} rooms × {} subscribers\n",
+            f.system.label(),
+            f.body_size,
+            f.rooms,
+            f.per_room
+        );
+        let _ = writeln!(
+            out,
+            "| publishes/s asked | deliveries/s | p50 ms | p99 ms | p99.9 ms | server CPU-s / M deliveries | Redis CPU-s / M | complete |"
+        );
+        let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---|");
+        for s in &f.steps {
+            let redis = s
+                .redis_cpu_s
+                .filter(|_| s.delivered > 0)
+                .map_or("–".into(), |c| {
+                    format!("{:.2}", c / s.delivered as f64 * 1e6)
+                });
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} |",
+                count(s.target_rate as u64),
+                count(s.deliveries_per_sec as u64),
+                s.latency.p50_ms,
+                s.latency.p99_ms,
+                s.latency.p999_ms,
+                s.cpu_s_per_million,
+                redis,
+                if s.complete && s.shed == 0 {
+                    "yes"
+                } else {
+                    "no"
+                }
+            );
+        }
+    }
+    for l in &r.latency {
+        let _ = writeln!(
+            out,
+            "\n#### Latency, {}: {} s at {:.0} publishes/s to {} rooms × {}: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.1} ms; {} deliveries/s; {:.2} server CPU-s per million; {} delivered, {} lost, {} duplicated, {} reconnects",
+            l.system.label(),
+            l.seconds,
+            l.rate,
+            l.rooms,
+            l.per_room,
+            l.latency.p50_ms,
+            l.latency.p99_ms,
+            l.latency.p999_ms,
+            l.latency.max_ms,
+            count(l.deliveries_per_sec as u64),
+            l.cpu_s_per_million,
+            count(l.totals.delivered),
+            count(l.totals.lost),
+            count(l.totals.duplicates),
+            count(l.totals.reconnects)
+        );
+    }
+    for s in &r.storm {
+        let _ = writeln!(
+            out,
+            "\n#### Reconnect storm, {}: {} of {} rejoined; 95% after {}, 100% after {}; {} published, {} lost, {} duplicated",
+            s.system.label(),
+            count(s.rejoined),
+            count(s.subscribers),
+            opt_ms(s.t95_ms),
+            opt_ms(s.t100_ms),
+            count(s.totals.published),
+            count(s.totals.lost),
+            count(s.totals.duplicates)
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_say_which_way_atendo_is_better() {
+        assert_eq!(ratio(2.0, 10.0, true), "5.0× less");
+        assert_eq!(ratio(30.0, 10.0, false), "3.0× more");
+        assert_eq!(ratio(0.0, 10.0, true), "–");
+        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(count(12), "12");
+    }
+}

@@ -1,0 +1,144 @@
+//! Scenario 2, fan-out: rooms of 100 subscribers on one replica, a publisher per room on the
+//! other; the publish rate rises step by step until p99 latency passes the limit (or the system
+//! stops keeping up). Reports deliveries per second and server CPU-seconds per million
+//! deliveries at each step.
+
+use std::time::Duration;
+
+use crate::cluster::SystemKind;
+use crate::record::Quantiles;
+
+use super::{CpuMark, Harness, Layout, Totals};
+
+pub struct FanoutParams {
+    pub rooms: usize,
+    pub per_room: usize,
+    pub body_size: usize,
+    pub step: Duration,
+    pub start_rate: f64,
+    pub growth: f64,
+    pub max_rate: f64,
+    pub p99_limit_ms: f64,
+}
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct FanoutStep {
+    /// One-minute load average of the machine at the end of the run.
+    #[serde(default)]
+    pub load_avg: f64,
+    /// Publishes per second asked of the publishers, all rooms together.
+    pub target_rate: f64,
+    pub published: u64,
+    pub delivered: u64,
+    /// Deliveries per second over the step (publishing time only).
+    pub deliveries_per_sec: f64,
+    pub latency: Quantiles,
+    pub server_cpu_s: f64,
+    pub redis_cpu_s: Option<f64>,
+    pub cpu_s_per_million: f64,
+    /// Every publish acknowledged and delivered to every subscriber within the drain time.
+    pub complete: bool,
+    pub shed: u64,
+}
+
+impl FanoutStep {
+    pub fn within(&self, p: f64) -> bool {
+        self.complete && self.latency.p99_ms <= p && self.shed == 0
+    }
+}
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct FanoutResult {
+    pub system: SystemKind,
+    pub body_size: usize,
+    pub rooms: usize,
+    pub per_room: usize,
+    pub p99_limit_ms: f64,
+    pub steps: Vec<FanoutStep>,
+    pub totals: Totals,
+}
+
+impl FanoutResult {
+    /// The fastest step that stayed within the latency limit.
+    pub fn best(&self) -> Option<&FanoutStep> {
+        self.steps
+            .iter()
+            .filter(|s| s.within(self.p99_limit_ms))
+            .max_by(|a, b| a.deliveries_per_sec.total_cmp(&b.deliveries_per_sec))
+    }
+}
+
+pub async fn run(kind: SystemKind, p: &FanoutParams) -> anyhow::Result<FanoutResult> {
+    let layout = Layout {
+        replicas: 2,
+        rooms: p.rooms,
+        per_room: p.per_room,
+        subscriber_replica: 1,
+    };
+    let mut h = Harness::start(kind, &layout).await?;
+    let mut steps = Vec::new();
+    let mut rate = p.start_rate;
+    while rate <= p.max_rate {
+        let step = step(&mut h, rate, p).await?;
+        eprintln!(
+            "{} fan-out {} B: {:>8.0} pub/s -> {:>9.0} deliveries/s, p99 {:.2} ms, {:.2} CPU-s/M{}",
+            kind.label(),
+            p.body_size,
+            rate,
+            step.deliveries_per_sec,
+            step.latency.p99_ms,
+            step.cpu_s_per_million,
+            if step.complete { "" } else { " (incomplete)" }
+        );
+        let go_on = step.within(p.p99_limit_ms);
+        steps.push(step);
+        if !go_on {
+            break;
+        }
+        rate = (rate * p.growth).round();
+    }
+    let totals = h.finish().await?;
+    Ok(FanoutResult {
+        system: kind,
+        body_size: p.body_size,
+        rooms: p.rooms,
+        per_room: p.per_room,
+        p99_limit_ms: p.p99_limit_ms,
+        steps,
+        totals,
+    })
+}
+
+async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<FanoutStep> {
+    let r = h.shared.recorder.clone();
+    h.cluster.ensure_running()?;
+    r.take_latencies();
+    let published0 = r.published_total();
+    let delivered0 = super::load(&r.delivered);
+    let shed0 = super::load(&r.shed);
+    let cpu = CpuMark::take(&h.cluster)?;
+    h.publish(rate, p.body_size);
+    tokio::time::sleep(p.step).await;
+    h.pause();
+    let complete = h.drain(Duration::from_secs(10)).await;
+    let (server_cpu_s, redis_cpu_s, _) = cpu.since(&h.cluster)?;
+    let published = r.published_total() - published0;
+    let delivered = super::load(&r.delivered) - delivered0;
+    Ok(FanoutStep {
+        load_avg: crate::sys::load_avg(),
+        target_rate: rate,
+        published,
+        delivered,
+        deliveries_per_sec: delivered as f64 / p.step.as_secs_f64(),
+        latency: Quantiles::of(&r.take_latencies()),
+        server_cpu_s,
+        redis_cpu_s,
+        cpu_s_per_million: if delivered > 0 {
+            server_cpu_s / delivered as f64 * 1e6
+        } else {
+            0.0
+        },
+        complete: complete && published as f64 >= 0.95 * rate * p.step.as_secs_f64(),
+        shed: super::load(&r.shed) - shed0,
+    })
+}

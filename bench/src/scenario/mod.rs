@@ -1,0 +1,256 @@
+//! The scenarios, and the harness they share: a cluster, rooms, subscribers joined on one
+//! replica and publishers on another ("crossed", so every delivery goes through Redis).
+
+pub mod fanout;
+pub mod idle;
+pub mod latency;
+pub mod storm;
+pub mod tenant;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{
+    self, PublishPlan, PublisherReport, ReconnectPolicy, Shared, SubscriberReport,
+};
+use crate::cluster::{Cluster, SystemKind};
+use crate::net::{SourcePlan, fresh_block};
+use crate::proto::Room;
+use crate::record::Recorder;
+
+/// Subscribers connect in batches this large, each waiting for the previous to have joined, so
+/// set-up measures neither system's accept backlog.
+const CONNECT_BATCH: usize = 500;
+
+pub struct Layout {
+    pub replicas: usize,
+    pub rooms: usize,
+    pub per_room: usize,
+    /// Replica the subscribers join (the publishers use replica 0).
+    pub subscriber_replica: usize,
+}
+
+pub struct Harness {
+    pub cluster: Cluster,
+    pub rooms: Vec<Arc<Room>>,
+    pub shared: Arc<Shared>,
+    pub plan: watch::Sender<PublishPlan>,
+    subscribers: Vec<JoinHandle<SubscriberReport>>,
+    publishers: Vec<JoinHandle<PublisherReport>>,
+    pub per_room: usize,
+}
+
+/// What the clients of a harness saw, summed.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Totals {
+    pub subscribers: u64,
+    pub joined: u64,
+    pub published: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub duplicates: u64,
+    pub reconnects: u64,
+    pub sent: u64,
+    pub acked: u64,
+    pub shed: u64,
+}
+
+impl Harness {
+    /// Starts the cluster, creates the rooms, joins every subscriber and connects one publisher
+    /// per room (paused).
+    pub async fn start(kind: SystemKind, layout: &Layout) -> anyhow::Result<Self> {
+        let cluster = Cluster::start(kind, layout.replicas).await?;
+        let rooms: Vec<Arc<Room>> = cluster
+            .rooms(layout.rooms)
+            .await?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        let shared = Arc::new(Shared {
+            protocol: kind.protocol(),
+            recorder: Arc::new(Recorder::new(rooms.len())),
+            endpoints: cluster.endpoints(),
+            sources: SourcePlan::new(fresh_block()),
+            stop: CancellationToken::new(),
+            policy: ReconnectPolicy::default(),
+        });
+        let (plan, plan_rx) = watch::channel(PublishPlan {
+            rate: 0.0,
+            body_size: 100,
+        });
+        let mut h = Self {
+            cluster,
+            rooms,
+            shared,
+            plan,
+            subscribers: Vec::new(),
+            publishers: Vec::new(),
+            per_room: layout.per_room,
+        };
+        let total = layout.rooms * layout.per_room;
+        let mut id = 0;
+        while id < total {
+            let batch_end = (id + CONNECT_BATCH).min(total);
+            for i in id..batch_end {
+                let room = h.rooms[i / layout.per_room].clone();
+                h.subscribers.push(tokio::spawn(client::subscriber(
+                    h.shared.clone(),
+                    i,
+                    room,
+                    layout.subscriber_replica,
+                )));
+            }
+            id = batch_end;
+            h.wait_joined(id as u64, Duration::from_secs(120)).await?;
+        }
+        for room in &h.rooms {
+            h.publishers.push(tokio::spawn(client::publisher(
+                h.shared.clone(),
+                room.clone(),
+                0,
+                plan_rx.clone(),
+            )));
+        }
+        h.wait_publishers(Duration::from_secs(60)).await?;
+        Ok(h)
+    }
+
+    pub fn recorder(&self) -> &Recorder {
+        &self.shared.recorder
+    }
+
+    async fn wait_joined(&mut self, target: u64, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let joined = Recorder::count(&self.recorder().joined);
+            if joined >= target {
+                return Ok(());
+            }
+            self.cluster.ensure_running()?;
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "only {joined} of {target} subscribers joined within {timeout:?}; first problems: {:?}",
+                self.recorder().errors()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn wait_publishers(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        let target = self.rooms.len() as u64;
+        while load(&self.recorder().publishers_ready) < target {
+            self.cluster.ensure_running()?;
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "only {} of {target} publishers connected within {timeout:?}; first problems: {:?}",
+                load(&self.recorder().publishers_ready),
+                self.recorder().errors()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
+    /// Sets every publisher to `total_rate` publishes per second (split evenly over rooms).
+    pub fn publish(&self, total_rate: f64, body_size: usize) {
+        let rate = total_rate / self.rooms.len() as f64;
+        self.plan.send_replace(PublishPlan { rate, body_size });
+    }
+
+    pub fn pause(&self) {
+        let body_size = self.plan.borrow().body_size;
+        self.plan.send_replace(PublishPlan {
+            rate: 0.0,
+            body_size,
+        });
+    }
+
+    /// Deliveries every subscriber should have by now: what was published times room size.
+    pub fn expected_deliveries(&self) -> u64 {
+        self.recorder().published_total() * self.per_room as u64
+    }
+
+    /// Waits until every published message reached every subscriber, or `timeout` passes;
+    /// true when complete.
+    pub async fn drain(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let r = self.recorder();
+            let settled = Recorder::count(&r.acked) + Recorder::count(&r.rejected)
+                >= Recorder::count(&r.sent);
+            if settled && Recorder::count(&r.delivered) >= self.expected_deliveries() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Stops every client and sums what they saw. The cluster keeps running until dropped.
+    pub async fn finish(&mut self) -> anyhow::Result<Totals> {
+        self.shared.stop.cancel();
+        let mut t = Totals {
+            subscribers: self.subscribers.len() as u64,
+            published: self.recorder().published_total(),
+            ..Totals::default()
+        };
+        for s in self.subscribers.drain(..) {
+            let r = s.await?;
+            t.joined += r.joined as u64;
+            t.delivered += r.distinct;
+            t.lost += r.lost;
+            t.duplicates += r.duplicates;
+            t.reconnects += r.reconnects;
+        }
+        for p in self.publishers.drain(..) {
+            let r = p.await?;
+            t.sent += r.sent;
+            t.acked += r.acked;
+            t.shed += r.shed;
+        }
+        Ok(t)
+    }
+}
+
+/// Deltas of server and Redis CPU time between two points of a run.
+pub struct CpuMark {
+    server: f64,
+    redis: Option<f64>,
+    at: Instant,
+}
+
+impl CpuMark {
+    pub fn take(cluster: &Cluster) -> anyhow::Result<Self> {
+        Ok(Self {
+            server: cluster.cpu()?,
+            redis: cluster.redis_cpu(),
+            at: Instant::now(),
+        })
+    }
+
+    /// (server CPU-seconds, Redis CPU-seconds if known, wall seconds) since `self`.
+    pub fn since(&self, cluster: &Cluster) -> anyhow::Result<(f64, Option<f64>, f64)> {
+        let now = Self::take(cluster)?;
+        let redis = match (self.redis, now.redis) {
+            (Some(a), Some(b)) => Some(b - a),
+            _ => None,
+        };
+        Ok((
+            now.server - self.server,
+            redis,
+            now.at.duration_since(self.at).as_secs_f64(),
+        ))
+    }
+}
+
+pub fn load(counter: &AtomicU64) -> u64 {
+    Recorder::count(counter)
+}

@@ -1,0 +1,121 @@
+//! `chat-bench smoke`: every scenario for a few seconds at tiny scale against both systems, so
+//! CI notices when the tool, the peer or the server's contract drifts. Fails on any loss or
+//! duplicate (except the Socket.IO peer's losses across a replica kill: Socket.IO rooms keep no
+//! history, so a subscriber cannot get back what was published while it was away; those are
+//! reported, not failed), on a subscriber that never (re)joins, and on any error.
+
+use std::time::Duration;
+
+use crate::cluster::SystemKind;
+use crate::scenario::{fanout, idle, latency, storm, tenant};
+
+pub async fn run() -> anyhow::Result<()> {
+    let mut failures = Vec::new();
+    for kind in SystemKind::ALL {
+        let name = kind.label();
+        let mut check = |ok: bool, what: String| {
+            eprintln!("smoke {name}: {} {what}", if ok { "ok  " } else { "FAIL" });
+            if !ok {
+                failures.push(format!("{name}: {what}"));
+            }
+        };
+        match tenant::run(kind, Duration::from_secs(1)).await {
+            Ok(t) => check(
+                t.rss > 0,
+                format!("idle tenant RSS {:.1} MiB", t.rss as f64 / 1048576.0),
+            ),
+            Err(e) => check(false, format!("tenant: {e:#}")),
+        }
+        let p = idle::IdleParams {
+            connections: 200,
+            replicas: 2,
+            per_worker: 100,
+            settle: Duration::from_secs(1),
+        };
+        match idle::run(kind, &p).await {
+            Ok(r) => check(
+                r.rss_after > 0,
+                format!(
+                    "idle: 200 connections over 2 workers, {:.1} KiB/conn",
+                    r.total_per_conn() / 1024.0
+                ),
+            ),
+            Err(e) => check(false, format!("idle: {e:#}")),
+        }
+        let p = fanout::FanoutParams {
+            rooms: 2,
+            per_room: 10,
+            body_size: 1024,
+            step: Duration::from_secs(2),
+            start_rate: 20.0,
+            growth: 2.0,
+            max_rate: 40.0,
+            p99_limit_ms: 1000.0,
+        };
+        match fanout::run(kind, &p).await {
+            Ok(r) => {
+                let complete = r.steps.len() == 2 && r.steps.iter().all(|s| s.complete);
+                check(
+                    complete && r.totals.lost == 0 && r.totals.duplicates == 0,
+                    format!(
+                        "fan-out: {} steps, all complete {complete}, lost {}, duplicated {}",
+                        r.steps.len(),
+                        r.totals.lost,
+                        r.totals.duplicates
+                    ),
+                );
+            }
+            Err(e) => check(false, format!("fan-out: {e:#}")),
+        }
+        let p = latency::LatencyParams {
+            rooms: 4,
+            per_room: 10,
+            rate: 40.0,
+            body_size: 100,
+            warmup: Duration::from_secs(1),
+            duration: Duration::from_secs(2),
+        };
+        match latency::run(kind, &p).await {
+            Ok(r) => check(
+                r.drained
+                    && r.totals.delivered > 0
+                    && r.totals.lost == 0
+                    && r.totals.duplicates == 0,
+                format!(
+                    "latency: {} delivered, p99 {:.2} ms, lost {}, duplicated {}",
+                    r.totals.delivered, r.latency.p99_ms, r.totals.lost, r.totals.duplicates
+                ),
+            ),
+            Err(e) => check(false, format!("latency: {e:#}")),
+        }
+        let p = storm::StormParams {
+            rooms: 4,
+            per_room: 10,
+            rate: 40.0,
+            body_size: 100,
+            before: Duration::from_secs(1),
+            after: Duration::from_secs(1),
+            rejoin_timeout: Duration::from_secs(20),
+        };
+        match storm::run(kind, &p).await {
+            Ok(r) => {
+                let loss_ok = kind == SystemKind::SocketIo || r.totals.lost == 0;
+                check(
+                    r.rejoined == r.subscribers && r.totals.duplicates == 0 && loss_ok,
+                    format!(
+                        "storm: {}/{} rejoined, lost {}, duplicated {}",
+                        r.rejoined, r.subscribers, r.totals.lost, r.totals.duplicates
+                    ),
+                );
+            }
+            Err(e) => check(false, format!("storm: {e:#}")),
+        }
+    }
+    anyhow::ensure!(
+        failures.is_empty(),
+        "smoke failed:\n  {}",
+        failures.join("\n  ")
+    );
+    eprintln!("smoke: every scenario ran against both systems without loss or duplicates");
+    Ok(())
+}
