@@ -459,3 +459,21 @@ async fn an_attachment_round_trips_through_the_embedded_upload_store() {
         (400, Some("unknown_attachment"))
     );
 }
+
+#[tokio::test]
+async fn a_foreign_site_may_call_the_api_with_a_bearer_token() {
+    let s = TestServer::start().await;
+    let r = s
+        .http
+        .request(reqwest::Method::OPTIONS, s.url("/api/v1/conversations"))
+        .header("origin", "https://shop.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization,content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    let allowed = r.headers()["access-control-allow-headers"].to_str().unwrap().to_lowercase();
+    assert!(allowed.contains("authorization") && allowed.contains("content-type"), "{allowed}");
+}

@@ -74,7 +74,13 @@ pub fn app(state: AppState, extra: Option<Router>) -> Router {
             CorsLayer::new()
                 .allow_origin(Any)
                 .allow_methods(Any)
-                .allow_headers(Any)
+                // Listed, not `*`: the wildcard does not cover Authorization in browsers that
+                // follow the Fetch standard to the letter (Firefox).
+                .allow_headers([
+                    axum::http::header::AUTHORIZATION,
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::header::ACCEPT,
+                ])
                 .max_age(std::time::Duration::from_secs(3600)),
         );
     let mut router = Router::new()
