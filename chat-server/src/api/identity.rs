@@ -85,7 +85,18 @@ pub async fn list_agents(
     State(state): State<AppState>,
     Auth(by): Auth,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({"agents": state.chat.list_agents(&by).await?})))
+    let agents: Vec<Value> = state
+        .chat
+        .list_agents(&by)
+        .await?
+        .into_iter()
+        .map(|(agent, presence)| {
+            let mut v = json!(agent);
+            v["presence"] = json!(presence);
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "agents": agents })))
 }
 
 /// Who the token belongs to (the console and widget use it to restore a session).

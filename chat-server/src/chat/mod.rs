@@ -161,9 +161,20 @@ impl Chat {
         Ok(self.store.create_agent(record).await?)
     }
 
-    pub async fn list_agents(&self, by: &Principal) -> Result<Vec<Agent>, ApiError> {
+    /// Agents with their presence as this replica last heard it.
+    pub async fn list_agents(
+        &self,
+        by: &Principal,
+    ) -> Result<Vec<(Agent, PresenceState)>, ApiError> {
         require_agent(by)?;
-        Ok(self.store.list_agents().await?)
+        let agents = self.store.list_agents().await?;
+        Ok(agents
+            .into_iter()
+            .map(|a| {
+                let presence = self.hub.presence_of(&a.id);
+                (a, presence)
+            })
+            .collect())
     }
 
     pub async fn create_conversation(&self, by: &Principal) -> Result<Conversation, ApiError> {

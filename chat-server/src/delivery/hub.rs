@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::subscription::Outgoing;
 use crate::bus::{Bus, BusResult, Inbound};
+use crate::protocol::PresenceState;
 
 pub type SessionId = u64;
 
@@ -48,6 +49,10 @@ pub enum EventKind {
         conversation_id: String,
         seq: u64,
         committed_ms: i64,
+    },
+    Presence {
+        agent_id: String,
+        state: PresenceState,
     },
     /// Typing from `author_id`: not echoed to the author's own sockets.
     Typing {
@@ -94,6 +99,9 @@ struct Topic {
 
 pub struct Hub {
     bus: Arc<dyn Bus>,
+    /// Last presence heard per agent, from any replica, while this process listened to the
+    /// agents topic; what `GET /api/v1/agents` reports.
+    presence: Mutex<HashMap<String, PresenceState>>,
     topics: Mutex<HashMap<String, Topic>>,
     bus_ops: tokio::sync::Mutex<()>,
     next_session: AtomicU64,
@@ -109,6 +117,7 @@ impl Hub {
     ) -> Arc<Self> {
         let hub = Arc::new(Self {
             bus,
+            presence: Mutex::new(HashMap::new()),
             topics: Mutex::new(HashMap::new()),
             bus_ops: tokio::sync::Mutex::new(()),
             next_session: AtomicU64::new(1),
@@ -180,6 +189,16 @@ impl Hub {
         }
     }
 
+    /// An agent's presence as last heard; offline when nothing was heard.
+    pub fn presence_of(&self, agent_id: &str) -> PresenceState {
+        self.presence
+            .lock()
+            .expect("presence lock")
+            .get(agent_id)
+            .copied()
+            .unwrap_or(PresenceState::Offline)
+    }
+
     pub fn topic_count(&self) -> usize {
         self.topics.lock().expect("hub lock").len()
     }
@@ -212,6 +231,13 @@ impl Hub {
                 let Some(event) = parse(topic, payload) else {
                     return;
                 };
+                if let EventKind::Presence { agent_id, state } = &event.kind {
+                    let mut known = self.presence.lock().expect("presence lock");
+                    match state {
+                        PresenceState::Offline => known.remove(agent_id),
+                        _ => known.insert(agent_id.clone(), *state),
+                    };
+                }
                 let event = Arc::new(event);
                 let topics = self.topics.lock().expect("hub lock");
                 if let Some(t) = topics.get(&event.topic) {
@@ -244,6 +270,11 @@ struct Peek {
     message: Option<PeekMessage>,
     #[serde(default)]
     author: Option<PeekAuthor>,
+    #[serde(default)]
+    agent_id: Option<String>,
+    /// A presence state here, but a boolean in typing frames: parsed only for presence.
+    #[serde(default)]
+    state: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -275,6 +306,19 @@ fn parse(topic: String, payload: bytes::Bytes) -> Option<HubEvent> {
             return None;
         }
     };
+    let presence = peek
+        .state
+        .as_ref()
+        .and_then(|v| serde_json::from_value::<PresenceState>(v.clone()).ok());
+    if let ("presence", Some(agent_id), Some(state)) =
+        (peek.kind.as_str(), &peek.agent_id, presence)
+    {
+        let kind = EventKind::Presence {
+            agent_id: agent_id.clone(),
+            state,
+        };
+        return Some(HubEvent { topic, kind, text });
+    }
     let kind = match (peek.kind.as_str(), peek.message, peek.author) {
         ("message", Some(m), _) => EventKind::Message {
             conversation_id: m.conversation_id,
@@ -285,4 +329,41 @@ fn parse(topic: String, payload: bytes::Bytes) -> Option<HubEvent> {
         _ => EventKind::Other,
     };
     Some(HubEvent { topic, kind, text })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EventKind, parse};
+    use crate::protocol::PresenceState;
+
+    fn kind(payload: &str) -> EventKind {
+        parse("t".into(), bytes::Bytes::from(payload.to_string()))
+            .expect("parses")
+            .kind
+    }
+
+    #[test]
+    fn typing_and_presence_frames_are_told_apart_though_both_carry_a_state() {
+        let typing = r#"{"type":"typing","conversation_id":"c","author":{"kind":"agent","id":"a1"},"state":true}"#;
+        assert_eq!(
+            kind(typing),
+            EventKind::Typing {
+                author_id: "a1".into()
+            }
+        );
+        let presence = r#"{"type":"presence","agent_id":"a1","state":"away"}"#;
+        assert_eq!(
+            kind(presence),
+            EventKind::Presence {
+                agent_id: "a1".into(),
+                state: PresenceState::Away
+            }
+        );
+    }
+
+    #[test]
+    fn payloads_that_are_not_frames_are_dropped() {
+        assert!(parse("t".into(), bytes::Bytes::from_static(b"\xff")).is_none());
+        assert!(parse("t".into(), bytes::Bytes::from_static(b"[1]")).is_none());
+    }
 }
