@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::settings::Settings;
+use crate::settings::{DatabaseArgs, Settings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -23,6 +23,17 @@ pub enum Command {
     Crd,
     /// Print every object the operator would apply for a Tenant, as multi-document YAML.
     Render(Box<RenderArgs>),
+    /// Run the controller.
+    Run(Box<RunArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub settings: Settings,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ pub mod crd;
 pub mod plan;
 pub mod render;
 pub mod resources;
+pub mod run;
 pub mod settings;
 pub mod tenant;
 pub mod validation;

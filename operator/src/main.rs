@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use anyhow::Context;
-use atendo_operator::cli::{Cli, Command};
+use atendo_operator::cli::{Cli, Command, RunArgs};
 use clap::Parser;
 
 fn main() -> anyhow::Result<()> {
@@ -26,6 +26,18 @@ fn main() -> anyhow::Result<()> {
             let yaml = atendo_operator::render::render(&input, &args.settings)
                 .with_context(|| format!("rendering {}", args.file.display()))?;
             print!("{yaml}");
+        }
+        Command::Run(args) => {
+            tracing_subscriber::fmt()
+                .json()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info,kube=warn".into()),
+                )
+                .init();
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let RunArgs { settings, database } = *args;
+            runtime.block_on(atendo_operator::run::run(settings, database))?;
         }
     }
     Ok(())

@@ -3,7 +3,9 @@
 
 pub mod apply;
 pub mod credentials;
+pub mod mongo_database;
 pub mod providers;
+pub mod s3_storage;
 pub mod status;
 
 use std::collections::HashMap;

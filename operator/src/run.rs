@@ -1,0 +1,51 @@
+//! `run`: the controller against the cluster it runs in (or the current kubeconfig context).
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+
+use crate::controller::mongo_database::MongoDatabase;
+use crate::controller::providers::{Database, ProviderError};
+use crate::controller::s3_storage::S3Storage;
+use crate::controller::{Context, controller};
+use crate::settings::{DatabaseArgs, DatabaseProvider, Settings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("connecting to the Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("connecting to the database provider: {0}")]
+    Database(#[source] ProviderError),
+    #[error("--database-provider atlas is not implemented in this build yet; use mongodb")]
+    AtlasUnavailable,
+}
+
+pub async fn run(settings: Settings, database: DatabaseArgs) -> Result<(), RunError> {
+    let client = kube::Client::try_default().await?;
+    let storage = Arc::new(
+        S3Storage::from_settings(&settings.s3_region, settings.s3_endpoint.as_deref()).await,
+    );
+    let database: Arc<dyn Database> = match database.database_provider {
+        DatabaseProvider::Mongodb => {
+            // clap requires the URI with this provider.
+            let uri = database.mongodb_admin_uri.as_deref().unwrap_or_default();
+            Arc::new(
+                MongoDatabase::connect(uri)
+                    .await
+                    .map_err(RunError::Database)?,
+            )
+        }
+        DatabaseProvider::Atlas => return Err(RunError::AtlasUnavailable),
+    };
+    let ctx = Arc::new(Context::new(client, settings, storage, database));
+    tracing::info!("watching Tenants");
+    controller(ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok((tenant, _)) => tracing::debug!(tenant = %tenant.name, "reconciled"),
+                Err(error) => tracing::warn!(%error, "reconcile failed"),
+            }
+        })
+        .await;
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! The mongodb database provider against SecantusDB with --auth: the user it creates can write
+//! its tenant database and nothing else, rotation changes the password, removal drops the user
+//! (and with Delete the database), and every step is idempotent.
+
+use atendo_operator::controller::mongo_database::MongoDatabase;
+use atendo_operator::controller::providers::{Database, DatabaseUser};
+use atendo_operator::settings::DatabaseUrl;
+use atendo_operator::tenant::DeletionPolicy;
+use mongodb::bson::{Document, doc};
+
+struct Server {
+    mongo: testkit::mongo::Mongo,
+    admin: mongodb::Client,
+    provider: MongoDatabase,
+}
+
+async fn server() -> Server {
+    let mongo = testkit::mongo::mongo_auth();
+    let admin = mongodb::Client::with_uri_str(&mongo.uri).await.unwrap();
+    let provider = MongoDatabase::connect(&mongo.uri).await.unwrap();
+    Server {
+        mongo,
+        admin,
+        provider,
+    }
+}
+
+impl Server {
+    /// What the tenant's chat-server would get as CHAT_STORE.
+    fn tenant_uri(&self, user: &DatabaseUser) -> String {
+        let hosts = self
+            .mongo
+            .uri
+            .rsplit('@')
+            .next()
+            .unwrap()
+            .trim_start_matches("mongodb://")
+            .split('/')
+            .next()
+            .unwrap();
+        let url = DatabaseUrl {
+            scheme: "mongodb://".into(),
+            hosts: hosts.into(),
+            options: String::new(),
+        };
+        url.for_user(&user.user, &user.password, &user.database)
+    }
+
+    async fn insert_as(
+        &self,
+        user: &DatabaseUser,
+        database: &str,
+    ) -> Result<(), mongodb::error::Error> {
+        let client = mongodb::Client::with_uri_str(self.tenant_uri(user)).await?;
+        client
+            .database(database)
+            .collection::<Document>("messages")
+            .insert_one(doc! {"body": "olá"})
+            .await?;
+        Ok(())
+    }
+}
+
+fn user(tenant: &str, password: &str) -> DatabaseUser {
+    DatabaseUser {
+        user: format!("chat-{tenant}"),
+        database: format!("tenant_{tenant}"),
+        password: password.into(),
+    }
+}
+
+#[tokio::test]
+async fn the_created_user_writes_its_own_database_and_is_denied_another() {
+    let s = server().await;
+    let tenant = testkit::unique("t");
+    let other = testkit::unique("o");
+    let acme = user(&tenant, "first-password");
+    s.provider.ensure_user(&acme).await.unwrap();
+    s.insert_as(&acme, &acme.database).await.unwrap();
+    let denied = s
+        .insert_as(&acme, &format!("tenant_{other}"))
+        .await
+        .unwrap_err();
+    assert!(
+        denied.to_string().to_lowercase().contains("not authorized")
+            || denied.to_string().contains("Unauthorized"),
+        "{denied}"
+    );
+    s.provider.ensure_user(&acme).await.unwrap();
+    s.insert_as(&acme, &acme.database).await.unwrap();
+}
+
+#[tokio::test]
+async fn rotation_changes_the_password() {
+    let s = server().await;
+    let tenant = testkit::unique("t");
+    let old = user(&tenant, "old-password");
+    s.provider.ensure_user(&old).await.unwrap();
+    let new = user(&tenant, "new-password");
+    s.provider.ensure_user(&new).await.unwrap();
+    s.insert_as(&new, &new.database).await.unwrap();
+    let err = s.insert_as(&old, &old.database).await.unwrap_err();
+    assert!(
+        err.to_string().contains("Authentication failed")
+            || err.to_string().to_lowercase().contains("auth"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn retain_drops_the_user_and_keeps_the_data() {
+    let s = server().await;
+    let tenant = testkit::unique("t");
+    let u = user(&tenant, "password-1");
+    s.provider.ensure_user(&u).await.unwrap();
+    s.insert_as(&u, &u.database).await.unwrap();
+    s.provider
+        .remove_user(&u.user, &u.database, DeletionPolicy::Retain)
+        .await
+        .unwrap();
+    assert!(
+        s.insert_as(&u, &u.database).await.is_err(),
+        "the user is gone"
+    );
+    let kept = s
+        .admin
+        .database(&u.database)
+        .collection::<Document>("messages")
+        .count_documents(doc! {})
+        .await
+        .unwrap();
+    assert_eq!(kept, 1);
+    s.provider
+        .remove_user(&u.user, &u.database, DeletionPolicy::Retain)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn delete_drops_the_user_and_the_database() {
+    let s = server().await;
+    let tenant = testkit::unique("t");
+    let u = user(&tenant, "password-1");
+    s.provider.ensure_user(&u).await.unwrap();
+    s.insert_as(&u, &u.database).await.unwrap();
+    s.provider
+        .remove_user(&u.user, &u.database, DeletionPolicy::Delete)
+        .await
+        .unwrap();
+    let names = s.admin.list_database_names().await.unwrap();
+    assert!(!names.contains(&u.database), "{names:?}");
+    s.provider
+        .remove_user(&u.user, &u.database, DeletionPolicy::Delete)
+        .await
+        .unwrap();
+}

@@ -1,0 +1,317 @@
+//! The S3 storage provider against moto's S3 server (real HTTP, real SDK): every bucket setting
+//! is read back, changed settings converge, and both deletion policies do what they promise.
+
+use atendo_operator::controller::providers::{BucketRequest, Storage};
+use atendo_operator::controller::s3_storage::S3Storage;
+use atendo_operator::tenant::{DeletionPolicy, Plan};
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{BucketVersioningStatus, ServerSideEncryption};
+
+struct Moto {
+    client: Client,
+    _s3: testkit::s3::S3,
+}
+
+fn moto() -> Moto {
+    let s3 = testkit::s3::s3();
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+        .endpoint_url(&s3.endpoint)
+        .force_path_style(true)
+        .build();
+    Moto {
+        client: Client::from_conf(config),
+        _s3: s3,
+    }
+}
+
+fn request(bucket: &str, retention_days: i32) -> BucketRequest {
+    BucketRequest {
+        bucket: bucket.into(),
+        tenant: "acme".into(),
+        plan: Plan::Professional,
+        retention_days,
+        origin: "https://acme.chat.example.com".into(),
+    }
+}
+
+async fn tags(client: &Client, bucket: &str) -> Vec<(String, String)> {
+    let out = client
+        .get_bucket_tagging()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let mut tags: Vec<_> = out
+        .tag_set()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    tags.sort();
+    tags
+}
+
+/// Whether the bucket keeps every version: two writes of one key must leave two versions.
+/// (Checked by behaviour because moto's GetBucketVersioning reply has an XML root the SDK refuses.)
+async fn keeps_versions(client: &Client, bucket: &str) -> bool {
+    let key = testkit::unique("probe-");
+    for body in [&b"1"[..], b"2"] {
+        client
+            .put_object()
+            .bucket(bucket)
+            .key(&key)
+            .body(ByteStream::from(body.to_vec()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let out = client
+        .list_object_versions()
+        .bucket(bucket)
+        .prefix(&key)
+        .send()
+        .await
+        .unwrap();
+    out.versions().len() == 2
+}
+
+async fn expiration_days(client: &Client, bucket: &str) -> Option<i32> {
+    let out = client
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    out.rules()[0].expiration().and_then(|e| e.days())
+}
+
+#[tokio::test]
+async fn a_new_bucket_gets_every_setting() {
+    let m = moto();
+    let bucket = testkit::unique("atendo-");
+    let storage = S3Storage::new(m.client.clone(), "us-east-1");
+    storage.ensure_bucket(&request(&bucket, 90)).await.unwrap();
+    let c = &m.client;
+
+    let lifecycle = c
+        .get_bucket_lifecycle_configuration()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let rule = &lifecycle.rules()[0];
+    assert_eq!(rule.expiration().and_then(|e| e.days()), Some(90));
+    assert_eq!(
+        rule.noncurrent_version_expiration()
+            .and_then(|e| e.noncurrent_days()),
+        Some(7)
+    );
+    assert_eq!(
+        rule.abort_incomplete_multipart_upload()
+            .and_then(|a| a.days_after_initiation()),
+        Some(1)
+    );
+
+    let cors = c.get_bucket_cors().bucket(&bucket).send().await.unwrap();
+    let rule = &cors.cors_rules()[0];
+    assert_eq!(rule.allowed_origins(), ["https://acme.chat.example.com"]);
+    assert_eq!(rule.allowed_methods(), ["GET", "PUT", "POST", "HEAD"]);
+
+    let block = c
+        .get_public_access_block()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let block = block.public_access_block_configuration().unwrap();
+    assert_eq!(
+        (
+            block.block_public_acls(),
+            block.ignore_public_acls(),
+            block.block_public_policy(),
+            block.restrict_public_buckets()
+        ),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+
+    let encryption = c
+        .get_bucket_encryption()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let default = encryption
+        .server_side_encryption_configuration()
+        .unwrap()
+        .rules()[0]
+        .apply_server_side_encryption_by_default()
+        .unwrap()
+        .clone();
+    assert_eq!(default.sse_algorithm(), &ServerSideEncryption::Aes256);
+
+    assert_eq!(
+        tags(c, &bucket).await,
+        [
+            (
+                "app.kubernetes.io/managed-by".to_string(),
+                "atendo-operator".to_string()
+            ),
+            ("atendo.io/plan".into(), "professional".into()),
+            ("atendo.io/tenant".into(), "acme".into()),
+        ]
+    );
+    assert!(keeps_versions(c, &bucket).await, "versioning is enabled");
+}
+
+#[tokio::test]
+async fn ensuring_again_puts_back_settings_changed_by_hand_and_follows_the_retention() {
+    let m = moto();
+    let bucket = testkit::unique("atendo-");
+    let storage = S3Storage::new(m.client.clone(), "us-east-1");
+    storage.ensure_bucket(&request(&bucket, 90)).await.unwrap();
+    m.client
+        .put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Suspended)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    m.client
+        .delete_bucket_cors()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !keeps_versions(&m.client, &bucket).await,
+        "suspended by hand"
+    );
+
+    storage.ensure_bucket(&request(&bucket, 30)).await.unwrap();
+    assert!(
+        keeps_versions(&m.client, &bucket).await,
+        "versioning is back"
+    );
+    assert_eq!(
+        m.client
+            .get_bucket_cors()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap()
+            .cors_rules()
+            .len(),
+        1
+    );
+    assert_eq!(expiration_days(&m.client, &bucket).await, Some(30));
+}
+
+#[tokio::test]
+async fn retain_marks_the_bucket_retained_and_keeps_every_object() {
+    let m = moto();
+    let bucket = testkit::unique("atendo-");
+    let storage = S3Storage::new(m.client.clone(), "us-east-1");
+    storage.ensure_bucket(&request(&bucket, 90)).await.unwrap();
+    m.client
+        .put_object()
+        .bucket(&bucket)
+        .key("a.txt")
+        .body(ByteStream::from_static(b"hi"))
+        .send()
+        .await
+        .unwrap();
+
+    storage
+        .retire_bucket(&bucket, DeletionPolicy::Retain)
+        .await
+        .unwrap();
+    let tags = tags(&m.client, &bucket).await;
+    assert!(
+        tags.contains(&("atendo.io/retained".into(), "true".into())),
+        "{tags:?}"
+    );
+    assert!(
+        tags.contains(&("atendo.io/tenant".into(), "acme".into())),
+        "{tags:?}"
+    );
+    m.client
+        .head_object()
+        .bucket(&bucket)
+        .key("a.txt")
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn delete_empties_every_version_and_removes_the_bucket_and_is_idempotent() {
+    let m = moto();
+    let bucket = testkit::unique("atendo-");
+    let storage = S3Storage::new(m.client.clone(), "us-east-1");
+    storage.ensure_bucket(&request(&bucket, 90)).await.unwrap();
+    for body in [&b"one"[..], b"two"] {
+        m.client
+            .put_object()
+            .bucket(&bucket)
+            .key("a.txt")
+            .body(ByteStream::from(body.to_vec()))
+            .send()
+            .await
+            .unwrap();
+    }
+    m.client
+        .delete_object()
+        .bucket(&bucket)
+        .key("a.txt")
+        .send()
+        .await
+        .unwrap();
+    m.client
+        .put_object()
+        .bucket(&bucket)
+        .key("b.txt")
+        .body(ByteStream::from_static(b"b"))
+        .send()
+        .await
+        .unwrap();
+    let versions = m
+        .client
+        .list_object_versions()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (versions.versions().len(), versions.delete_markers().len()),
+        (3, 1)
+    );
+
+    storage
+        .retire_bucket(&bucket, DeletionPolicy::Delete)
+        .await
+        .unwrap();
+    let gone = m
+        .client
+        .head_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(gone.raw_response().map(|r| r.status().as_u16()), Some(404));
+    storage
+        .retire_bucket(&bucket, DeletionPolicy::Delete)
+        .await
+        .unwrap();
+    storage
+        .retire_bucket(&bucket, DeletionPolicy::Retain)
+        .await
+        .unwrap();
+}
