@@ -21,10 +21,7 @@ pub enum RunError {
 }
 
 pub async fn run(settings: Settings, database: DatabaseArgs) -> Result<(), RunError> {
-    let client = kube::Client::try_default().await?;
-    let storage = Arc::new(
-        S3Storage::from_settings(&settings.s3_region, settings.s3_endpoint.as_deref()).await,
-    );
+    // The database provider first: a refusal here needs no cluster to be reported.
     let database: Arc<dyn Database> = match database.database_provider {
         DatabaseProvider::Mongodb => {
             // clap requires the URI with this provider.
@@ -37,6 +34,10 @@ pub async fn run(settings: Settings, database: DatabaseArgs) -> Result<(), RunEr
         }
         DatabaseProvider::Atlas => return Err(RunError::AtlasUnavailable),
     };
+    let client = kube::Client::try_default().await?;
+    let storage = Arc::new(
+        S3Storage::from_settings(&settings.s3_region, settings.s3_endpoint.as_deref()).await,
+    );
     let ctx = Arc::new(Context::new(client, settings, storage, database));
     tracing::info!("watching Tenants");
     controller(ctx)

@@ -255,3 +255,21 @@ fn the_binary_names_a_missing_setting_by_flag_and_variable() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("--base-domain"), "{stderr}");
 }
+
+#[test]
+fn run_refuses_the_atlas_provider_by_name_until_it_exists() {
+    let atlas = [
+        "--database-provider=atlas",
+        "--atlas-project-id=p",
+        "--atlas-cluster=c",
+        "--atlas-public-key=k",
+        "--atlas-private-key=s",
+    ];
+    let out = operator(&[&["run"][..], &FLAGS, &atlas].concat(), None);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("--database-provider atlas is not implemented"),
+        "{stderr}"
+    );
+}
