@@ -20,8 +20,10 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::Resource;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
+use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event, finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
@@ -54,6 +56,7 @@ pub struct Context {
     pub settings: Settings,
     pub storage: Arc<dyn Storage>,
     pub database: Arc<dyn Database>,
+    recorder: Recorder,
     failures: Mutex<HashMap<String, u32>>,
 }
 
@@ -64,11 +67,17 @@ impl Context {
         storage: Arc<dyn Storage>,
         database: Arc<dyn Database>,
     ) -> Self {
+        let reporter = Reporter {
+            controller: MANAGER.into(),
+            instance: None,
+        };
+        let recorder = Recorder::new(client.clone(), reporter);
         Context {
             client,
             settings,
             storage,
             database,
+            recorder,
             failures: Mutex::default(),
         }
     }
@@ -443,8 +452,34 @@ async fn write_status(tenant: &Tenant, ctx: &Context, new: TenantStatus) -> Resu
         &Patch::Merge(json!({ "status": new })),
     )
     .await
-    .map(|_| ())
-    .map_err(Error::Status)
+    .map_err(Error::Status)?;
+    let ready = |s: Option<&TenantStatus>| {
+        s.and_then(|s| s.conditions.iter().find(|c| c.type_ == status::READY))
+            .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+    };
+    if let Some((state, reason, message)) = ready(Some(&new))
+        && ready(tenant.status.as_ref()).map(|(s, r, _)| (s, r))
+            != Some((state.clone(), reason.clone()))
+    {
+        // Events are for people reading `kubectl describe`: one per change of Ready, never per
+        // reconcile; failing to record one must not fail the reconcile.
+        let converging = matches!(reason.as_str(), "Progressing" | "AwaitingAddress");
+        let event = KubeEvent {
+            type_: if state == "True" || converging {
+                EventType::Normal
+            } else {
+                EventType::Warning
+            },
+            reason,
+            note: Some(message.chars().take(1000).collect()),
+            action: "Reconcile".into(),
+            secondary: None,
+        };
+        if let Err(error) = ctx.recorder.publish(&event, &tenant.object_ref(&())).await {
+            tracing::warn!(tenant = %tenant.name_any(), %error, "recording an event failed");
+        }
+    }
+    Ok(())
 }
 
 fn now() -> Time {
