@@ -208,7 +208,21 @@ impl Ws {
             .expect("ws send");
     }
 
-    /// The next JSON frame, or `None` when the socket closed (close frame kept in `closed`).
+    /// The next JSON frame within `wait`: `Err` on timeout, `Ok(None)` when the socket closed.
+    pub async fn next_within(&mut self, wait: Duration) -> Result<Option<Value>, ()> {
+        loop {
+            match tokio::time::timeout(wait, self.stream.next()).await {
+                Err(_) => return Err(()),
+                Ok(Some(Ok(WsMsg::Text(t)))) => {
+                    return Ok(Some(serde_json::from_str(t.as_str()).expect("json frame")));
+                }
+                Ok(Some(Ok(WsMsg::Close(_))) | Some(Err(_)) | None) => return Ok(None),
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    /// The next JSON frame, or `None` when the socket closed.
     pub async fn next(&mut self) -> Option<Value> {
         loop {
             let msg = tokio::time::timeout(WAIT, self.stream.next())

@@ -9,7 +9,7 @@
 //! 1. start from the conversation's `last_seq` + 1 (this read also answers `NotFound`);
 //! 2. insert the message with that seq;
 //! 3. on a duplicate key, if the `client_msg_id` is taken, return that message as `Existing`;
-//!    otherwise another writer took the seq: pause a random few ms, continue above the highest
+//!    otherwise another writer took the seq: continue above the highest
 //!    stored seq, and go to 2.
 //!
 //! Then `$max` the conversation's `last_seq` and `updated_at` (never backwards, whatever order
@@ -32,7 +32,7 @@
 //! appends to a conversation take turns (a striped async lock; the turn lasts until the
 //! conversation's `last_seq` is bumped, so the next one starts from a fresh seq and usually wins
 //! at once), which leaves k at most the number of replicas; and a conversation has a visitor and
-//! one or two agents anyway. The random pause spreads what contention remains, and an append that
+//! one or two agents anyway. A loser retries at once (a pause starved it against a replica with a queue), and one that
 //! keeps losing for `APPEND_BUDGET` fails as `Unavailable` instead of hanging.
 //!
 //! If a process dies between the insert and the `$max`, the message is stored and the
