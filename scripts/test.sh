@@ -5,8 +5,8 @@
 #
 #   bash scripts/test.sh
 #
-# Installs: redis-server (apt, if missing); a virtual environment at .venv with pinned
-# SecantusDB (MongoDB wire) and moto[server] (S3). Nothing else is touched outside the repo.
+# Installs: redis-server and chromium (apt, if missing); the browser tests' npm packages; a
+# virtual environment at .venv with pinned SecantusDB (MongoDB wire) and moto[server] (S3).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -98,3 +98,8 @@ else
     step "cargo test"
     cargo test --workspace --no-fail-fast 3>&-
 fi
+
+# The widget and the console in Debian's chromium, against the binary built above. It installs
+# chromium and the npm packages it needs, and stops the server and host page it starts.
+step "browser tests (e2e/browser)"
+bash e2e/browser/run.sh "$TARGET_DIR/debug/chat-server" 3>&-
