@@ -19,9 +19,6 @@ use crate::delivery::hub::Hub;
 use crate::delivery::publish::Publisher;
 use crate::delivery::session::SessionLimits;
 use crate::metrics::Metrics;
-use crate::uploads::BlobStore;
-use crate::uploads::local::LocalBlobStore;
-use crate::uploads::s3::S3BlobStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -113,11 +110,9 @@ pub async fn build(
         (Some(i), Some(a), Some(j)) => Some(OidcVerifier::new(i.clone(), a.clone(), j.clone())),
         _ => None,
     };
-    let (blobs, blob_routes) = blobs(config, &secret).await;
-    let extra = match blob_routes {
-        Some(r) => r.merge(crate::web::router(config)),
-        None => crate::web::router(config),
-    };
+    let uploads = crate::uploads::from_config(config, &secret).await;
+    let blobs = uploads.store;
+    let extra = uploads.routes.merge(crate::web::router(config));
     let auth = Authenticator::new(
         TokenIssuer::new(&secret, config.token_ttl_hours),
         oidc,
@@ -176,32 +171,6 @@ pub async fn build(
         }
     });
     Ok((state, Some(extra)))
-}
-
-/// The bucket when one is configured; otherwise files on local disk, served by this server
-/// through its own signed URLs (the routes returned alongside).
-async fn blobs(config: &Config, secret: &[u8]) -> (Arc<dyn BlobStore>, Option<axum::Router>) {
-    match &config.s3_bucket {
-        Some(bucket) => {
-            let s3 = S3BlobStore::from_default_chain(
-                bucket,
-                &config.s3_region,
-                config.s3_endpoint.as_deref(),
-            )
-            .await;
-            tracing::info!(%bucket, region = %config.s3_region, "attachments go to S3");
-            (Arc::new(s3), None)
-        }
-        None => {
-            let local = Arc::new(LocalBlobStore::new(
-                &config.upload_dir,
-                secret,
-                config.public_url.as_deref(),
-            ));
-            tracing::info!(dir = %config.upload_dir.display(), "attachments are kept on local disk");
-            (local.clone(), Some(local.router()))
-        }
-    }
 }
 
 /// A token cancelled by the first SIGTERM or SIGINT.

@@ -9,8 +9,7 @@
 //! 1. start from the conversation's `last_seq` + 1 (this read also answers `NotFound`);
 //! 2. insert the message with that seq;
 //! 3. on a duplicate key, if the `client_msg_id` is taken, return that message as `Existing`;
-//!    otherwise another writer took the seq: continue above the highest
-//!    stored seq, and go to 2.
+//!    otherwise another writer took the seq, which is therefore stored: try the next one (2).
 //!
 //! Then `$max` the conversation's `last_seq` and `updated_at` (never backwards, whatever order
 //! concurrent appends finish in).
