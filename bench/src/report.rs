@@ -145,6 +145,13 @@ fn summary(r: &Results) -> Vec<Row> {
             ratio: ratio(a.rss as f64, s.rss as f64, true),
             goal: "≤ 10 MiB",
         });
+        rows.push(Row {
+            metric: "idle server process, private (anonymous) part of RSS".into(),
+            atendo: format!("{:.1} MiB", a.rss_anon as f64 / MIB),
+            socketio: format!("{:.1} MiB", s.rss_anon as f64 / MIB),
+            ratio: ratio(a.rss_anon as f64, s.rss_anon as f64, true),
+            goal: "",
+        });
     }
     rows
 }

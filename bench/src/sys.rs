@@ -58,6 +58,22 @@ pub fn rss_bytes(pid: u32) -> Result<u64, SysError> {
         })
 }
 
+/// Anonymous (private, not file-backed) resident memory of a process, in bytes: RSS without
+/// the pages of the executable and libraries, which the page cache shares and can reclaim.
+pub fn rss_anon_bytes(pid: u32) -> Result<u64, SysError> {
+    let path = format!("/proc/{pid}/status");
+    let status = read(&path)?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map(|kib| kib * 1024)
+        .ok_or(SysError::Missing {
+            path,
+            field: "RssAnon",
+        })
+}
+
 /// Highest resident set size the process has reached, in bytes.
 pub fn peak_rss_bytes(pid: u32) -> Result<u64, SysError> {
     let path = format!("/proc/{pid}/status");

@@ -74,6 +74,29 @@ pub fn command(
         .env("CHAT_WS_RATE", "1000000")
         .env("CHAT_WS_BURST", "1000000")
         .env("CHAT_VISITOR_RATE", "1000000");
+    // Any other CHAT_* setting of the tool's environment reaches the servers (for experiments
+    // such as CHAT_WS_READ_BUFFER); the ones above are the benchmark's and are not overridden.
+    const OWN: [&str; 10] = [
+        "CHAT_LISTEN",
+        "CHAT_STORE",
+        "CHAT_UPLOAD_DIR",
+        "CHAT_BUS",
+        "CHAT_BUS_NAMESPACE",
+        "CHAT_SIGNING_KEY",
+        "CHAT_LOG",
+        "CHAT_WS_RATE",
+        "CHAT_WS_BURST",
+        "CHAT_VISITOR_RATE",
+    ];
+    for (k, v) in std::env::vars_os() {
+        if let Some(name) = k.to_str()
+            && name.starts_with("CHAT_")
+            && !OWN.contains(&name)
+            && name != "CHAT_SERVER_BIN"
+        {
+            c.env(name, v);
+        }
+    }
     Ok(c)
 }
 

@@ -193,6 +193,14 @@ impl Cluster {
             .sum()
     }
 
+    /// Sum of the replicas' anonymous resident memory, in bytes.
+    pub fn rss_anon(&self) -> anyhow::Result<u64> {
+        self.pids()
+            .into_iter()
+            .map(|p| Ok(sys::rss_anon_bytes(p)?))
+            .sum()
+    }
+
     /// Sum of the replicas' CPU time, in seconds.
     pub fn cpu(&self) -> anyhow::Result<f64> {
         self.pids()

@@ -12,6 +12,10 @@ pub struct TenantResult {
     pub load_avg: f64,
     pub system: SystemKind,
     pub rss: u64,
+    /// The private part of `rss` (heap, stacks); the rest is the executable's and libraries'
+    /// pages, shared through the page cache.
+    #[serde(default)]
+    pub rss_anon: u64,
 }
 
 pub async fn run(kind: SystemKind, settle: Duration) -> anyhow::Result<TenantResult> {
@@ -22,5 +26,6 @@ pub async fn run(kind: SystemKind, settle: Duration) -> anyhow::Result<TenantRes
         load_avg: crate::sys::load_avg(),
         system: kind,
         rss: cluster.rss()?,
+        rss_anon: cluster.rss_anon()?,
     })
 }

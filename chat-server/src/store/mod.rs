@@ -5,9 +5,9 @@
 //!
 //! Invariants every implementation keeps, because delivery depends on them:
 //! - `seq` is per conversation, starts at 1, increases by exactly 1 and is never reused;
-//!   concurrent appends (from several replicas) never leave a hole. The only tolerated hole is
-//!   one left by a process that died between reserving a seq and writing the message; readers
-//!   skip such a hole after a grace period (see `delivery`).
+//!   concurrent appends (from several replicas) never leave a hole. Both implementations
+//!   keep this even across a crash (a seq exists only on a stored message); delivery still
+//!   skips a hole after a grace period, so a future store that can leave one stays live.
 //! - `append_message` with a `(conversation_id, client_msg_id)` that already exists stores
 //!   nothing and returns the original message as [`Appended::Existing`].
 //! - A message returned by `append_message` is durable.
