@@ -426,8 +426,10 @@ async fn publish_once(
 }
 
 /// An open-loop schedule: after `t` seconds, `t * rate` publishes are due, however late the
-/// timer fires. Wakes at most every millisecond and at least every 100 ms, starting at a random
-/// phase so that publishers do not fire together.
+/// timer fires. Wakes at most every millisecond and at least every 100 ms. Each publisher
+/// starts at a random point of its own interval between messages, so that publishers spread
+/// evenly instead of firing together (at 1/s each, a phase drawn only from the 100 ms wake
+/// period once packed every publisher's message into one tenth of each second).
 struct Schedule {
     rate: f64,
     origin: tokio::time::Instant,
@@ -438,20 +440,20 @@ struct Schedule {
 
 impl Schedule {
     fn new(rate: f64) -> Self {
-        let period = if rate > 0.0 {
+        let interval = if rate > 0.0 {
             Duration::from_secs_f64(1.0 / rate)
-                .clamp(Duration::from_millis(1), Duration::from_millis(100))
         } else {
             Duration::from_millis(100)
         };
+        let period = interval.clamp(Duration::from_millis(1), Duration::from_millis(100));
         let now = tokio::time::Instant::now();
-        let phase = period.mul_f64(rand::rng().random_range(0.0..1.0));
+        let origin = now + interval.mul_f64(rand::rng().random_range(0.0..1.0));
         Self {
             rate,
-            origin: now + phase,
+            origin,
             done: 0,
             period,
-            wake: now + phase,
+            wake: origin,
         }
     }
 
@@ -461,7 +463,30 @@ impl Schedule {
         let target = (elapsed * self.rate).floor() as u64 + 1;
         let due = target.saturating_sub(self.done);
         self.done = self.done.max(target);
-        self.wake = now + self.period;
+        // Wake for the next publish, or after `period` when several fall due per wake.
+        let next = self.origin + Duration::from_secs_f64(self.done as f64 / self.rate);
+        self.wake = next
+            .max(now + Duration::from_millis(1))
+            .min(now + self.period);
         due
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_schedule_spreads_its_publishes_over_time_and_catches_up_when_late() {
+        let mut s = Schedule::new(100.0);
+        assert!(s.wake - tokio::time::Instant::now() <= Duration::from_millis(10));
+        tokio::time::sleep_until(s.wake).await;
+        assert_eq!(s.due(), 1);
+        assert!(s.wake - tokio::time::Instant::now() <= Duration::from_millis(10));
+        // 200 ms late: the twenty publishes of that time are due at once, and only once.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let due = s.due();
+        assert!((19..=22).contains(&due), "{due}");
+        assert!(s.due() <= 1);
     }
 }

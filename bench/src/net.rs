@@ -87,6 +87,7 @@ pub async fn connect(server: SocketAddr, local: IpAddr, path: &str) -> Result<Ws
 async fn connect_inner(server: SocketAddr, local: IpAddr, path: &str) -> Result<Ws, ConnectError> {
     let bind = |source| ConnectError::Bind { local, source };
     let socket = TcpSocket::new_v4().map_err(bind)?;
+    defer_port_choice(&socket).map_err(bind)?;
     socket.bind(SocketAddr::new(local, 0)).map_err(bind)?;
     let stream = socket
         .connect(server)
@@ -107,6 +108,30 @@ async fn connect_inner(server: SocketAddr, local: IpAddr, path: &str) -> Result<
             source: Box::new(e),
         })?;
     Ok(ws)
+}
+
+/// IP_BIND_ADDRESS_NO_PORT: `bind` keeps the address but leaves the port to `connect`, which
+/// picks one free for this 4-tuple in O(1). Without it every `bind(addr, 0)` searches the
+/// address's bound ports, and with thousands bound that search took most of a core (perf:
+/// `inet_bind2_bucket_find`, `inet_bhash2_conflict`).
+fn defer_port_choice(socket: &TcpSocket) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let one: libc::c_int = 1;
+    // SAFETY: a valid socket descriptor and a pointer to an int that outlives the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 #[cfg(test)]

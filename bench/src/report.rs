@@ -89,7 +89,10 @@ fn summary(r: &Results) -> Vec<Row> {
             });
         }
     }
-    if let (Some(a), Some(s)) = (r.latency_of(Atendo), r.latency_of(SocketIo)) {
+    for rate in Results::rates_of(&r.latency, |l| (l.system, l.rate)) {
+        let (Some(a), Some(s)) = (r.latency_of(Atendo, rate), r.latency_of(SocketIo, rate)) else {
+            continue;
+        };
         for (name, av, sv, goal) in [
             ("p50", a.latency.p50_ms, s.latency.p50_ms, "≤ 1 ms"),
             ("p99", a.latency.p99_ms, s.latency.p99_ms, "≤ 5 ms"),
@@ -97,9 +100,9 @@ fn summary(r: &Results) -> Vec<Row> {
         ] {
             rows.push(Row {
                 metric: format!(
-                    "latency {name}, {} clients, {:.0} publishes/s",
+                    "latency {name}, {} clients, {} publishes/s",
                     count(a.totals.subscribers),
-                    a.rate
+                    count(rate as u64)
                 ),
                 atendo: format!("{av:.2} ms"),
                 socketio: format!("{sv:.2} ms"),
@@ -108,18 +111,25 @@ fn summary(r: &Results) -> Vec<Row> {
             });
         }
         rows.push(Row {
-            metric: "latency scenario: lost / duplicated deliveries".into(),
+            metric: format!(
+                "latency, {} publishes/s: lost / duplicated deliveries",
+                count(rate as u64)
+            ),
             atendo: format!("{} / {}", count(a.totals.lost), count(a.totals.duplicates)),
             socketio: format!("{} / {}", count(s.totals.lost), count(s.totals.duplicates)),
             ratio: "".into(),
             goal: "0 / 0",
         });
     }
-    if let (Some(a), Some(s)) = (r.storm_of(Atendo), r.storm_of(SocketIo)) {
+    for rate in Results::rates_of(&r.storm, |s| (s.system, s.rate)) {
+        let (Some(a), Some(s)) = (r.storm_of(Atendo, rate), r.storm_of(SocketIo, rate)) else {
+            continue;
+        };
         rows.push(Row {
             metric: format!(
-                "replica killed: {} subscribers 95% / 100% rejoined",
-                count(a.subscribers)
+                "replica killed ({} subscribers, {} publishes/s): 95% / 100% rejoined",
+                count(a.subscribers),
+                count(rate as u64)
             ),
             atendo: format!("{} / {}", opt_ms(a.t95_ms), opt_ms(a.t100_ms)),
             socketio: format!("{} / {}", opt_ms(s.t95_ms), opt_ms(s.t100_ms)),
@@ -130,7 +140,10 @@ fn summary(r: &Results) -> Vec<Row> {
             goal: "100% ≤ 5 s",
         });
         rows.push(Row {
-            metric: "replica killed: lost / duplicated deliveries".into(),
+            metric: format!(
+                "replica killed, {} publishes/s: lost / duplicated deliveries",
+                count(rate as u64)
+            ),
             atendo: format!("{} / {}", count(a.totals.lost), count(a.totals.duplicates)),
             socketio: format!("{} / {}", count(s.totals.lost), count(s.totals.duplicates)),
             ratio: "".into(),
@@ -262,8 +275,9 @@ pub fn markdown(r: &Results) -> String {
     for s in &r.storm {
         let _ = writeln!(
             out,
-            "\n#### Reconnect storm, {}: {} of {} rejoined; 95% after {}, 100% after {}; {} published, {} lost, {} duplicated",
+            "\n#### Reconnect storm, {} at {} publishes/s: {} of {} rejoined; 95% after {}, 100% after {}; {} published, {} lost, {} duplicated",
             s.system.label(),
+            count(s.rate as u64),
             count(s.rejoined),
             count(s.subscribers),
             opt_ms(s.t95_ms),

@@ -115,11 +115,25 @@ impl Results {
     }
 
     pub fn add_latency(&mut self, r: LatencyResult) {
-        replace(&mut self.latency, r, |a, b| a.system == b.system);
+        replace(&mut self.latency, r, |a, b| {
+            a.system == b.system && a.rate == b.rate && a.rooms * a.per_room == b.rooms * b.per_room
+        });
+        self.latency.sort_by(|a, b| {
+            b.rate
+                .total_cmp(&a.rate)
+                .then((a.system as u8).cmp(&(b.system as u8)))
+        });
     }
 
     pub fn add_storm(&mut self, r: StormResult) {
-        replace(&mut self.storm, r, |a, b| a.system == b.system);
+        replace(&mut self.storm, r, |a, b| {
+            a.system == b.system && a.rate == b.rate && a.subscribers == b.subscribers
+        });
+        self.storm.sort_by(|a, b| {
+            b.rate
+                .total_cmp(&a.rate)
+                .then((a.system as u8).cmp(&(b.system as u8)))
+        });
     }
 
     pub fn add_tenant(&mut self, r: TenantResult) {
@@ -138,12 +152,33 @@ impl Results {
             .find(|r| r.system == system && r.body_size == body_size)
     }
 
-    pub fn latency_of(&self, system: SystemKind) -> Option<&LatencyResult> {
-        self.latency.iter().find(|r| r.system == system)
+    pub fn latency_of(&self, system: SystemKind, rate: f64) -> Option<&LatencyResult> {
+        self.latency
+            .iter()
+            .find(|r| r.system == system && r.rate == rate)
     }
 
-    pub fn storm_of(&self, system: SystemKind) -> Option<&StormResult> {
-        self.storm.iter().find(|r| r.system == system)
+    pub fn storm_of(&self, system: SystemKind, rate: f64) -> Option<&StormResult> {
+        self.storm
+            .iter()
+            .find(|r| r.system == system && r.rate == rate)
+    }
+
+    /// The publish rates measured for both systems, highest first.
+    pub fn rates_of<T>(list: &[T], system_rate: impl Fn(&T) -> (SystemKind, f64)) -> Vec<f64> {
+        let mut rates: Vec<f64> = list
+            .iter()
+            .map(&system_rate)
+            .filter(|(s, _)| *s == SystemKind::Atendo)
+            .map(|(_, r)| r)
+            .filter(|r| {
+                list.iter()
+                    .any(|x| system_rate(x) == (SystemKind::SocketIo, *r))
+            })
+            .collect();
+        rates.sort_by(|a, b| b.total_cmp(a));
+        rates.dedup();
+        rates
     }
 
     pub fn tenant_of(&self, system: SystemKind) -> Option<&TenantResult> {

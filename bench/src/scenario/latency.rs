@@ -55,7 +55,7 @@ pub async fn run(kind: SystemKind, p: &LatencyParams) -> anyhow::Result<LatencyR
     let cpu = CpuMark::take(&h.cluster)?;
     tokio::time::sleep(p.duration).await;
     h.pause();
-    let drained = h.drain(Duration::from_secs(10)).await;
+    let drained = h.drain(Duration::from_secs(30)).await;
     let (server_cpu, _, _) = cpu.since(&h.cluster)?;
     h.cluster.ensure_running()?;
     let hist = r.take_latencies();

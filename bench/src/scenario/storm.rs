@@ -26,6 +26,9 @@ pub struct StormResult {
     pub load_avg: f64,
     pub system: SystemKind,
     pub subscribers: u64,
+    /// Publishes per second, all rooms together, before, during and after the kill.
+    #[serde(default)]
+    pub rate: f64,
     pub rejoined: u64,
     pub t95_ms: Option<f64>,
     pub t100_ms: Option<f64>,
@@ -55,7 +58,7 @@ pub async fn run(kind: SystemKind, p: &StormParams) -> anyhow::Result<StormResul
     }
     tokio::time::sleep(p.after).await;
     h.pause();
-    let drained = h.drain(Duration::from_secs(10)).await;
+    let drained = h.drain(Duration::from_secs(30)).await;
     let rejoins = r.rejoins_since(killed_ns);
     let totals = h.finish().await?;
     let after_kill = |ns: u64| ns.saturating_sub(killed_ns) as f64 / 1e6;
@@ -74,6 +77,7 @@ pub async fn run(kind: SystemKind, p: &StormParams) -> anyhow::Result<StormResul
         load_avg: crate::sys::load_avg(),
         system: kind,
         subscribers: n,
+        rate: p.rate,
         rejoined: rejoins.len() as u64,
         t95_ms: at(0.95),
         t100_ms: at(1.0),
