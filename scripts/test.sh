@@ -99,6 +99,12 @@ else
     cargo test --workspace --no-fail-fast 3>&-
 fi
 
+# Every benchmark scenario for a few seconds against Atendo and the Socket.IO peer (npm ci
+# installs the peer's lockfile), so the load tool keeps working. Fails on loss, duplicates or
+# errors, never on speed.
+step "chat-bench smoke (bench/)"
+bash bench/peers/socketio/setup.sh 3>&- && "$TARGET_DIR/debug/chat-bench" smoke 3>&-
+
 # The widget and the console in Debian's chromium, against the binary built above. It installs
 # chromium and the npm packages it needs, and stops the server and host page it starts.
 step "browser tests (e2e/browser)"
