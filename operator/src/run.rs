@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
+use crate::controller::atlas_database::{AtlasConfig, AtlasDatabase};
 use crate::controller::mongo_database::MongoDatabase;
 use crate::controller::providers::{Database, ProviderError};
 use crate::controller::s3_storage::S3Storage;
@@ -16,8 +17,6 @@ pub enum RunError {
     Kube(#[from] kube::Error),
     #[error("connecting to the database provider: {0}")]
     Database(#[source] ProviderError),
-    #[error("--database-provider atlas is not implemented in this build yet; use mongodb")]
-    AtlasUnavailable,
 }
 
 pub async fn run(settings: Settings, database: DatabaseArgs) -> Result<(), RunError> {
@@ -32,7 +31,29 @@ pub async fn run(settings: Settings, database: DatabaseArgs) -> Result<(), RunEr
                     .map_err(RunError::Database)?,
             )
         }
-        DatabaseProvider::Atlas => return Err(RunError::AtlasUnavailable),
+        DatabaseProvider::Atlas => {
+            // clap requires these with this provider.
+            let required = |v: &Option<String>| v.clone().unwrap_or_default();
+            let config = AtlasConfig {
+                api_url: database.atlas_api_url.clone(),
+                project_id: required(&database.atlas_project_id),
+                cluster: required(&database.atlas_cluster),
+                public_key: required(&database.atlas_public_key),
+                private_key: required(&database.atlas_private_key),
+                request_timeout: AtlasConfig::DEFAULT_TIMEOUT,
+            };
+            // Optional here: only deletionPolicy Delete needs it, to drop the tenant's data.
+            let data = match database.mongodb_admin_uri.as_deref() {
+                Some(uri) => Some(mongodb::Client::with_uri_str(uri).await.map_err(|e| {
+                    RunError::Database(ProviderError::new(
+                        "Unavailable",
+                        format!("connecting with --mongodb-admin-uri: {e}"),
+                    ))
+                })?),
+                None => None,
+            };
+            Arc::new(AtlasDatabase::new(config, data).map_err(RunError::Database)?)
+        }
     };
     let client = kube::Client::try_default().await?;
     let storage = Arc::new(

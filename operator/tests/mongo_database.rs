@@ -2,11 +2,15 @@
 //! its tenant database and nothing else, rotation changes the password, removal drops the user
 //! (and with Delete the database), and every step is idempotent.
 
+use async_trait::async_trait;
 use atendo_operator::controller::mongo_database::MongoDatabase;
 use atendo_operator::controller::providers::{Database, DatabaseUser};
 use atendo_operator::settings::DatabaseUrl;
 use atendo_operator::tenant::DeletionPolicy;
 use mongodb::bson::{Document, doc};
+use support::database_conformance::{Fixture, Probe};
+
+mod support;
 
 struct Server {
     mongo: testkit::mongo::Mongo,
@@ -154,3 +158,30 @@ async fn delete_drops_the_user_and_the_database() {
         .await
         .unwrap();
 }
+
+#[async_trait]
+impl Probe for Server {
+    async fn can_use_its_database(&self, user: &DatabaseUser) -> bool {
+        self.insert_as(user, &user.database).await.is_ok()
+    }
+}
+
+async fn fixture() -> Fixture {
+    let s = std::sync::Arc::new(server().await);
+    Fixture {
+        database: Box::new(MongoDatabase::connect(&s.mongo.uri).await.unwrap()),
+        probe: Box::new(SharedServer(s.clone())),
+        _keep: Box::new(s),
+    }
+}
+
+struct SharedServer(std::sync::Arc<Server>);
+
+#[async_trait]
+impl Probe for SharedServer {
+    async fn can_use_its_database(&self, user: &DatabaseUser) -> bool {
+        self.0.can_use_its_database(user).await
+    }
+}
+
+database_conformance!(super::fixture);

@@ -2,6 +2,7 @@
 //! kube-runtime's Controller, with a finalizer for cleanup.
 
 pub mod apply;
+pub mod atlas_database;
 pub mod credentials;
 pub mod mongo_database;
 pub mod providers;

@@ -22,6 +22,11 @@ impl ProviderError {
             message: message.into(),
         }
     }
+
+    /// Throttling and outages pass by themselves; every other reason needs someone to act.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.reason.as_str(), "Unavailable" | "RateLimited")
+    }
 }
 
 /// What a tenant's bucket must look like.

@@ -1,5 +1,7 @@
 //! Test support for the controller: the API fake and in-memory providers.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod atlas;
+pub mod database_conformance;
 pub mod fake_api;
 pub mod providers;
