@@ -80,6 +80,12 @@ for values in "$CHART"/ci/*-values.yaml; do
     helm lint --strict "$CHART" -f "$values" >"$work/lint.log" 2>&1 || { cat "$work/lint.log" >&2; die "helm lint failed with $values"; }
     echo "lint ok: ${values#"$ROOT"/}" >&2
 done
+# The cluster e2e's values must stay valid too (it adds only image names and tags).
+helm template atendo "$CHART" --namespace atendo-system --kube-version "${KUBE_VERSIONS[0]}" \
+    -f "$ROOT/e2e/cluster/values.yaml" --set image.tag=e2e --set chatServer.image.tag=e2e >"$work/e2e.yaml"
+kubernetes-validate --strict --quiet -k "${KUBE_VERSIONS[0]}" "$work/e2e.yaml" >"$work/validate.log" 2>&1 ||
+    { cat "$work/validate.log" >&2; die "e2e/cluster/values.yaml: the rendered chart is invalid"; }
+echo "renders and validates: e2e/cluster/values.yaml" >&2
 
 step "values.schema.json refuses what the operator would refuse"
 # Each case: a description, then helm flags on top of ci/default-values.yaml. Each must fail.
