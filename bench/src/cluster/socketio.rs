@@ -6,6 +6,7 @@ use std::process::Command;
 /// The peer's directory: `SOCKETIO_PEER_DIR`, else the one in this source tree.
 pub fn peer_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::var_os("SOCKETIO_PEER_DIR")
+        .filter(|d| !d.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/peers/socketio")));
     anyhow::ensure!(

@@ -90,14 +90,16 @@ impl Connections {
         T: Send + 'static,
         F: FnOnce(&mut Connection, &Path) -> StoreResult<T> + Send + 'static,
     {
+        // A panic mid-call leaves no open transaction (rusqlite rolls back on drop), so a
+        // poisoned lock still guards a usable connection.
         let conns = self.clone();
-        blocking(move || {
-            // A panic mid-call leaves no open transaction (rusqlite rolls back on drop), so a
-            // poisoned lock still guards a usable connection.
-            let mut conn = conns.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut conn, &conns.path)
-        })
-        .await
+        blocking(move || conns.with_writer(f)).await
+    }
+
+    /// Runs `f` on the writer connection on the current (blocking) thread.
+    pub fn with_writer<T>(&self, f: impl FnOnce(&mut Connection, &Path) -> T) -> T {
+        let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut conn, &self.path)
     }
 
     pub async fn read<T, F>(self: &Arc<Self>, f: F) -> StoreResult<T>

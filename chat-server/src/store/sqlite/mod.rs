@@ -4,7 +4,8 @@
 //! Why it is built this way:
 //! - **Durability.** WAL journal with `synchronous=FULL` fsyncs the log at every commit, so a
 //!   message `append_message` returned survives a power cut, which the store contract requires.
-//!   (`NORMAL`, WAL's usual partner, may lose the last commits on power loss.)
+//!   (`NORMAL`, WAL's usual partner, may lose the last commits on power loss.) Concurrent
+//!   appends share a commit and its fsync (group commit, see [`group`]).
 //! - **Seq without holes.** The next seq is read from `conversations.last_seq` and written back in
 //!   the same `BEGIN IMMEDIATE` transaction as the message insert. IMMEDIATE takes the write lock
 //!   up front, so two writers (even two processes on the same file) serialize instead of both
@@ -21,6 +22,7 @@
 
 mod append;
 mod connections;
+mod group;
 mod rows;
 mod schema;
 
@@ -31,7 +33,8 @@ use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
 
-use self::connections::{Connections, blocking, in_transaction};
+use self::connections::{Connections, blocking};
+use self::group::GroupCommit;
 
 use self::rows::{
     AGENT_COLUMNS, ATTACHMENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, VISITOR_COLUMNS,
@@ -49,6 +52,7 @@ pub const FILE_NAME: &str = "chat.sqlite3";
 
 pub struct SqliteStore {
     conns: Arc<Connections>,
+    appends: Arc<GroupCommit>,
 }
 
 impl SqliteStore {
@@ -58,6 +62,7 @@ impl SqliteStore {
         let conns = blocking(move || Connections::open(&dir)).await?;
         Ok(Self {
             conns: Arc::new(conns),
+            appends: Arc::default(),
         })
     }
 
@@ -289,11 +294,7 @@ impl Store for SqliteStore {
     }
 
     async fn append_message(&self, message: NewMessage) -> StoreResult<Appended> {
-        self.conns
-            .write(move |conn, path| {
-                in_transaction(conn, path, |tx| append::append(tx, path, message))
-            })
-            .await
+        self.appends.append(&self.conns, message).await
     }
 
     async fn messages_after(
