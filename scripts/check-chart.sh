@@ -86,6 +86,12 @@ helm template atendo "$CHART" --namespace atendo-system --kube-version "${KUBE_V
 kubernetes-validate --strict --quiet -k "${KUBE_VERSIONS[0]}" "$work/e2e.yaml" >"$work/validate.log" 2>&1 ||
     { cat "$work/validate.log" >&2; die "e2e/cluster/values.yaml: the rendered chart is invalid"; }
 echo "renders and validates: e2e/cluster/values.yaml" >&2
+if ! kubernetes-validate --strict --quiet -k "${KUBE_VERSIONS[0]}" "$ROOT/e2e/cluster/backing-services.yaml" \
+    >"$work/validate.log" 2>&1 || grep -q . "$work/validate.log"; then
+    cat "$work/validate.log" >&2
+    die "e2e/cluster/backing-services.yaml is invalid"
+fi
+echo "validates: e2e/cluster/backing-services.yaml" >&2
 
 step "values.schema.json refuses what the operator would refuse"
 # Each case: a description, then helm flags on top of ci/default-values.yaml. Each must fail.
