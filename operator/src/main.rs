@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use anyhow::Context;
-use atendo_operator::cli::{Cli, Command, RunArgs};
+use atendo_operator::cli::{Cli, Command};
 use clap::Parser;
 
 fn main() -> anyhow::Result<()> {
@@ -36,8 +36,7 @@ fn main() -> anyhow::Result<()> {
                 )
                 .init();
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            let RunArgs { settings, database } = *args;
-            runtime.block_on(atendo_operator::run::run(settings, database))?;
+            runtime.block_on(atendo_operator::run::run(*args))?;
         }
     }
     Ok(())

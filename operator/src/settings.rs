@@ -147,6 +147,14 @@ pub struct DatabaseArgs {
     pub atlas_private_key: Option<String>,
 }
 
+/// How the controller process runs: probes, metrics and (later) leader election.
+#[derive(Clone, Debug, Args)]
+pub struct RuntimeArgs {
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, env = "ATENDO_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    pub metrics_addr: std::net::SocketAddr,
+}
+
 pub type Annotations = BTreeMap<String, String>;
 
 /// `--database-url` split where the tenant's credentials and database go in.

@@ -32,6 +32,7 @@ use kube::{Client, ResourceExt};
 use serde_json::json;
 
 use crate::context::{MANAGER, TENANT_LABEL, TenantContext};
+use crate::metrics::Metrics;
 use crate::resources::{self, CHAT_SERVER, secrets};
 use crate::settings::Settings;
 use crate::tenant::{DatabaseStatus, Tenant, TenantStatus};
@@ -57,6 +58,7 @@ pub struct Context {
     pub settings: Settings,
     pub storage: Arc<dyn Storage>,
     pub database: Arc<dyn Database>,
+    pub metrics: Arc<Metrics>,
     recorder: Recorder,
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -78,6 +80,7 @@ impl Context {
             settings,
             storage,
             database,
+            metrics: Arc::new(Metrics::new()),
             recorder,
             failures: Mutex::default(),
         }
@@ -124,14 +127,30 @@ impl Error {
             Error::Finalizer(_) => "finalizer",
         }
     }
+
+    /// The condition reason of a provider failure (RateLimited, BucketNameTaken, …), else the stage.
+    pub fn reason(&self) -> &str {
+        match self {
+            Error::Provider { source, .. } => &source.reason,
+            other => other.label(),
+        }
+    }
 }
 
 fn annotation<'a>(tenant: &'a Tenant, key: &str) -> Option<&'a str> {
     tenant.annotations().get(key).map(String::as_str)
 }
 
-/// One reconcile of one Tenant.
+/// One reconcile of one Tenant, counted and timed in the metrics.
 pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = std::time::Instant::now();
+    let result = reconcile_once(tenant, ctx.clone()).await;
+    let failure = result.as_ref().err().map(|e| (e.label(), e.reason()));
+    ctx.metrics.observe(started.elapsed(), failure);
+    result
+}
+
+async fn reconcile_once(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
     let deleting = tenant.metadata.deletion_timestamp.is_some();
     if annotation(&tenant, PAUSED_ANNOTATION) == Some("true") && !deleting {
         let step = Step {
