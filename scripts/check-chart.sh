@@ -115,6 +115,7 @@ must_fail "both a TLS Secret and a cert-manager issuer are set" --set tls.secret
 must_fail "the atlas provider has no API key Secret" --set database.provider=atlas --set database.atlas.projectId=5f1a2b3c4d5e6f7a8b9c0d1e --set database.atlas.cluster=c0
 must_fail "a value is misspelt (the schema is strict)" --set basedomain=chat.example.com
 must_fail "the redis URL has another scheme" --set redis.url=http://redis:6379
+must_fail "the lease name is not a DNS label" --set leaderElection.leaseName=atendo.leader
 echo "$refused refused as they should be" >&2
 
 step "helm template (default and full values) validated by kubernetes-validate ${KUBE_VERSIONS[*]}"
@@ -196,8 +197,9 @@ for name, replicas_expected in (("default", 1), ("full", 2)):
     lease_role = [d for d in docs if d["kind"] == "Role" and d["metadata"]["name"].endswith("-leader-election")]
     if bool(lease_role) != (leader == "true"):
         fail(f"{name}: a leader-election Role should exist exactly when leader election is on")
-    if e.get("POD_NAMESPACE") != {"fieldRef": {"fieldPath": "metadata.namespace"}}:
-        fail(f"{name}: POD_NAMESPACE does not come from the downward API")
+    for var, field in (("POD_NAMESPACE", "metadata.namespace"), ("POD_NAME", "metadata.name")):
+        if e.get(var) != {"fieldRef": {"fieldPath": field}}:
+            fail(f"{name}: {var} does not come from the downward API")
     # Credentials only ever come from Secrets.
     for key in ("ATENDO_MONGODB_ADMIN_URI", "ATENDO_ATLAS_PRIVATE_KEY", "ATENDO_ATLAS_PUBLIC_KEY", "AWS_SECRET_ACCESS_KEY"):
         if key in e and not (isinstance(e[key], dict) and "secretKeyRef" in e[key]):
