@@ -156,6 +156,17 @@ kubectl -n "$SYSTEM_NS" create secret generic atendo-s3 \
     --set chatServer.image.repository="${CHAT_IMAGE%:*}" --set chatServer.image.tag="$TAG" \
     --wait --timeout 300s
 kubectl wait --for=condition=Established crd/tenants.atendo.io --timeout=60s
+# Two replicas: one of them holds the Lease (named after the release), the other stands by.
+holder=""
+for _ in $(seq 60); do
+    holder=$(kubectl -n "$SYSTEM_NS" get lease "$RELEASE" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null || true)
+    [ -n "$holder" ] && break
+    sleep 2
+done
+[ -n "$holder" ] || die "no operator replica took the leader Lease $SYSTEM_NS/$RELEASE"
+[ "$(kubectl -n "$SYSTEM_NS" get pod "$holder" -o jsonpath='{.metadata.labels.app\.kubernetes\.io/component}' 2>/dev/null)" = operator ] ||
+    die "the Lease holder $holder is not an operator pod"
+echo "leader: $holder" >&2
 
 # --- Tenants ------------------------------------------------------------------------------------
 step "applying operator/examples"
