@@ -73,10 +73,11 @@ pub fn command(
         // limits would measure themselves instead of the delivery path.
         .env("CHAT_WS_RATE", "1000000")
         .env("CHAT_WS_BURST", "1000000")
-        .env("CHAT_VISITOR_RATE", "1000000");
+        .env("CHAT_VISITOR_RATE", "1000000")
+        .env("CHAT_WS_CONNECT_RATE", "1000000");
     // Any other CHAT_* setting of the tool's environment reaches the servers (for experiments
     // such as CHAT_WS_READ_BUFFER); the ones above are the benchmark's and are not overridden.
-    const OWN: [&str; 10] = [
+    const OWN: [&str; 11] = [
         "CHAT_LISTEN",
         "CHAT_STORE",
         "CHAT_UPLOAD_DIR",
@@ -87,6 +88,7 @@ pub fn command(
         "CHAT_WS_RATE",
         "CHAT_WS_BURST",
         "CHAT_VISITOR_RATE",
+        "CHAT_WS_CONNECT_RATE",
     ];
     for (k, v) in std::env::vars_os() {
         if let Some(name) = k.to_str()
