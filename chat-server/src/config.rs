@@ -99,6 +99,22 @@ fn signing_key(s: &str) -> Result<String, String> {
     }
 }
 
+fn locale(s: &str) -> Result<Locale, String> {
+    match s
+        .split('-')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "en" => Ok(Locale::En),
+        "pt" => Ok(Locale::PtBr),
+        _ => Err(format!(
+            "{s:?} is not a language the widget and console speak: en or pt-BR (any en-* or pt-* tag)"
+        )),
+    }
+}
+
 fn colour(s: &str) -> Result<String, String> {
     let ok = s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit());
     if ok {
@@ -286,6 +302,10 @@ pub struct Config {
     /// Visitor sessions one client address may create per minute.
     #[arg(long, env = "CHAT_VISITOR_RATE", value_name = "CHAT_VISITOR_RATE", default_value = "30", value_parser = positive::<u32>)]
     pub visitor_rate: u32,
+    /// Websocket connections one client address may open per minute (a burst of as many, then
+    /// refilling evenly); more are refused with 429 before the upgrade.
+    #[arg(long, env = "CHAT_WS_CONNECT_RATE", value_name = "CHAT_WS_CONNECT_RATE", default_value = "120", value_parser = positive::<u32>)]
+    pub ws_connect_rate: u32,
     /// Take the client address from X-Forwarded-For (only behind a trusted proxy/ingress).
     #[arg(long, env = "CHAT_TRUST_PROXY", value_name = "CHAT_TRUST_PROXY", default_value = "false", action = clap::ArgAction::Set)]
     pub trust_proxy: bool,
@@ -303,11 +323,13 @@ pub struct Config {
     /// Logo URL (https), shown in the widget header and console.
     #[arg(long, env = "CHAT_BRAND_LOGO_URL", value_name = "CHAT_BRAND_LOGO_URL")]
     pub brand_logo_url: Option<String>,
+    /// A BCP 47 tag (the Tenant's `branding.locale`); region variants pick the language the
+    /// screens ship (en-US → en, pt-PT → pt-BR).
     #[arg(
         long,
         env = "CHAT_BRAND_LOCALE",
         value_name = "CHAT_BRAND_LOCALE",
-        value_enum,
+        value_parser = locale,
         default_value = "en"
     )]
     pub brand_locale: Locale,
@@ -397,6 +419,15 @@ mod tests {
             .to_string();
         assert!(err.contains("CHAT_BRAND_PRIMARY_COLOR"), "{err}");
         assert!(parse(&["--brand-locale", "fr"]).is_err());
+        // Tenants give BCP 47 tags with a region.
+        assert_eq!(
+            parse(&["--brand-locale", "en-US"]).unwrap().brand_locale,
+            Locale::En
+        );
+        assert_eq!(
+            parse(&["--brand-locale", "pt-PT"]).unwrap().brand_locale,
+            Locale::PtBr
+        );
     }
 
     #[test]
