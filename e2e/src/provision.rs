@@ -1,0 +1,207 @@
+//! What the controller does outside the rendered objects, done here with the controller's own
+//! code: generate the tenant's secret values (in place of render's placeholders), create the
+//! bucket through the S3 provider and the database user through the MongoDB provider.
+
+use std::path::Path;
+
+use atendo_operator::cli::{Cli, Command};
+use atendo_operator::context::TenantContext;
+use atendo_operator::controller::credentials;
+use atendo_operator::controller::mongo_database::MongoDatabase;
+use atendo_operator::controller::providers::{BucketRequest, Database, DatabaseUser, Storage};
+use atendo_operator::controller::s3_storage::S3Storage;
+use atendo_operator::resources::Credentials;
+use atendo_operator::settings::Settings;
+use atendo_operator::tenant::Tenant;
+use clap::Parser;
+use k8s_openapi::ByteString;
+
+use crate::manifests::Manifests;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("the render flags do not parse as the operator's: {0}")]
+    Flags(String),
+    #[error("{path}: {message}")]
+    Tenant { path: String, message: String },
+    #[error("render and controller disagree: {0}")]
+    Disagree(String),
+    #[error("{step}: {source}")]
+    Provider {
+        step: &'static str,
+        source: atendo_operator::controller::providers::ProviderError,
+    },
+}
+
+/// The operator settings `render` parsed from `args` (everything after `render`).
+pub fn settings(args: &[String]) -> Result<Settings, ProvisionError> {
+    let argv = ["atendo-operator", "render"]
+        .into_iter()
+        .map(String::from)
+        .chain(args.iter().cloned());
+    match Cli::try_parse_from(argv).map_err(|e| ProvisionError::Flags(e.to_string()))? {
+        Cli {
+            command: Command::Render(render),
+        } => Ok(render.settings),
+        other => Err(ProvisionError::Flags(format!("parsed as {other:?}"))),
+    }
+}
+
+pub fn read_tenant(path: &Path) -> Result<Tenant, ProvisionError> {
+    let fail = |message: String| ProvisionError::Tenant {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    serde_yaml_ng::from_str(&text).map_err(|e| fail(e.to_string()))
+}
+
+/// Puts `real` wherever render wrote a placeholder in a Secret, as the controller's own build
+/// would have, and fails if a placeholder of another kind is left.
+pub fn fill_secrets(objects: &mut Manifests, real: &Credentials) -> Result<(), ProvisionError> {
+    let placeholders = Credentials::placeholders();
+    let mut swaps = [
+        (
+            placeholders.database_password,
+            real.database_password.clone(),
+        ),
+        (placeholders.signing_key, real.signing_key.clone()),
+    ];
+    // One placeholder is a prefix of the other: the longer must be replaced first.
+    swaps.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    for secret in &mut objects.secrets {
+        for (key, ByteString(bytes)) in secret.data.iter_mut().flatten() {
+            let mut text = String::from_utf8_lossy(bytes).into_owned();
+            for (placeholder, value) in &swaps {
+                text = text.replace(placeholder.as_str(), value);
+            }
+            if text.contains("PLACEHOLDER") {
+                return Err(ProvisionError::Disagree(format!(
+                    "Secret {:?} key {key:?} holds a placeholder the controller's Credentials do not generate: {text:?}",
+                    secret.metadata.name
+                )));
+            }
+            *bytes = text.into_bytes();
+        }
+    }
+    Ok(())
+}
+
+/// Where the stand-in's external systems are, for the providers.
+pub struct Providers {
+    pub storage: S3Storage,
+    /// The client the storage provider uses, for reading back what was stored.
+    pub s3: aws_sdk_s3::Client,
+    pub database: MongoDatabase,
+}
+
+impl Providers {
+    /// `s3_endpoint` with the static credentials moto accepts (standing in for the operator's
+    /// workload identity); `mongo_admin_uri` as `--mongodb-admin-uri`.
+    pub async fn connect(
+        s3_endpoint: &str,
+        region: &str,
+        mongo_admin_uri: &str,
+    ) -> Result<Self, ProvisionError> {
+        // The client S3Storage::from_settings builds, with credentials given instead of found.
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new(region.to_string()))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                crate::AWS_KEY_ID,
+                crate::AWS_SECRET,
+                None,
+                None,
+                "e2e",
+            ))
+            .endpoint_url(s3_endpoint)
+            .force_path_style(true)
+            .build();
+        let s3 = aws_sdk_s3::Client::from_conf(config);
+        let storage = S3Storage::new(s3.clone(), region);
+        let database = MongoDatabase::connect(mongo_admin_uri)
+            .await
+            .map_err(|source| ProvisionError::Provider {
+                step: "connecting the database provider",
+                source,
+            })?;
+        Ok(Providers {
+            storage,
+            s3,
+            database,
+        })
+    }
+
+    /// The controller's apply stage for the external systems: bucket, then database user.
+    /// Checks first that the names agree with what render put in the Secrets and ConfigMap.
+    pub async fn provision(
+        &self,
+        tenant: &Tenant,
+        settings: &Settings,
+        objects: &Manifests,
+        real: &Credentials,
+    ) -> Result<(), ProvisionError> {
+        let tc = TenantContext::new(tenant, settings)
+            .map_err(|e| ProvisionError::Disagree(e.to_string()))?;
+        let rendered = |kind: &str, name: &str, key: &str| -> Option<String> {
+            match kind {
+                "Secret" => objects
+                    .secret(&tc.namespace, name)
+                    .ok()?
+                    .data
+                    .as_ref()?
+                    .get(key)
+                    .map(|b| String::from_utf8_lossy(&b.0).into_owned()),
+                _ => objects
+                    .config_map(&tc.namespace, name)
+                    .ok()?
+                    .data
+                    .as_ref()?
+                    .get(key)
+                    .cloned(),
+            }
+        };
+        let expect = |kind: &str, name: &str, key: &str, want: &str| {
+            let got = rendered(kind, name, key);
+            if got.as_deref() == Some(want) {
+                Ok(())
+            } else {
+                Err(ProvisionError::Disagree(format!(
+                    "{kind} {name} key {key} is {got:?}, the controller provisions {want:?}"
+                )))
+            }
+        };
+        expect("ConfigMap", "chat-server", "CHAT_S3_BUCKET", &tc.bucket)?;
+        expect("Secret", "chat-database", "username", &tc.database_user)?;
+        expect("Secret", "chat-database", "database", &tc.database)?;
+        self.storage
+            .ensure_bucket(&BucketRequest::new(
+                &tc.bucket,
+                &tc.name,
+                tenant.spec.plan,
+                &tc.sizing,
+                &tc.url,
+            ))
+            .await
+            .map_err(|source| ProvisionError::Provider {
+                step: "StorageReady",
+                source,
+            })?;
+        self.database
+            .ensure_user(&DatabaseUser {
+                user: tc.database_user.clone(),
+                database: tc.database.clone(),
+                password: real.database_password.clone(),
+            })
+            .await
+            .map_err(|source| ProvisionError::Provider {
+                step: "DatabaseReady",
+                source,
+            })
+    }
+}
+
+/// New secret values, exactly as the controller generates them for a new tenant.
+pub fn generate() -> Credentials {
+    credentials::generate(None)
+}
