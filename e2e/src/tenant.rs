@@ -139,6 +139,9 @@ pub async fn start(
         ),
     };
     let mut env = crate::env::resolve(container, &namespace, &objects)?;
+    if let Some((key, _)) = env.iter().find(|(_, v)| v.contains("PLACEHOLDER")) {
+        bail!("{key} still holds a render placeholder: nothing in the stand-in generates it");
+    }
     let routes = router::routes(&objects)?;
     let route = routes
         .iter()
