@@ -13,6 +13,12 @@ pub struct CloseLabels {
     pub reason: &'static str,
 }
 
+/// Which limit refused a request: `visitor_create`, `ws_connect` or `ws_frame`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    pub limit: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub connections_active: Gauge,
@@ -23,6 +29,7 @@ pub struct Metrics {
     pub bus_publish_failures: Counter,
     pub gap_fills: Counter,
     pub holes_skipped: Counter,
+    pub rate_limited: Family<LimitLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -81,6 +88,12 @@ impl Metrics {
             "Seq holes skipped after the grace period (a writer died mid-append)",
             holes_skipped.clone(),
         );
+        let rate_limited = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "chat_rate_limited",
+            "Requests, connections and frames refused by a rate limit, by limit",
+            rate_limited.clone(),
+        );
         Self {
             registry,
             connections_active,
@@ -91,11 +104,18 @@ impl Metrics {
             bus_publish_failures,
             gap_fills,
             holes_skipped,
+            rate_limited,
         }
     }
 
     pub fn closed(&self, reason: &'static str) {
         self.ws_closed.get_or_create(&CloseLabels { reason }).inc();
+    }
+
+    pub fn limited(&self, limit: &'static str) {
+        self.rate_limited
+            .get_or_create(&LimitLabels { limit })
+            .inc();
     }
 
     pub fn encode(&self) -> String {

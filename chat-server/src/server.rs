@@ -154,11 +154,15 @@ pub async fn build(
             max_frame_bytes: config.max_frame_bytes,
         },
         visitor_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+        ws_connect_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(
+            NonZeroU32::new(config.ws_connect_rate).unwrap_or(NonZeroU32::MIN),
+        ))),
         trust_proxy: config.trust_proxy,
         shutdown,
         sessions: TaskTracker::new(),
     };
     let limiter = state.visitor_limiter.clone();
+    let ws_limiter = state.ws_connect_limiter.clone();
     let stop = state.shutdown.clone();
     tokio::spawn(async move {
         // The keyed limiter keeps one entry per address it has seen; forget idle ones.
@@ -166,7 +170,10 @@ pub async fn build(
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
-                _ = tick.tick() => limiter.retain_recent(),
+                _ = tick.tick() => {
+                    limiter.retain_recent();
+                    ws_limiter.retain_recent();
+                }
             }
         }
     });

@@ -24,6 +24,7 @@ pub async fn create_visitor(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     if state.visitor_limiter.check_key(&ip).is_err() {
+        state.chat.metrics.limited("visitor_create");
         return Err(ApiError::too_many(format!(
             "too many visitor sessions from {ip}; try again in a minute"
         )));

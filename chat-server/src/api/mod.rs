@@ -37,6 +37,8 @@ pub struct AppState {
     pub chat: Arc<Chat>,
     pub ws: WsSettings,
     pub visitor_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Websocket upgrades per client address.
+    pub ws_connect_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     pub trust_proxy: bool,
     /// Cancelled at shutdown: sockets close with 1012.
     pub shutdown: CancellationToken,
@@ -103,5 +105,11 @@ pub fn app(state: AppState, extra: Option<Router>) -> Router {
             HeaderName::from_static("referrer-policy"),
             HeaderValue::from_static("no-referrer"),
         ))
-        .layer(TraceLayer::new_for_http())
+        // The path only: the websocket carries its token in the query string (?token=), and a
+        // debug log must never hold a credential.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
 }

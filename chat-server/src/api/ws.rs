@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
+use super::extract::ClientIp;
 use crate::delivery::session;
 
 #[derive(Deserialize)]
@@ -16,9 +17,17 @@ pub struct WsQuery {
 
 pub async fn upgrade(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Query(q): Query<WsQuery>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    // Before the token check: a loop of upgrades costs the server even when the token is bad.
+    if state.ws_connect_limiter.check_key(&ip).is_err() {
+        state.chat.metrics.limited("ws_connect");
+        return Err(ApiError::too_many(format!(
+            "too many websocket connections from {ip}; wait, then reconnect with backoff"
+        )));
+    }
     let token = q
         .token
         .ok_or_else(|| ApiError::unauthorized("missing ?token= on the websocket URL"))?;

@@ -26,6 +26,10 @@ use crate::model::Message;
 use crate::protocol::{ClientFrame, PresenceState, ServerFrame, close_code};
 
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// After sending a close frame, how long the socket is kept open for the client's reply. Closing
+/// TCP at once makes the kernel answer a client still sending with a reset, which discards the
+/// close frame unread: the client would never learn the code (1012, 4008, 4029) it must act on.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
 /// A gap usually closes by itself within milliseconds (a publish overtaken by another); only
 /// then is the store asked.
 const FILL_DELAY: Duration = Duration::from_millis(100);
@@ -86,8 +90,9 @@ pub async fn run<S, R, E>(
         limits,
     };
     chat.metrics.connections_active.inc();
-    let end = session.run(stream, shutdown, kick).await;
-    session.finish(end).await;
+    let mut stream = stream;
+    let end = session.run(&mut stream, shutdown, kick).await;
+    session.finish(end, &mut stream).await;
     chat.metrics.connections_active.dec();
 }
 
@@ -173,12 +178,24 @@ where
             match step {
                 Ok(None) => {}
                 Ok(Some(end)) => return end,
+                // Kicked while a write was blocked: the client is still there (only slow) and
+                // must hear the documented close code, or it cannot tell why it was cut off.
+                Err(Broken("slow_consumer")) => {
+                    return End::Close(
+                        close_code::SLOW_CONSUMER,
+                        "too slow; reconnect and resume with after_seq",
+                        "slow_consumer",
+                    );
+                }
                 Err(Broken(why)) => return End::Gone(why),
             }
         }
     }
 
-    async fn finish(&mut self, end: End) {
+    async fn finish<R, E>(&mut self, end: End, stream: &mut R)
+    where
+        R: Stream<Item = Result<WsMessage, E>> + Unpin,
+    {
         for conversation_id in self.subs.keys() {
             self.chat
                 .hub
@@ -196,11 +213,22 @@ where
                     code,
                     reason: Utf8Bytes::from_static(reason),
                 };
-                let _ = tokio::time::timeout(
+                let sent = tokio::time::timeout(
                     WRITE_TIMEOUT,
                     self.sink.send(WsMessage::Close(Some(frame))),
                 )
                 .await;
+                if matches!(sent, Ok(Ok(()))) {
+                    // Whatever the client still sends is discarded; its close (or EOF) ends it.
+                    let _ = tokio::time::timeout(CLOSE_LINGER, async {
+                        while let Some(Ok(m)) = stream.next().await {
+                            if matches!(m, WsMessage::Close(_)) {
+                                break;
+                            }
+                        }
+                    })
+                    .await;
+                }
             }
         }
         let _ = tokio::time::timeout(WRITE_TIMEOUT, self.sink.close()).await;
@@ -265,6 +293,7 @@ where
 
     async fn on_text(&mut self, text: Utf8Bytes) -> Result<Option<End>, Broken> {
         if self.limiter.check().is_err() {
+            self.chat.metrics.limited("ws_frame");
             return self
                 .reject(ApiError::too_many("too many frames; slow down"), None)
                 .await;
@@ -551,7 +580,7 @@ async fn sleep_until(at: Option<Instant>) {
 }
 
 /// Parses a client frame, telling malformed JSON, unknown types and invalid fields apart.
-fn parse(text: &str) -> Result<ClientFrame, (ApiError, Option<String>)> {
+pub fn parse(text: &str) -> Result<ClientFrame, (ApiError, Option<String>)> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         (
             ApiError::bad_request("malformed_frame", format!("frame is not valid JSON: {e}")),
