@@ -205,3 +205,60 @@ impl Providers {
 pub fn generate() -> Credentials {
     credentials::generate(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(data: &str) -> Manifests {
+        Manifests::parse(&format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: s, namespace: ns}}\nstringData: {{}}\ndata: {data}\n"
+        ))
+        .unwrap()
+    }
+
+    fn text(m: &Manifests, key: &str) -> String {
+        String::from_utf8(
+            m.secret("ns", "s").unwrap().data.as_ref().unwrap()[key]
+                .0
+                .clone(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn both_placeholders_become_the_generated_values_even_inside_a_uri() {
+        let p = Credentials::placeholders();
+        let b64 = |s: &str| {
+            // ByteString serializes to base64, as Secret data is written in YAML.
+            serde_json::to_value(ByteString(s.as_bytes().to_vec())).unwrap()
+        };
+        let uri = format!("mongodb://u:{}@h/db", p.database_password);
+        let mut m = secret(
+            &serde_json::json!({
+                "uri": b64(&uri),
+                "password": b64(&p.database_password),
+                "signingKey": b64(&p.signing_key),
+            })
+            .to_string(),
+        );
+        let real = generate();
+        fill_secrets(&mut m, &real).unwrap();
+        assert_eq!(
+            text(&m, "uri"),
+            format!("mongodb://u:{}@h/db", real.database_password)
+        );
+        assert_eq!(text(&m, "password"), real.database_password);
+        // The signing key's placeholder starts with the password's: replaced whole, not in part.
+        assert_eq!(text(&m, "signingKey"), real.signing_key);
+    }
+
+    #[test]
+    fn a_placeholder_the_controller_does_not_generate_fails_naming_the_key() {
+        let unknown =
+            serde_json::to_value(ByteString(b"PLACEHOLDER-admin-password".to_vec())).unwrap();
+        let mut m = secret(&serde_json::json!({ "adminPassword": unknown }).to_string());
+        let err = fill_secrets(&mut m, &generate()).unwrap_err().to_string();
+        assert!(err.contains("adminPassword"), "{err}");
+    }
+}
