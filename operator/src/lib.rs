@@ -10,6 +10,7 @@ pub mod cli;
 pub mod context;
 pub mod controller;
 pub mod crd;
+pub mod leader;
 pub mod metrics;
 pub mod plan;
 pub mod render;

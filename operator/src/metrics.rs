@@ -67,7 +67,7 @@ impl Metrics {
         );
         registry.register(
             "leader",
-            "1 while this replica holds the leader lease (or runs without leader election)",
+            "Whether this replica runs the controller: holds the leader lease, or runs without election",
             leader.clone(),
         );
         Metrics {

@@ -10,6 +10,7 @@ use crate::controller::mongo_database::MongoDatabase;
 use crate::controller::providers::{Database, ProviderError};
 use crate::controller::s3_storage::S3Storage;
 use crate::controller::{Context, controller};
+use crate::leader::{self, Election, LeaderConfig, LeaderError};
 use crate::metrics;
 use crate::settings::{DatabaseArgs, DatabaseProvider};
 
@@ -19,6 +20,10 @@ pub enum RunError {
     Kube(#[from] kube::Error),
     #[error("connecting to the database provider: {0}")]
     Database(#[source] ProviderError),
+    #[error(transparent)]
+    Leader(#[from] LeaderError),
+    #[error("leader election stopped unexpectedly; exiting so the pod restarts")]
+    ElectionEnded,
     #[error("serving metrics on --metrics-addr {addr}: {source}")]
     Metrics {
         addr: std::net::SocketAddr,
@@ -49,11 +54,53 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
             source,
         })?;
     tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
+    if !runtime.leader_election {
+        ctx.metrics.set_ready(true);
+        ctx.metrics.set_leader(true);
+        tracing::info!("watching Tenants");
+        tokio::select! {
+            () = run_controller(ctx.clone()) => {}
+            () = shutdown() => tracing::info!("shutting down"),
+        }
+        return Ok(());
+    }
+    let config = LeaderConfig {
+        lease_name: runtime.lease_name.clone(),
+        namespace: runtime.lease_namespace(std::env::var("POD_NAMESPACE").ok()),
+        identity: leader::identity(),
+        duration: LeaderConfig::DURATION,
+        grace: LeaderConfig::GRACE,
+    };
+    tracing::info!(lease = %config.lease_name, namespace = %config.namespace, identity = %config.identity, "campaigning for the leader lease");
+    let election = Election::start(ctx.client.clone(), &config).await?;
     ctx.metrics.set_ready(true);
-    ctx.metrics.set_leader(true);
-    tracing::info!("watching Tenants");
-    run_controller(ctx).await;
+    let leading = election.leading.clone();
+    let ended = tokio::select! {
+        () = leader::while_leading(leading, ctx.metrics.clone(), || run_controller(ctx.clone())) => true,
+        () = shutdown() => false,
+    };
+    election.stop().await;
+    if ended {
+        return Err(RunError::ElectionEnded);
+    }
+    tracing::info!("shut down");
     Ok(())
+}
+
+/// SIGTERM (what the kubelet sends) or Ctrl-C.
+async fn shutdown() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }
 
 /// The Controller until its stream ends.

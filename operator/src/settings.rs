@@ -147,12 +147,43 @@ pub struct DatabaseArgs {
     pub atlas_private_key: Option<String>,
 }
 
-/// How the controller process runs: probes, metrics and (later) leader election.
+/// How the controller process runs: probes, metrics and leader election.
 #[derive(Clone, Debug, Args)]
 pub struct RuntimeArgs {
     /// Address of /metrics, /healthz and /readyz.
     #[arg(long, env = "ATENDO_METRICS_ADDR", default_value = "0.0.0.0:8080")]
     pub metrics_addr: std::net::SocketAddr,
+
+    /// Only the holder of a coordination.k8s.io Lease runs the controller (for several replicas).
+    #[arg(
+        long,
+        env = "ATENDO_LEADER_ELECTION",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub leader_election: bool,
+
+    /// Name of the Lease replicas compete for.
+    #[arg(long, env = "ATENDO_LEASE_NAME", default_value = "atendo-operator", value_parser = dns_label)]
+    pub lease_name: String,
+
+    /// Namespace of the Lease; defaults to the pod's own (POD_NAMESPACE), else atendo-system.
+    #[arg(long, env = "ATENDO_LEASE_NAMESPACE", value_parser = dns_label)]
+    pub lease_namespace: Option<String>,
+}
+
+impl RuntimeArgs {
+    pub const DEFAULT_LEASE_NAMESPACE: &str = "atendo-system";
+
+    /// `--lease-namespace`, else POD_NAMESPACE (downward API), else atendo-system.
+    pub fn lease_namespace(&self, pod_namespace: Option<String>) -> String {
+        self.lease_namespace
+            .clone()
+            .or(pod_namespace.filter(|n| !n.is_empty()))
+            .unwrap_or_else(|| Self::DEFAULT_LEASE_NAMESPACE.into())
+    }
 }
 
 pub type Annotations = BTreeMap<String, String>;

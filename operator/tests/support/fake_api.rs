@@ -4,16 +4,19 @@
 //!
 //! Modelled: the REST paths of core and grouped resources (namespaced and cluster-scoped, incl.
 //! `/api/v1/namespaces/{name}`), get/list (equality label selectors)/watch, create, server-side
-//! apply for one field manager (fields it applied before and no longer applies are removed),
-//! JSON merge patch, JSON patch, delete; uid, creationTimestamp, a global resourceVersion that only
+//! apply per field manager (fields it applied before and no longer applies are removed),
+//! field ownership per manager (a non-forced apply of a field another manager set to a different
+//! value is a 409 Conflict, which Lease-based leader election relies on), JSON merge patch,
+//! strategic merge patch (as a merge patch: lists replace, which is exact for the Lease and Tenant
+//! fields patched this way), JSON patch, delete; uid, creationTimestamp, a global resourceVersion that only
 //! moves on real changes, generation bumped on changes outside metadata and status, the status
 //! subresource (the main endpoint keeps status, `/status` changes only status), finalizers and
 //! deletionTimestamp, and deleting a namespace deleting what it holds.
 //!
 //! Not modelled (left to the cluster e2e): admission (schema validation, CEL rules, defaulting,
-//! pod security), field-manager conflicts between several managers, garbage collection through
-//! ownerReferences, controllers (no Deployment ever gets replicas or an Ingress an address unless
-//! a test writes that status), strategic merge patch, pagination, bookmarks.
+//! pod security), managedFields in responses, ownership through PUT, list-merge keys, garbage
+//! collection through ownerReferences, controllers (no Deployment ever gets replicas or an Ingress
+//! an address unless a test writes that status), pagination, bookmarks.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -59,8 +62,10 @@ struct Event {
 #[derive(Default)]
 struct State {
     objects: BTreeMap<Key, Value>,
-    /// What each object's field manager last applied, for server-side apply removals.
-    applied: BTreeMap<Key, Value>,
+    /// What each field manager last applied to each object, for server-side apply removals.
+    applied: BTreeMap<(Key, String), Value>,
+    /// Leaf field path -> the manager that last set it.
+    owners: BTreeMap<Key, BTreeMap<String, String>>,
     rv: u64,
     uid: u64,
     history: Vec<Event>,
@@ -299,7 +304,8 @@ impl FakeApi {
 
     fn remove(&self, state: &mut State, key: &Key) {
         if let Some(mut object) = state.objects.remove(key) {
-            state.applied.remove(key);
+            state.applied.retain(|(k, _), _| k != key);
+            state.owners.remove(key);
             state.rv += 1;
             object["metadata"]["resourceVersion"] = json!(state.rv.to_string());
             self.emit(state, key.clone(), "DELETED", object);
@@ -505,17 +511,42 @@ impl FakeApi {
                         let base = current
                             .clone()
                             .unwrap_or_else(|| json!({"metadata": {"name": name}}));
+                        let manager = query_param(query, "fieldManager")
+                            .map(percent_decode)
+                            .unwrap_or_else(|| "unknown".into());
                         let patched = match content_type {
                             "application/apply-patch+yaml" => {
+                                let force = query_param(query, "force") == Some("true");
+                                let owners = state.owners.get(&key).cloned().unwrap_or_default();
+                                let conflicts: Vec<String> = leaves(&patch)
+                                    .into_iter()
+                                    .filter(|(path, value)| {
+                                        owners.get(path).is_some_and(|o| *o != manager)
+                                            && base.pointer(path) != Some(value)
+                                    })
+                                    .map(|(path, _)| path)
+                                    .collect();
+                                if !force && !conflicts.is_empty() {
+                                    return status(
+                                        StatusCode::CONFLICT,
+                                        "Conflict",
+                                        format!(
+                                            "Apply failed with conflicts: {}",
+                                            conflicts.join(", ")
+                                        ),
+                                    );
+                                }
                                 let mut next = base.clone();
-                                if let Some(before) = state.applied.get(&key) {
+                                let applied_key = (key.clone(), manager.clone());
+                                if let Some(before) = state.applied.get(&applied_key) {
                                     remove_dropped(&mut next, before, &patch);
                                 }
                                 merge(&mut next, &patch);
-                                state.applied.insert(key.clone(), patch.clone());
+                                state.applied.insert(applied_key, patch.clone());
                                 next
                             }
-                            "application/merge-patch+json" => {
+                            "application/merge-patch+json"
+                            | "application/strategic-merge-patch+json" => {
                                 if current.is_none() {
                                     return status(
                                         StatusCode::NOT_FOUND,
@@ -569,6 +600,7 @@ impl FakeApi {
                             Some(current) => self.subresource_split(current, patched, is_status),
                             None => patched,
                         };
+                        record_owners(&mut state, &key, &base, &next, &manager);
                         json_response(StatusCode::OK, &self.store(&mut state, key, next))
                     }
                     _ => status(
@@ -604,6 +636,47 @@ impl FakeApi {
             next
         }
     }
+}
+
+/// JSON pointers of the leaves (scalars and whole lists) a manager sets, without the identity
+/// fields every apply repeats.
+fn leaves(value: &Value) -> Vec<(String, Value)> {
+    fn walk(value: &Value, path: String, out: &mut Vec<(String, Value)>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    walk(
+                        v,
+                        format!("{path}/{}", k.replace('~', "~0").replace('/', "~1")),
+                        out,
+                    );
+                }
+            }
+            leaf => out.push((path, leaf.clone())),
+        }
+    }
+    let mut out = vec![];
+    walk(value, String::new(), &mut out);
+    let identity = [
+        "/apiVersion",
+        "/kind",
+        "/metadata/name",
+        "/metadata/namespace",
+    ];
+    out.retain(|(p, _)| !identity.contains(&p.as_str()));
+    out
+}
+
+/// A write by `manager` owns every leaf it changed; a removed leaf has no owner.
+fn record_owners(state: &mut State, key: &Key, before: &Value, after: &Value, manager: &str) {
+    let owners = state.owners.entry(key.clone()).or_default();
+    let now = leaves(after);
+    for (path, value) in &now {
+        if before.pointer(path) != Some(value) {
+            owners.insert(path.clone(), manager.to_string());
+        }
+    }
+    owners.retain(|path, _| now.iter().any(|(p, _)| p == path));
 }
 
 /// The API server's JSON patch treats a missing path as null in a `test` operation (kube's
