@@ -579,3 +579,77 @@ async fn the_controller_provisions_a_tenant_and_restores_a_deleted_deployment() 
     .await;
     running.abort();
 }
+
+#[tokio::test]
+async fn the_error_policy_backs_off_exponentially_per_tenant_up_to_five_minutes() {
+    let w = World::new();
+    w.storage
+        .taken
+        .lock()
+        .unwrap()
+        .insert("atendo-acme-uploads".into());
+    w.create(acme()).await;
+    w.create(common::minimal_json("globex", "starter")).await;
+    w.reconcile("acme").await.unwrap();
+    let mut delays = vec![];
+    for _ in 0..8 {
+        let error = w.reconcile("acme").await.unwrap_err();
+        let tenant = Arc::new(w.tenant("acme").await.unwrap());
+        delays.push(atendo_operator::controller::error_policy(
+            tenant,
+            &error,
+            w.ctx.clone(),
+        ));
+    }
+    let expected: Vec<Action> = [5, 10, 20, 40, 80, 160, 300, 300]
+        .map(|s| Action::requeue(Duration::from_secs(s)))
+        .to_vec();
+    assert_eq!(delays, expected);
+    // Another tenant's first failure starts at the bottom: backoff is per object.
+    let globex = Arc::new(w.tenant("globex").await.unwrap());
+    let error = atendo_operator::controller::Error::Finalizer("test".into());
+    assert_eq!(
+        atendo_operator::controller::error_policy(globex, &error, w.ctx.clone()),
+        Action::requeue(Duration::from_secs(5))
+    );
+}
+
+#[tokio::test]
+async fn a_new_reconcile_requested_at_value_makes_the_controller_reconcile_at_once() {
+    let w = World::new();
+    let running = tokio::spawn(controller(w.ctx.clone()).for_each(|_| async {}));
+    w.create(acme()).await;
+    let reconciles = || {
+        w.ctx
+            .metrics
+            .encode()
+            .lines()
+            .find_map(|l| l.strip_prefix("atendo_operator_reconciles_total "))
+            .map(|v| v.parse::<f64>().unwrap())
+            .unwrap_or(0.0)
+    };
+    // Settled: no reconcile for a while (the next requeue is seconds away).
+    let mut last = -1.0;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = reconciles();
+        if now == last && now > 0.0 {
+            break;
+        }
+        last = now;
+    }
+    let settled = reconciles();
+    w.patch_tenant(
+        "acme",
+        json!({"metadata": {"annotations": {"atendo.io/reconcile-requested-at": "2026-11-24T09:00:00Z"}}}),
+    )
+    .await;
+    for _ in 0..40 {
+        if reconciles() > settled {
+            running.abort();
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no reconcile within 2 s of the request (still {settled})");
+}
