@@ -221,6 +221,25 @@ pub struct TenantStatus {
 
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseStatus>,
+
+    /// Fingerprints of what was last applied to the bucket and the database user, so a resync
+    /// with nothing changed calls neither external system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<AppliedStatus>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AppliedStatus {
+    /// SHA-256 of the bucket settings last converged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
+    /// SHA-256 of the database user (name, database, password) last converged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// The atendo.io/reconcile-requested-at value last honoured: a new one re-applies both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile_requested_at: Option<String>,
 }
 
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]

@@ -249,7 +249,19 @@ async fn atlas_outages_surface_in_database_ready_back_off_and_recover() {
         (ready.status.as_str(), ready.reason.as_str()),
         ("True", "Provisioned")
     );
+    // Nothing changed: the next resync leaves Atlas alone; a forced one reaches it again.
     s.fail_with(Some(Fault::Status(503)));
+    assert!(once().await.0.is_ok(), "no Atlas call on a resync");
+    tenants
+        .patch(
+            "acme",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(
+                json!({"metadata": {"annotations": {"atendo.io/reconcile-requested-at": "now"}}}),
+            ),
+        )
+        .await
+        .unwrap();
     assert_eq!(
         once().await.0.unwrap_err(),
         Action::requeue(Duration::from_secs(5)),

@@ -653,3 +653,62 @@ async fn a_new_reconcile_requested_at_value_makes_the_controller_reconcile_at_on
     }
     panic!("no reconcile within 2 s of the request (still {settled})");
 }
+
+#[tokio::test]
+async fn a_resync_with_nothing_changed_calls_neither_the_bucket_nor_the_database() {
+    let w = World::new();
+    w.create(acme()).await;
+    w.provision("acme").await;
+    w.converge("tenant-acme");
+    w.reconcile("acme").await.unwrap();
+    let calls = || {
+        (
+            *w.storage.ensure_calls.lock().unwrap(),
+            *w.database.ensure_calls.lock().unwrap(),
+        )
+    };
+    assert_eq!(calls(), (1, 1), "applied once");
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(calls(), (1, 1), "resync: no external call");
+
+    w.patch_tenant("acme", json!({"spec": {"storage": {"retentionDays": 30}}}))
+        .await;
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(calls(), (2, 1), "a bucket setting changed: only storage");
+
+    w.patch_tenant(
+        "acme",
+        json!({"metadata": {"annotations": {"atendo.io/rotate-credentials": "r1"}}}),
+    )
+    .await;
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(calls(), (2, 2), "new password: only the database");
+
+    w.patch_tenant(
+        "acme",
+        json!({"metadata": {"annotations": {"atendo.io/reconcile-requested-at": "t1"}}}),
+    )
+    .await;
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(calls(), (3, 3), "a forced reconcile re-applies both");
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(calls(), (3, 3), "once per requested value");
+}
+
+#[tokio::test]
+async fn a_failed_external_step_is_retried_even_when_its_settings_did_not_change() {
+    let w = World::new();
+    w.storage
+        .taken
+        .lock()
+        .unwrap()
+        .insert("atendo-acme-uploads".into());
+    w.create(acme()).await;
+    w.reconcile("acme").await.unwrap();
+    w.reconcile("acme").await.unwrap_err();
+    w.storage.taken.lock().unwrap().clear();
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(*w.storage.ensure_calls.lock().unwrap(), 2);
+    let tenant = w.tenant("acme").await.unwrap();
+    assert_eq!(condition(&tenant, "StorageReady").0, "True");
+}

@@ -16,11 +16,14 @@ pub struct MemoryStorage {
     pub taken: Mutex<BTreeSet<String>>,
     pub retired: Mutex<Vec<(String, DeletionPolicy)>>,
     pub fail_retire: Mutex<Option<ProviderError>>,
+    /// How often ensure_bucket was called.
+    pub ensure_calls: Mutex<u32>,
 }
 
 #[async_trait]
 impl Storage for MemoryStorage {
     async fn ensure_bucket(&self, request: &BucketRequest) -> Result<(), ProviderError> {
+        *self.ensure_calls.lock().unwrap() += 1;
         if self.taken.lock().unwrap().contains(&request.bucket) {
             return Err(ProviderError::new(
                 "BucketNameTaken",
@@ -56,11 +59,14 @@ pub struct MemoryDatabase {
     pub users: Mutex<BTreeMap<String, (String, String)>>,
     pub dropped_databases: Mutex<Vec<String>>,
     pub removed: Mutex<Vec<(String, DeletionPolicy)>>,
+    /// How often ensure_user was called.
+    pub ensure_calls: Mutex<u32>,
 }
 
 #[async_trait]
 impl Database for MemoryDatabase {
     async fn ensure_user(&self, user: &DatabaseUser) -> Result<(), ProviderError> {
+        *self.ensure_calls.lock().unwrap() += 1;
         self.users.lock().unwrap().insert(
             user.user.clone(),
             (user.database.clone(), user.password.clone()),
