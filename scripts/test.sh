@@ -5,7 +5,8 @@
 #
 #   bash scripts/test.sh
 #
-# Installs: redis-server and chromium (apt, if missing); the browser tests' npm packages; a
+# Installs: redis-server and chromium (apt, if missing); the browser tests' and the Socket.IO
+# peer's npm packages; .venv-chart for the chart checks (scripts/check-chart.sh); a
 # virtual environment at .venv with pinned SecantusDB (MongoDB wire) and moto[server] (S3).
 set -euo pipefail
 
@@ -58,8 +59,14 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo build"
 cargo build --workspace --all-targets
 
-step "starting the test services"
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+
+# helm lint/template, kubernetes-validate and checkov over the chart and over the operator's
+# render of every example Tenant (its own .venv-chart; see the script).
+step "chart checks (charts/atendo)"
+bash scripts/check-chart.sh "$TARGET_DIR/debug/atendo-operator"
+
+step "starting the test services"
 work=$(mktemp -d)
 services_pid=""
 stop_services() {
