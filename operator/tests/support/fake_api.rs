@@ -696,11 +696,12 @@ fn tolerate_null_tests(doc: &Value, ops: Value) -> Value {
 
 fn tokio_stream_from(rx: broadcast::Receiver<Event>) -> impl futures::Stream<Item = Event> + Send {
     futures::stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(e) => return Some((e, rx)),
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return None,
+        match rx.recv().await {
+            Ok(e) => Some((e, rx)),
+            // A watcher that fell behind is disconnected, as the API server does; it
+            // re-watches from its last resourceVersion and the history replays the gap.
+            Err(broadcast::error::RecvError::Lagged(_) | broadcast::error::RecvError::Closed) => {
+                None
             }
         }
     })
