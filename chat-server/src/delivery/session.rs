@@ -30,6 +30,11 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// TCP at once makes the kernel answer a client still sending with a reset, which discards the
 /// close frame unread: the client would never learn the code (1012, 4008, 4029) it must act on.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
+/// How long the close frame itself may wait for room. A session kicked for being slow is ending
+/// because its writes block: waiting the full `WRITE_TIMEOUT` again would hold the socket (and
+/// the slot in every hub topic's bookkeeping) for a client that is not reading. A transport that
+/// buffered the frame still flushes it in the final `close`.
+const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// A gap usually closes by itself within milliseconds (a publish overtaken by another); only
 /// then is the store asked.
 const FILL_DELAY: Duration = Duration::from_millis(100);
@@ -214,7 +219,7 @@ where
                     reason: Utf8Bytes::from_static(reason),
                 };
                 let sent = tokio::time::timeout(
-                    WRITE_TIMEOUT,
+                    CLOSE_WRITE_TIMEOUT,
                     self.sink.send(WsMessage::Close(Some(frame))),
                 )
                 .await;
