@@ -233,16 +233,30 @@ async fn a_database_outage_refuses_sends_retryably_and_retries_land_once() {
         example["ref"].is_string() && str_of(&example, "message").contains("MongoDB"),
         "the refusal names the send and the cause: {example}"
     );
-    // Acks before the kill may still be on the wire for a moment; none may follow it.
-    let acked_while_down: usize = reports
+    // A message first sent after the kill cannot have been stored before the database was back,
+    // so it must not be acknowledged before then. (Acks of earlier sends may arrive late on a
+    // loaded machine: judging by arrival time alone flaked in CI.)
+    let acked_while_down: Vec<&String> = reports
         .iter()
-        .flat_map(|r| r.ack_times.iter())
-        .filter(|t| **t > stopped + Duration::from_secs(1) && **t < back)
-        .count();
-    assert_eq!(
-        acked_while_down, 0,
-        "nothing is acknowledged without the store"
+        .flat_map(|r| {
+            r.acked_at.iter().filter(|(id, acked)| {
+                r.first_sent_at.get(*id).is_some_and(|sent| *sent > stopped) && **acked < back
+            })
+        })
+        .map(|(id, _)| id)
+        .collect();
+    assert!(
+        acked_while_down.is_empty(),
+        "nothing is acknowledged without the store: {acked_while_down:?}"
     );
+    let sent_while_down = reports
+        .iter()
+        .flat_map(|r| r.first_sent_at.values())
+        .filter(|t| **t > stopped && **t < back)
+        .count();
+    // Usually a few: a client whose window of unacknowledged sends was full at the kill sends
+    // nothing new until the store is back, so this is a figure, not an assertion.
+    eprintln!("[database outage] FIGURES first_sent_while_down={sent_while_down}");
     let first_ack = reports
         .iter()
         .filter_map(|r| r.next_ack_after(back))

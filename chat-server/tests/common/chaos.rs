@@ -53,6 +53,9 @@ pub struct Report {
     pub received: Vec<(u64, String)>,
     pub received_at: Vec<Instant>,
     pub ack_times: Vec<Instant>,
+    /// When each client id was first sent, and when it was first acknowledged.
+    pub first_sent_at: BTreeMap<String, Instant>,
+    pub acked_at: BTreeMap<String, Instant>,
     pub duplicates: usize,
     /// Messages that arrived with a seq above the next expected one (a gap).
     pub out_of_order: usize,
@@ -157,6 +160,9 @@ async fn send(ws: &mut Stream, p: &Participant, r: &mut Report, i: usize) {
     let frame = json!({"type": "send", "conversation_id": p.conversation,
         "client_msg_id": client_id(&p.name, i), "body": format!("{} says {i}{}", p.name, ".".repeat(p.body_pad))});
     r.send_frames += 1;
+    r.first_sent_at
+        .entry(client_id(&p.name, i))
+        .or_insert_with(Instant::now);
     // A dead socket shows up on the read side; the resend after reconnect covers this one.
     let _ = ws.send(WsMsg::text(frame.to_string())).await;
 }
@@ -265,6 +271,7 @@ async fn session(
                 retry_at.remove(&i);
                 if r.acked.insert(id.to_string()) {
                     r.ack_times.push(Instant::now());
+                    r.acked_at.insert(id.to_string(), Instant::now());
                     p.progress.fetch_add(1, Ordering::Relaxed);
                 }
             }
