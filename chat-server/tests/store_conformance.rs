@@ -280,4 +280,24 @@ mod mongodb_only {
             .expect("nothing listens there");
         assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     }
+
+    /// The driver alone would wait 30 s; the store's default is 5 s.
+    #[tokio::test]
+    async fn without_a_uri_timeout_an_unreachable_server_is_reported_well_before_30_s() {
+        let port = testkit::free_port();
+        let location = format!("mongodb://127.0.0.1:{port}/nobody")
+            .parse()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let err = store::open(&location)
+            .await
+            .err()
+            .expect("nothing listens there");
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
 }

@@ -76,10 +76,15 @@ pub struct MongoStore {
     attachments: Collection<AttachmentDoc>,
 }
 
+/// The driver's own default is 30 s: while MongoDB is away, every send would hang that long
+/// before the client hears the retryable `store_unavailable`. A URI setting still wins.
+const DEFAULT_SERVER_SELECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl MongoStore {
     /// Connects to `database` through `uri` and creates the indexes (a no-op when they exist).
     /// The driver connects lazily, so an unreachable server shows up here, as `Unavailable`
-    /// after the URI's `serverSelectionTimeoutMS` (30 s by default).
+    /// after the URI's `serverSelectionTimeoutMS` (`DEFAULT_SERVER_SELECTION_TIMEOUT` when the
+    /// URI has none).
     pub async fn open(uri: &str, database: &str) -> StoreResult<Self> {
         let mut options = ClientOptions::parse(uri)
             .await
@@ -87,6 +92,9 @@ impl MongoStore {
         options
             .app_name
             .get_or_insert_with(|| "atendo-chat-server".into());
+        options
+            .server_selection_timeout
+            .get_or_insert(DEFAULT_SERVER_SELECTION_TIMEOUT);
         let client =
             Client::with_options(options).map_err(|e| store_error("creating the client", e))?;
         let durable = WriteConcern::builder()
