@@ -584,74 +584,23 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// Parses a client frame, telling malformed JSON, unknown types and invalid fields apart.
+/// Parses a client frame (`chat_protocol::parse`); a refusal becomes the 400 the session answers
+/// with an error frame, and keeps the frame's `client_msg_id` for the frame's `ref`.
 pub fn parse(text: &str) -> Result<ClientFrame, (ApiError, Option<String>)> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        (
-            ApiError::bad_request("malformed_frame", format!("frame is not valid JSON: {e}")),
-            None,
-        )
-    })?;
-    let reference = value
-        .get("client_msg_id")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
-    let Some(kind) = value
-        .get("type")
-        .and_then(|t| t.as_str())
-        .map(str::to_string)
-    else {
-        return Err((
-            ApiError::bad_request(
-                "malformed_frame",
-                "frame must be a JSON object with a string \"type\"",
-            ),
-            reference,
-        ));
-    };
-    const KNOWN: [&str; 7] = [
-        "subscribe",
-        "unsubscribe",
-        "send",
-        "typing",
-        "read",
-        "presence",
-        "ping",
-    ];
-    if !KNOWN.contains(&kind.as_str()) {
-        return Err((
-            ApiError::bad_request(
-                "unknown_type",
-                format!(
-                    "unknown frame type {kind:?}; expected one of {}",
-                    KNOWN.join(", ")
-                ),
-            ),
-            reference,
-        ));
-    }
-    let frame = serde_json::from_value(value).map_err(|e| {
-        (
-            ApiError::bad_request("invalid_frame", format!("invalid {kind} frame: {e}")),
-            reference.clone(),
-        )
-    })?;
-    Ok(frame)
+    crate::protocol::parse(text)
+        .map_err(|e| (ApiError::bad_request(e.code, e.message), e.reference))
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::http::StatusCode;
+
     use super::parse;
 
     #[test]
-    fn malformed_unknown_and_invalid_frames_get_distinct_codes() {
-        assert_eq!(parse("{nope").unwrap_err().0.code, "malformed_frame");
-        assert_eq!(parse("[1]").unwrap_err().0.code, "malformed_frame");
-        assert_eq!(
-            parse(r#"{"type":"dance"}"#).unwrap_err().0.code,
-            "unknown_type"
-        );
+    fn a_refused_frame_is_a_bad_request_that_keeps_its_client_msg_id() {
         let (e, r) = parse(r#"{"type":"send","client_msg_id":"c1"}"#).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
         assert_eq!(e.code, "invalid_frame");
         assert!(e.message.contains("conversation_id"), "{}", e.message);
         assert_eq!(r.as_deref(), Some("c1"));

@@ -1,8 +1,18 @@
-//! WebSocket frames of the public contract (chat-api-v1): one JSON object per text frame.
+//! Atendo's websocket wire protocol (chat-api-v1): one JSON object per text frame.
+//!
+//! Why a crate of its own: the frames, the objects they carry ([`model`]) and the frame parser
+//! ([`parse`]) are the contract between the chat-server and every client (widget, console, load
+//! tool), and they are fuzzed (`chat-protocol/fuzz`). Apart from the server, they need only serde
+//! and chrono, so a fuzz build instruments a few crates instead of the server's whole tree
+//! (axum, mongodb, fred, the AWS SDK), which took half an hour on a 2-core CI machine.
 
 use serde::{Deserialize, Serialize};
 
+pub mod model;
+mod parse;
+
 use crate::model::{Author, Conversation, Message};
+pub use crate::parse::{FrameError, parse};
 
 /// Close codes this server uses. Clients resume with `subscribe` + the last seq they saw after
 /// any of them except `POLICY_VIOLATION`-style misuse, where they should fix themselves first.
