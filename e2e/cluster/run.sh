@@ -202,16 +202,19 @@ other_tenant=$retain
 host=$(host_of "$chat_tenant")
 [ "$host" = "$chat_tenant.$BASE_DOMAIN" ] || die "tenant $chat_tenant reports url host $host"
 
-step "bootstrapping an agent on $chat_tenant"
-# The operator does not create a first agent yet; this test gives the chat-server the bootstrap
-# admin variables from a Secret of its own. Server-side apply leaves these env entries alone
-# (they belong to another field manager), so the operator's reconciles keep them.
-admin_email=e2e-admin@$BASE_DOMAIN
-admin_password=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24)
-kubectl -n "tenant-$chat_tenant" create secret generic e2e-admin \
-    --from-literal=CHAT_ADMIN_EMAIL="$admin_email" --from-literal=CHAT_ADMIN_PASSWORD="$admin_password"
-kubectl -n "tenant-$chat_tenant" set env deployment/chat-server --from=secret/e2e-admin
-kubectl -n "tenant-$chat_tenant" rollout status deployment/chat-server --timeout=300s
+step "reading the first admin of $chat_tenant"
+# The operator generates the first admin's password once into Secret chat-admin; the email is
+# the Tenant's spec.adminEmail (or admin@<host>).
+secret_field() {
+    kubectl -n "tenant-$chat_tenant" get secret chat-admin -o "jsonpath={.data.$1}" | base64 -d
+}
+admin_email=$(secret_field email)
+admin_password=$(secret_field password)
+if [ -z "$admin_email" ] || [ -z "$admin_password" ]; then
+    die "Secret tenant-$chat_tenant/chat-admin has no email or password"
+fi
+[ "$admin_email" = "$(kubectl get "tenant/$chat_tenant" -o jsonpath='{.spec.adminEmail}')" ] ||
+    [ "$admin_email" = "admin@$host" ] || die "chat-admin names $admin_email, neither spec.adminEmail nor admin@$host"
 
 step "visitor and agent talk on http://$host"
 call "$host" GET /health/ready ""

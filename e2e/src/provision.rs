@@ -12,7 +12,7 @@ use atendo_operator::controller::providers::{BucketRequest, Database, DatabaseUs
 use atendo_operator::controller::s3_storage::S3Storage;
 use atendo_operator::resources::Credentials;
 use atendo_operator::settings::Settings;
-use atendo_operator::tenant::Tenant;
+use atendo_operator::tenant::{DeletionPolicy, Tenant};
 use clap::Parser;
 use k8s_openapi::ByteString;
 
@@ -66,8 +66,9 @@ pub fn fill_secrets(objects: &mut Manifests, real: &Credentials) -> Result<(), P
             real.database_password.clone(),
         ),
         (placeholders.signing_key, real.signing_key.clone()),
+        (placeholders.admin_password, real.admin_password.clone()),
     ];
-    // One placeholder is a prefix of the other: the longer must be replaced first.
+    // One placeholder can be a prefix of another: the longer must be replaced first.
     swaps.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
     for secret in &mut objects.secrets {
         for (key, ByteString(bytes)) in secret.data.iter_mut().flatten() {
@@ -174,6 +175,17 @@ impl Providers {
         expect("ConfigMap", "chat-server", "CHAT_S3_BUCKET", &tc.bucket)?;
         expect("Secret", "chat-database", "username", &tc.database_user)?;
         expect("Secret", "chat-database", "database", &tc.database)?;
+        expect("Secret", "chat-admin", "email", &tc.admin_email)?;
+        // A new Tenant starts without a database. Services kept from an earlier run still hold
+        // that run's tenant database, whose first admin has another password: drop it with the
+        // controller's own cleanup, as deleting a Tenant with deletionPolicy Delete would.
+        self.database
+            .remove_user(&tc.database_user, &tc.database, DeletionPolicy::Delete)
+            .await
+            .map_err(|source| ProvisionError::Provider {
+                step: "dropping a previous run's tenant database",
+                source,
+            })?;
         self.storage
             .ensure_bucket(&BucketRequest::new(
                 &tc.bucket,
@@ -256,9 +268,9 @@ mod tests {
     #[test]
     fn a_placeholder_the_controller_does_not_generate_fails_naming_the_key() {
         let unknown =
-            serde_json::to_value(ByteString(b"PLACEHOLDER-admin-password".to_vec())).unwrap();
-        let mut m = secret(&serde_json::json!({ "adminPassword": unknown }).to_string());
+            serde_json::to_value(ByteString(b"PLACEHOLDER-webhook-secret".to_vec())).unwrap();
+        let mut m = secret(&serde_json::json!({ "webhookSecret": unknown }).to_string());
         let err = fill_secrets(&mut m, &generate()).unwrap_err().to_string();
-        assert!(err.contains("adminPassword"), "{err}");
+        assert!(err.contains("webhookSecret"), "{err}");
     }
 }

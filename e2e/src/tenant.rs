@@ -157,7 +157,7 @@ pub async fn start(
         "the chat-server would listen on {listen} while the Service sends traffic to container port {}",
         route.container_port
     );
-    let admin = additions(&mut env, &route.host)?;
+    let admin = additions(&mut env)?;
 
     let readiness = container
         .readiness_probe
@@ -197,29 +197,29 @@ fn tenant_name(tenant: &atendo_operator::tenant::Tenant) -> String {
 }
 
 /// What the pods get beyond the rendered environment, each for a stated reason; a rendered
-/// variable is never overridden. Returns the bootstrap admin's (email, password).
-fn additions(env: &mut BTreeMap<String, String>, host: &str) -> anyhow::Result<(String, String)> {
-    let password = provision::generate().database_password;
-    // Unique per run: the bootstrap only creates a missing admin, and a database kept from an
-    // earlier run against the same services already has one with another password.
-    let email = format!("{}@{host}", testkit::unique("admin-"));
+/// variable is never overridden. Returns the first admin's (email, password), as rendered.
+fn additions(env: &mut BTreeMap<String, String>) -> anyhow::Result<(String, String)> {
+    // The workload identity EKS injects (IRSA) is no setting of the render; moto takes any.
     let added = [
-        // The workload identity EKS injects (IRSA) is no setting of the render; moto takes any.
-        ("AWS_ACCESS_KEY_ID", crate::AWS_KEY_ID.to_string()),
-        ("AWS_SECRET_ACCESS_KEY", crate::AWS_SECRET.to_string()),
-        // The operator renders no way for a tenant's first agent to sign in (no CHAT_ADMIN_*
-        // and no OIDC settings): until it does, the stand-in bootstraps one itself.
-        ("CHAT_ADMIN_EMAIL", email.clone()),
-        ("CHAT_ADMIN_PASSWORD", password.clone()),
+        ("AWS_ACCESS_KEY_ID", crate::AWS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", crate::AWS_SECRET),
     ];
     for (key, value) in added {
         ensure!(
             !env.contains_key(key),
             "the rendered env now sets {key}: drop the stand-in's own {key} and use the rendered one"
         );
-        env.insert(key.into(), value);
+        env.insert(key.into(), value.into());
     }
-    Ok((email, password))
+    let rendered = |key: &str| {
+        env.get(key)
+            .cloned()
+            .with_context(|| format!("the rendered env has no {key}: no first agent could sign in"))
+    };
+    Ok((
+        rendered("CHAT_ADMIN_EMAIL")?,
+        rendered("CHAT_ADMIN_PASSWORD")?,
+    ))
 }
 
 /// The Deployment's replica count, or the autoscaler's floor when an HPA owns it.

@@ -10,7 +10,9 @@
 //! - CHAT_LISTEN moves from 0.0.0.0:8080 to a free port on 127.0.0.1 (several "pods" share a
 //!   host here); the test checks the rendered port is the one the Service targets.
 //! - AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY stand in for the workload identity (IRSA).
-//! - CHAT_ADMIN_EMAIL / CHAT_ADMIN_PASSWORD: the render has no first-agent bootstrap yet.
+//!
+//! The agent signs in as the first admin the render names (CHAT_ADMIN_EMAIL from the ConfigMap,
+//! CHAT_ADMIN_PASSWORD from Secret chat-admin, the placeholder filled as the controller would).
 
 use std::path::{Path, PathBuf};
 

@@ -28,6 +28,8 @@ pub struct TenantContext<'a> {
     /// Prefix of the tenant's Redis channels (CHAT_BUS_NAMESPACE); Redis is shared.
     pub bus_namespace: String,
     pub iam_role_arn: Option<String>,
+    /// The first admin: spec.adminEmail, else admin@<host>.
+    pub admin_email: String,
     pub sizing: Sizing,
 }
 
@@ -55,6 +57,19 @@ impl<'a> TenantContext<'a> {
                 ),
             });
         }
+        let admin_email = tenant
+            .spec
+            .admin_email
+            .clone()
+            .unwrap_or_else(|| format!("admin@{host}"));
+        if admin_email.len() > 254 {
+            errors.push(FieldError {
+                field: "spec.adminEmail".into(),
+                message: format!(
+                    "defaults to {admin_email:?}, longer than the 254 characters an email address may have; set spec.adminEmail"
+                ),
+            });
+        }
         if !errors.is_empty() {
             return Err(InvalidTenant { name, errors });
         }
@@ -73,6 +88,7 @@ impl<'a> TenantContext<'a> {
                 .as_deref()
                 .map(|t| Settings::expand(t, &name)),
             sizing: Sizing::resolve(&tenant.spec),
+            admin_email,
             name,
         })
     }

@@ -32,7 +32,8 @@ pub fn render(tenant_yaml: &str, settings: &Settings) -> Result<String, RenderEr
         });
     }
     let tenant: Tenant = serde_yaml_ng::from_str(tenant_yaml).map_err(RenderError::Parse)?;
-    let ctx = TenantContext::new(&tenant, settings)?;
+    let settings = settings.redacted();
+    let ctx = TenantContext::new(&tenant, &settings)?;
     let objects = resources::build(&ctx, &Credentials::placeholders());
     let yaml = objects.to_yaml().map_err(RenderError::Serialize)?;
     Ok(format!(

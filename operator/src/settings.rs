@@ -76,6 +76,61 @@ pub struct Settings {
     /// arn:aws:iam::123456789012:role/atendo-{tenant}-chat; unset adds no annotation.
     #[arg(long, env = "ATENDO_IAM_ROLE_ARN_TEMPLATE", value_parser = iam_template)]
     pub iam_role_arn_template: Option<String>,
+
+    /// Static S3 access key the chat-servers sign uploads with, for S3-compatible stores without
+    /// IAM (MinIO, kind). Every tenant gets the same key; on EKS leave it unset and use
+    /// --iam-role-arn-template, which gives each tenant a role of its own.
+    #[arg(
+        long,
+        env = "ATENDO_CHAT_S3_ACCESS_KEY_ID",
+        requires = "chat_s3_secret_access_key",
+        value_parser = non_empty
+    )]
+    pub chat_s3_access_key_id: Option<String>,
+
+    /// The secret of --chat-s3-access-key-id.
+    #[arg(
+        long,
+        env = "ATENDO_CHAT_S3_SECRET_ACCESS_KEY",
+        requires = "chat_s3_access_key_id",
+        hide_env_values = true,
+        value_parser = non_empty
+    )]
+    pub chat_s3_secret_access_key: Option<String>,
+}
+
+/// A static S3 key pair for the chat-servers (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaticS3Keys {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl Settings {
+    /// `template` with the Tenant's name in place of `{tenant}`.
+    pub fn expand(template: &str, tenant: &str) -> String {
+        template.replace(TENANT_PLACEHOLDER, tenant)
+    }
+
+    pub fn chat_s3_keys(&self) -> Option<StaticS3Keys> {
+        Some(StaticS3Keys {
+            access_key_id: self.chat_s3_access_key_id.clone()?,
+            secret_access_key: self.chat_s3_secret_access_key.clone()?,
+        })
+    }
+
+    /// These settings with every secret value replaced by a placeholder, for `render`.
+    pub fn redacted(&self) -> Settings {
+        let placeholder = |v: &Option<String>| {
+            v.as_ref()
+                .map(|_| "PLACEHOLDER-from-the-operator-settings".to_string())
+        };
+        Settings {
+            chat_s3_access_key_id: placeholder(&self.chat_s3_access_key_id),
+            chat_s3_secret_access_key: placeholder(&self.chat_s3_secret_access_key),
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -317,12 +372,5 @@ fn iam_template(s: &str) -> Result<String, String> {
         ))
     } else {
         Ok(s.to_string())
-    }
-}
-
-impl Settings {
-    /// `template` with the Tenant's name in place of `{tenant}`.
-    pub fn expand(template: &str, tenant: &str) -> String {
-        template.replace(TENANT_PLACEHOLDER, tenant)
     }
 }

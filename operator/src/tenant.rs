@@ -14,8 +14,13 @@ use serde::{Deserialize, Serialize};
 pub const DNS_LABEL_REGEX: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 /// `#rrggbb`.
 pub const COLOR_REGEX: &str = "^#[0-9a-fA-F]{6}$";
-/// A BCP 47 language tag as browsers send it (`pt-BR`, `en`, `zh-Hant-TW`).
-pub const LOCALE_REGEX: &str = "^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$";
+/// A BCP 47 tag in a language the widget and console speak: English or Portuguese, with any
+/// region (`en`, `en-GB`, `pt-BR`, `pt-PT`). The chat-server refuses to start on any other.
+pub const LOCALE_REGEX: &str = "^([eE][nN]|[pP][tT])(-[a-zA-Z0-9]{2,8})*$";
+/// Within what the chat-server accepts as an agent's email: no whitespace or control characters,
+/// one `@`, a dotted domain.
+pub const EMAIL_REGEX: &str =
+    r"^[^@\s\pZ\p{Cc}]+@[^@.\s\pZ\p{Cc}][^@\s\pZ\p{Cc}]*\.[^@\s\pZ\p{Cc}]+$";
 /// The namespace is `tenant-<name>` and must stay a 63-character DNS label.
 pub const MAX_NAME_LEN: usize = 56;
 /// Upper bound for every replica count; far above any plan, low enough to catch typos.
@@ -71,6 +76,19 @@ pub struct TenantSpec {
 
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat: Option<ChatSpec>,
+
+    /// Email of the first agent, an admin the chat-server creates on its first start; defaults
+    /// to admin@<subdomain>.<base-domain>. Its initial password is generated once and kept in
+    /// Secret chat-admin of the tenant namespace. Changing it later adds another admin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 3, max = 254))]
+    #[x_kube(validation = Rule::new("self.matches('^[^@\\\\s\\\\pZ\\\\p{Cc}]+@[^@.\\\\s\\\\pZ\\\\p{Cc}][^@\\\\s\\\\pZ\\\\p{Cc}]*\\\\.[^@\\\\s\\\\pZ\\\\p{Cc}]+$')").message("must be an email address such as support-lead@acme.com"))]
+    pub admin_email: Option<String>,
+
+    /// Single sign-on for agents through the company's OpenID Connect provider (e.g. a Cognito
+    /// user pool); agents with passwords keep working alongside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso: Option<SsoSpec>,
 
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<StorageSpec>,
@@ -133,12 +151,31 @@ pub struct Branding {
     /// BCP 47 language tag, e.g. pt-BR.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 35))]
-    #[x_kube(validation = Rule::new("self.matches('^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$')").message("must be a BCP 47 language tag such as pt-BR"))]
+    #[x_kube(validation = Rule::new("self.matches('^([eE][nN]|[pP][tT])(-[a-zA-Z0-9]{2,8})*$')").message("must be a language the widget and console speak: en or pt, optionally with a region (en-GB, pt-BR)"))]
     pub locale: Option<String>,
 
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 500))]
     pub welcome_message: Option<String>,
+}
+
+/// The identity provider whose access tokens the chat-server accepts for agents.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SsoSpec {
+    /// The token issuer (`iss`), e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf.
+    #[schemars(length(max = 2048))]
+    #[x_kube(validation = Rule::new("isURL(self) && url(self).getScheme() == 'https' && url(self).getHostname() != ''").message("must be an absolute https:// URL"))]
+    pub issuer: String,
+
+    /// The audience (`aud`, or Cognito's `client_id`) the tokens must carry.
+    #[schemars(length(min = 1, max = 256))]
+    pub audience: String,
+
+    /// Where the provider publishes its signing keys, e.g. <issuer>/.well-known/jwks.json.
+    #[schemars(length(max = 2048))]
+    #[x_kube(validation = Rule::new("isURL(self) && url(self).getScheme() == 'https' && url(self).getHostname() != ''").message("must be an absolute https:// URL"))]
+    pub jwks_url: String,
 }
 
 /// The chat-server's size; unset fields come from the plan.

@@ -96,7 +96,9 @@ pub fn validate(tenant: &Tenant) -> Result<(), InvalidTenant> {
         {
             errors.add(
                 "spec.branding.locale",
-                format!("{locale:?} must be a BCP 47 language tag such as pt-BR"),
+                format!(
+                    "{locale:?} must be a language the widget and console speak: en or pt, optionally with a region (en-GB, pt-BR)"
+                ),
             );
         }
         errors.length(
@@ -105,6 +107,30 @@ pub fn validate(tenant: &Tenant) -> Result<(), InvalidTenant> {
             0,
             500,
         );
+    }
+
+    if let Some(email) = &spec.admin_email
+        && (email.chars().count() > 254 || !is_email(email))
+    {
+        errors.add(
+            "spec.adminEmail",
+            format!("{email:?} must be an email address such as support-lead@acme.com"),
+        );
+    }
+
+    if let Some(sso) = &spec.sso {
+        for (field, url) in [
+            ("spec.sso.issuer", &sso.issuer),
+            ("spec.sso.jwksUrl", &sso.jwks_url),
+        ] {
+            if url.chars().count() > 2048 || !is_https_url(url) {
+                errors.add(
+                    field,
+                    format!("{url:?} must be an absolute https:// URL of at most 2048 characters"),
+                );
+            }
+        }
+        errors.length("spec.sso.audience", Some(&sso.audience), 1, 256);
     }
 
     if let Some(chat) = &spec.chat {
@@ -245,13 +271,32 @@ fn is_hex_color(s: &str) -> bool {
     s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|c| c.is_ascii_hexdigit())
 }
 
-/// `^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$`.
+/// `^([eE][nN]|[pP][tT])(-[a-zA-Z0-9]{2,8})*$`.
 fn is_locale(s: &str) -> bool {
     let mut parts = s.split('-');
     let language = parts.next().unwrap_or_default();
-    (2..=3).contains(&language.len())
-        && language.bytes().all(|c| c.is_ascii_alphabetic())
+    (language.eq_ignore_ascii_case("en") || language.eq_ignore_ascii_case("pt"))
         && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// [`crate::tenant::EMAIL_REGEX`]: `\s`, `\pZ` and `\p{Cc}` together are exactly what
+/// `char::is_whitespace` and `char::is_control` reject.
+fn is_email(s: &str) -> bool {
+    let plain = |p: &str| {
+        !p.is_empty()
+            && !p
+                .chars()
+                .any(|c| c == '@' || c.is_whitespace() || c.is_control())
+    };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    // A '.' after the first character with something after it.
+    let dotted = domain
+        .char_indices()
+        .skip(1)
+        .any(|(i, c)| c == '.' && i + 1 < domain.len());
+    plain(local) && plain(domain) && !domain.starts_with('.') && dotted
 }
 
 /// An absolute https URL with a host and nothing a browser would have to escape.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use atendo_operator::controller::apply::contains;
-use atendo_operator::controller::credentials::{existing, generate};
+use atendo_operator::controller::credentials::{existing, generate, resolve};
 use atendo_operator::controller::status::{Step, conditions, ready_only};
 use atendo_operator::resources::secrets::ROTATED_FOR_ANNOTATION;
 use k8s_openapi::ByteString;
@@ -167,15 +167,61 @@ fn missing_or_damaged_secrets_mean_new_credentials() {
 }
 
 #[test]
+fn the_first_admin_password_is_kept_through_rotation_and_generated_when_missing() {
+    let db = secret(&[("uri", "mongodb://x"), ("password", "pw")], None);
+    let creds = secret(&[("signingKey", "key")], None);
+    let admin = secret(&[("email", "a@acme.com"), ("password", "initial")], None);
+
+    let rotated = resolve(Some(&db), Some(&creds), Some(&admin), Some("r1"));
+    assert_ne!(
+        rotated.signing_key, "key",
+        "rotation made a new signing key"
+    );
+    assert_eq!(rotated.rotated_for.as_deref(), Some("r1"));
+    assert_eq!(
+        rotated.admin_password, "initial",
+        "the chat-server set the admin's password when it created the admin; a new one would be wrong"
+    );
+
+    let upgraded = resolve(Some(&db), Some(&creds), None, None);
+    assert_eq!(
+        (
+            upgraded.database_password.as_str(),
+            upgraded.signing_key.as_str()
+        ),
+        ("pw", "key")
+    );
+    assert_eq!(
+        upgraded.admin_password.len(),
+        24,
+        "a tenant from before the admin Secret gets one"
+    );
+    let again = resolve(Some(&db), Some(&creds), None, None);
+    assert_ne!(
+        upgraded.admin_password, again.admin_password,
+        "random, not derived"
+    );
+}
+
+#[test]
 fn generated_credentials_are_long_random_and_url_safe() {
     let (a, b) = (generate(None), generate(Some("r".into())));
     assert_ne!(a.database_password, b.database_password);
     assert_ne!(a.signing_key, b.signing_key);
-    assert_eq!((a.database_password.len(), a.signing_key.len()), (32, 64));
+    assert_ne!(a.admin_password, b.admin_password);
+    assert_eq!(
+        (
+            a.database_password.len(),
+            a.signing_key.len(),
+            a.admin_password.len()
+        ),
+        (32, 64, 24)
+    );
     assert!(
         a.database_password
             .chars()
             .chain(a.signing_key.chars())
+            .chain(a.admin_password.chars())
             .all(|c| c.is_ascii_alphanumeric())
     );
     assert_eq!(b.rotated_for.as_deref(), Some("r"));

@@ -6,7 +6,7 @@
 mod common;
 
 use atendo_operator::tenant::Tenant;
-use common::{full_tenant_json, with, without};
+use common::{BAD_EMAILS, BAD_LOCALES, GOOD_EMAILS, GOOD_LOCALES, full_tenant_json, with, without};
 use kube::CustomResourceExt;
 use kube_cel::Validator;
 use serde_json::{Value, json};
@@ -127,13 +127,46 @@ fn logo_url_rule_wants_absolute_https() {
 }
 
 #[test]
-fn locale_rule_wants_a_language_tag() {
-    for bad in ["p", "portuguese", "pt_BR"] {
+fn locale_rule_wants_a_language_the_widget_speaks() {
+    for bad in BAD_LOCALES {
         assert_broken(
             with(full_tenant_json(), "/spec/branding/locale", json!(bad)),
             "spec.branding.locale",
         );
     }
+    for good in GOOD_LOCALES {
+        let doc = with(full_tenant_json(), "/spec/branding/locale", json!(good));
+        assert_eq!(broken(&doc, None), Vec::<String>::new(), "{good}");
+    }
+}
+
+#[test]
+fn admin_email_rule_matches_what_the_chat_server_accepts() {
+    for bad in BAD_EMAILS {
+        assert_broken(
+            with(full_tenant_json(), "/spec/adminEmail", json!(bad)),
+            "spec.adminEmail",
+        );
+    }
+    for good in GOOD_EMAILS {
+        let doc = with(full_tenant_json(), "/spec/adminEmail", json!(good));
+        assert_eq!(broken(&doc, None), Vec::<String>::new(), "{good}");
+    }
+}
+
+#[test]
+fn sso_rules_want_https_urls() {
+    let sso = |issuer: &str, jwks: &str| {
+        with(
+            full_tenant_json(),
+            "/spec/sso",
+            json!({"issuer": issuer, "audience": "chat", "jwksUrl": jwks}),
+        )
+    };
+    let (issuer, jwks) = ("https://id.acme.com", "https://id.acme.com/jwks.json");
+    assert_eq!(broken(&sso(issuer, jwks), None), Vec::<String>::new());
+    assert_broken(sso("http://id.acme.com", jwks), "spec.sso.issuer");
+    assert_broken(sso(issuer, "jwks.json"), "spec.sso.jwksUrl");
 }
 
 #[test]

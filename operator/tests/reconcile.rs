@@ -513,8 +513,24 @@ async fn credentials_are_generated_once_and_rotated_on_request() {
     let hash = || {
         w.deployment("tenant-acme").unwrap()["spec"]["template"]["metadata"]["annotations"]["atendo.io/config-hash"].clone()
     };
-    let (first, first_hash) = (password(), hash());
+    let admin = || {
+        let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(
+            w.api
+                .get("", "secrets", "tenant-acme", "chat-admin")
+                .expect("the first admin's Secret"),
+        )
+        .unwrap();
+        let data = secret.data.unwrap();
+        let field = |k: &str| String::from_utf8(data[k].0.clone()).unwrap();
+        (field("email"), field("password"))
+    };
+    let (first, first_hash, first_admin) = (password(), hash(), admin());
     assert_eq!(first.len(), 32);
+    assert_eq!(
+        (first_admin.0.as_str(), first_admin.1.len()),
+        ("admin@acme.chat.example.com", 24),
+        "the default admin email"
+    );
     w.reconcile("acme").await.unwrap();
     assert_eq!(
         (password(), hash()),
@@ -536,6 +552,11 @@ async fn credentials_are_generated_once_and_rotated_on_request() {
     );
     w.reconcile("acme").await.unwrap();
     assert_eq!(password(), second, "one rotation per new annotation value");
+    assert_eq!(
+        admin(),
+        first_admin,
+        "rotation leaves the first admin's initial password alone"
+    );
 }
 
 #[tokio::test]

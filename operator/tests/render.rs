@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use atendo_operator::render::{RenderError, render};
 use atendo_operator::tenant::Tenant;
 use common::settings;
+use k8s_openapi::api::core::v1::Secret;
 use pretty_assertions::assert_eq;
 
 fn dir(name: &str) -> PathBuf {
@@ -17,8 +18,15 @@ fn dir(name: &str) -> PathBuf {
 
 /// Each example with the operator flags of a different kind of cluster.
 const EXAMPLES: [(&str, &[&str]); 3] = [
-    // kind / self-managed: no TLS at the Ingress, MinIO for S3.
-    ("starter", &["--s3-endpoint=http://minio.storage:9000"]),
+    // kind / self-managed: no TLS at the Ingress, MinIO for S3 with static keys for the pods.
+    (
+        "starter",
+        &[
+            "--s3-endpoint=http://minio.storage:9000",
+            "--chat-s3-access-key-id=atendo-chat",
+            "--chat-s3-secret-access-key=do-not-print-me",
+        ],
+    ),
     // nginx + cert-manager, IRSA on EKS.
     (
         "professional",
@@ -60,6 +68,37 @@ fn every_example_renders_to_its_reviewed_golden_file() {
 }
 
 #[test]
+fn secret_values_from_the_operator_settings_are_never_printed() {
+    let (plan, flags) = EXAMPLES[0];
+    assert!(flags.iter().any(|f| f.contains("do-not-print-me")));
+    let input = std::fs::read_to_string(dir("examples").join(format!("{plan}.yaml"))).unwrap();
+    let rendered = render(&input, &settings(flags)).unwrap();
+    let values: Vec<String> = serde_yaml_ng::Deserializer::from_str(&rendered)
+        .filter_map(|doc| {
+            let v: serde_json::Value = serde::Deserialize::deserialize(doc).unwrap();
+            (v["kind"] == "Secret").then(|| serde_json::from_value::<Secret>(v).unwrap())
+        })
+        .flat_map(|s| s.data.unwrap_or_default().into_values())
+        .map(|v| String::from_utf8(v.0).unwrap())
+        .collect();
+    assert!(
+        values
+            .iter()
+            .all(|v| !v.contains("do-not-print-me") && v != "atendo-chat"),
+        "{values:?}"
+    );
+    assert!(!rendered.contains("do-not-print-me"));
+    assert_eq!(
+        values
+            .iter()
+            .filter(|v| *v == "PLACEHOLDER-from-the-operator-settings")
+            .count(),
+        2,
+        "{values:?}"
+    );
+}
+
+#[test]
 fn every_example_is_a_valid_tenant_on_the_plan_it_is_named_after() {
     for (plan, _) in EXAMPLES {
         let input = std::fs::read_to_string(dir("examples").join(format!("{plan}.yaml"))).unwrap();
@@ -86,6 +125,7 @@ fn every_kind_appears_once_and_the_autoscaler_only_where_the_plan_autoscales() {
             "LimitRange",
             "NetworkPolicy",
             "ServiceAccount",
+            "Secret",
             "Secret",
             "Secret",
             "ConfigMap",

@@ -3,7 +3,9 @@
 mod common;
 
 use atendo_operator::validation::{FieldError, validate};
-use common::{full_tenant_json, tenant, with, without};
+use common::{
+    BAD_EMAILS, BAD_LOCALES, GOOD_EMAILS, GOOD_LOCALES, full_tenant_json, tenant, with, without,
+};
 use serde_json::{Value, json};
 
 /// The fields `validate` complains about for `doc`.
@@ -144,23 +146,60 @@ fn logo_url_must_be_absolute_https() {
 }
 
 #[test]
-fn locale_must_be_a_language_tag() {
-    for bad in ["p", "portuguese", "pt_BR", "pt-", "pt-B"] {
+fn locale_must_be_a_language_the_widget_speaks() {
+    for bad in BAD_LOCALES {
         assert_rejected(
             with(full_tenant_json(), "/spec/branding/locale", json!(bad)),
             "spec.branding.locale",
         );
     }
-    for good in ["en", "pt-BR", "zh-Hant-TW", "es-419"] {
+    for good in GOOD_LOCALES {
         assert_eq!(
             failing_fields(with(
                 full_tenant_json(),
                 "/spec/branding/locale",
                 json!(good)
             )),
-            Vec::<String>::new()
+            Vec::<String>::new(),
+            "{good}"
         );
     }
+}
+
+#[test]
+fn admin_email_must_be_an_address_the_chat_server_accepts() {
+    for bad in BAD_EMAILS {
+        assert_rejected(
+            with(full_tenant_json(), "/spec/adminEmail", json!(bad)),
+            "spec.adminEmail",
+        );
+    }
+    for good in GOOD_EMAILS {
+        assert_eq!(
+            failing_fields(with(full_tenant_json(), "/spec/adminEmail", json!(good))),
+            Vec::<String>::new(),
+            "{good}"
+        );
+    }
+}
+
+#[test]
+fn sso_urls_must_be_https_and_the_audience_non_empty() {
+    let sso = |issuer: &str, audience: &str, jwks: &str| {
+        with(
+            full_tenant_json(),
+            "/spec/sso",
+            json!({"issuer": issuer, "audience": audience, "jwksUrl": jwks}),
+        )
+    };
+    let (issuer, jwks) = ("https://id.acme.com", "https://id.acme.com/jwks.json");
+    assert_eq!(
+        failing_fields(sso(issuer, "chat", jwks)),
+        Vec::<String>::new()
+    );
+    assert_rejected(sso("http://id.acme.com", "chat", jwks), "spec.sso.issuer");
+    assert_rejected(sso(issuer, "chat", "id.acme.com/jwks"), "spec.sso.jwksUrl");
+    assert_rejected(sso(issuer, "", jwks), "spec.sso.audience");
 }
 
 #[test]

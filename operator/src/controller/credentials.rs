@@ -1,30 +1,57 @@
 //! The tenant's secret values: generated once, read back on every reconcile, regenerated only
-//! when the Tenant asks for rotation with a new `atendo.io/rotate-credentials` value.
+//! when the Tenant asks for rotation with a new `atendo.io/rotate-credentials` value (except the
+//! first admin's initial password, which rotation leaves alone).
 
 use k8s_openapi::api::core::v1::Secret;
 use rand::Rng;
 use rand::distr::Alphanumeric;
 
 use crate::resources::Credentials;
-use crate::resources::secrets::{DATABASE_URI_KEY, ROTATED_FOR_ANNOTATION, SIGNING_KEY_KEY};
+use crate::resources::secrets::{
+    ADMIN_PASSWORD_KEY, DATABASE_URI_KEY, ROTATED_FOR_ANNOTATION, SIGNING_KEY_KEY,
+};
 
 pub const ROTATE_ANNOTATION: &str = "atendo.io/rotate-credentials";
 
 /// Letters and digits only, so they need no escaping in a connection string.
+fn random(n: usize) -> String {
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(n)
+        .map(char::from)
+        .collect()
+}
+
 pub fn generate(rotated_for: Option<String>) -> Credentials {
-    let random = |n: usize| -> String {
-        rand::rng()
-            .sample_iter(&Alphanumeric)
-            .take(n)
-            .map(char::from)
-            .collect()
-    };
     Credentials {
         database_password: random(32),
         // ~380 bits, well above the chat-server's 32-byte minimum.
         signing_key: random(64),
+        // ~140 bits; typed by a person once, then changed or replaced by SSO.
+        admin_password: random(24),
         rotated_for,
     }
+}
+
+/// The credentials for this reconcile: the stored ones, or new ones when there are none or a
+/// new rotation is requested; the admin's initial password is kept whenever one is stored.
+pub fn resolve(
+    database: Option<&Secret>,
+    credentials: Option<&Secret>,
+    admin: Option<&Secret>,
+    rotate_request: Option<&str>,
+) -> Credentials {
+    let mut resolved = existing(database, credentials, rotate_request)
+        .unwrap_or_else(|| generate(rotate_request.map(String::from)));
+    if let Some(kept) = admin.and_then(|a| value(a, ADMIN_PASSWORD_KEY)) {
+        resolved.admin_password = kept;
+    }
+    resolved
+}
+
+fn value(secret: &Secret, key: &str) -> Option<String> {
+    let bytes = secret.data.as_ref()?.get(key)?.0.clone();
+    String::from_utf8(bytes).ok().filter(|s| !s.is_empty())
 }
 
 /// The credentials to use, given the stored Secrets (if any) and the Tenant's rotation request.
@@ -44,15 +71,13 @@ pub fn existing(
     if rotate_request.is_some() && rotate_request != rotated_for.as_deref() {
         return None;
     }
-    let value = |secret: &Secret, key: &str| {
-        let bytes = secret.data.as_ref()?.get(key)?.0.clone();
-        String::from_utf8(bytes).ok().filter(|s| !s.is_empty())
-    };
     // Present only if the stored URI still exists; a hand-edited Secret missing a key regenerates.
     value(database, DATABASE_URI_KEY)?;
     Some(Credentials {
         database_password: value(database, "password")?,
         signing_key: value(credentials, SIGNING_KEY_KEY)?,
+        // Replaced by the stored one in `resolve`; only a first admin Secret uses this.
+        admin_password: random(24),
         rotated_for,
     })
 }

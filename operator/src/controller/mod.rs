@@ -225,9 +225,17 @@ async fn apply_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
         .get_opt(secrets::CREDENTIALS)
         .await
         .map_err(read("credentials secret"))?;
+    let stored_admin = secret_api
+        .get_opt(secrets::ADMIN)
+        .await
+        .map_err(read("admin secret"))?;
     let rotate = annotation(tenant, credentials::ROTATE_ANNOTATION);
-    let creds = credentials::existing(stored_db.as_ref(), stored_creds.as_ref(), rotate)
-        .unwrap_or_else(|| credentials::generate(rotate.map(String::from)));
+    let creds = credentials::resolve(
+        stored_db.as_ref(),
+        stored_creds.as_ref(),
+        stored_admin.as_ref(),
+        rotate,
+    );
 
     // build
     let objects = resources::build(&tc, &creds);
@@ -306,6 +314,9 @@ async fn apply_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
     apply::apply(&secret_api, objects.credentials_secret)
         .await
         .map_err(fail("credentials secret"))?;
+    apply::apply(&secret_api, objects.admin_secret)
+        .await
+        .map_err(fail("admin secret"))?;
     apply::apply(
         &Api::<ConfigMap>::namespaced(nsd(client), ns),
         objects.config_map,

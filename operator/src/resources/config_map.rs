@@ -1,6 +1,6 @@
 //! The chat-server's non-secret configuration, mounted whole with envFrom: the chat contract's
-//! CHAT_* settings, the plan's limits, and branding under CHAT_BRAND_* (names the chat-server can
-//! adopt as they are).
+//! CHAT_* settings, the plan's limits, the first admin's email, single sign-on, and branding under
+//! CHAT_BRAND_* (names the chat-server can adopt as they are).
 
 use std::collections::BTreeMap;
 
@@ -45,7 +45,15 @@ pub fn build(ctx: &TenantContext) -> ConfigMap {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    let sso = ctx.tenant.spec.sso.clone();
     let optional = [
+        ("CHAT_ADMIN_EMAIL", Some(ctx.admin_email.clone())),
+        ("CHAT_OIDC_ISSUER", sso.as_ref().map(|o| o.issuer.clone())),
+        (
+            "CHAT_OIDC_AUDIENCE",
+            sso.as_ref().map(|o| o.audience.clone()),
+        ),
+        ("CHAT_OIDC_JWKS_URL", sso.map(|o| o.jwks_url)),
         ("CHAT_S3_ENDPOINT", s.s3_endpoint.clone()),
         ("CHAT_BRAND_PRIMARY_COLOR", branding.primary_color),
         ("CHAT_BRAND_LOGO_URL", branding.logo_url),

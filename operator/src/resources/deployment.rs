@@ -152,15 +152,44 @@ fn container(ctx: &TenantContext) -> Container {
             }),
             ..EnvFromSource::default()
         }]),
-        env: Some(vec![
-            secret_env("CHAT_STORE", secrets::DATABASE, secrets::DATABASE_URI_KEY),
-            secret_env(
-                "CHAT_SIGNING_KEY",
-                secrets::CREDENTIALS,
-                secrets::SIGNING_KEY_KEY,
-            ),
-            secret_env("CHAT_BUS", secrets::CREDENTIALS, secrets::BUS_URL_KEY),
-        ]),
+        env: Some(
+            vec![
+                secret_env("CHAT_STORE", secrets::DATABASE, secrets::DATABASE_URI_KEY),
+                secret_env(
+                    "CHAT_SIGNING_KEY",
+                    secrets::CREDENTIALS,
+                    secrets::SIGNING_KEY_KEY,
+                ),
+                secret_env("CHAT_BUS", secrets::CREDENTIALS, secrets::BUS_URL_KEY),
+                secret_env(
+                    "CHAT_ADMIN_PASSWORD",
+                    secrets::ADMIN,
+                    secrets::ADMIN_PASSWORD_KEY,
+                ),
+            ]
+            .into_iter()
+            .chain(
+                ctx.settings
+                    .chat_s3_keys()
+                    .map(|_| {
+                        [
+                            secret_env(
+                                "AWS_ACCESS_KEY_ID",
+                                secrets::CREDENTIALS,
+                                secrets::S3_ACCESS_KEY_ID_KEY,
+                            ),
+                            secret_env(
+                                "AWS_SECRET_ACCESS_KEY",
+                                secrets::CREDENTIALS,
+                                secrets::S3_SECRET_ACCESS_KEY_KEY,
+                            ),
+                        ]
+                    })
+                    .into_iter()
+                    .flatten(),
+            )
+            .collect(),
+        ),
         resources: Some(ResourceRequirements {
             requests: Some(pair(r.cpu_request_m, r.memory_request_mi)),
             limits: Some(pair(r.cpu_limit_m, r.memory_limit_mi)),

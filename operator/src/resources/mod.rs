@@ -41,6 +41,7 @@ pub struct TenantObjects {
     pub service_account: ServiceAccount,
     pub database_secret: Secret,
     pub credentials_secret: Secret,
+    pub admin_secret: Secret,
     pub config_map: ConfigMap,
     pub deployment: Deployment,
     pub service: Service,
@@ -54,7 +55,11 @@ pub fn build(ctx: &TenantContext, credentials: &Credentials) -> TenantObjects {
     let config_map = config_map::build(ctx);
     let database_secret = secrets::database(ctx, credentials);
     let credentials_secret = secrets::credentials(ctx, credentials);
-    let hash = config_hash(&config_map, &[&database_secret, &credentials_secret]);
+    let admin_secret = secrets::admin(ctx, credentials);
+    let hash = config_hash(
+        &config_map,
+        &[&database_secret, &credentials_secret, &admin_secret],
+    );
     TenantObjects {
         namespace: namespace::build(ctx),
         resource_quota: resource_quota::build(ctx),
@@ -68,6 +73,7 @@ pub fn build(ctx: &TenantContext, credentials: &Credentials) -> TenantObjects {
         pdb: pdb::build(ctx),
         database_secret,
         credentials_secret,
+        admin_secret,
         config_map,
     }
 }
@@ -83,6 +89,7 @@ impl TenantObjects {
             yaml(&self.service_account)?,
             yaml(&self.database_secret)?,
             yaml(&self.credentials_secret)?,
+            yaml(&self.admin_secret)?,
             yaml(&self.config_map)?,
             yaml(&self.deployment)?,
             yaml(&self.service)?,

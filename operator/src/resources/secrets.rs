@@ -13,6 +13,12 @@ pub const DATABASE_URI_KEY: &str = "uri";
 pub const CREDENTIALS: &str = "chat-credentials";
 pub const SIGNING_KEY_KEY: &str = "signingKey";
 pub const BUS_URL_KEY: &str = "busUrl";
+pub const S3_ACCESS_KEY_ID_KEY: &str = "s3AccessKeyId";
+pub const S3_SECRET_ACCESS_KEY_KEY: &str = "s3SecretAccessKey";
+/// The first agent: read by people (`kubectl get secret chat-admin`) as much as by the pods.
+pub const ADMIN: &str = "chat-admin";
+pub const ADMIN_EMAIL_KEY: &str = "email";
+pub const ADMIN_PASSWORD_KEY: &str = "password";
 /// On both Secrets: the `atendo.io/rotate-credentials` value these credentials were made for.
 pub const ROTATED_FOR_ANNOTATION: &str = "atendo.io/rotated-for";
 
@@ -21,6 +27,9 @@ pub const ROTATED_FOR_ANNOTATION: &str = "atendo.io/rotated-for";
 pub struct Credentials {
     pub database_password: String,
     pub signing_key: String,
+    /// The first admin's initial password. Never rotated: the chat-server sets it only when it
+    /// creates the admin, so a new value here would no longer be the admin's password.
+    pub admin_password: String,
     /// The rotation request these were generated for, if any.
     pub rotated_for: Option<String>,
 }
@@ -31,6 +40,7 @@ impl Credentials {
         Credentials {
             database_password: "PLACEHOLDER-generated-by-the-operator".into(),
             signing_key: "PLACEHOLDER-generated-by-the-operator-and-kept".into(),
+            admin_password: "PLACEHOLDER-first-admin-password-generated-once".into(),
             rotated_for: None,
         }
     }
@@ -45,9 +55,9 @@ pub fn database(ctx: &TenantContext, credentials: &Credentials) -> Secret {
     );
     secret(
         ctx,
-        credentials,
+        credentials.rotated_for.clone(),
         DATABASE,
-        [
+        vec![
             (DATABASE_URI_KEY, uri),
             ("username", ctx.database_user.clone()),
             ("password", credentials.database_password.clone()),
@@ -56,30 +66,43 @@ pub fn database(ctx: &TenantContext, credentials: &Credentials) -> Secret {
     )
 }
 
-/// CHAT_SIGNING_KEY and CHAT_BUS (a Redis URL may carry a password).
+/// CHAT_SIGNING_KEY, CHAT_BUS (a Redis URL may carry a password) and, when the operator is given
+/// static S3 keys for the chat-servers, those.
 pub fn credentials(ctx: &TenantContext, credentials: &Credentials) -> Secret {
+    let mut data = vec![
+        (SIGNING_KEY_KEY, credentials.signing_key.clone()),
+        (BUS_URL_KEY, ctx.settings.redis_url.clone()),
+    ];
+    if let Some(keys) = &ctx.settings.chat_s3_keys() {
+        data.push((S3_ACCESS_KEY_ID_KEY, keys.access_key_id.clone()));
+        data.push((S3_SECRET_ACCESS_KEY_KEY, keys.secret_access_key.clone()));
+    }
+    secret(ctx, credentials.rotated_for.clone(), CREDENTIALS, data)
+}
+
+/// CHAT_ADMIN_PASSWORD, with the email beside it for whoever signs in first. Outside rotation
+/// (see [`Credentials::admin_password`]), so it carries no rotated-for annotation.
+pub fn admin(ctx: &TenantContext, credentials: &Credentials) -> Secret {
     secret(
         ctx,
-        credentials,
-        CREDENTIALS,
-        [
-            (SIGNING_KEY_KEY, credentials.signing_key.clone()),
-            (BUS_URL_KEY, ctx.settings.redis_url.clone()),
+        None,
+        ADMIN,
+        vec![
+            (ADMIN_EMAIL_KEY, ctx.admin_email.clone()),
+            (ADMIN_PASSWORD_KEY, credentials.admin_password.clone()),
         ],
     )
 }
 
-fn secret<const N: usize>(
+fn secret(
     ctx: &TenantContext,
-    credentials: &Credentials,
+    rotated_for: Option<String>,
     name: &str,
-    data: [(&str, String); N],
+    data: Vec<(&str, String)>,
 ) -> Secret {
     let mut metadata = ctx.meta(name, ctx.chat_labels());
-    metadata.annotations = credentials
-        .rotated_for
-        .clone()
-        .map(|v| BTreeMap::from([(ROTATED_FOR_ANNOTATION.to_string(), v)]));
+    metadata.annotations =
+        rotated_for.map(|v| BTreeMap::from([(ROTATED_FOR_ANNOTATION.to_string(), v)]));
     Secret {
         metadata,
         type_: Some("Opaque".into()),

@@ -42,7 +42,8 @@ fn each_plan_sets_its_limits_and_the_chat_contract() {
                     "CHAT_WS_RATE": rate,
                     "CHAT_WS_BURST": burst,
                     "CHAT_VISITOR_RATE": visitor,
-                    "CHAT_BRAND_PRODUCT_NAME": "ACME Ltda"
+                    "CHAT_BRAND_PRODUCT_NAME": "ACME Ltda",
+                    "CHAT_ADMIN_EMAIL": "admin@acme.chat.example.com"
                 })
             ),
             "{plan}"
@@ -81,7 +82,8 @@ fn branding_overrides_and_an_s3_endpoint_appear_when_set() {
                 "CHAT_BRAND_PRIMARY_COLOR": "#0b5fff",
                 "CHAT_BRAND_LOGO_URL": "https://cdn.acme.example/logo.svg",
                 "CHAT_BRAND_LOCALE": "pt-BR",
-                "CHAT_BRAND_WELCOME_MESSAGE": "Olá! Como podemos ajudar?"
+                "CHAT_BRAND_WELCOME_MESSAGE": "Olá! Como podemos ajudar?",
+                "CHAT_ADMIN_EMAIL": "admin@acme.atendo.example.com.br"
             })
         )
     );
@@ -101,9 +103,45 @@ fn an_explicit_upload_limit_overrides_the_plan() {
 }
 
 #[test]
+fn single_sign_on_and_a_chosen_admin_email_reach_the_chat_server() {
+    let mut doc = minimal_json("acme", "starter");
+    doc["spec"]["adminEmail"] = json!("lead@acme.com.br");
+    doc["spec"]["sso"] = json!({
+        "issuer": "https://cognito-idp.sa-east-1.amazonaws.com/sa-east-1_AbCdEf",
+        "audience": "6example0client0id",
+        "jwksUrl": "https://cognito-idp.sa-east-1.amazonaws.com/sa-east-1_AbCdEf/.well-known/jwks.json"
+    });
+    let tenant = stored(doc);
+    let settings = settings(&[]);
+    let data = as_json(&config_map::build(&ctx(&tenant, &settings)))["data"].clone();
+    let picked: Vec<_> = [
+        "CHAT_ADMIN_EMAIL",
+        "CHAT_OIDC_ISSUER",
+        "CHAT_OIDC_AUDIENCE",
+        "CHAT_OIDC_JWKS_URL",
+    ]
+    .iter()
+    .map(|k| data[k].clone())
+    .collect();
+    assert_eq!(
+        picked,
+        [
+            json!("lead@acme.com.br"),
+            json!("https://cognito-idp.sa-east-1.amazonaws.com/sa-east-1_AbCdEf"),
+            json!("6example0client0id"),
+            json!(
+                "https://cognito-idp.sa-east-1.amazonaws.com/sa-east-1_AbCdEf/.well-known/jwks.json"
+            ),
+        ]
+    );
+}
+
+#[test]
 fn every_chat_setting_is_one_the_chat_server_accepts() {
     let accepted = super::chat_server_env_names();
-    let tenant = stored(full_tenant_json());
+    let mut doc = full_tenant_json();
+    doc["spec"]["sso"] = json!({"issuer": "https://id.example", "audience": "a", "jwksUrl": "https://id.example/jwks"});
+    let tenant = stored(doc);
     let settings = settings(&["--s3-endpoint=http://minio:9000"]);
     let cm = config_map::build(&ctx(&tenant, &settings));
     for key in cm.data.unwrap().keys() {

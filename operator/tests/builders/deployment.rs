@@ -46,7 +46,8 @@ fn professional() -> Value {
                         "env": [
                             secret_env("CHAT_STORE", "chat-database", "uri"),
                             secret_env("CHAT_SIGNING_KEY", "chat-credentials", "signingKey"),
-                            secret_env("CHAT_BUS", "chat-credentials", "busUrl")
+                            secret_env("CHAT_BUS", "chat-credentials", "busUrl"),
+                            secret_env("CHAT_ADMIN_PASSWORD", "chat-admin", "password")
                         ],
                         "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
                         "startupProbe": probe("/health/live", 2, 30),
@@ -148,6 +149,7 @@ fn the_config_hash_changes_with_the_config_or_a_secret_and_only_then() {
     let creds = Credentials {
         database_password: "pw".into(),
         signing_key: "k".repeat(40),
+        admin_password: "first-admin-pw".into(),
         rotated_for: None,
     };
     let hash = |t, c: &Credentials| {
@@ -167,12 +169,20 @@ fn the_config_hash_changes_with_the_config_or_a_secret_and_only_then() {
                 .unwrap()["atendo.io/config-hash"],
             config_hash(
                 &objects.config_map,
-                &[&objects.database_secret, &objects.credentials_secret]
+                &[
+                    &objects.database_secret,
+                    &objects.credentials_secret,
+                    &objects.admin_secret
+                ]
             )
         );
         config_hash(
             &objects.config_map,
-            &[&objects.database_secret, &objects.credentials_secret],
+            &[
+                &objects.database_secret,
+                &objects.credentials_secret,
+                &objects.admin_secret,
+            ],
         )
     };
     let base = hash(&tenant, &creds);
@@ -278,4 +288,35 @@ fn the_container_env_uses_only_names_the_chat_server_accepts() {
             "{name} is not in chat-server/src/config.rs"
         );
     }
+}
+
+#[test]
+fn static_s3_keys_reach_the_pods_as_the_aws_sdk_names_them_only_when_given() {
+    let env_names = |extra: &[&str]| -> Vec<String> {
+        let settings = settings(extra);
+        let tenant = stored(minimal_json("acme", "starter"));
+        let objects = build(&ctx(&tenant, &settings), &Credentials::placeholders());
+        objects
+            .deployment
+            .spec
+            .unwrap()
+            .template
+            .spec
+            .unwrap()
+            .containers[0]
+            .env
+            .iter()
+            .flatten()
+            .map(|e| e.name.clone())
+            .collect()
+    };
+    assert!(!env_names(&[]).iter().any(|n| n.starts_with("AWS_")));
+    let with_keys = env_names(&[
+        "--chat-s3-access-key-id=minio",
+        "--chat-s3-secret-access-key=minio-secret",
+    ]);
+    assert_eq!(
+        &with_keys[with_keys.len() - 2..],
+        ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+    );
 }

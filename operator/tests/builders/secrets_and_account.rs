@@ -64,6 +64,7 @@ fn the_database_secret_holds_the_tenant_user_and_its_connection_string() {
     let credentials = Credentials {
         database_password: "s3cr3t/pw".into(),
         signing_key: "k".repeat(48),
+        admin_password: "first-admin-pw".into(),
         rotated_for: None,
     };
     let secret = as_json(&secrets::database(&ctx(&tenant, &settings), &credentials));
@@ -96,6 +97,7 @@ fn the_credentials_secret_holds_the_signing_key_and_the_bus_url() {
     let credentials = Credentials {
         database_password: "pw".into(),
         signing_key: "k".repeat(48),
+        admin_password: "first-admin-pw".into(),
         rotated_for: None,
     };
     assert_eq!(
@@ -110,6 +112,64 @@ fn the_credentials_secret_holds_the_signing_key_and_the_bus_url() {
             "type": "Opaque",
             "data": {"signingKey": b64(&"k".repeat(48)), "busUrl": b64("redis://redis.atendo:6379")}
         })
+    );
+}
+
+#[test]
+fn static_s3_keys_for_the_chat_servers_go_into_the_credentials_secret() {
+    let tenant = stored(minimal_json("acme", "professional"));
+    let settings = settings(&[
+        "--chat-s3-access-key-id=AKIAEXAMPLE",
+        "--chat-s3-secret-access-key=wJalr/EXAMPLE",
+    ]);
+    let credentials = Credentials {
+        database_password: "pw".into(),
+        signing_key: "k".repeat(48),
+        admin_password: "first-admin-pw".into(),
+        rotated_for: None,
+    };
+    let secret = as_json(&secrets::credentials(
+        &ctx(&tenant, &settings),
+        &credentials,
+    ));
+    assert_eq!(
+        secret["data"],
+        json!({
+            "signingKey": b64(&"k".repeat(48)),
+            "busUrl": b64("redis://redis.atendo:6379"),
+            "s3AccessKeyId": b64("AKIAEXAMPLE"),
+            "s3SecretAccessKey": b64("wJalr/EXAMPLE")
+        })
+    );
+}
+
+#[test]
+fn the_admin_secret_names_the_first_admin_and_its_initial_password() {
+    let settings = settings(&[]);
+    let credentials = Credentials {
+        database_password: "pw".into(),
+        signing_key: "k".repeat(48),
+        admin_password: "first-admin-pw".into(),
+        rotated_for: Some("2026-01-02".into()),
+    };
+    let tenant = stored(minimal_json("acme", "professional"));
+    assert_eq!(
+        as_json(&secrets::admin(&ctx(&tenant, &settings), &credentials)),
+        json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            // No rotated-for annotation: rotation never changes the admin's password.
+            "metadata": {"name": "chat-admin", "namespace": "tenant-acme", "labels": chat_labels("professional"), "ownerReferences": owner()},
+            "type": "Opaque",
+            "data": {"email": b64("admin@acme.chat.example.com"), "password": b64("first-admin-pw")}
+        })
+    );
+    let mut chosen = minimal_json("acme", "professional");
+    chosen["spec"]["adminEmail"] = json!("lead@acme.com.br");
+    let tenant = stored(chosen);
+    assert_eq!(
+        as_json(&secrets::admin(&ctx(&tenant, &settings), &credentials))["data"]["email"],
+        json!(b64("lead@acme.com.br"))
     );
 }
 
@@ -133,6 +193,7 @@ fn credentials_made_for_a_rotation_request_are_marked_with_it() {
     let credentials = Credentials {
         database_password: "pw".into(),
         signing_key: "k".repeat(48),
+        admin_password: "first-admin-pw".into(),
         rotated_for: Some("2026-01-02".into()),
     };
     let ctx = ctx(&tenant, &settings);

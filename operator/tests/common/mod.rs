@@ -93,3 +93,38 @@ pub fn minimal_json(name: &str, plan: &str) -> Value {
         "spec": {"displayName": "ACME Ltda", "plan": plan}
     })
 }
+
+/// Cases both the CRD's CEL rules and `validation.rs` must judge alike (the same table drives
+/// crd_cel_rules.rs and validation_rules.rs).
+pub const BAD_LOCALES: &[&str] = &[
+    "p",
+    "portuguese",
+    "pt_BR",
+    "pt-",
+    "pt-B",
+    // Tags the chat-server's widget and console do not speak: it would refuse to start.
+    "fr",
+    "zh-Hant-TW",
+    "es-419",
+];
+pub const GOOD_LOCALES: &[&str] = &["en", "EN", "en-GB", "pt-BR", "pt-PT", "pt-br"];
+pub const BAD_EMAILS: &[&str] = &[
+    "admin",
+    "@acme.com",
+    "admin@",
+    "admin@acme",
+    "admin@.acme.com",
+    "admin@acme.",
+    "ad min@acme.com",
+    "admin@acme.com\n",
+    "admin@ac\u{a0}me.com",
+    "admin@ac\u{7}me.com",
+    "a@b@acme.com",
+];
+pub const GOOD_EMAILS: &[&str] = &[
+    "admin@acme.com",
+    "suporte+lead@acme.com.br",
+    "a@b.c",
+    "joão@padaria.com.br",
+    "a@b.c.",
+];
