@@ -11,14 +11,18 @@
 //! fields patched this way), JSON patch, delete; uid, creationTimestamp, a global resourceVersion that only
 //! moves on real changes, generation bumped on changes outside metadata and status, the status
 //! subresource (the main endpoint keeps status, `/status` changes only status), finalizers and
-//! deletionTimestamp, and deleting a namespace deleting what it holds.
+//! deletionTimestamp, and deleting a namespace deleting what it holds. Watches replay from a
+//! bounded window of recent events, as the API server's watch cache does: a watch from a
+//! resourceVersion older than the window gets a 410 Expired ERROR event (kube's watcher then
+//! re-lists), and a watch from "0" or none starts with the current objects as ADDED.
+//! `serve` puts the same fake on a TCP port, so an operator in another process can use it.
 //!
 //! Not modelled (left to the cluster e2e): admission (schema validation, CEL rules, defaulting,
 //! pod security), managedFields in responses, ownership through PUT, list-merge keys, garbage
 //! collection through ownerReferences, controllers (no Deployment ever gets replicas or an Ingress
 //! an address unless a test writes that status), pagination, bookmarks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -30,12 +34,15 @@ use futures::StreamExt;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
+use tokio::sync::watch;
 
 type Body = BoxBody<Bytes, Infallible>;
 
 /// (group, resource, namespace or "", name)
 type Key = (String, String, String, String);
+
+/// How many recent events watches can replay; a watch from further back gets 410 Expired.
+const HISTORY: usize = 50_000;
 
 /// One request as it reached the server.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,33 +63,41 @@ struct Event {
     rv: u64,
     key: Key,
     kind: &'static str,
-    object: Value,
+    /// Shared with `State::objects` while it is the current version.
+    object: Arc<Value>,
 }
 
 #[derive(Default)]
 struct State {
-    objects: BTreeMap<Key, Value>,
+    objects: BTreeMap<Key, Arc<Value>>,
     /// What each field manager last applied to each object, for server-side apply removals.
-    applied: BTreeMap<(Key, String), Value>,
+    applied: BTreeMap<Key, BTreeMap<String, Value>>,
     /// Leaf field path -> the manager that last set it.
     owners: BTreeMap<Key, BTreeMap<String, String>>,
     rv: u64,
     uid: u64,
-    history: Vec<Event>,
+    /// The last `HISTORY` events, in resourceVersion order.
+    history: VecDeque<Event>,
+    /// The newest resourceVersion that fell out of `history`.
+    expired: u64,
+    /// Watches refused with 410 Expired because they started before the window.
+    expired_watches: usize,
     calls: Vec<Call>,
 }
 
 #[derive(Clone)]
 pub struct FakeApi {
     state: Arc<Mutex<State>>,
-    events: broadcast::Sender<Event>,
+    /// The newest resourceVersion, for waking watches; the events themselves are in `history`,
+    /// so a slow watch never misses one while it stays inside the window.
+    newest: Arc<watch::Sender<u64>>,
 }
 
 impl Default for FakeApi {
     fn default() -> Self {
         FakeApi {
             state: Arc::default(),
-            events: broadcast::channel(1024).0,
+            newest: Arc::new(watch::channel(0).0),
         }
     }
 }
@@ -206,14 +221,17 @@ fn remove_dropped(target: &mut Value, before: &Value, now: &Value) {
     }
 }
 
-fn without(value: &Value, keys: &[&str]) -> Value {
-    let mut v = value.clone();
-    if let Some(o) = v.as_object_mut() {
-        for k in keys {
-            o.remove(*k);
-        }
-    }
-    v
+/// Whether `a` and `b` agree outside metadata and status (what bumps generation), compared in
+/// place rather than on copies: every write asks this.
+fn same_spec(a: &Value, b: &Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return a == b;
+    };
+    let counted = |k: &&String| !matches!(k.as_str(), "metadata" | "status");
+    a.keys().filter(counted).count() == b.keys().filter(counted).count()
+        && a.iter()
+            .filter(|(k, _)| counted(k))
+            .all(|(k, v)| b.get(k) == Some(v))
 }
 
 impl FakeApi {
@@ -224,6 +242,18 @@ impl FakeApi {
     /// Every request so far.
     pub fn calls(&self) -> Vec<Call> {
         self.state.lock().unwrap().calls.clone()
+    }
+
+    /// How many requests so far, and how many of them writes, without copying them.
+    pub fn call_counts(&self) -> (usize, usize) {
+        let state = self.state.lock().unwrap();
+        let writes = state.calls.iter().filter(|c| c.is_write()).count();
+        (state.calls.len(), writes)
+    }
+
+    /// Watches refused with 410 Expired so far (each makes kube's watcher re-list).
+    pub fn expired_watches(&self) -> usize {
+        self.state.lock().unwrap().expired_watches
     }
 
     /// Requests that changed or tried to change something.
@@ -238,7 +268,8 @@ impl FakeApi {
     /// The stored object, as the API server would return it.
     pub fn get(&self, group: &str, resource: &str, namespace: &str, name: &str) -> Option<Value> {
         let key = (group.into(), resource.into(), namespace.into(), name.into());
-        self.state.lock().unwrap().objects.get(&key).cloned()
+        let state = self.state.lock().unwrap();
+        state.objects.get(&key).map(|o| Value::clone(o))
     }
 
     /// Names of the stored objects of one resource in one namespace.
@@ -261,19 +292,17 @@ impl FakeApi {
         self.store(&mut state, key, object);
     }
 
-    fn store(&self, state: &mut State, key: Key, mut object: Value) -> Value {
+    fn store(&self, state: &mut State, key: Key, mut object: Value) -> Arc<Value> {
         let old = state.objects.get(&key).cloned();
         if let Some(old) = &old {
             let keep = ["uid", "creationTimestamp", "generation", "resourceVersion"];
             for field in keep {
                 object["metadata"][field] = old["metadata"][field].clone();
             }
-            if object == *old {
-                return object;
+            if object == **old {
+                return old.clone();
             }
-            let spec_changed =
-                without(&object, &["metadata", "status"]) != without(old, &["metadata", "status"]);
-            if spec_changed {
+            if !same_spec(&object, old) {
                 let generation = old["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
                 object["metadata"]["generation"] = json!(generation);
             }
@@ -292,6 +321,7 @@ impl FakeApi {
         let finalizers = object["metadata"]["finalizers"]
             .as_array()
             .is_some_and(|f| !f.is_empty());
+        let object = Arc::new(object);
         if deleting && !finalizers {
             self.remove(state, &key);
             return object;
@@ -303,12 +333,13 @@ impl FakeApi {
     }
 
     fn remove(&self, state: &mut State, key: &Key) {
-        if let Some(mut object) = state.objects.remove(key) {
-            state.applied.retain(|(k, _), _| k != key);
+        if let Some(object) = state.objects.remove(key) {
+            let mut object = Value::clone(&object);
+            state.applied.remove(key);
             state.owners.remove(key);
             state.rv += 1;
             object["metadata"]["resourceVersion"] = json!(state.rv.to_string());
-            self.emit(state, key.clone(), "DELETED", object);
+            self.emit(state, key.clone(), "DELETED", Arc::new(object));
         }
         // The namespace controller's job, done at once.
         if key.0.is_empty() && key.1 == "namespaces" {
@@ -324,15 +355,18 @@ impl FakeApi {
         }
     }
 
-    fn emit(&self, state: &mut State, key: Key, kind: &'static str, object: Value) {
-        let event = Event {
+    fn emit(&self, state: &mut State, key: Key, kind: &'static str, object: Arc<Value>) {
+        state.history.push_back(Event {
             rv: state.rv,
             key,
             kind,
             object,
-        };
-        state.history.push(event.clone());
-        let _ = self.events.send(event);
+        });
+        while state.history.len() > HISTORY {
+            let dropped = state.history.pop_front().expect("history is not empty");
+            state.expired = dropped.rv;
+        }
+        self.newest.send_replace(state.rv);
     }
 
     fn handle(
@@ -365,49 +399,50 @@ impl FakeApi {
                 let since: u64 = query_param(query, "resourceVersion")
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(0);
-                let (group, resource) = (t.group.clone(), t.resource.clone());
-                let selector = selector.map(str::to_string);
-                let wanted = move |e: &Event| {
-                    e.rv > since
-                        && e.key.0 == group
-                        && e.key.1 == resource
-                        && (namespace.is_empty() || e.key.2 == namespace)
-                        && matches_selector(&e.object, selector.as_deref())
+                let filter = WatchFilter {
+                    group: t.group,
+                    resource: t.resource,
+                    namespace,
+                    selector: selector.map(str::to_string),
                 };
-                let past: Vec<Event> = state
-                    .history
-                    .iter()
-                    .filter(|e| wanted(e))
-                    .cloned()
-                    .collect();
-                let live = tokio_stream_from(self.events.subscribe());
-                let frames = futures::stream::iter(past)
-                    .chain(live.filter(move |e| futures::future::ready(wanted(e))))
-                    .map(|e| {
-                        let line = json!({"type": e.kind, "object": e.object}).to_string() + "\n";
-                        Ok::<_, Infallible>(http_body::Frame::data(Bytes::from(line)))
-                    });
-                Response::builder()
-                    .header("content-type", "application/json")
-                    .body(BodyExt::boxed(StreamBody::new(frames)))
-                    .unwrap()
+                self.watch(&mut state, filter, since)
             }
             ("GET", None) => {
-                let items: Vec<Value> = state
+                // Keys sort by (group, resource, namespace, name): one range holds the answer.
+                let from = (
+                    t.group.clone(),
+                    t.resource.clone(),
+                    namespace.clone(),
+                    String::new(),
+                );
+                let mut body = String::from(
+                    r#"{"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":""#,
+                );
+                body += &state.rv.to_string();
+                body += r#""},"items":["#;
+                let mut first = true;
+                for (_, object) in state
                     .objects
-                    .iter()
-                    .filter(|(k, _)| {
+                    .range(from..)
+                    .take_while(|(k, _)| {
                         k.0 == t.group
                             && k.1 == t.resource
                             && (namespace.is_empty() || k.2 == namespace)
                     })
-                    .map(|(_, v)| v.clone())
-                    .filter(|v| matches_selector(v, selector))
-                    .collect();
-                json_response(
-                    StatusCode::OK,
-                    &json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": state.rv.to_string()}, "items": items}),
-                )
+                    .filter(|(_, v)| matches_selector(v, selector))
+                {
+                    if !first {
+                        body.push(',');
+                    }
+                    first = false;
+                    body += &object.to_string();
+                }
+                body += "]}";
+                Response::builder()
+                    .status(StatusCode::OK)
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from(body)).boxed())
+                    .unwrap()
             }
             ("POST", None) => {
                 let Ok(object) = serde_json::from_slice::<Value>(body) else {
@@ -462,9 +497,10 @@ impl FakeApi {
                                 .is_some_and(|f| !f.is_empty());
                             if has_finalizers {
                                 if object["metadata"]["deletionTimestamp"].is_null() {
-                                    object["metadata"]["deletionTimestamp"] =
+                                    let mut next = Value::clone(&object);
+                                    next["metadata"]["deletionTimestamp"] =
                                         json!("2026-01-01T00:00:01Z");
-                                    object = self.store(&mut state, key, object);
+                                    object = self.store(&mut state, key, next);
                                 }
                             } else {
                                 self.remove(&mut state, &key);
@@ -509,7 +545,8 @@ impl FakeApi {
                             );
                         };
                         let base = current
-                            .clone()
+                            .as_deref()
+                            .cloned()
                             .unwrap_or_else(|| json!({"metadata": {"name": name}}));
                         let manager = query_param(query, "fieldManager")
                             .map(percent_decode)
@@ -517,11 +554,13 @@ impl FakeApi {
                         let patched = match content_type {
                             "application/apply-patch+yaml" => {
                                 let force = query_param(query, "force") == Some("true");
-                                let owners = state.owners.get(&key).cloned().unwrap_or_default();
+                                let owners = state.owners.get(&key);
                                 let conflicts: Vec<String> = leaves(&patch)
                                     .into_iter()
                                     .filter(|(path, value)| {
-                                        owners.get(path).is_some_and(|o| *o != manager)
+                                        owners
+                                            .and_then(|o| o.get(path))
+                                            .is_some_and(|o| *o != manager)
                                             && base.pointer(path) != Some(value)
                                     })
                                     .map(|(path, _)| path)
@@ -537,12 +576,17 @@ impl FakeApi {
                                     );
                                 }
                                 let mut next = base.clone();
-                                let applied_key = (key.clone(), manager.clone());
-                                if let Some(before) = state.applied.get(&applied_key) {
+                                if let Some(before) =
+                                    state.applied.get(&key).and_then(|m| m.get(&manager))
+                                {
                                     remove_dropped(&mut next, before, &patch);
                                 }
                                 merge(&mut next, &patch);
-                                state.applied.insert(applied_key, patch.clone());
+                                state
+                                    .applied
+                                    .entry(key.clone())
+                                    .or_default()
+                                    .insert(manager.clone(), patch.clone());
                                 next
                             }
                             "application/merge-patch+json"
@@ -676,7 +720,8 @@ fn record_owners(state: &mut State, key: &Key, before: &Value, after: &Value, ma
             owners.insert(path.clone(), manager.to_string());
         }
     }
-    owners.retain(|path, _| now.iter().any(|(p, _)| p == path));
+    let now: HashSet<&str> = now.iter().map(|(p, _)| p.as_str()).collect();
+    owners.retain(|path, _| now.contains(path.as_str()));
 }
 
 /// The API server's JSON patch treats a missing path as null in a `test` operation (kube's
@@ -694,17 +739,135 @@ fn tolerate_null_tests(doc: &Value, ops: Value) -> Value {
     )
 }
 
-fn tokio_stream_from(rx: broadcast::Receiver<Event>) -> impl futures::Stream<Item = Event> + Send {
-    futures::stream::unfold(rx, |mut rx| async move {
-        match rx.recv().await {
-            Ok(e) => Some((e, rx)),
-            // A watcher that fell behind is disconnected, as the API server does; it
-            // re-watches from its last resourceVersion and the history replays the gap.
-            Err(broadcast::error::RecvError::Lagged(_) | broadcast::error::RecvError::Closed) => {
-                None
+/// What one watch asks for.
+struct WatchFilter {
+    group: String,
+    resource: String,
+    namespace: String,
+    selector: Option<String>,
+}
+
+impl WatchFilter {
+    fn wants(&self, key: &Key, object: &Value) -> bool {
+        key.0 == self.group
+            && key.1 == self.resource
+            && (self.namespace.is_empty() || key.2 == self.namespace)
+            && matches_selector(object, self.selector.as_deref())
+    }
+}
+
+fn watch_line(kind: &str, object: &Value) -> Bytes {
+    Bytes::from(json!({"type": kind, "object": object}).to_string() + "\n")
+}
+
+impl FakeApi {
+    /// A watch from resourceVersion `since`: the events after it from the window, then each new
+    /// one as it happens. The stream reads the history itself, so a slow reader only loses
+    /// events (and gets 410) once they leave the window, as with the API server's watch cache.
+    fn watch(&self, state: &mut State, filter: WatchFilter, since: u64) -> Response<Body> {
+        let mut first = Vec::new();
+        let cursor = if since == 0 && state.expired > 0 {
+            // "Any version": start with what exists now.
+            for (key, object) in &state.objects {
+                if filter.wants(key, object) {
+                    first.push(watch_line("ADDED", object));
+                }
             }
-        }
-    })
+            state.rv
+        } else {
+            since
+        };
+        let newest = self.newest.subscribe();
+        let api = self.clone();
+        let filter = Arc::new(filter);
+        let pending: VecDeque<Bytes> = first.into();
+        let frames = futures::stream::unfold(
+            (api, newest, cursor, pending, false),
+            move |(api, mut newest, mut cursor, mut pending, mut done)| {
+                let filter = filter.clone();
+                async move {
+                    loop {
+                        if let Some(line) = pending.pop_front() {
+                            return Some((line, (api, newest, cursor, pending, done)));
+                        }
+                        if done {
+                            return None;
+                        }
+                        newest.borrow_and_update();
+                        {
+                            let mut state = api.state.lock().unwrap();
+                            if state.expired > cursor {
+                                state.expired_watches += 1;
+                                let message = format!(
+                                    "too old resource version: {cursor} ({})",
+                                    state.expired + 1
+                                );
+                                let error = json!({"kind": "Status", "apiVersion": "v1",
+                                    "metadata": {}, "status": "Failure", "message": message,
+                                    "reason": "Expired", "code": 410});
+                                pending.push_back(watch_line("ERROR", &error));
+                                done = true;
+                                continue;
+                            }
+                            let start = state.history.partition_point(|e| e.rv <= cursor);
+                            for event in state.history.range(start..) {
+                                if filter.wants(&event.key, &event.object) {
+                                    pending.push_back(watch_line(event.kind, &event.object));
+                                }
+                                cursor = event.rv;
+                            }
+                        }
+                        if pending.is_empty() && newest.changed().await.is_err() {
+                            return None;
+                        }
+                    }
+                }
+            },
+        )
+        .map(|line| Ok::<_, Infallible>(http_body::Frame::data(line)));
+        Response::builder()
+            .header("content-type", "application/json")
+            .body(BodyExt::boxed(StreamBody::new(frames)))
+            .unwrap()
+    }
+
+    /// Answers one HTTP request, whatever its body type (kube's in-process, or hyper's in `serve`).
+    async fn respond<B>(self, request: Request<B>) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes>,
+    {
+        let (parts, body) = request.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let content_type = parts
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let query = parts.uri.query().unwrap_or("");
+        self.handle(
+            parts.method.as_str(),
+            parts.uri.path(),
+            query,
+            &content_type,
+            &body,
+        )
+    }
+
+    /// Serves this fake over plain HTTP on `listener` until the task is dropped, so that an
+    /// operator in another process reaches it as it would an API server.
+    pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+        let app = axum::Router::new()
+            .fallback(move |request: Request<axum::body::Body>| self.clone().respond(request));
+        axum::serve(listener, app).await
+    }
 }
 
 impl tower::Service<Request<kube::client::Body>> for FakeApi {
@@ -718,30 +881,6 @@ impl tower::Service<Request<kube::client::Body>> for FakeApi {
 
     fn call(&mut self, request: Request<kube::client::Body>) -> Self::Future {
         let this = self.clone();
-        Box::pin(async move {
-            let (parts, body) = request.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
-            let content_type = parts
-                .headers
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .to_string();
-            let query = parts.uri.query().unwrap_or("").to_string();
-            Ok(this.handle(
-                parts.method.as_str(),
-                parts.uri.path(),
-                &query,
-                &content_type,
-                &body,
-            ))
-        })
+        Box::pin(async move { Ok(this.respond(request).await) })
     }
 }
