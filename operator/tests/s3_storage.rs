@@ -315,3 +315,114 @@ async fn delete_empties_every_version_and_removes_the_bucket_and_is_idempotent()
         .await
         .unwrap();
 }
+
+/// Credentials of a second AWS account on the same moto server: moto keys buckets by the
+/// account of the caller's credentials, and STS AssumeRole into a role of account
+/// 111111111111 gives credentials of that account.
+async fn another_account(endpoint: &str) -> Client {
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+        .endpoint_url(endpoint)
+        .load()
+        .await;
+    let role = aws_config::sts::AssumeRoleProvider::builder("arn:aws:iam::111111111111:role/other")
+        .session_name("other-account")
+        .configure(&sdk)
+        .build()
+        .await;
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(role)
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .build();
+    Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn a_bucket_name_owned_by_another_account_is_bucket_name_taken_and_left_untouched() {
+    let m = moto();
+    let other = another_account(&m._s3.endpoint).await;
+    let bucket = testkit::unique("atendo-taken-");
+    other.create_bucket().bucket(&bucket).send().await.unwrap();
+    // (moto may be shared by the whole run: look for this bucket only)
+    let owns = |c: &Client| {
+        let (c, bucket) = (c.clone(), bucket.clone());
+        async move {
+            let out = c.list_buckets().send().await.unwrap();
+            out.buckets()
+                .iter()
+                .any(|b| b.name() == Some(bucket.as_str()))
+        }
+    };
+    assert!(owns(&other).await, "the other account owns it");
+    assert!(!owns(&m.client).await, "this account does not");
+
+    let storage = S3Storage::new(m.client.clone(), "us-east-1");
+    let e = storage
+        .ensure_bucket(&request(&bucket, 90))
+        .await
+        .unwrap_err();
+    assert_eq!(e.reason, "BucketNameTaken", "{e}");
+    assert!(e.message.contains(&bucket), "{e}");
+    assert!(!e.is_transient());
+    // Nothing of this tenant's was put on the other account's bucket.
+    let tagging = other.get_bucket_tagging().bucket(&bucket).send().await;
+    assert_eq!(
+        tagging.map_err(|e| e.into_service_error().meta().code().map(String::from)),
+        Err(Some("NoSuchTagSet".to_string())),
+    );
+    assert!(
+        other
+            .get_bucket_lifecycle_configuration()
+            .bucket(&bucket)
+            .send()
+            .await
+            .is_err(),
+        "no lifecycle was put"
+    );
+}
+
+#[tokio::test]
+async fn outside_us_east_1_an_own_bucket_is_ensured_again_and_a_foreign_one_is_taken() {
+    let m = moto();
+    let client = |creds| {
+        Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("eu-west-1"))
+                .credentials_provider(creds)
+                .endpoint_url(&m._s3.endpoint)
+                .force_path_style(true)
+                .build(),
+        )
+    };
+    let storage = S3Storage::new(
+        client(Credentials::new("test", "test", None, None, "moto")),
+        "eu-west-1",
+    );
+    let mine = testkit::unique("atendo-");
+    storage.ensure_bucket(&request(&mine, 90)).await.unwrap();
+    storage.ensure_bucket(&request(&mine, 30)).await.unwrap();
+
+    let other = another_account(&m._s3.endpoint).await;
+    let taken = testkit::unique("atendo-taken-");
+    other
+        .create_bucket()
+        .bucket(&taken)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let e = storage
+        .ensure_bucket(&request(&taken, 90))
+        .await
+        .unwrap_err();
+    assert_eq!(e.reason, "BucketNameTaken", "{e}");
+}

@@ -56,7 +56,9 @@ impl S3Storage {
 
     async fn create_if_missing(&self, bucket: &str) -> Result<(), ProviderError> {
         match self.client.head_bucket().bucket(bucket).send().await {
-            Ok(_) => return Ok(()),
+            // 200 only says we may read it (another account's bucket policy can allow that);
+            // whose it is, only CreateBucket tells, so it is asked below in every case.
+            Ok(_) => {}
             Err(e) if status(&e) == Some(404) => {}
             Err(e) if status(&e) == Some(403) => {
                 return Err(ProviderError::new(
