@@ -57,16 +57,21 @@ fn without_an_iam_template_the_service_account_has_no_annotation() {
     assert_eq!(sa["metadata"].get("annotations"), None);
 }
 
+/// Secret values as the controller would pass them; the signing key is always 48 `k`s.
+fn credentials(database_password: &str, rotated_for: Option<&str>) -> Credentials {
+    Credentials {
+        database_password: database_password.into(),
+        signing_key: "k".repeat(48),
+        admin_password: "first-admin-pw".into(),
+        rotated_for: rotated_for.map(String::from),
+    }
+}
+
 #[test]
 fn the_database_secret_holds_the_tenant_user_and_its_connection_string() {
     let tenant = stored(minimal_json("acme-br", "professional"));
     let settings = settings(&[]);
-    let credentials = Credentials {
-        database_password: "s3cr3t/pw".into(),
-        signing_key: "k".repeat(48),
-        admin_password: "first-admin-pw".into(),
-        rotated_for: None,
-    };
+    let credentials = credentials("s3cr3t/pw", None);
     let secret = as_json(&secrets::database(&ctx(&tenant, &settings), &credentials));
     let mut labels = chat_labels("professional");
     labels["app.kubernetes.io/instance"] = json!("acme-br");
@@ -94,12 +99,7 @@ fn the_database_secret_holds_the_tenant_user_and_its_connection_string() {
 fn the_credentials_secret_holds_the_signing_key_and_the_bus_url() {
     let tenant = stored(minimal_json("acme", "professional"));
     let settings = settings(&[]);
-    let credentials = Credentials {
-        database_password: "pw".into(),
-        signing_key: "k".repeat(48),
-        admin_password: "first-admin-pw".into(),
-        rotated_for: None,
-    };
+    let credentials = credentials("pw", None);
     assert_eq!(
         as_json(&secrets::credentials(
             &ctx(&tenant, &settings),
@@ -122,12 +122,7 @@ fn static_s3_keys_for_the_chat_servers_go_into_the_credentials_secret() {
         "--chat-s3-access-key-id=AKIAEXAMPLE",
         "--chat-s3-secret-access-key=wJalr/EXAMPLE",
     ]);
-    let credentials = Credentials {
-        database_password: "pw".into(),
-        signing_key: "k".repeat(48),
-        admin_password: "first-admin-pw".into(),
-        rotated_for: None,
-    };
+    let credentials = credentials("pw", None);
     let secret = as_json(&secrets::credentials(
         &ctx(&tenant, &settings),
         &credentials,
@@ -146,12 +141,7 @@ fn static_s3_keys_for_the_chat_servers_go_into_the_credentials_secret() {
 #[test]
 fn the_admin_secret_names_the_first_admin_and_its_initial_password() {
     let settings = settings(&[]);
-    let credentials = Credentials {
-        database_password: "pw".into(),
-        signing_key: "k".repeat(48),
-        admin_password: "first-admin-pw".into(),
-        rotated_for: Some("2026-01-02".into()),
-    };
+    let credentials = credentials("pw", Some("2026-01-02"));
     let tenant = stored(minimal_json("acme", "professional"));
     assert_eq!(
         as_json(&secrets::admin(&ctx(&tenant, &settings), &credentials)),
@@ -190,12 +180,7 @@ fn the_hand_written_base64_matches_known_values() {
 fn credentials_made_for_a_rotation_request_are_marked_with_it() {
     let tenant = stored(minimal_json("acme", "professional"));
     let settings = settings(&[]);
-    let credentials = Credentials {
-        database_password: "pw".into(),
-        signing_key: "k".repeat(48),
-        admin_password: "first-admin-pw".into(),
-        rotated_for: Some("2026-01-02".into()),
-    };
+    let credentials = credentials("pw", Some("2026-01-02"));
     let ctx = ctx(&tenant, &settings);
     for secret in [
         secrets::database(&ctx, &credentials),
