@@ -4,4 +4,5 @@
 pub mod atlas;
 pub mod database_conformance;
 pub mod fake_api;
+pub mod faults;
 pub mod providers;
