@@ -166,39 +166,41 @@ mod tests {
         }
     }
 
+    /// A new visitor's new conversation.
+    async fn conversation(store: &SqliteStore) -> String {
+        let visitor = Visitor {
+            id: new_id(),
+            name: None,
+            email: None,
+            created_at: now(),
+        };
+        store.create_visitor(visitor.clone()).await.unwrap();
+        store
+            .create_conversation(Conversation {
+                id: new_id(),
+                status: ConversationStatus::Open,
+                visitor: VisitorRef {
+                    id: visitor.id,
+                    name: None,
+                },
+                assignee: None,
+                created_at: now(),
+                updated_at: now(),
+                last_seq: 0,
+            })
+            .await
+            .unwrap()
+            .id
+    }
+
     /// One batch, committed by hand so that its make-up is certain: a repeated client_msg_id,
     /// an unknown conversation in the middle, and two conversations interleaved.
     #[tokio::test]
     async fn one_batch_keeps_seqs_gap_free_repeats_idempotent_and_a_failure_to_itself() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).await.unwrap();
-        let mut ids = Vec::new();
-        for _ in 0..2 {
-            let visitor = Visitor {
-                id: new_id(),
-                name: None,
-                email: None,
-                created_at: now(),
-            };
-            store.create_visitor(visitor.clone()).await.unwrap();
-            let c = store
-                .create_conversation(Conversation {
-                    id: new_id(),
-                    status: ConversationStatus::Open,
-                    visitor: VisitorRef {
-                        id: visitor.id,
-                        name: None,
-                    },
-                    assignee: None,
-                    created_at: now(),
-                    updated_at: now(),
-                    last_seq: 0,
-                })
-                .await
-                .unwrap();
-            ids.push(c.id);
-        }
-        let (a, b) = (ids[0].as_str(), ids[1].as_str());
+        let (a, b) = (conversation(&store).await, conversation(&store).await);
+        let (a, b) = (a.as_str(), b.as_str());
         let sends = [
             text(a, Some("x"), "first"),
             text(b, None, "b1"),
@@ -251,31 +253,10 @@ mod tests {
     async fn many_concurrent_appends_each_get_their_own_seq() {
         let dir = tempfile::tempdir().unwrap();
         let store = std::sync::Arc::new(SqliteStore::open(dir.path()).await.unwrap());
-        let visitor = Visitor {
-            id: new_id(),
-            name: None,
-            email: None,
-            created_at: now(),
-        };
-        store.create_visitor(visitor.clone()).await.unwrap();
-        let c = store
-            .create_conversation(Conversation {
-                id: new_id(),
-                status: ConversationStatus::Open,
-                visitor: VisitorRef {
-                    id: visitor.id,
-                    name: None,
-                },
-                assignee: None,
-                created_at: now(),
-                updated_at: now(),
-                last_seq: 0,
-            })
-            .await
-            .unwrap();
+        let id = conversation(&store).await;
         let mut sends = tokio::task::JoinSet::new();
         for i in 0..300 {
-            let (store, id) = (store.clone(), c.id.clone());
+            let (store, id) = (store.clone(), id.clone());
             let cmid = format!("m{}", i % 250);
             sends.spawn(async move { store.append_message(text(&id, Some(&cmid), "hi")).await });
         }
