@@ -41,7 +41,8 @@ type Body = BoxBody<Bytes, Infallible>;
 /// (group, resource, namespace or "", name)
 type Key = (String, String, String, String);
 
-/// How many recent events watches can replay; a watch from further back gets 410 Expired.
+/// How many recent events watches can replay by default; a watch from further back gets 410
+/// Expired. Wide enough that the scale bench's watches never fall out of it at 1,000 Tenants.
 const HISTORY: usize = 50_000;
 
 /// One request as it reached the server.
@@ -76,8 +77,9 @@ struct State {
     owners: BTreeMap<Key, BTreeMap<String, String>>,
     rv: u64,
     uid: u64,
-    /// The last `HISTORY` events, in resourceVersion order.
+    /// The last `window` events, in resourceVersion order.
     history: VecDeque<Event>,
+    window: usize,
     /// The newest resourceVersion that fell out of `history`.
     expired: u64,
     /// Watches refused with 410 Expired because they started before the window.
@@ -95,10 +97,7 @@ pub struct FakeApi {
 
 impl Default for FakeApi {
     fn default() -> Self {
-        FakeApi {
-            state: Arc::default(),
-            newest: Arc::new(watch::channel(0).0),
-        }
+        FakeApi::with_window(HISTORY)
     }
 }
 
@@ -235,6 +234,18 @@ fn same_spec(a: &Value, b: &Value) -> bool {
 }
 
 impl FakeApi {
+    /// A fake whose watches can replay only the last `events` events.
+    pub fn with_window(events: usize) -> Self {
+        let state = State {
+            window: events,
+            ..State::default()
+        };
+        FakeApi {
+            state: Arc::new(Mutex::new(state)),
+            newest: Arc::new(watch::channel(0).0),
+        }
+    }
+
     pub fn client(&self) -> kube::Client {
         kube::Client::new(self.clone(), "default")
     }
@@ -362,7 +373,7 @@ impl FakeApi {
             kind,
             object,
         });
-        while state.history.len() > HISTORY {
+        while state.history.len() > state.window {
             let dropped = state.history.pop_front().expect("history is not empty");
             state.expired = dropped.rv;
         }
