@@ -1,151 +1,298 @@
-//! Scale check: N Tenants (default 1,000; `SCALE_TENANTS`) against the in-memory API fake with the
-//! real Controller and in-memory providers. Prints the time until every Tenant is Ready, the
-//! peak RSS, and how many API writes and external calls one full resync makes when nothing
-//! changed (should be zero). A stand-in "kubelet" marks each Deployment available and each
-//! Ingress admitted, which the real cluster's controllers would do.
+//! Scale check: N Tenants (default 1,000) against the in-memory API fake, with the real
+//! Controller and in-memory bucket and database providers. Prints the time until every Tenant is
+//! Ready, peak RSS (the operator's own and the whole), the API calls per Tenant, and how many API
+//! writes and external calls one full resync makes when nothing changed (must be zero).
 //!
-//! cargo bench -p operator --bench scale              (release)
-//! SCALE_TENANTS=200 cargo bench -p operator --bench scale
+//! Two processes, so the operator's memory is its own: this one serves the fake over HTTP on
+//! 127.0.0.1 and plays the cluster (creates the Tenants, marks each Deployment available and each
+//! Ingress admitted as the cluster's controllers would, watches for Ready); a copy of itself,
+//! started with `SCALE_OPERATOR_API`, runs the operator against it through a normal kube::Client.
+//!
+//! cargo bench -p operator --bench scale -- --tenants 1000      (or SCALE_TENANTS=1000)
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::{Context as _, bail, ensure};
 use atendo_operator::controller::{Context, controller, reconcile};
 use atendo_operator::tenant::Tenant;
+use clap::Parser;
 use futures::StreamExt;
 use kube::api::{Api, ListParams, PostParams};
-use serde_json::json;
+use serde_json::{Value, json};
 use support::fake_api::FakeApi;
 use support::providers::{MemoryDatabase, MemoryStorage};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
+/// Set in the operator's process: the fake's URL.
+const OPERATOR_API: &str = "SCALE_OPERATOR_API";
+
+#[derive(Parser)]
+struct Args {
+    /// How many Tenants.
+    #[arg(long, env = "SCALE_TENANTS", default_value_t = 1000)]
+    tenants: usize,
+    /// Give up when not all are Ready after this many seconds.
+    #[arg(long, env = "SCALE_DEADLINE_SECS", default_value_t = 600)]
+    deadline_secs: u64,
+    /// Print every write whose path contains this (e.g. `tenant-t00001`): why a Tenant took
+    /// the writes it took.
+    #[arg(long, env = "SCALE_TRACE")]
+    trace: Option<String>,
+    /// Passed by `cargo bench`.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
-fn ready(t: &Tenant) -> bool {
-    t.status.as_ref().is_some_and(|s| {
-        s.conditions
-            .iter()
-            .any(|c| c.type_ == "Ready" && c.status == "True")
+/// (peak, current) resident set of a process, in MiB.
+fn rss_mib(pid: &str) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+fn ready(t: &Value) -> bool {
+    t["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
     })
 }
 
+fn name(i: usize) -> String {
+    format!("t{i:05}")
+}
+
+/// "PATCH deployments 2.0, GET secrets 6.0, …" per Tenant: where the calls go.
+fn calls_by_kind(calls: &[support::fake_api::Call], n: usize) -> String {
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for call in calls {
+        let segments: Vec<&str> = call.path.split('/').collect();
+        let watch = call.query.contains("watch=");
+        // The resource is the segment after the namespace, or after the version.
+        let resource = match segments.iter().position(|s| *s == "namespaces") {
+            Some(i) if segments.len() > i + 2 => segments[i + 2],
+            _ => segments
+                .get(if segments[1] == "api" { 3 } else { 4 })
+                .copied()
+                .unwrap_or("?"),
+        };
+        let what = if watch { "WATCH" } else { call.method.as_str() };
+        let sub = if call.path.ends_with("/status") {
+            "/status"
+        } else {
+            ""
+        };
+        *counts.entry(format!("{what} {resource}{sub}")).or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(k, v)| format!("{k} {:.1}", *v as f64 / n as f64))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[tokio::main]
-async fn main() {
-    let n: usize = std::env::var("SCALE_TENANTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
-    let api = FakeApi::default();
+async fn main() -> anyhow::Result<()> {
+    match std::env::var(OPERATOR_API) {
+        Ok(url) => operator(&url).await,
+        Err(_) => cluster(Args::parse()).await,
+    }
+}
+
+/// The operator's process: the Controller until told to stop, then one resync by hand.
+async fn operator(url: &str) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = kube::Client::try_from(kube::Config::new(url.parse()?))?;
     let storage = Arc::new(MemoryStorage::default());
     let database = Arc::new(MemoryDatabase::default());
     let ctx = Arc::new(Context::new(
-        api.client(),
+        client.clone(),
         common::settings(&[]),
         storage.clone(),
         database.clone(),
     ));
-    let tenants: Api<Tenant> = Api::all(api.client());
+    // Failed reconciles are retried by the Controller; each is shown, as the operator logs it.
+    let running = tokio::spawn(controller(ctx.clone()).for_each(|result| async move {
+        if let Err(error) = result {
+            eprintln!("operator: {error:?}");
+        }
+    }));
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    ensure!(stdin.next_line().await?.as_deref() == Some("stop"));
+    running.abort();
+    let _ = running.await;
+    println!("stopped");
+    ensure!(stdin.next_line().await?.as_deref() == Some("resync"));
+    let external = |s: &MemoryStorage, d: &MemoryDatabase| {
+        *s.ensure_calls.lock().unwrap() + *d.ensure_calls.lock().unwrap()
+    };
+    let before = external(&storage, &database);
     let started = Instant::now();
-    let running = tokio::spawn(controller(ctx.clone()).for_each(|_| async {}));
-    for i in 0..n {
-        tenants
-            .create(
-                &PostParams::default(),
-                &common::tenant(common::minimal_json(&format!("t{i:05}"), "starter")),
-            )
-            .await
-            .unwrap();
+    let tenants: Api<Tenant> = Api::all(client);
+    for t in tenants.list(&ListParams::default()).await?.items {
+        reconcile(Arc::new(t), ctx.clone()).await?;
     }
-    // The kubelet and ingress controller stand-in.
-    let kubelet_api = api.clone();
-    let kubelet = tokio::spawn(async move {
-        loop {
-            for i in 0..n {
-                let ns = format!("tenant-t{i:05}");
-                if let Some(mut d) = kubelet_api.get("apps", "deployments", &ns, "chat-server")
-                    && d["status"].is_null()
+    let took = started.elapsed().as_secs_f64();
+    let calls = external(&storage, &database) - before;
+    let (peak, _) = rss_mib("self");
+    println!("resynced {took} {calls} {peak}");
+    Ok(())
+}
+
+/// The cluster's side: the fake API, the Tenants, the kubelet and ingress controller stand-in.
+async fn cluster(args: Args) -> anyhow::Result<()> {
+    let n = args.tenants;
+    let api = FakeApi::default();
+    let tenants: Api<Tenant> = Api::all(api.client());
+    for i in 0..n {
+        let tenant = common::tenant(common::minimal_json(&name(i), "starter"));
+        tenants.create(&PostParams::default(), &tenant).await?;
+    }
+    api.clear_calls();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(api.clone().serve(listener));
+
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .env(OPERATOR_API, &url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting the operator's process")?;
+    let pid = child.id().context("operator's pid")?.to_string();
+    let mut to_operator = child.stdin.take().context("operator's stdin")?;
+    let mut from_operator =
+        BufReader::new(child.stdout.take().context("operator's stdout")?).lines();
+
+    let deadline = started + Duration::from_secs(args.deadline_secs);
+    let mut last_report = Instant::now();
+    let all_ready = loop {
+        let mut count = 0;
+        for i in 0..n {
+            let ns = format!("tenant-{}", name(i));
+            for (group, resource) in [("apps", "deployments"), ("networking.k8s.io", "ingresses")] {
+                // A Deployment's controller reports each new generation; an Ingress keeps its address.
+                if let Some(mut obj) = api.get(group, resource, &ns, "chat-server")
+                    && (obj["status"].is_null()
+                        || resource == "deployments"
+                            && obj["status"]["observedGeneration"] != obj["metadata"]["generation"])
                 {
-                    d["status"] = json!({"observedGeneration": d["metadata"]["generation"], "replicas": 1, "availableReplicas": 1});
-                    kubelet_api.put("apps", "deployments", &ns, d);
-                }
-                if let Some(mut ing) =
-                    kubelet_api.get("networking.k8s.io", "ingresses", &ns, "chat-server")
-                    && ing["status"].is_null()
-                {
-                    ing["status"] = json!({"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}});
-                    kubelet_api.put("networking.k8s.io", "ingresses", &ns, ing);
+                    obj["status"] = if resource == "deployments" {
+                        json!({"observedGeneration": obj["metadata"]["generation"], "replicas": 1, "availableReplicas": 1})
+                    } else {
+                        json!({"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}})
+                    };
+                    api.put(group, resource, &ns, obj);
                 }
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            count += api
+                .get("atendo.io", "tenants", "", &name(i))
+                .is_some_and(|t| ready(&t)) as usize;
         }
-    });
-    let deadline = Instant::now() + Duration::from_secs(600);
-    let all_ready = loop {
-        let list = tenants.list(&ListParams::default()).await.unwrap();
-        let count = list.items.iter().filter(|t| ready(t)).count();
         if count == n {
             break started.elapsed();
         }
-        assert!(
-            Instant::now() < deadline,
-            "only {count} of {n} Ready after 600 s"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        if Instant::now() > deadline {
+            let stuck = (0..n)
+                .filter_map(|i| api.get("atendo.io", "tenants", "", &name(i)))
+                .find(|t| !ready(t));
+            bail!(
+                "only {count} of {n} Ready after {} s; one that is not: {}",
+                args.deadline_secs,
+                stuck.unwrap_or_default()
+            );
+        }
+        if last_report.elapsed() > Duration::from_secs(10) {
+            eprintln!(
+                "{count} of {n} Ready after {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    kubelet.abort();
-    // Let reconciles already queued finish (the Controller stops at a quiet moment, not mid-pass).
+    // Let reconciles already under way finish: 2 s without a write.
+    let mut quiet = api.call_counts();
     loop {
-        api.clear_calls();
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        if api.writes().is_empty() {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let now = api.call_counts();
+        if now.1 == quiet.1 {
             break;
         }
+        quiet = now;
     }
-    running.abort();
+    let (calls, writes) = api.call_counts();
+    let expired = api.expired_watches();
+    let by_kind = calls_by_kind(&api.calls(), n);
+    if let Some(trace) = &args.trace {
+        for call in api
+            .calls()
+            .iter()
+            .filter(|c| c.is_write() && c.path.contains(trace.as_str()))
+        {
+            eprintln!("{} {}?{}", call.method, call.path, call.query);
+        }
+    }
+    let (operator_peak, operator_now) = rss_mib(&pid);
 
-    // One full resync by hand, nothing changed.
-    let external_before = (
-        *storage.ensure_calls.lock().unwrap(),
-        *database.ensure_calls.lock().unwrap(),
-    );
+    to_operator.write_all(b"stop\n").await?;
+    ensure!(from_operator.next_line().await?.as_deref() == Some("stopped"));
     api.clear_calls();
-    let resync_started = Instant::now();
-    for t in tenants.list(&ListParams::default()).await.unwrap().items {
-        reconcile(Arc::new(t), ctx.clone()).await.unwrap();
-    }
-    let resync = resync_started.elapsed();
-    let writes = api.writes().len();
-    let reads = api.calls().len() - writes;
-    let external = (
-        *storage.ensure_calls.lock().unwrap() - external_before.0,
-        *database.ensure_calls.lock().unwrap() - external_before.1,
+    to_operator.write_all(b"resync\n").await?;
+    let line = from_operator
+        .next_line()
+        .await?
+        .context("the operator's process ended before its resync")?;
+    let fields: Vec<f64> = line
+        .strip_prefix("resynced ")
+        .context("unexpected answer")?
+        .split(' ')
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    let [resync_secs, external, operator_peak_end] = fields[..] else {
+        bail!("unexpected answer {line}");
+    };
+    let (resync_calls, resync_writes) = api.call_counts();
+    ensure!(
+        child.wait().await?.success(),
+        "the operator's process failed"
     );
+    server.abort();
+    let (cluster_peak, _) = rss_mib("self");
+
     println!("tenants: {n}");
     println!("all Ready after: {:.1} s", all_ready.as_secs_f64());
-    println!("peak RSS: {:.0} MiB", peak_rss_mib());
     println!(
-        "full resync, nothing changed: {:.1} s, {writes} API writes, {reads} API reads, {} bucket and {} database calls",
-        resync.as_secs_f64(),
-        external.0,
-        external.1
+        "API calls until quiet: {calls} ({:.1} per Tenant), {writes} writes ({:.1} per Tenant), {expired} watches expired",
+        calls as f64 / n as f64,
+        writes as f64 / n as f64
     );
-    assert_eq!(
-        (writes, external),
-        (0, (0, 0)),
-        "a no-op resync writes nothing"
+    println!("  of which, per Tenant: {by_kind}");
+    println!(
+        "operator process: peak RSS {operator_peak:.0} MiB at Ready ({operator_now:.0} MiB then), {operator_peak_end:.0} MiB after the resync"
     );
+    println!("fake API and cluster stand-in process: peak RSS {cluster_peak:.0} MiB");
+    println!(
+        "full resync, nothing changed: {resync_secs:.1} s, {resync_writes} API writes, {} API reads, {external} bucket and database calls",
+        resync_calls - resync_writes
+    );
+    ensure!(
+        resync_writes == 0 && external == 0.0,
+        "a no-op resync must write nothing"
+    );
+    Ok(())
 }
