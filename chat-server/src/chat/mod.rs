@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 
 use crate::api::error::ApiError;
 use crate::auth::{Authenticator, Principal, passwords};
+use crate::delivery::catch_up::CatchUp;
 use crate::delivery::hub::Hub;
 use crate::delivery::publish::{AGENTS_TOPIC, Publisher, conversation_topic};
 use crate::metrics::Metrics;
@@ -27,6 +28,8 @@ pub struct Chat {
     pub store: Arc<dyn Store>,
     pub publisher: Publisher,
     pub hub: Arc<Hub>,
+    /// Store reads for replay and gap fills, shared by sessions asking for the same page.
+    pub catch_up: CatchUp,
     pub auth: Authenticator,
     pub blobs: Arc<dyn BlobStore>,
     pub limits: Limits,
@@ -50,6 +53,7 @@ impl Chat {
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
+            catch_up: CatchUp::from_store(store.clone()),
             store,
             publisher,
             hub,

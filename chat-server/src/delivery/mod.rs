@@ -3,8 +3,10 @@
 //! - [`publish`]: after the store commit, a frame is published on the bus;
 //! - [`hub`]: each process's single bus subscription per topic, fanned out to sessions;
 //! - [`subscription`]: the gap-free replay-then-live algorithm (read its top comment);
-//! - [`session`]: one websocket, its bounded queue and its close codes.
+//! - [`session`]: one websocket, its bounded queue and its close codes;
+//! - [`catch_up`]: the store reads of replay and gap fills, shared between sessions.
 
+pub mod catch_up;
 pub mod hub;
 pub mod publish;
 pub mod session;

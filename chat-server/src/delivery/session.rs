@@ -22,7 +22,6 @@ use super::subscription::{Outgoing, Subscription};
 use crate::api::error::ApiError;
 use crate::auth::Principal;
 use crate::chat::Chat;
-use crate::model::Message;
 use crate::protocol::{ClientFrame, PresenceState, ServerFrame, close_code};
 
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -431,8 +430,8 @@ where
         loop {
             let page = match self
                 .chat
-                .store
-                .messages_after(conversation_id, cursor, REPLAY_PAGE)
+                .catch_up
+                .page(conversation_id, cursor, REPLAY_PAGE)
                 .await
             {
                 Ok(p) => p,
@@ -444,9 +443,9 @@ where
             };
             let full = page.len() == REPLAY_PAGE as usize;
             let now = Instant::now();
-            for m in page {
-                cursor = m.seq;
-                let ready = state.sub.offer(outgoing(&m), now);
+            for o in page.iter() {
+                cursor = o.seq;
+                let ready = state.sub.offer(o.clone(), now);
                 self.emit(ready, false).await?;
             }
             if !full {
@@ -507,8 +506,8 @@ where
         self.chat.metrics.gap_fills.inc();
         let page = match self
             .chat
-            .store
-            .messages_after(conversation_id, after, REPLAY_PAGE)
+            .catch_up
+            .page(conversation_id, after, REPLAY_PAGE)
             .await
         {
             Ok(p) => p,
@@ -524,8 +523,8 @@ where
         };
         state.last_fill = Some(now);
         let mut ready = Vec::new();
-        for m in &page {
-            ready.extend(state.sub.offer(outgoing(m), now));
+        for o in page.iter() {
+            ready.extend(state.sub.offer(o.clone(), now));
         }
         self.emit(ready, true).await
     }
@@ -566,14 +565,6 @@ where
             }
         }
         Ok(None)
-    }
-}
-
-fn outgoing(m: &Message) -> Outgoing {
-    Outgoing {
-        seq: m.seq,
-        committed_ms: m.created_at.timestamp_millis(),
-        text: ServerFrame::Message { message: m.clone() }.to_text().into(),
     }
 }
 

@@ -23,7 +23,8 @@ use crate::model::{
     Agent, AgentRecord, Attachment, Conversation, ConversationStatus, Message, NewMessage, Visitor,
 };
 
-#[derive(Debug, thiserror::Error)]
+/// Clone: one failed read can be the answer to several sessions (`delivery::catch_up`).
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0} not found")]
     NotFound(String),
