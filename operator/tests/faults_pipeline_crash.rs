@@ -105,20 +105,7 @@ impl Systems {
     }
 
     async fn buckets_of(&self, name: &str) -> Vec<String> {
-        let client = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(
-                &aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .region(aws_sdk_s3::config::Region::new("us-east-1"))
-                    .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                        "test", "test", None, None, "moto",
-                    ))
-                    .load()
-                    .await,
-            )
-            .endpoint_url(&self.s3.endpoint)
-            .force_path_style(true)
-            .build(),
-        );
+        let client = faults::s3_client(&self.s3.endpoint).await;
         let out = client.list_buckets().send().await.unwrap();
         out.buckets()
             .iter()
@@ -386,4 +373,90 @@ async fn a_crash_inside_the_bucket_or_user_calls_converges_to_one_bucket_and_one
     )
     .await;
     eprintln!("crash after Atlas stored the user: Ready {took:?} after a fresh start");
+}
+
+/// Counts how many ensure_bucket calls for one bucket run at once; each takes a while, so that
+/// overlapping reconciles show.
+#[derive(Default)]
+struct OverlapProbe {
+    in_flight: std::sync::Mutex<u32>,
+    most: std::sync::Mutex<u32>,
+}
+
+#[async_trait::async_trait]
+impl Storage for OverlapProbe {
+    async fn ensure_bucket(
+        &self,
+        _: &atendo_operator::controller::providers::BucketRequest,
+    ) -> Result<(), atendo_operator::controller::providers::ProviderError> {
+        {
+            let mut n = self.in_flight.lock().unwrap();
+            *n += 1;
+            let mut most = self.most.lock().unwrap();
+            *most = (*most).max(*n);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        *self.in_flight.lock().unwrap() -= 1;
+        Ok(())
+    }
+
+    async fn retire_bucket(
+        &self,
+        _: &str,
+        _: atendo_operator::tenant::DeletionPolicy,
+    ) -> Result<(), atendo_operator::controller::providers::ProviderError> {
+        Ok(())
+    }
+}
+
+/// A fresh controller on existing state hears of one Tenant from its own watch and from each
+/// owned kind's watch at once; those must share one queue key, or two reconciles of the same
+/// Tenant run side by side (and, before its credentials are stored, make two sets of them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_controller_never_runs_two_reconciles_of_one_tenant_at_once() {
+    let api = FakeApi::default();
+    let database: Arc<dyn Database> = Arc::new(support::providers::MemoryDatabase::default());
+    let first = Arc::new(Context::new(
+        api.client(),
+        common::settings(&[]),
+        Arc::new(support::providers::MemoryStorage::default()),
+        database.clone(),
+    ));
+    let tenants: Api<Tenant> = Api::all(api.client());
+    tenants
+        .create(&PostParams::default(), &tenant("acme"))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let stored = tenants.get("acme").await.unwrap();
+        reconcile(Arc::new(stored), first.clone()).await.unwrap();
+    }
+    // The next reconcile must call the bucket again.
+    tenants
+        .patch(
+            "acme",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(
+                json!({"metadata": {"annotations": {"atendo.io/reconcile-requested-at": "now"}}}),
+            ),
+        )
+        .await
+        .unwrap();
+
+    let probe = Arc::new(OverlapProbe::default());
+    let fresh = Arc::new(Context::new(
+        api.client(),
+        common::settings(&[]),
+        probe.clone(),
+        database,
+    ));
+    let running = tokio::spawn(controller(fresh).for_each(|_| async {}));
+    eventually("the forced reconcile", WITHIN, || {
+        *probe.most.lock().unwrap() >= 1 && *probe.in_flight.lock().unwrap() == 0
+    })
+    .await;
+    // Give the owned kinds' initial events time to start their reconciles too.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    running.abort();
+    assert_eq!(*probe.most.lock().unwrap(), 1, "reconciles overlapped");
 }

@@ -560,6 +560,17 @@ fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
 }
 
+/// The Tenant that owns `obj`, keyed as the Tenant's own watch keys it. (`Controller::owns` keys
+/// it with the object's namespace, which for a cluster-scoped Tenant is a second queue key: two
+/// reconciles of one Tenant then ran side by side, and before its credentials were stored each
+/// made its own, leaving the database user's password different from the Secret's.)
+fn owning_tenant<K: Resource>(obj: K) -> Option<ObjectRef<Tenant>> {
+    obj.owner_references()
+        .iter()
+        .find(|o| o.kind == "Tenant" && o.api_version == Tenant::api_version(&()))
+        .map(|o| ObjectRef::new(&o.name))
+}
+
 /// The Controller: Tenants, plus the objects it makes (labelled as managed by the operator) so
 /// that drift or deletion of any of them reconciles its Tenant at once.
 pub fn controller(
@@ -582,14 +593,35 @@ pub fn controller(
         Api::<Tenant>::all(client.clone()),
         watcher::Config::default(),
     )
-    .owns(Api::<Deployment>::all(client.clone()), managed.clone())
-    .owns(Api::<ConfigMap>::all(client.clone()), managed.clone())
-    .owns(Api::<Secret>::all(client.clone()), managed.clone())
-    .owns(Api::<Service>::all(client.clone()), managed.clone())
-    .owns(Api::<Ingress>::all(client.clone()), managed.clone())
-    .owns(
+    .watches(
+        Api::<Deployment>::all(client.clone()),
+        managed.clone(),
+        owning_tenant,
+    )
+    .watches(
+        Api::<ConfigMap>::all(client.clone()),
+        managed.clone(),
+        owning_tenant,
+    )
+    .watches(
+        Api::<Secret>::all(client.clone()),
+        managed.clone(),
+        owning_tenant,
+    )
+    .watches(
+        Api::<Service>::all(client.clone()),
+        managed.clone(),
+        owning_tenant,
+    )
+    .watches(
+        Api::<Ingress>::all(client.clone()),
+        managed.clone(),
+        owning_tenant,
+    )
+    .watches(
         Api::<HorizontalPodAutoscaler>::all(client.clone()),
         managed.clone(),
+        owning_tenant,
     )
     .watches(Api::<Namespace>::all(client), managed, by_tenant_label)
     .run(reconcile, error_policy, ctx)

@@ -311,9 +311,9 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request<AxumBody
         .expect("headers copied from a valid response")
 }
 
-/// The S3 provider configured as `run` configures it (the SDK's default retries, no read
-/// timeout of its own), pointed at `endpoint` with moto's test credentials.
-pub async fn s3_storage(endpoint: &str) -> atendo_operator::controller::s3_storage::S3Storage {
+/// An S3 client configured as `run` configures the provider's (the SDK's default retries, no
+/// read timeout of its own), pointed at `endpoint` with moto's test credentials.
+pub async fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
     use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -324,10 +324,11 @@ pub async fn s3_storage(endpoint: &str) -> atendo_operator::controller::s3_stora
         .endpoint_url(endpoint)
         .force_path_style(true)
         .build();
-    atendo_operator::controller::s3_storage::S3Storage::new(
-        aws_sdk_s3::Client::from_conf(config),
-        "us-east-1",
-    )
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+pub async fn s3_storage(endpoint: &str) -> atendo_operator::controller::s3_storage::S3Storage {
+    atendo_operator::controller::s3_storage::S3Storage::new(s3_client(endpoint).await, "us-east-1")
 }
 
 /// Plays the Deployment and ingress controllers, which the fake does not run: a chat-server
