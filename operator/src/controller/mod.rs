@@ -52,6 +52,9 @@ pub const RECONCILE_REQUESTED_ANNOTATION: &str = "atendo.io/reconcile-requested-
 const RESYNC: Duration = Duration::from_secs(300);
 /// Re-check interval while something is still converging (replicas, ingress address).
 const CONVERGING: Duration = Duration::from_secs(15);
+/// The longest one provider step (a whole ensure or cleanup, retries included) may take. S3's
+/// SDK has no read timeout, so a silent endpoint would otherwise hold the reconcile for ever.
+pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct Context {
     pub client: Client,
@@ -59,6 +62,8 @@ pub struct Context {
     pub storage: Arc<dyn Storage>,
     pub database: Arc<dyn Database>,
     pub metrics: Arc<Metrics>,
+    /// Bound on each provider step; [`PROVIDER_TIMEOUT`] unless a test shortens it.
+    pub provider_timeout: Duration,
     recorder: Recorder,
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -81,6 +86,7 @@ impl Context {
             storage,
             database,
             metrics: Arc::new(Metrics::new()),
+            provider_timeout: PROVIDER_TIMEOUT,
             recorder,
             failures: Mutex::default(),
         }
@@ -267,7 +273,12 @@ async fn apply_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
     {
         Ok(())
     } else {
-        ctx.storage.ensure_bucket(&bucket_request).await
+        bounded(
+            ctx,
+            "ensuring the bucket",
+            ctx.storage.ensure_bucket(&bucket_request),
+        )
+        .await
     };
     let user = DatabaseUser {
         user: tc.database_user.clone(),
@@ -281,7 +292,7 @@ async fn apply_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
     {
         Ok(())
     } else {
-        ctx.database.ensure_user(&user).await
+        bounded(ctx, "ensuring the user", ctx.database.ensure_user(&user)).await
     };
     let nsd = |c: &Client| c.clone();
     apply::apply(
@@ -449,13 +460,22 @@ async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error>
             let results = [
                 (
                     status::DATABASE_READY,
-                    ctx.database
-                        .remove_user(&tc.database_user, &tc.database, policy)
-                        .await,
+                    bounded(
+                        ctx,
+                        "removing the user",
+                        ctx.database
+                            .remove_user(&tc.database_user, &tc.database, policy),
+                    )
+                    .await,
                 ),
                 (
                     status::STORAGE_READY,
-                    ctx.storage.retire_bucket(&tc.bucket, policy).await,
+                    bounded(
+                        ctx,
+                        "retiring the bucket",
+                        ctx.storage.retire_bucket(&tc.bucket, policy),
+                    )
+                    .await,
                 ),
             ];
             for (step, result) in results {
@@ -485,6 +505,22 @@ async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error>
     })?;
     ctx.failures.lock().expect("failure counts").remove(&name);
     Ok(Action::await_change())
+}
+
+/// One provider call, cut off after `ctx.provider_timeout` as a transient failure the error
+/// policy retries.
+async fn bounded(
+    ctx: &Context,
+    what: &str,
+    call: impl std::future::Future<Output = Result<(), ProviderError>>,
+) -> Result<(), ProviderError> {
+    let limit = ctx.provider_timeout;
+    tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+        Err(ProviderError::new(
+            "Unavailable",
+            format!("{what} got no answer within {limit:?}; it is retried"),
+        ))
+    })
 }
 
 async fn write_ready_only(tenant: &Tenant, ctx: &Context, step: Step) -> Result<(), Error> {

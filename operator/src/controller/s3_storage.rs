@@ -339,7 +339,7 @@ fn status<E>(e: &SdkError<E, Response>) -> Option<u16> {
 
 /// An S3 failure as a condition reason: throttling and server errors are transient
 /// (Unavailable), a refusal is AccessDenied, the rest names S3's own code.
-fn failure<E: ProvideErrorMetadata + std::fmt::Debug>(
+fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(
     what: &str,
     e: &SdkError<E, Response>,
 ) -> ProviderError {
@@ -350,10 +350,12 @@ fn failure<E: ProvideErrorMetadata + std::fmt::Debug>(
         _ if code == "SlowDown" => "Unavailable",
         _ => "S3Error",
     };
-    let detail = e
-        .message()
-        .map(String::from)
-        .unwrap_or_else(|| format!("{e:?}"));
+    // A HEAD answer has no body, so no code or message: its status is all there is to say.
+    let detail = match (e.message(), status(e)) {
+        (Some(message), _) => message.to_string(),
+        (None, Some(status)) => format!("S3 answered HTTP {status}"),
+        (None, None) => aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+    };
     ProviderError::new(
         reason,
         format!("{what}: {code} {detail}").replace("  ", " "),
