@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use support::atlas::{AtlasStandIn, Fault};
 use support::fake_api::FakeApi;
 use support::faults::{
-    self, CrashAfterWrite, FaultProxy, HttpFault, Rule, condition, eventually, report_workload_up,
+    self, CrashAfterWrite, FaultProxy, HttpFault, Rule, eventually, until_ready,
 };
 
 /// Generous: scenarios run side by side on a loaded 2-core machine.
@@ -116,6 +116,28 @@ impl Systems {
     }
 }
 
+/// A Controller talking through `client` (which may be one that crashes).
+fn start_controller(
+    client: kube::Client,
+    storage: Arc<dyn Storage>,
+    database: Arc<dyn Database>,
+) -> tokio::task::JoinHandle<()> {
+    let ctx = Arc::new(Context::new(
+        client,
+        common::settings(&[]),
+        storage,
+        database,
+    ));
+    tokio::spawn(controller(ctx).for_each(|_| async {}))
+}
+
+async fn create(api: &FakeApi, name: &str) {
+    Api::<Tenant>::all(api.client())
+        .create(&PostParams::default(), &tenant(name))
+        .await
+        .unwrap();
+}
+
 /// Runs a fresh Controller on `api` until `name` is Ready, playing the workload controllers;
 /// returns how long that took.
 async fn recover(
@@ -125,19 +147,8 @@ async fn recover(
     name: &str,
 ) -> Duration {
     let started = Instant::now();
-    let ctx = Arc::new(Context::new(
-        api.client(),
-        common::settings(&[]),
-        storage,
-        database,
-    ));
-    let running = tokio::spawn(controller(ctx).for_each(|_| async {}));
-    let ns = format!("tenant-{name}");
-    eventually(&format!("{name} Ready after the crash"), WITHIN, || {
-        report_workload_up(api, &ns);
-        condition(api, name, "Ready").is_some_and(|(s, _)| s == "True")
-    })
-    .await;
+    let running = start_controller(api.client(), storage, database);
+    until_ready(api, name, WITHIN).await;
     running.abort();
     started.elapsed()
 }
@@ -249,17 +260,8 @@ async fn a_crash_after_any_write_of_a_first_provisioning_converges_without_dupli
             let name = testkit::unique(&format!("k{k}-"));
             let api = FakeApi::default();
             let crashing = CrashAfterWrite::new(api.clone(), k);
-            let ctx = Arc::new(Context::new(
-                crashing.client(),
-                common::settings(&[]),
-                s3.clone(),
-                systems.database(),
-            ));
-            Api::<Tenant>::all(api.client())
-                .create(&PostParams::default(), &tenant(&name))
-                .await
-                .unwrap();
-            let running = tokio::spawn(controller(ctx).for_each(|_| async {}));
+            create(&api, &name).await;
+            let running = start_controller(crashing.client(), s3.clone(), systems.database());
             let last = crashing.crashed(WITHIN).await;
             running.abort();
             assert_eq!(
@@ -279,7 +281,7 @@ async fn a_crash_after_any_write_of_a_first_provisioning_converges_without_dupli
     });
     let results = futures::future::join_all(scenarios).await;
     for (k, write, took) in results {
-        eprintln!("crash after write {k:>2} ({write}): Ready {took:?} after a fresh start");
+        eprintln!("FIGURES crash after write {k:>2} ({write}): Ready {took:?} after a fresh start");
     }
 }
 
@@ -303,17 +305,8 @@ async fn a_crash_inside_the_bucket_or_user_calls_converges_to_one_bucket_and_one
             let through_proxy: Arc<dyn Storage> =
                 Arc::new(faults::s3_storage(&proxy.endpoint).await);
             let api = FakeApi::default();
-            let ctx = Arc::new(Context::new(
-                api.client(),
-                common::settings(&[]),
-                through_proxy,
-                systems.database(),
-            ));
-            Api::<Tenant>::all(api.client())
-                .create(&PostParams::default(), &tenant(&name))
-                .await
-                .unwrap();
-            let running = tokio::spawn(controller(ctx).for_each(|_| async {}));
+            create(&api, &name).await;
+            let running = start_controller(api.client(), through_proxy, systems.database());
             proxy.held(WITHIN).await;
             running.abort();
             let seen = proxy.seen();
@@ -332,7 +325,7 @@ async fn a_crash_inside_the_bucket_or_user_calls_converges_to_one_bucket_and_one
         }
     });
     for (label, took) in futures::future::join_all(scenarios).await {
-        eprintln!("{label}: Ready {took:?} after a fresh start");
+        eprintln!("FIGURES {label}: Ready {took:?} after a fresh start");
     }
 
     // Atlas stores the user, then the answer never comes.
@@ -341,17 +334,8 @@ async fn a_crash_inside_the_bucket_or_user_calls_converges_to_one_bucket_and_one
     systems
         .atlas
         .fail_with(Some(Fault::Delay(Duration::from_secs(300))));
-    let ctx = Arc::new(Context::new(
-        api.client(),
-        common::settings(&[]),
-        s3.clone(),
-        systems.database(),
-    ));
-    Api::<Tenant>::all(api.client())
-        .create(&PostParams::default(), &tenant(&name))
-        .await
-        .unwrap();
-    let running = tokio::spawn(controller(ctx).for_each(|_| async {}));
+    create(&api, &name).await;
+    let running = start_controller(api.client(), s3.clone(), systems.database());
     let user = format!("chat-{name}");
     eventually("Atlas to store the user", WITHIN, || {
         systems.atlas.user(&user).is_some()
@@ -372,7 +356,7 @@ async fn a_crash_inside_the_bucket_or_user_calls_converges_to_one_bucket_and_one
         "crash after Atlas stored the user",
     )
     .await;
-    eprintln!("crash after Atlas stored the user: Ready {took:?} after a fresh start");
+    eprintln!("FIGURES crash after Atlas stored the user: Ready {took:?} after a fresh start");
 }
 
 /// Counts how many ensure_bucket calls for one bucket run at once; each takes a while, so that

@@ -22,7 +22,7 @@ use serde_json::json;
 use support::atlas::{AtlasStandIn, Fault};
 use support::fake_api::FakeApi;
 use support::faults::{
-    self, FaultProxy, HttpFault, Rule, condition, eventually, report_workload_up,
+    self, FaultProxy, HttpFault, Rule, condition, eventually, report_workload_up, until_ready,
 };
 use support::providers::MemoryDatabase;
 
@@ -141,7 +141,7 @@ async fn s3_errors_and_throttling_fail_storage_ready_back_off_per_tenant_and_rec
         let (delay, error) = w.reconcile(&acme).await.unwrap_err();
         let after = w.requests_for(&bucket(&acme));
         eprintln!(
-            "S3 {status} {code}: {} request(s) in one reconcile, delay {delay:?}, error: {error}",
+            "FIGURES S3 {status} {code}: {} request(s) in one reconcile, delay {delay:?}, error: {error}",
             after.0 - before.0
         );
         assert!(after.1 > before.1, "the fault was hit");
@@ -181,7 +181,10 @@ async fn s3_errors_and_throttling_fail_storage_ready_back_off_per_tenant_and_rec
         w.condition(&acme, "Ready"),
         ("True".into(), "Provisioned".into())
     );
-    eprintln!("acme Ready {:?} after S3 recovered", recovered.elapsed());
+    eprintln!(
+        "FIGURES acme Ready {:?} after S3 recovered",
+        recovered.elapsed()
+    );
     // A success wiped acme's count: the next failure starts at 5 s again.
     w.proxy.set(Some(Rule::on_path(
         HttpFault::Status(500, "InternalError"),
@@ -201,12 +204,7 @@ async fn the_controller_holds_a_failing_tenant_for_its_backoff_and_the_retry_aft
     let w = World::new(Arc::new(MemoryDatabase::default()), None).await;
     let running = tokio::spawn(controller(w.ctx.clone()).for_each(|_| async {}));
     let name = w.create("acme", "Retain").await;
-    let ns = format!("tenant-{name}");
-    eventually("provisioned", WITHIN, || {
-        report_workload_up(&w.api, &ns);
-        condition(&w.api, &name, "Ready").is_some_and(|(s, _)| s == "True")
-    })
-    .await;
+    until_ready(&w.api, &name, WITHIN).await;
     // Quiet: the provisioning's own watch events are spent.
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(failures(&w.ctx), 0);
@@ -240,7 +238,7 @@ async fn the_controller_holds_a_failing_tenant_for_its_backoff_and_the_retry_aft
     let ready = started.elapsed();
     running.abort();
     eprintln!(
-        "failed reconciles at {failed_at:?} (each with the SDK's own retries), S3 back at {cleared:?}, Ready at {ready:?}"
+        "FIGURES failed reconciles at {failed_at:?} (each with the SDK's own retries), S3 back at {cleared:?}, Ready at {ready:?}"
     );
     // The first failure's status write brings the Tenant straight back once; the second failure
     // holds it for the error policy's 10 s (a loaded machine may add to that, never take away),
@@ -289,7 +287,7 @@ async fn a_hung_s3_call_is_cut_off_after_the_provider_timeout_and_retried() {
     let started = Instant::now();
     let (delay, error) = w.reconcile(&name).await.unwrap_err();
     let took = started.elapsed();
-    eprintln!("a hung S3 call: reconcile failed after {took:?}: {error}");
+    eprintln!("FIGURES a hung S3 call: reconcile failed after {took:?}: {error}");
     assert!(took >= limit && took < limit * 5, "{took:?}");
     assert_eq!(delay, secs(5));
     assert_eq!(
@@ -399,11 +397,7 @@ async fn the_skip_annotation_lets_a_tenant_whose_cleanup_can_never_succeed_be_de
     let running = tokio::spawn(controller(w.ctx.clone()).for_each(|_| async {}));
     let name = w.create("acme", "Delete").await;
     let ns = format!("tenant-{name}");
-    eventually("provisioned", WITHIN, || {
-        report_workload_up(&w.api, &ns);
-        condition(&w.api, &name, "Ready").is_some_and(|(s, _)| s == "True")
-    })
-    .await;
+    until_ready(&w.api, &name, WITHIN).await;
     w.tenants
         .delete(&name, &DeleteParams::default())
         .await
@@ -437,7 +431,10 @@ async fn the_skip_annotation_lets_a_tenant_whose_cleanup_can_never_succeed_be_de
         w.api.get("atendo.io", "tenants", "", &name).is_none()
     })
     .await;
-    eprintln!("skip annotation to Tenant gone: {:?}", annotated.elapsed());
+    eprintln!(
+        "FIGURES skip annotation to Tenant gone: {:?}",
+        annotated.elapsed()
+    );
     running.abort();
     assert!(w.api.get("", "namespaces", "", &ns).is_none());
 }

@@ -373,3 +373,13 @@ pub async fn eventually(what: &str, within: Duration, mut check: impl FnMut() ->
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Plays the workload controllers until the Tenant's Ready condition is True.
+pub async fn until_ready(api: &FakeApi, tenant: &str, within: Duration) {
+    let ns = format!("tenant-{tenant}");
+    eventually(&format!("{tenant} Ready"), within, || {
+        report_workload_up(api, &ns);
+        condition(api, tenant, "Ready").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+}
