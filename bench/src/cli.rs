@@ -268,6 +268,12 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
                     r.totals.lost,
                     r.totals.duplicates
                 );
+                if let Some((asks, reads)) = r.store_pages {
+                    eprintln!(
+                        "{} storm: the surviving replica answered {asks} page asks (replay, gap fills) with {reads} store reads",
+                        kind.label()
+                    );
+                }
                 save(&path, |res| res.add_storm(r))?;
             }
         }

@@ -28,6 +28,8 @@ pub struct Metrics {
     pub ws_error_frames: Counter,
     pub bus_publish_failures: Counter,
     pub gap_fills: Counter,
+    pub store_page_asks: Counter,
+    pub store_page_reads: Counter,
     pub holes_skipped: Counter,
     pub rate_limited: Family<LimitLabels, Counter>,
 }
@@ -82,6 +84,18 @@ impl Metrics {
             "Store reads made to fill a gap in live delivery",
             gap_fills.clone(),
         );
+        let store_page_asks = Counter::default();
+        registry.register(
+            "chat_store_page_asks",
+            "Pages of messages sessions asked the store for (replay and gap fills)",
+            store_page_asks.clone(),
+        );
+        let store_page_reads = Counter::default();
+        registry.register(
+            "chat_store_page_reads",
+            "Store reads those asks made; the rest joined a read of the same page under way",
+            store_page_reads.clone(),
+        );
         let holes_skipped = Counter::default();
         registry.register(
             "chat_holes_skipped",
@@ -103,6 +117,8 @@ impl Metrics {
             ws_error_frames,
             bus_publish_failures,
             gap_fills,
+            store_page_asks,
+            store_page_reads,
             holes_skipped,
             rate_limited,
         }

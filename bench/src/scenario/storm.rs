@@ -36,6 +36,10 @@ pub struct StormResult {
     pub curve: Vec<(f64, f64)>,
     pub totals: Totals,
     pub drained: bool,
+    /// Atendo only: the surviving replica's `chat_store_page_asks` and `chat_store_page_reads`
+    /// at the end, i.e. how many of the rejoining sessions' replay reads were shared.
+    #[serde(default)]
+    pub store_pages: Option<(u64, u64)>,
 }
 
 pub async fn run(kind: SystemKind, p: &StormParams) -> anyhow::Result<StormResult> {
@@ -59,6 +63,10 @@ pub async fn run(kind: SystemKind, p: &StormParams) -> anyhow::Result<StormResul
     tokio::time::sleep(p.after).await;
     h.pause();
     let drained = h.drain(Duration::from_secs(30)).await;
+    let store_pages = match kind {
+        SystemKind::Atendo => store_pages(h.cluster.endpoints()[0]).await,
+        SystemKind::SocketIo => None,
+    };
     let rejoins = r.rejoins_since(killed_ns);
     let totals = h.finish().await?;
     let after_kill = |ns: u64| ns.saturating_sub(killed_ns) as f64 / 1e6;
@@ -84,5 +92,26 @@ pub async fn run(kind: SystemKind, p: &StormParams) -> anyhow::Result<StormResul
         curve,
         totals,
         drained,
+        store_pages,
     })
+}
+
+/// (asks, reads) from the replica's `/metrics`; None if it cannot be read (never fatal: the
+/// storm's own figures stand without it).
+async fn store_pages(replica: std::net::SocketAddr) -> Option<(u64, u64)> {
+    let text = reqwest::get(format!("http://{replica}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let counter = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .map(|v| v as u64)
+    };
+    Some((
+        counter("chat_store_page_asks_total ")?,
+        counter("chat_store_page_reads_total ")?,
+    ))
 }

@@ -53,7 +53,7 @@ impl Chat {
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            catch_up: CatchUp::from_store(store.clone()),
+            catch_up: CatchUp::from_store(store.clone(), metrics.clone()),
             store,
             publisher,
             hub,

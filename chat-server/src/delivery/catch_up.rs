@@ -15,7 +15,10 @@ use std::sync::{Arc, Mutex};
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 
+use prometheus_client::metrics::counter::Counter;
+
 use super::subscription::Outgoing;
+use crate::metrics::Metrics;
 use crate::model::Message;
 use crate::protocol::ServerFrame;
 use crate::store::{Store, StoreError};
@@ -30,25 +33,31 @@ pub type ReadPage = Arc<dyn Fn(String, u64, u32) -> BoxFuture<'static, Page> + S
 
 pub struct CatchUp {
     read: ReadPage,
+    asks: Option<Counter>,
     in_flight: Arc<Mutex<HashMap<Key, Shared<BoxFuture<'static, Page>>>>>,
 }
 
 impl CatchUp {
     /// Pages of `store`'s messages, each encoded once as the frame every session writes.
-    pub fn from_store(store: Arc<dyn Store>) -> Self {
-        CatchUp::new(Arc::new(move |conversation: String, after, limit| {
+    pub fn from_store(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Self {
+        let asks = metrics.store_page_asks.clone();
+        let mut catch_up = CatchUp::new(Arc::new(move |conversation: String, after, limit| {
             let store = store.clone();
+            metrics.store_page_reads.inc();
             async move {
                 let messages = store.messages_after(&conversation, after, limit).await?;
                 Ok(messages.iter().map(frame).collect())
             }
             .boxed()
-        }))
+        }));
+        catch_up.asks = Some(asks);
+        catch_up
     }
 
     pub fn new(read: ReadPage) -> Self {
         CatchUp {
             read,
+            asks: None,
             in_flight: Arc::default(),
         }
     }
@@ -56,6 +65,9 @@ impl CatchUp {
     /// The frames of the messages after `after` (at most `limit`), joining a read of the same
     /// page already under way.
     pub async fn page(&self, conversation_id: &str, after: u64, limit: u32) -> Page {
+        if let Some(asks) = &self.asks {
+            asks.inc();
+        }
         let key = (conversation_id.to_string(), after, limit);
         let shared = {
             let mut in_flight = self.in_flight.lock().expect("catch-up map poisoned");
