@@ -502,6 +502,21 @@ async fn a_bucket_name_owned_by_someone_else_is_reported_and_retried() {
         condition(&tenant, "Ready"),
         ("False".into(), "BucketNameTaken".into())
     );
+
+    // Deleting it, even with Delete, leaves the other account's bucket alone.
+    w.patch_tenant("acme", json!({"spec": {"deletionPolicy": "Delete"}}))
+        .await;
+    w.tenants
+        .delete("acme", &DeleteParams::default())
+        .await
+        .unwrap();
+    w.reconcile("acme").await.unwrap();
+    assert!(w.tenant("acme").await.is_none(), "finalizer removed");
+    assert_eq!(*w.storage.retired.lock().unwrap(), vec![]);
+    assert_eq!(
+        *w.database.removed.lock().unwrap(),
+        vec![("chat-acme".to_string(), DeletionPolicy::Delete)]
+    );
 }
 
 #[tokio::test]

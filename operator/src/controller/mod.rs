@@ -474,12 +474,16 @@ async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error>
                 ),
                 (
                     status::STORAGE_READY,
-                    bounded(
-                        ctx,
-                        "retiring the bucket",
-                        ctx.storage.retire_bucket(&tc.bucket, policy),
-                    )
-                    .await,
+                    if bucket_never_ours(tenant) {
+                        Ok(())
+                    } else {
+                        bounded(
+                            ctx,
+                            "retiring the bucket",
+                            ctx.storage.retire_bucket(&tc.bucket, policy),
+                        )
+                        .await
+                    },
                 ),
             ];
             for (step, result) in results {
@@ -509,6 +513,17 @@ async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error>
     })?;
     ctx.failures.lock().expect("failure counts").remove(&name);
     Ok(Action::await_change())
+}
+
+/// The bucket name belonged to another account when this Tenant last tried (StorageReady
+/// False, BucketNameTaken): retiring it would tag or empty someone else's bucket. The reason can
+/// only come from CreateBucket's BucketAlreadyExists, which S3 never answers about our own.
+fn bucket_never_ours(tenant: &Tenant) -> bool {
+    tenant.status.as_ref().is_some_and(|s| {
+        s.conditions
+            .iter()
+            .any(|c| c.type_ == status::STORAGE_READY && c.reason == "BucketNameTaken")
+    })
 }
 
 /// One provider call, cut off after `ctx.provider_timeout` as a transient failure the error

@@ -344,10 +344,13 @@ fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: &SdkError<E, Response>,
 ) -> ProviderError {
     let code = e.code().unwrap_or("");
+    // S3 throttles with 503 SlowDown (and S3-compatible stores with 429); named like Atlas's 429
+    // so one reason means "slow down" whichever system said it.
     let reason = match status(e) {
+        _ if code == "SlowDown" || code == "Throttling" => "RateLimited",
+        Some(429) => "RateLimited",
         Some(403) => "AccessDenied",
-        Some(429) | Some(500..) | None => "Unavailable",
-        _ if code == "SlowDown" => "Unavailable",
+        Some(500..) | None => "Unavailable",
         _ => "S3Error",
     };
     // A HEAD answer has no body, so no code or message: its status is all there is to say.
