@@ -106,6 +106,11 @@ else
     cargo test --workspace --no-fail-fast 3>&-
 fi
 
+# Both fuzz harnesses (websocket frame parser, Tenant validation) for a bounded time each from
+# their seed corpora, on stable; installs the pinned cargo-fuzz if missing. Fails on a crash.
+step "fuzz smoke (chat-protocol/fuzz, tenant-api/fuzz)"
+bash scripts/fuzz-smoke.sh 3>&-
+
 # Every benchmark scenario for a few seconds against Atendo and the Socket.IO peer (npm ci
 # installs the peer's lockfile), so the load tool keeps working. Fails on loss, duplicates or
 # errors, never on speed.
