@@ -63,6 +63,20 @@ fn rss_mib(pid: &str) -> (f64, f64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
+/// CPU seconds (user + system) a process has used; /proc counts in USER_HZ, 100 on Linux.
+fn cpu_secs(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which may hold spaces: state is the first, utime the 12th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(user), Some(system)) => (user + system) / 100.0,
+        _ => f64::NAN,
+    }
+}
+
 fn ready(t: &Value) -> bool {
     t["status"]["conditions"].as_array().is_some_and(|c| {
         c.iter()
@@ -174,6 +188,10 @@ async fn cluster(args: Args) -> anyhow::Result<()> {
         .spawn()
         .context("starting the operator's process")?;
     let pid = child.id().context("operator's pid")?.to_string();
+    eprintln!(
+        "operator process {pid}, API fake and cluster stand-in process {}",
+        std::process::id()
+    );
     let mut to_operator = child.stdin.take().context("operator's stdin")?;
     let mut from_operator =
         BufReader::new(child.stdout.take().context("operator's stdout")?).lines();
@@ -248,6 +266,7 @@ async fn cluster(args: Args) -> anyhow::Result<()> {
         }
     }
     let (operator_peak, operator_now) = rss_mib(&pid);
+    let (operator_cpu, cluster_cpu) = (cpu_secs(&pid), cpu_secs("self"));
 
     to_operator.write_all(b"stop\n").await?;
     ensure!(from_operator.next_line().await?.as_deref() == Some("stopped"));
@@ -286,6 +305,9 @@ async fn cluster(args: Args) -> anyhow::Result<()> {
         "operator process: peak RSS {operator_peak:.0} MiB at Ready ({operator_now:.0} MiB then), {operator_peak_end:.0} MiB after the resync"
     );
     println!("fake API and cluster stand-in process: peak RSS {cluster_peak:.0} MiB");
+    println!(
+        "CPU until quiet: operator {operator_cpu:.1} s, fake API and cluster stand-in {cluster_cpu:.1} s"
+    );
     println!(
         "full resync, nothing changed: {resync_secs:.1} s, {resync_writes} API writes, {} API reads, {external} bucket and database calls",
         resync_calls - resync_writes
