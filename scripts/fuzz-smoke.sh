@@ -49,6 +49,7 @@ fuzz() { # crate harness
     corpus=$work/$harness/corpus artifacts=$work/$harness/artifacts/ log=$work/$harness/log
     mkdir -p "$corpus" "$artifacts"
     cp "$project/corpus/$harness/"* "$corpus/"
+    start=$(date +%s)
     # -timeout: one input taking 10 s is a hang worth failing on; -max_len: frames and Tenants
     # past 8 KiB add nothing the mutator cannot reach with shorter ones.
     (cd "$project" && cargo fuzz run --sanitizer none --target-dir "$TARGET_DIR" "$harness" \
@@ -56,12 +57,13 @@ fuzz() { # crate harness
         -artifact_prefix="$artifacts" -print_final_stats=1) >"$log" 2>&1 || status=$?
     # On success the final stats; on failure the panic and the stack as well.
     tail -n "$([ "$status" -eq 0 ] && echo 8 || echo 80)" "$log" >&2
-    local runs per_sec crashes
+    local ran=$(($(date +%s) - start)) runs per_sec crashes
     runs=$(stat number_of_executed_units "$log")
     per_sec=$(stat average_exec_per_sec "$log")
     crashes=$(find "$artifacts" -type f | wc -l)
-    printf 'fuzz %s: build %ss, %s runs in %ss (%s/s), %s crashes, corpus %s -> %s inputs\n' \
-        "$harness" "$built" "$runs" "$SECONDS_EACH" "$per_sec" "$crashes" \
+    printf 'fuzz %s: build %ss, %s runs in %ss (%s/s), %s crashes, %s, corpus %s -> %s inputs\n' \
+        "$harness" "$built" "$runs" "$ran" "$per_sec" "$crashes" \
+        "$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)" \
         "$(find "$project/corpus/$harness" -type f | wc -l)" "$(find "$corpus" -type f | wc -l)" >&2
     if [ "$status" -ne 0 ] || [ "$crashes" -ne 0 ]; then
         for input in "$artifacts"*; do
