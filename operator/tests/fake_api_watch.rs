@@ -5,6 +5,7 @@
 
 mod support;
 
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams, WatchEvent, WatchParams};
@@ -23,6 +24,28 @@ async fn create(api: &Api<ConfigMap>, names: &[&str]) {
     }
 }
 
+/// A fake with a window of `window` events holding ConfigMaps `names` in namespace "ns", and a
+/// watch of that namespace from resourceVersion `from`.
+async fn watch_after_creating(
+    window: usize,
+    names: &[&str],
+    from: &str,
+) -> (
+    FakeApi,
+    Api<ConfigMap>,
+    BoxStream<'static, kube::Result<WatchEvent<ConfigMap>>>,
+) {
+    let fake = FakeApi::with_window(window);
+    let api: Api<ConfigMap> = Api::namespaced(fake.client(), "ns");
+    create(&api, names).await;
+    let events = api
+        .watch(&WatchParams::default(), from)
+        .await
+        .unwrap()
+        .boxed();
+    (fake, api, events)
+}
+
 fn name_of(event: WatchEvent<ConfigMap>) -> String {
     match event {
         WatchEvent::Added(cm) => cm.metadata.name.unwrap(),
@@ -32,15 +55,8 @@ fn name_of(event: WatchEvent<ConfigMap>) -> String {
 
 #[tokio::test]
 async fn a_watch_inside_the_window_replays_what_it_missed_then_follows_new_changes() {
-    let fake = FakeApi::with_window(3);
-    let api: Api<ConfigMap> = Api::namespaced(fake.client(), "ns");
-    create(&api, &["a", "b", "c", "d"]).await;
     // Events 2..=4 are in the window; a watch from 2 misses only 3 and 4.
-    let mut events = api
-        .watch(&WatchParams::default(), "2")
-        .await
-        .unwrap()
-        .boxed();
+    let (fake, api, mut events) = watch_after_creating(3, &["a", "b", "c", "d"], "2").await;
     assert_eq!(name_of(events.try_next().await.unwrap().unwrap()), "c");
     assert_eq!(name_of(events.try_next().await.unwrap().unwrap()), "d");
     create(&api, &["e"]).await;
@@ -50,14 +66,7 @@ async fn a_watch_inside_the_window_replays_what_it_missed_then_follows_new_chang
 
 #[tokio::test]
 async fn a_watch_from_before_the_window_is_told_410_expired() {
-    let fake = FakeApi::with_window(3);
-    let api: Api<ConfigMap> = Api::namespaced(fake.client(), "ns");
-    create(&api, &["a", "b", "c", "d", "e"]).await;
-    let mut events = api
-        .watch(&WatchParams::default(), "1")
-        .await
-        .unwrap()
-        .boxed();
+    let (fake, _, mut events) = watch_after_creating(3, &["a", "b", "c", "d", "e"], "1").await;
     match events.try_next().await.unwrap() {
         Some(WatchEvent::Error(e)) => assert_eq!((e.code, e.reason.as_str()), (410, "Expired")),
         other => panic!("expected a 410 ERROR event, got {other:?}"),
@@ -68,14 +77,7 @@ async fn a_watch_from_before_the_window_is_told_410_expired() {
 
 #[tokio::test]
 async fn a_watch_from_zero_after_the_window_moved_starts_with_the_current_objects() {
-    let fake = FakeApi::with_window(2);
-    let api: Api<ConfigMap> = Api::namespaced(fake.client(), "ns");
-    create(&api, &["a", "b", "c", "d"]).await;
-    let mut events = api
-        .watch(&WatchParams::default(), "0")
-        .await
-        .unwrap()
-        .boxed();
+    let (_, _, mut events) = watch_after_creating(2, &["a", "b", "c", "d"], "0").await;
     let mut names = vec![];
     for _ in 0..4 {
         names.push(name_of(events.try_next().await.unwrap().unwrap()));
