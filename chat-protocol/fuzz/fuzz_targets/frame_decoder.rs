@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
                 ["malformed_frame", "unknown_type", "invalid_frame"].contains(&e.code),
                 "{text:?} -> unexpected code {e}"
             );
-            assert!(!e.message.is_empty(), "{text:?}: a refusal says what is wrong");
+            assert!(
+                !e.message.is_empty(),
+                "{text:?}: a refusal says what is wrong"
+            );
             // The error frame's `ref` is the frame's own client_msg_id, whenever it had one.
             let sent = serde_json::from_str::<serde_json::Value>(text)
                 .ok()
