@@ -46,7 +46,9 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let storage = Arc::new(
         S3Storage::from_settings(&settings.s3_region, settings.s3_endpoint.as_deref()).await,
     );
-    let ctx = Arc::new(Context::new(client, settings, storage, database));
+    let mut ctx = Context::new(client, settings, storage, database);
+    ctx.concurrency = runtime.max_concurrent_reconciles;
+    let ctx = Arc::new(ctx);
     let (addr, _server) = metrics::serve(runtime.metrics_addr, ctx.metrics.clone())
         .await
         .map_err(|source| RunError::Metrics {

@@ -227,6 +227,16 @@ pub struct RuntimeArgs {
     /// Namespace of the Lease; defaults to the pod's own (POD_NAMESPACE), else atendo-system.
     #[arg(long, env = "ATENDO_LEASE_NAMESPACE", value_parser = dns_label)]
     pub lease_namespace: Option<String>,
+
+    /// Tenants reconciled at once. Each holds an API connection and its built objects; raise it
+    /// when a slow API server makes a large fleet take long to converge.
+    #[arg(
+        long,
+        env = "ATENDO_MAX_CONCURRENT_RECONCILES",
+        default_value_t = crate::controller::DEFAULT_CONCURRENCY,
+        value_parser = clap::value_parser!(u16).range(1..=1000)
+    )]
+    pub max_concurrent_reconciles: u16,
 }
 
 impl RuntimeArgs {

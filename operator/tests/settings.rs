@@ -1,7 +1,7 @@
 //! Operator flags: names, env twins, defaults and the messages of bad values.
 
 use atendo_operator::settings::{
-    DatabaseArgs, DatabaseProvider, DatabaseUrl, IssuerKind, Settings,
+    DatabaseArgs, DatabaseProvider, DatabaseUrl, IssuerKind, RuntimeArgs, Settings,
 };
 use clap::{CommandFactory, Parser};
 
@@ -11,6 +11,8 @@ struct All {
     settings: Settings,
     #[command(flatten)]
     database: DatabaseArgs,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
 }
 
 const REQUIRED: &[&str] = &[
@@ -67,6 +69,29 @@ fn minimal_flags_give_the_documented_defaults() {
     assert_eq!(s.iam_role_arn_template, None);
     assert_eq!(all.database.database_provider, DatabaseProvider::Mongodb);
     assert_eq!(all.database.atlas_api_url, "https://cloud.mongodb.com");
+    assert_eq!(all.runtime.max_concurrent_reconciles, 16);
+    assert!(!all.runtime.leader_election);
+}
+
+#[test]
+fn concurrent_reconciles_are_bounded_and_static_s3_keys_come_in_pairs() {
+    let all = parse(&["--max-concurrent-reconciles=64"]).unwrap();
+    assert_eq!(all.runtime.max_concurrent_reconciles, 64);
+    for bad in ["0", "1001", "many"] {
+        let e = error(&[&format!("--max-concurrent-reconciles={bad}")]);
+        assert!(e.contains("--max-concurrent-reconciles"), "{e}");
+    }
+    let e = error(&["--chat-s3-access-key-id=minio"]);
+    assert!(e.contains("--chat-s3-secret-access-key"), "{e}");
+    let all = parse(&[
+        "--chat-s3-access-key-id=minio",
+        "--chat-s3-secret-access-key=minio-secret",
+    ])
+    .unwrap();
+    assert_eq!(
+        all.settings.chat_s3_keys().map(|k| k.access_key_id),
+        Some("minio".into())
+    );
 }
 
 #[test]

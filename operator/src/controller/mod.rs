@@ -52,10 +52,11 @@ pub const RECONCILE_REQUESTED_ANNOTATION: &str = "atendo.io/reconcile-requested-
 const RESYNC: Duration = Duration::from_secs(300);
 /// Re-check interval while something is still converging (replicas, ingress address).
 const CONVERGING: Duration = Duration::from_secs(15);
-/// Reconciles at once. Unbounded, 1,000 Tenants mean 1,000 reconciles in flight at start-up, each
-/// holding its built objects and an API request (an HTTP/1.1 connection each without HTTP/2):
-/// memory grew with the Tenant count (147 MiB in the scale bench) while throughput did not.
-const CONCURRENCY: u16 = 16;
+/// Reconciles at once unless `--max-concurrent-reconciles` says otherwise. Unbounded, 1,000
+/// Tenants mean 1,000 reconciles in flight at start-up, each holding its built objects and an API
+/// request (an HTTP/1.1 connection each without HTTP/2): memory grew with the Tenant count
+/// (136 MiB in the scale bench, 30 MiB at 16) while throughput did not.
+pub const DEFAULT_CONCURRENCY: u16 = 16;
 /// The longest one provider step (a whole ensure or cleanup, retries included) may take. S3's
 /// SDK has no read timeout, so a silent endpoint would otherwise hold the reconcile for ever.
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -68,6 +69,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Bound on each provider step; [`PROVIDER_TIMEOUT`] unless a test shortens it.
     pub provider_timeout: Duration,
+    /// Reconciles at once; [`DEFAULT_CONCURRENCY`] unless set.
+    pub concurrency: u16,
     recorder: Recorder,
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -91,6 +94,7 @@ impl Context {
             database,
             metrics: Arc::new(Metrics::new()),
             provider_timeout: PROVIDER_TIMEOUT,
+            concurrency: DEFAULT_CONCURRENCY,
             recorder,
             failures: Mutex::default(),
         }
@@ -637,6 +641,7 @@ pub fn controller(
     >,
 > {
     let client = ctx.client.clone();
+    let concurrency = ctx.concurrency;
     let managed =
         watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
     let by_tenant_label = |obj: Namespace| {
@@ -679,6 +684,6 @@ pub fn controller(
         owning_tenant,
     )
     .watches(Api::<Namespace>::all(client), managed, by_tenant_label)
-    .with_config(kube::runtime::controller::Config::default().concurrency(CONCURRENCY))
+    .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
     .run(reconcile, error_policy, ctx)
 }
