@@ -116,6 +116,8 @@ must_fail "the atlas provider has no API key Secret" --set database.provider=atl
 must_fail "a value is misspelt (the schema is strict)" --set basedomain=chat.example.com
 must_fail "the redis URL has another scheme" --set redis.url=http://redis:6379
 must_fail "the lease name is not a DNS label" --set leaderElection.leaseName=atendo.leader
+must_fail "an egress entry is a host name" --set 'chatServer.egressCIDRs={redis.atendo:6379}'
+must_fail "a PodMonitor is asked for without the namespace it scrapes from" --set chatServer.metrics.podMonitor.enabled=true
 echo "$refused refused as they should be" >&2
 
 step "helm template (default and full values) validated by kubernetes-validate ${KUBE_VERSIONS[*]}"
@@ -125,8 +127,8 @@ for name in default full; do
     for version in "${KUBE_VERSIONS[@]}"; do
         kubernetes-validate --strict --quiet -k "$version" "$work/$name.yaml" >"$work/validate.log" 2>&1 ||
             { cat "$work/validate.log" >&2; die "$name values: kubernetes-validate $version failed"; }
-        # Only the ServiceMonitor (a Prometheus Operator CRD) has no built-in schema.
-        if grep -v "kind ServiceMonitor with api version monitoring.coreos.com/v1" "$work/validate.log" | grep -q .; then
+        # Only the ServiceMonitor and PodMonitor (Prometheus Operator CRDs) have no built-in schema.
+        if grep -Ev "kind (ServiceMonitor|PodMonitor) with api version monitoring.coreos.com/v1" "$work/validate.log" | grep -q .; then
             cat "$work/validate.log" >&2
             die "$name values: kubernetes-validate $version warned"
         fi
@@ -159,7 +161,8 @@ for name, replicas_expected in (("default", 1), ("full", 2)):
         fail(f"{name}: the rendered CRD differs from crds/tenant.yaml")
     # Nothing lands in a namespace by accident: namespaced objects name theirs; only the events
     # Role and RoleBinding are in "default" (where kube-rs records events of cluster-scoped Tenants).
-    cluster_scoped = {"CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
+    cluster_scoped = {"CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding",
+                      "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
     for d in docs:
         ns = d["metadata"].get("namespace")
         if d["kind"] in cluster_scoped:
@@ -179,8 +182,52 @@ for name, replicas_expected in (("default", 1), ("full", 2)):
                 bad = {"escalate", "bind", "impersonate", "deletecollection"} & set(rule["verbs"])
                 if bad:
                     fail(f"{name}: {d['kind']}/{d['metadata']['name']} grants {sorted(bad)}")
-    # Leader election exactly when two operator pods could reconcile at once.
+    # The operator's own ClusterRole: it reads by name everything but Tenants and namespaces
+    # (so no Secret it did not make), touches no RBAC, admission, pods or tokens, and every
+    # write it may make in a namespace, or to a namespace, is confined by an admission policy
+    # bound to its ServiceAccount.
     [deploy] = [d for d in docs if d["kind"] == "Deployment"]
+    sa = deploy["spec"]["template"]["spec"]["serviceAccountName"]
+    user = f"system:serviceaccount:{deploy['metadata']['namespace']}:{sa}"
+    [role] = [d for d in docs if d["kind"] == "ClusterRole"]
+    policies = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ValidatingAdmissionPolicy"}
+    bound = {d["spec"]["policyName"] for d in docs if d["kind"] == "ValidatingAdmissionPolicyBinding"
+             and d["spec"].get("validationActions") == ["Deny"]}
+    def confined(group, resource, operations):
+        """Whether a Deny-bound policy that matches the operator's requests covers these."""
+        for pname, p in policies.items():
+            spec = p["spec"]
+            conditions = [c["expression"] for c in spec.get("matchConditions", [])]
+            if pname not in bound or spec.get("failurePolicy") != "Fail":
+                continue
+            if conditions != [f"request.userInfo.username == '{user}'"]:
+                continue
+            for r in spec["matchConstraints"]["resourceRules"]:
+                if group in r["apiGroups"] and resource in r["resources"] and set(operations) <= set(r["operations"]):
+                    return True
+        return False
+    read_anything = {("atendo.io", "tenants"), ("", "namespaces")}
+    writes = {"create": "CREATE", "update": "UPDATE", "patch": "UPDATE", "delete": "DELETE"}
+    for rule in role["rules"]:
+        verbs = set(rule["verbs"])
+        for group in rule["apiGroups"]:
+            if group in ("rbac.authorization.k8s.io", "admissionregistration.k8s.io", "certificates.k8s.io"):
+                fail(f"{name}: the operator's ClusterRole reaches {group}")
+            for resource in rule["resources"]:
+                what = f"{group or 'core'}/{resource}"
+                if resource.split("/")[0] in ("pods", "nodes") or resource in ("serviceaccounts/token", "secrets/proxy"):
+                    fail(f"{name}: the operator's ClusterRole reaches {what}")
+                if (group, resource) not in read_anything and verbs & {"get", "list", "watch"} and not rule.get("resourceNames"):
+                    fail(f"{name}: the operator may {sorted(verbs & {'get', 'list', 'watch'})} every {what}, not only its own by name")
+                if resource.endswith(("/status", "/finalizers")) or group == "atendo.io":
+                    continue
+                operations = {writes[v] for v in verbs if v in writes}
+                # patch may create (server-side apply), and delete needs the old object checked.
+                if "patch" in verbs:
+                    operations.add("CREATE")
+                if operations and not confined(group, resource, operations):
+                    fail(f"{name}: the operator may {sorted(verbs & set(writes))} {what} with no admission policy confining it")
+    # Leader election exactly when two operator pods could reconcile at once.
     replicas = deploy["spec"]["replicas"]
     if replicas != replicas_expected:
         fail(f"{name}: expected {replicas_expected} replicas, got {replicas}")

@@ -168,6 +168,12 @@ pub struct Config {
     )]
     pub listen: SocketAddr,
 
+    /// Address of /metrics alone. Unset, /metrics is served on CHAT_LISTEN with everything else;
+    /// set (the operator sets it), CHAT_LISTEN no longer answers it, so a public Ingress in front
+    /// of CHAT_LISTEN cannot expose it.
+    #[arg(long, env = "CHAT_METRICS_LISTEN", value_name = "CHAT_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// `mongodb://…`/`mongodb+srv://…` (database from the path) or a directory for the embedded store.
     #[arg(
         long,

@@ -1,5 +1,6 @@
 //! Start-up and shutdown: open the store and bus, wire the chat, serve until told to stop.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::api::{AppState, WsSettings, app};
+use crate::api::{AppState, WsSettings, app, metrics_app};
 use crate::auth::{Authenticator, oidc::OidcVerifier, tokens::TokenIssuer};
 use crate::chat::{Chat, Limits};
 use crate::config::Config;
@@ -30,6 +31,11 @@ pub enum StartError {
     Admin(String),
     #[error("CHAT_LISTEN: cannot bind {addr}: {source}")]
     Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("CHAT_METRICS_LISTEN: cannot bind {addr}: {source}")]
+    MetricsBind {
         addr: SocketAddr,
         source: std::io::Error,
     },
@@ -58,7 +64,26 @@ pub async fn serve(
     let (state, extra) = build(&config, shutdown.clone()).await?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
     tracing::info!(%addr, "chat-server listening");
-    let router = app(state.clone(), extra).into_make_service_with_connect_info::<SocketAddr>();
+    let mut router = app(state.clone(), extra);
+    match config.metrics_listen {
+        None => router = router.merge(metrics_app(state.clone())),
+        Some(metrics_addr) => {
+            let metrics = TcpListener::bind(metrics_addr).await.map_err(|source| {
+                StartError::MetricsBind {
+                    addr: metrics_addr,
+                    source,
+                }
+            })?;
+            tracing::info!(addr = %metrics.local_addr().map_err(StartError::Serve)?, "metrics listening");
+            let stop = shutdown.clone();
+            tokio::spawn(
+                axum::serve(metrics, metrics_app(state.clone()))
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .into_future(),
+            );
+        }
+    }
+    let router = router.into_make_service_with_connect_info::<SocketAddr>();
     let stop = shutdown.clone();
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { stop.cancelled().await })

@@ -33,6 +33,41 @@ async fn health_and_metrics_answer() {
 }
 
 #[tokio::test]
+async fn with_a_metrics_address_the_public_port_no_longer_answers_metrics() {
+    // A free port for the metrics listener: bound, read, released.
+    let metrics_addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let s = TestServer::start_with(&[&format!("--metrics-listen={metrics_addr}")]).await;
+    let public = s.http.get(s.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404);
+    let private = s
+        .http
+        .get(format!("http://{metrics_addr}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(private.status(), 200);
+    assert!(
+        private
+            .text()
+            .await
+            .unwrap()
+            .contains("chat_messages_total")
+    );
+    // The metrics port serves nothing else.
+    let other = s
+        .http
+        .get(format!("http://{metrics_addr}/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+    assert_eq!(s.get("/health/ready", None).await.0, 200);
+}
+
+#[tokio::test]
 async fn visitors_start_anonymously_and_bad_emails_are_named() {
     let s = TestServer::start().await;
     let r = s.http.post(s.url("/api/v1/visitors")).send().await.unwrap();

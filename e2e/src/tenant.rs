@@ -238,8 +238,9 @@ fn replicas(deployment: &k8s_openapi::api::apps::v1::Deployment, objects: &Manif
         .unwrap_or(1) as i32
 }
 
-/// One pod: the rendered env, CHAT_LISTEN moved to a free port on 127.0.0.1 (the only change to
-/// a rendered value), ready once its readiness probe path answers 200, as the kubelet checks.
+/// One pod: the rendered env, CHAT_LISTEN and CHAT_METRICS_LISTEN moved to free ports on
+/// 127.0.0.1 (the only changes to rendered values: replicas share this host), ready once its
+/// readiness probe path answers 200, as the kubelet checks.
 async fn start_replica(
     env: &BTreeMap<String, String>,
     log: &Path,
@@ -255,6 +256,9 @@ async fn start_replica(
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file);
+    if env.contains_key("CHAT_METRICS_LISTEN") {
+        command.env("CHAT_METRICS_LISTEN", format!("127.0.0.1:{}", free_port()));
+    }
     let mut guard = ChildGuard::spawn("chat-server", &mut command)?;
     wait_for_port(&mut guard, port, START_TIMEOUT)
         .map_err(|e| anyhow::anyhow!("{e}: {}", log_tail(log)))?;

@@ -2,8 +2,12 @@
 //! platform team can review a change before merging it.
 
 use crate::context::TenantContext;
-use crate::resources::{self, Credentials};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+
+use crate::resources::{self, Credentials, TenantObjects, deployment};
 use crate::settings::Settings;
+use crate::settings::redact_url_password;
 use crate::tenant::Tenant;
 use crate::validation::InvalidTenant;
 
@@ -34,10 +38,46 @@ pub fn render(tenant_yaml: &str, settings: &Settings) -> Result<String, RenderEr
     let tenant: Tenant = serde_yaml_ng::from_str(tenant_yaml).map_err(RenderError::Parse)?;
     let settings = settings.redacted();
     let ctx = TenantContext::new(&tenant, &settings)?;
-    let objects = resources::build(&ctx, &Credentials::placeholders());
+    let mut objects = resources::build(&ctx, &Credentials::placeholders());
+    redact_secrets(&ctx, &mut objects);
     let yaml = objects.to_yaml().map_err(RenderError::Serialize)?;
     Ok(format!(
         "# Rendered by atendo-operator for Tenant {:?}: {}\n# Secret values are placeholders; the operator generates the real ones in the cluster.\n{yaml}",
         ctx.name, ctx.url
     ))
+}
+
+/// The second line of defence behind [`Settings::redacted`], for whatever secret a future
+/// setting or builder puts in a Secret without a placeholder: in every Secret value, a URL's
+/// password becomes a placeholder. The pods' config hash is then taken over the redacted values,
+/// so nothing in the output depends on a secret.
+fn redact_secrets(ctx: &TenantContext, objects: &mut TenantObjects) {
+    let secrets = [
+        &mut objects.database_secret,
+        &mut objects.credentials_secret,
+        &mut objects.admin_secret,
+    ];
+    for secret in secrets {
+        redact_secret(secret);
+    }
+    let hash = resources::config_hash(
+        &objects.config_map,
+        &[
+            &objects.database_secret,
+            &objects.credentials_secret,
+            &objects.admin_secret,
+        ],
+    );
+    objects.deployment = deployment::build(ctx, &hash);
+}
+
+fn redact_secret(secret: &mut Secret) {
+    for ByteString(value) in secret.data.iter_mut().flat_map(|d| d.values_mut()) {
+        if let Some(redacted) = std::str::from_utf8(value)
+            .ok()
+            .and_then(redact_url_password)
+        {
+            *value = redacted.into_bytes();
+        }
+    }
 }

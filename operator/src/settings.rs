@@ -43,6 +43,25 @@ pub struct Settings {
     #[arg(long, env = "ATENDO_INGRESS_NAMESPACE", default_value = "ingress-nginx", value_parser = dns_label)]
     pub ingress_namespace: String,
 
+    /// Where tenants' chat-servers may connect besides the cluster DNS: the Redis, MongoDB and
+    /// S3 endpoints (and an identity provider's keys), as comma-separated CIDR or CIDR:port
+    /// entries, e.g. 10.0.0.0/16:6379,10.0.0.0/16:27017,0.0.0.0/0:443. Instance metadata
+    /// (169.254.169.254) is never reachable. The default suits kind and EKS alike: private
+    /// networks on any port, the internet on 443 (S3, OIDC keys) and 27017 (MongoDB Atlas).
+    #[arg(
+        long,
+        env = "ATENDO_EGRESS_CIDRS",
+        value_delimiter = ',',
+        value_parser = egress_cidr,
+        default_value = DEFAULT_EGRESS
+    )]
+    pub egress_cidrs: Vec<EgressCidr>,
+
+    /// Namespace of the Prometheus that scrapes the chat-servers: admitted to their metrics port,
+    /// and to nothing else. Unset admits no one to it.
+    #[arg(long, env = "ATENDO_MONITORING_NAMESPACE", value_parser = dns_label)]
+    pub monitoring_namespace: Option<String>,
+
     /// TLS Secret the Ingress names, present in every tenant namespace (e.g. a replicated
     /// wildcard certificate). Without it and without --cert-issuer, TLS ends before the Ingress.
     #[arg(long, env = "ATENDO_TLS_SECRET", conflicts_with = "cert_issuer")]
@@ -99,6 +118,22 @@ pub struct Settings {
     pub chat_s3_secret_access_key: Option<String>,
 }
 
+pub const DEFAULT_EGRESS: &str =
+    "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,0.0.0.0/0:443,0.0.0.0/0:27017";
+
+/// Cloud instance metadata (AWS, GCP, Azure): its credentials are the node's, never a tenant's.
+pub const INSTANCE_METADATA: &str = "169.254.169.254/32";
+
+/// One `--egress-cidrs` entry: an address block, and the one TCP port allowed there (all when
+/// None).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EgressCidr {
+    pub cidr: String,
+    pub port: Option<u16>,
+    /// Whether the block holds [`INSTANCE_METADATA`], which the policy must then except.
+    pub holds_metadata: bool,
+}
+
 /// A static S3 key pair for the chat-servers (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StaticS3Keys {
@@ -119,18 +154,41 @@ impl Settings {
         })
     }
 
-    /// These settings with every secret value replaced by a placeholder, for `render`.
+    /// These settings with every secret value replaced by a placeholder, for `render`: the S3
+    /// keys, and the password in the Redis URL (the host stays, so a reviewer sees where the
+    /// tenants' bus is).
     pub fn redacted(&self) -> Settings {
-        let placeholder = |v: &Option<String>| {
-            v.as_ref()
-                .map(|_| "PLACEHOLDER-from-the-operator-settings".to_string())
-        };
+        let placeholder = |v: &Option<String>| v.as_ref().map(|_| SETTINGS_PLACEHOLDER.to_string());
         Settings {
             chat_s3_access_key_id: placeholder(&self.chat_s3_access_key_id),
             chat_s3_secret_access_key: placeholder(&self.chat_s3_secret_access_key),
+            redis_url: redact_url_password(&self.redis_url)
+                .unwrap_or_else(|| self.redis_url.clone()),
             ..self.clone()
         }
     }
+}
+
+/// What `render` prints in place of a secret the operator settings hold.
+pub const SETTINGS_PLACEHOLDER: &str = "PLACEHOLDER-from-the-operator-settings";
+
+/// `url` with the password of its userinfo (or the whole userinfo when it has no `:`, as in
+/// `rediss://token@host`) replaced by [`SETTINGS_PLACEHOLDER`]; None when it has no userinfo or
+/// the password already is a placeholder.
+pub fn redact_url_password(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let (userinfo, host) = authority.rsplit_once('@')?;
+    let user = match userinfo.split_once(':') {
+        Some((user, password)) if !password.starts_with("PLACEHOLDER") => format!("{user}:"),
+        Some(_) => return None,
+        None if userinfo.starts_with("PLACEHOLDER") => return None,
+        None => String::new(),
+    };
+    Some(format!(
+        "{scheme}://{user}{SETTINGS_PLACEHOLDER}@{host}{tail}"
+    ))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -332,6 +390,54 @@ fn redis_url(s: &str) -> Result<String, String> {
     } else {
         Err("must start with redis:// or rediss://".into())
     }
+}
+
+fn egress_cidr(s: &str) -> Result<EgressCidr, String> {
+    let s = s.trim();
+    // The port follows the prefix length, so an IPv6 block's own colons never look like one.
+    let (cidr, port) = match s.rsplit_once(':') {
+        Some((cidr, port)) if cidr.contains('/') && !port.contains('/') => {
+            let port = port
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| format!("{s:?}: {port:?} is not a port (1-65535)"))?;
+            (cidr, Some(port))
+        }
+        _ => (s, None),
+    };
+    let bad = || format!("{s:?} is not CIDR or CIDR:port, e.g. 10.0.0.0/16 or 0.0.0.0/0:443");
+    let (address, length) = cidr.split_once('/').ok_or_else(bad)?;
+    let address: std::net::IpAddr = address.parse().map_err(|_| bad())?;
+    let length: u8 = length.parse().map_err(|_| bad())?;
+    let holds_metadata = match address {
+        std::net::IpAddr::V4(v4) => {
+            if length > 32 {
+                return Err(bad());
+            }
+            let mask = u32::MAX.checked_shl(32 - u32::from(length)).unwrap_or(0);
+            let network = u32::from(v4) & mask;
+            if network != u32::from(v4) {
+                let network = std::net::Ipv4Addr::from(network);
+                return Err(format!(
+                    "{s:?} has host bits set: did you mean {network}/{length}?"
+                ));
+            }
+            u32::from(std::net::Ipv4Addr::new(169, 254, 169, 254)) & mask == network
+        }
+        std::net::IpAddr::V6(_) if length > 128 => return Err(bad()),
+        std::net::IpAddr::V6(_) => false,
+    };
+    if cidr == INSTANCE_METADATA {
+        return Err(format!(
+            "{s:?}: instance metadata is never reachable from tenants (its credentials are the node's)"
+        ));
+    }
+    Ok(EgressCidr {
+        cidr: cidr.to_string(),
+        port,
+        holds_metadata,
+    })
 }
 
 fn database_url(s: &str) -> Result<DatabaseUrl, String> {

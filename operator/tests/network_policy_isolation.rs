@@ -4,6 +4,8 @@
 //! tenant's own namespace get in. The evaluator below implements the NetworkPolicy rules the
 //! policy uses (namespace and pod selectors with matchLabels and matchExpressions, ports, ipBlock)
 //! and refuses anything it does not model, so a new kind of peer cannot slip through unjudged.
+//! Egress likewise: where the tenant's pods may connect (DNS, the configured blocks), and where
+//! not (instance metadata, the internet on other ports, blocks outside the settings).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,6 +15,8 @@ use serde_json::Value;
 
 const INGRESS_NS: &str = "edge-ingress";
 const CHAT_PORT: u16 = 8080;
+const MONITORING_NS: &str = "monitoring";
+const METRICS_PORT: u16 = 9090;
 
 /// Who is calling: its namespace (with that namespace's labels), its pod labels, or an address
 /// outside the cluster.
@@ -33,6 +37,10 @@ fn caller(what: &'static str, namespace: Option<&'static str>, port: u16) -> Cal
 }
 
 fn render(tenant: &str) -> Vec<Value> {
+    render_with(tenant, &[])
+}
+
+fn render_with(tenant: &str, extra: &[&str]) -> Vec<Value> {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/professional.yaml");
     let yaml = replace_tenant_name(&std::fs::read_to_string(file).unwrap(), tenant);
     let out = Command::new(env!("CARGO_BIN_EXE_atendo-operator"))
@@ -44,6 +52,8 @@ fn render(tenant: &str) -> Vec<Value> {
         .args(["--redis-url=redis://redis.atendo:6379"])
         .args(["--database-url=mongodb://mongo.atendo:27017/"])
         .arg(format!("--ingress-namespace={INGRESS_NS}"))
+        .arg(format!("--monitoring-namespace={MONITORING_NS}"))
+        .args(extra)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -280,4 +290,245 @@ fn each_tenant_admits_its_own_namespace_and_not_its_neighbours() {
         &globex,
         &caller("acme's pod", Some(acme_ns), CHAT_PORT)
     ));
+}
+
+#[test]
+fn the_monitoring_namespace_reaches_the_metrics_port_and_nothing_else_does_from_outside() {
+    let docs = render("acme");
+    let cases = [
+        (
+            caller(
+                "Prometheus, on the metrics port",
+                Some(MONITORING_NS),
+                METRICS_PORT,
+            ),
+            true,
+        ),
+        (
+            caller(
+                "Prometheus, on the chat port",
+                Some(MONITORING_NS),
+                CHAT_PORT,
+            ),
+            false,
+        ),
+        (
+            caller(
+                "the ingress controller, on the metrics port",
+                Some(INGRESS_NS),
+                METRICS_PORT,
+            ),
+            false,
+        ),
+        (
+            caller(
+                "another tenant, on the metrics port",
+                Some("tenant-globex"),
+                METRICS_PORT,
+            ),
+            false,
+        ),
+        (
+            caller("an address outside the cluster", None, METRICS_PORT),
+            false,
+        ),
+    ];
+    for (c, expected) in cases {
+        assert_eq!(admitted(&docs, &c), expected, "{}", c.what);
+    }
+}
+
+/// Where a tenant's pod connects to: a pod (namespace and labels) or an address.
+enum Destination {
+    Pod {
+        namespace: &'static str,
+        labels: &'static [(&'static str, &'static str)],
+    },
+    Address([u8; 4]),
+}
+
+fn in_cidr(ip: [u8; 4], cidr: &str) -> bool {
+    let (address, length) = cidr.split_once('/').unwrap();
+    let Ok(address) = address.parse::<std::net::Ipv4Addr>() else {
+        return false; // an IPv6 block never holds an IPv4 address
+    };
+    let length: u32 = length.parse().unwrap();
+    let mask = u32::MAX.checked_shl(32 - length).unwrap_or(0);
+    u32::from_be_bytes(ip) & mask == u32::from(address) & mask
+}
+
+fn peer_reaches(peer: &Value, to: &Destination) -> bool {
+    let known = ["ipBlock", "namespaceSelector", "podSelector"];
+    for key in peer.as_object().unwrap().keys() {
+        assert!(known.contains(&key.as_str()), "unmodelled peer field {key}");
+    }
+    match to {
+        Destination::Address(ip) => peer.get("ipBlock").is_some_and(|block| {
+            in_cidr(*ip, block["cidr"].as_str().unwrap())
+                && !block["except"]
+                    .as_array()
+                    .is_some_and(|e| e.iter().any(|c| in_cidr(*ip, c.as_str().unwrap())))
+        }),
+        Destination::Pod { namespace, labels } => {
+            if peer.get("ipBlock").is_some() {
+                return false;
+            }
+            let labels: BTreeMap<String, String> = labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let ns_ok = peer
+                .get("namespaceSelector")
+                .is_some_and(|sel| selector_matches(sel, &namespace_labels(namespace)));
+            let pod_ok = peer
+                .get("podSelector")
+                .is_none_or(|sel| selector_matches(sel, &labels));
+            ns_ok && pod_ok
+        }
+    }
+}
+
+/// Whether the tenant's chat-server pods may connect to `to` on `protocol`/`port`. Every
+/// policy selecting them must list Egress, and at least one must select them.
+fn reaches(docs: &[Value], to: &Destination, protocol: &str, port: u16) -> bool {
+    let mut selected = false;
+    let mut allowed = false;
+    for p in docs.iter().filter(|d| d["kind"] == "NetworkPolicy") {
+        let types = p["spec"]["policyTypes"].as_array().unwrap();
+        if !types.iter().any(|t| t == "Egress") {
+            continue;
+        }
+        selected |= p["spec"]["podSelector"] == serde_json::json!({});
+        for rule in p["spec"]["egress"].as_array().into_iter().flatten() {
+            let to_ok = match rule["to"].as_array() {
+                None => panic!("an egress rule reaches everywhere: {rule}"),
+                Some(peers) => peers.iter().any(|peer| peer_reaches(peer, to)),
+            };
+            let port_ok = rule["ports"].as_array().is_none_or(|ports| {
+                ports.iter().any(|p| {
+                    assert!(p.get("endPort").is_none(), "unmodelled endPort");
+                    p["protocol"].as_str().unwrap_or("TCP") == protocol
+                        && p["port"].as_u64().is_none_or(|n| n == u64::from(port))
+                })
+            });
+            allowed |= to_ok && port_ok;
+        }
+    }
+    assert!(
+        selected,
+        "an Egress NetworkPolicy selects every pod of the tenant"
+    );
+    allowed
+}
+
+const KUBE_DNS: Destination = Destination::Pod {
+    namespace: "kube-system",
+    labels: &[("k8s-app", "kube-dns")],
+};
+const METADATA: Destination = Destination::Address([169, 254, 169, 254]);
+
+#[test]
+fn by_default_tenants_reach_dns_private_networks_and_https_but_never_instance_metadata() {
+    let docs = render("acme");
+    let cases = [
+        ("cluster DNS over UDP", &KUBE_DNS, "UDP", 53, true),
+        ("cluster DNS over TCP", &KUBE_DNS, "TCP", 53, true),
+        (
+            "another kube-system pod",
+            &Destination::Pod {
+                namespace: "kube-system",
+                labels: &[("k8s-app", "metrics-server")],
+            },
+            "UDP",
+            53,
+            false,
+        ),
+        (
+            "a resolver on the internet",
+            &Destination::Address([8, 8, 8, 8]),
+            "UDP",
+            53,
+            false,
+        ),
+        (
+            "ElastiCache in the VPC",
+            &Destination::Address([10, 0, 12, 7]),
+            "TCP",
+            6379,
+            true,
+        ),
+        (
+            "MongoDB Atlas over the internet",
+            &Destination::Address([34, 1, 2, 3]),
+            "TCP",
+            27017,
+            true,
+        ),
+        (
+            "S3 over HTTPS",
+            &Destination::Address([52, 216, 0, 1]),
+            "TCP",
+            443,
+            true,
+        ),
+        (
+            "the internet over plain HTTP",
+            &Destination::Address([52, 216, 0, 1]),
+            "TCP",
+            80,
+            false,
+        ),
+        (
+            "SMTP on the internet",
+            &Destination::Address([1, 2, 3, 4]),
+            "TCP",
+            25,
+            false,
+        ),
+        ("instance metadata", &METADATA, "TCP", 80, false),
+        ("instance metadata on 443", &METADATA, "TCP", 443, false),
+    ];
+    for (what, to, protocol, port, expected) in cases {
+        assert_eq!(reaches(&docs, to, protocol, port), expected, "{what}");
+    }
+}
+
+#[test]
+fn narrowed_egress_reaches_only_the_configured_endpoints() {
+    let docs = render_with(
+        "acme",
+        &["--egress-cidrs=10.0.0.0/16:6379,10.0.0.0/16:27017,52.216.0.0/15:443"],
+    );
+    let redis = Destination::Address([10, 0, 12, 7]);
+    let cases = [
+        ("Redis", &redis, "TCP", 6379, true),
+        ("MongoDB", &redis, "TCP", 27017, true),
+        ("SSH on the Redis host", &redis, "TCP", 22, false),
+        (
+            "Redis in another block",
+            &Destination::Address([10, 1, 0, 1]),
+            "TCP",
+            6379,
+            false,
+        ),
+        (
+            "S3",
+            &Destination::Address([52, 217, 3, 4]),
+            "TCP",
+            443,
+            true,
+        ),
+        (
+            "HTTPS elsewhere",
+            &Destination::Address([93, 184, 216, 34]),
+            "TCP",
+            443,
+            false,
+        ),
+        ("cluster DNS", &KUBE_DNS, "UDP", 53, true),
+        ("instance metadata", &METADATA, "TCP", 80, false),
+    ];
+    for (what, to, protocol, port, expected) in cases {
+        assert_eq!(reaches(&docs, to, protocol, port), expected, "{what}");
+    }
 }

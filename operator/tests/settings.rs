@@ -202,3 +202,61 @@ fn each_database_provider_requires_its_own_credentials() {
         assert!(err.contains(flag), "{flag} missing from: {err}");
     }
 }
+
+#[test]
+fn egress_blocks_are_cidrs_with_an_optional_port_and_never_instance_metadata() {
+    let all = parse(&[]).unwrap();
+    let default: Vec<(String, Option<u16>)> = all
+        .settings
+        .egress_cidrs
+        .iter()
+        .map(|e| (e.cidr.clone(), e.port))
+        .collect();
+    assert_eq!(
+        default,
+        [
+            ("10.0.0.0/8".to_string(), None),
+            ("172.16.0.0/12".into(), None),
+            ("192.168.0.0/16".into(), None),
+            ("0.0.0.0/0".into(), Some(443)),
+            ("0.0.0.0/0".into(), Some(27017)),
+        ]
+    );
+    let holds: Vec<bool> = all
+        .settings
+        .egress_cidrs
+        .iter()
+        .map(|e| e.holds_metadata)
+        .collect();
+    assert_eq!(holds, [false, false, false, true, true]);
+    let all = parse(&["--egress-cidrs=2001:db8::/32:6379, 169.254.0.0/16"]).unwrap();
+    let parsed: Vec<_> = all
+        .settings
+        .egress_cidrs
+        .iter()
+        .map(|e| (e.cidr.as_str(), e.port, e.holds_metadata))
+        .collect();
+    assert_eq!(
+        parsed,
+        [
+            ("2001:db8::/32", Some(6379), false),
+            ("169.254.0.0/16", None, true)
+        ]
+    );
+    for (bad, says) in [
+        ("redis.atendo:6379", "is not CIDR or CIDR:port"),
+        ("10.0.0.0/33", "is not CIDR or CIDR:port"),
+        ("10.0.0.0/8:0", "is not a port"),
+        ("10.0.0.0/8:http", "is not a port"),
+        ("10.1.2.3/8", "did you mean 10.0.0.0/8?"),
+        ("169.254.169.254/32", "instance metadata is never reachable"),
+    ] {
+        let e = error(&[&format!("--egress-cidrs={bad}")]);
+        assert!(
+            e.contains("--egress-cidrs") && e.contains(says),
+            "{bad}: {e}"
+        );
+    }
+    let e = error(&["--monitoring-namespace=Monitoring"]);
+    assert!(e.contains("--monitoring-namespace"), "{e}");
+}

@@ -47,6 +47,13 @@ pub struct AppState {
 }
 
 /// The whole router; `extra` carries routes from components (local attachment storage).
+/// `/metrics`, merged into [`app`]'s router or served on a port of its own (CHAT_METRICS_LISTEN).
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .with_state(state)
+}
+
 pub fn app(state: AppState, extra: Option<Router>) -> Router {
     let v1 = Router::new()
         .route("/visitors", post(identity::create_visitor))
@@ -88,7 +95,6 @@ pub fn app(state: AppState, extra: Option<Router>) -> Router {
     let mut router = Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
-        .route("/metrics", get(health::metrics))
         .nest("/api/v1", v1)
         // JSON bodies are small; uploads go straight to the bucket (or the blob routes).
         .layer(DefaultBodyLimit::max(64 * 1024))

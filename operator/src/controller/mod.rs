@@ -631,7 +631,10 @@ fn owning_tenant<K: Resource>(obj: K) -> Option<ObjectRef<Tenant>> {
 }
 
 /// The Controller: Tenants, plus the objects it makes (labelled as managed by the operator) so
-/// that drift or deletion of any of them reconciles its Tenant at once.
+/// that drift or deletion of any of them reconciles its Tenant at once. Each watch names the one
+/// object it is for (a `metadata.name` field selector), which RBAC authorises by name: the
+/// operator's ClusterRole lists and watches no Secret, Deployment, … but its own
+/// (charts/atendo/files/rbac/operator-rules.yaml).
 pub fn controller(
     ctx: Arc<Context>,
 ) -> impl futures::Stream<
@@ -644,46 +647,50 @@ pub fn controller(
     let concurrency = ctx.concurrency;
     let managed =
         watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
+    let named = |name: &str| managed.clone().fields(&format!("metadata.name={name}"));
     let by_tenant_label = |obj: Namespace| {
         obj.labels()
             .get(TENANT_LABEL)
             .map(|n| ObjectRef::<Tenant>::new(n))
     };
-    Controller::new(
+    let mut controller = Controller::new(
         Api::<Tenant>::all(client.clone()),
         watcher::Config::default(),
     )
     .watches(
         Api::<Deployment>::all(client.clone()),
-        managed.clone(),
+        named(CHAT_SERVER),
         owning_tenant,
     )
     .watches(
         Api::<ConfigMap>::all(client.clone()),
-        managed.clone(),
-        owning_tenant,
-    )
-    .watches(
-        Api::<Secret>::all(client.clone()),
-        managed.clone(),
+        named(CHAT_SERVER),
         owning_tenant,
     )
     .watches(
         Api::<Service>::all(client.clone()),
-        managed.clone(),
+        named(CHAT_SERVER),
         owning_tenant,
     )
     .watches(
         Api::<Ingress>::all(client.clone()),
-        managed.clone(),
+        named(CHAT_SERVER),
         owning_tenant,
     )
     .watches(
         Api::<HorizontalPodAutoscaler>::all(client.clone()),
-        managed.clone(),
+        named(CHAT_SERVER),
         owning_tenant,
-    )
-    .watches(Api::<Namespace>::all(client), managed, by_tenant_label)
-    .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
-    .run(reconcile, error_policy, ctx)
+    );
+    for secret in secrets::ALL {
+        controller = controller.watches(
+            Api::<Secret>::all(client.clone()),
+            named(secret),
+            owning_tenant,
+        );
+    }
+    controller
+        .watches(Api::<Namespace>::all(client), managed, by_tenant_label)
+        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
+        .run(reconcile, error_policy, ctx)
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::ConfigMap;
 
 use super::CHAT_SERVER;
-use super::deployment::{CONTAINER_PORT, SHUTDOWN_GRACE_SECONDS};
+use super::deployment::{CONTAINER_PORT, METRICS_PORT, SHUTDOWN_GRACE_SECONDS};
 use crate::context::TenantContext;
 
 pub fn build(ctx: &TenantContext) -> ConfigMap {
@@ -16,6 +16,7 @@ pub fn build(ctx: &TenantContext) -> ConfigMap {
     let branding = ctx.tenant.spec.branding.clone().unwrap_or_default();
     let mut data: BTreeMap<String, String> = [
         ("CHAT_LISTEN", format!("0.0.0.0:{CONTAINER_PORT}")),
+        ("CHAT_METRICS_LISTEN", format!("0.0.0.0:{METRICS_PORT}")),
         ("CHAT_PUBLIC_URL", ctx.url.clone()),
         ("CHAT_BUS_NAMESPACE", ctx.bus_namespace.clone()),
         ("CHAT_LOG_FORMAT", "json".into()),

@@ -22,6 +22,10 @@ use crate::context::TenantContext;
 
 pub const CONTAINER_PORT: i32 = 8080;
 pub const PORT_NAME: &str = "http";
+/// /metrics, apart from the public port (CHAT_METRICS_LISTEN): no Service exposes it, so no
+/// Ingress can route to it; the NetworkPolicy admits only the monitoring namespace.
+pub const METRICS_PORT: i32 = 9090;
+pub const METRICS_PORT_NAME: &str = "metrics";
 pub const CONFIG_HASH_ANNOTATION: &str = "atendo.io/config-hash";
 /// Time for endpoints to drop a terminating pod before it stops accepting sockets.
 pub const PRE_STOP_SECONDS: i64 = 5;
@@ -139,12 +143,20 @@ fn container(ctx: &TenantContext) -> Container {
         name: CHAT_SERVER.into(),
         image: Some(ctx.settings.chat_image.clone()),
         image_pull_policy: Some("IfNotPresent".into()),
-        ports: Some(vec![ContainerPort {
-            name: Some(PORT_NAME.into()),
-            container_port: CONTAINER_PORT,
-            protocol: Some("TCP".into()),
-            ..ContainerPort::default()
-        }]),
+        ports: Some(vec![
+            ContainerPort {
+                name: Some(PORT_NAME.into()),
+                container_port: CONTAINER_PORT,
+                protocol: Some("TCP".into()),
+                ..ContainerPort::default()
+            },
+            ContainerPort {
+                name: Some(METRICS_PORT_NAME.into()),
+                container_port: METRICS_PORT,
+                protocol: Some("TCP".into()),
+                ..ContainerPort::default()
+            },
+        ]),
         env_from: Some(vec![EnvFromSource {
             config_map_ref: Some(ConfigMapEnvSource {
                 name: CHAT_SERVER.into(),

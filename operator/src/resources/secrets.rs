@@ -19,6 +19,9 @@ pub const S3_SECRET_ACCESS_KEY_KEY: &str = "s3SecretAccessKey";
 pub const ADMIN: &str = "chat-admin";
 pub const ADMIN_EMAIL_KEY: &str = "email";
 pub const ADMIN_PASSWORD_KEY: &str = "password";
+/// Every Secret the operator makes: the only ones its ClusterRole may read, watch or patch
+/// (charts/atendo/files/rbac/operator-rules.yaml names them too).
+pub const ALL: [&str; 3] = [DATABASE, CREDENTIALS, ADMIN];
 /// On both Secrets: the `atendo.io/rotate-credentials` value these credentials were made for.
 pub const ROTATED_FOR_ANNOTATION: &str = "atendo.io/rotated-for";
 

@@ -31,6 +31,8 @@ fn each_plan_sets_its_limits_and_the_chat_contract() {
                 plan,
                 json!({
                     "CHAT_LISTEN": "0.0.0.0:8080",
+                "CHAT_METRICS_LISTEN": "0.0.0.0:9090",
+                    "CHAT_METRICS_LISTEN": "0.0.0.0:9090",
                     "CHAT_PUBLIC_URL": "https://acme.chat.example.com",
                     "CHAT_BUS_NAMESPACE": "tenant-acme",
                     "CHAT_LOG_FORMAT": "json",
@@ -66,6 +68,7 @@ fn branding_overrides_and_an_s3_endpoint_appear_when_set() {
             "professional",
             json!({
                 "CHAT_LISTEN": "0.0.0.0:8080",
+                "CHAT_METRICS_LISTEN": "0.0.0.0:9090",
                 "CHAT_PUBLIC_URL": "https://acme.atendo.example.com.br",
                 "CHAT_BUS_NAMESPACE": "tenant-acme",
                 "CHAT_LOG_FORMAT": "json",

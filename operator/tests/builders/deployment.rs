@@ -41,7 +41,8 @@ fn professional() -> Value {
                         "name": "chat-server",
                         "image": "registry.example.com/atendo/chat-server:1.0.0",
                         "imagePullPolicy": "IfNotPresent",
-                        "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
+                        "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"},
+                                  {"name": "metrics", "containerPort": 9090, "protocol": "TCP"}],
                         "envFrom": [{"configMapRef": {"name": "chat-server", "optional": false}}],
                         "env": [
                             secret_env("CHAT_STORE", "chat-database", "uri"),

@@ -7,6 +7,22 @@ use serde_json::{Value, json};
 use super::common::{minimal_json, settings, with};
 use super::{as_json, chat_labels, common_labels, ctx, owner, selector, stored};
 
+/// DNS first, then one rule per --egress-cidrs entry, as the default gives them.
+fn default_egress() -> Value {
+    json!([
+        {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                 "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+        {"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]},
+        {"to": [{"ipBlock": {"cidr": "172.16.0.0/12"}}]},
+        {"to": [{"ipBlock": {"cidr": "192.168.0.0/16"}}]},
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}],
+         "ports": [{"protocol": "TCP", "port": 443}]},
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}],
+         "ports": [{"protocol": "TCP", "port": 27017}]}
+    ])
+}
+
 #[test]
 fn the_network_policy_admits_only_the_ingress_controller_and_the_namespace_itself() {
     let tenant = stored(minimal_json("acme", "starter"));
@@ -19,15 +35,70 @@ fn the_network_policy_admits_only_the_ingress_controller_and_the_namespace_itsel
             "metadata": {"name": "tenant-isolation", "namespace": "tenant-acme", "labels": common_labels("starter"), "ownerReferences": owner()},
             "spec": {
                 "podSelector": {},
-                "policyTypes": ["Ingress"],
+                "policyTypes": ["Ingress", "Egress"],
                 "ingress": [
                     {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-ingress"}}}],
                      "ports": [{"protocol": "TCP", "port": 8080}]},
                     {"from": [{"podSelector": {}}]}
-                ]
+                ],
+                "egress": default_egress()
             }
         })
     );
+}
+
+#[test]
+fn the_monitoring_namespace_is_admitted_to_the_metrics_port_only() {
+    let tenant = stored(minimal_json("acme", "starter"));
+    let settings = settings(&["--monitoring-namespace=monitoring"]);
+    let policy = as_json(&network_policy::build(&ctx(&tenant, &settings)));
+    assert_eq!(
+        policy["spec"]["ingress"][1],
+        json!({"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+               "ports": [{"protocol": "TCP", "port": 9090}]})
+    );
+    assert_eq!(policy["spec"]["ingress"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn egress_goes_to_the_configured_blocks_and_never_to_instance_metadata() {
+    let tenant = stored(minimal_json("acme", "starter"));
+    let settings = settings(&[
+        "--egress-cidrs=10.20.0.0/16:6379,10.20.0.0/16:27017,169.254.0.0/16,fd00::/8:443",
+    ]);
+    let policy = as_json(&network_policy::build(&ctx(&tenant, &settings)));
+    assert_eq!(
+        policy["spec"]["egress"].as_array().unwrap()[1..],
+        [
+            json!({"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}], "ports": [{"protocol": "TCP", "port": 6379}]}),
+            json!({"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}], "ports": [{"protocol": "TCP", "port": 27017}]}),
+            json!({"to": [{"ipBlock": {"cidr": "169.254.0.0/16", "except": ["169.254.169.254/32"]}}]}),
+            json!({"to": [{"ipBlock": {"cidr": "fd00::/8"}}], "ports": [{"protocol": "TCP", "port": 443}]}),
+        ]
+    );
+}
+
+#[test]
+fn a_tenant_with_single_sign_on_may_fetch_its_identity_providers_keys_over_https() {
+    let sso = with(
+        minimal_json("acme", "starter"),
+        "/spec/sso",
+        json!({"issuer": "https://login.acme.example", "audience": "atendo",
+               "jwksUrl": "https://login.acme.example/keys"}),
+    );
+    let narrow = settings(&["--egress-cidrs=10.20.0.0/16"]);
+    let https = json!({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}],
+                       "ports": [{"protocol": "TCP", "port": 443}]});
+    let egress = |doc: Value, settings| {
+        let tenant = stored(doc);
+        as_json(&network_policy::build(&ctx(&tenant, settings)))["spec"]["egress"].clone()
+    };
+    let with_sso = egress(sso.clone(), &narrow);
+    assert_eq!(with_sso.as_array().unwrap().last(), Some(&https));
+    let without = egress(minimal_json("acme", "starter"), &narrow);
+    assert!(!without.as_array().unwrap().contains(&https));
+    // The default already allows HTTPS anywhere: no second rule for it.
+    assert_eq!(egress(sso, &settings(&[])), default_egress());
 }
 
 #[test]
@@ -78,6 +149,44 @@ fn expected_ingress(
         spec["tls"] = t;
     }
     json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata, "spec": spec})
+}
+
+#[test]
+fn no_ingress_path_reaches_the_metrics_port() {
+    let tenant = stored(minimal_json("acme", "professional"));
+    let settings = settings(&[]);
+    let ctx = ctx(&tenant, &settings);
+    let service = as_json(&service::build(&ctx));
+    let ingress = as_json(&ingress::build(&ctx));
+    let deployment = as_json(&atendo_operator::resources::deployment::build(&ctx, "hash"));
+    // Every backend of the Ingress is a port of the Service…
+    let backends: Vec<&Value> = ingress["spec"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["http"]["paths"].as_array().unwrap())
+        .map(|p| &p["backend"]["service"])
+        .collect();
+    assert!(!backends.is_empty());
+    let service_ports = service["spec"]["ports"].as_array().unwrap();
+    for backend in backends {
+        assert_eq!(backend["name"], "chat-server");
+        let port = service_ports
+            .iter()
+            .find(|p| p["name"] == backend["port"]["name"])
+            .expect("the backend names a Service port");
+        // …and the Service leads only to the public container port, never to /metrics'.
+        assert_eq!(port["targetPort"], "http");
+    }
+    assert_eq!(service_ports.len(), 1);
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        container["ports"],
+        json!([{"name": "http", "containerPort": 8080, "protocol": "TCP"},
+               {"name": "metrics", "containerPort": 9090, "protocol": "TCP"}])
+    );
+    let config = as_json(&atendo_operator::resources::config_map::build(&ctx));
+    assert_eq!(config["data"]["CHAT_METRICS_LISTEN"], "0.0.0.0:9090");
 }
 
 #[test]

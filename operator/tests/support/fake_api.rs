@@ -32,8 +32,10 @@ use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+pub mod access;
 mod transport;
 
+use access::{Access, Admission};
 use transport::WatchFilter;
 
 type Body = BoxBody<Bytes, Infallible>;
@@ -85,6 +87,10 @@ struct State {
     /// Watches refused with 410 Expired because they started before the window.
     expired_watches: usize,
     calls: Vec<Call>,
+    /// RBAC and admission for one user's requests, when a test asks for them.
+    access: Option<Arc<Access>>,
+    /// What `access` refused, one line each.
+    denied: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -93,6 +99,8 @@ pub struct FakeApi {
     /// The newest resourceVersion, for waking watches; the events themselves are in `history`,
     /// so a slow watch never misses one while it stays inside the window.
     newest: Arc<watch::Sender<u64>>,
+    /// Who this handle's requests are made as; None is an administrator.
+    user: Option<Arc<str>>,
 }
 
 impl Default for FakeApi {
@@ -166,6 +174,29 @@ fn matches_selector(object: &Value, selector: Option<&str>) -> bool {
     selector.split(',').all(|term| match term.split_once('=') {
         Some((k, v)) => labels[k.trim_end_matches('=')].as_str() == Some(v),
         None => !labels[term].is_null(),
+    })
+}
+
+/// The field selectors this fake answers: `metadata.name` and `metadata.namespace` equality, as
+/// every resource of the API server supports.
+fn check_fields(fields: &str) -> Result<(), String> {
+    let fields = percent_decode(fields);
+    match fields.split(',').find(|f| {
+        !(f.is_empty() || f.starts_with("metadata.name=") || f.starts_with("metadata.namespace="))
+    }) {
+        Some(other) => Err(format!("field label not supported: {other}")),
+        None => Ok(()),
+    }
+}
+
+fn matches_fields(object: &Value, fields: Option<&str>) -> bool {
+    let Some(fields) = fields.map(percent_decode) else {
+        return true;
+    };
+    fields.split(',').filter(|f| !f.is_empty()).all(|f| {
+        let (field, value) = f.split_once('=').unwrap_or((f, ""));
+        let field = field.trim_start_matches("metadata.");
+        object["metadata"][field].as_str().unwrap_or_default() == value
     })
 }
 
@@ -243,11 +274,40 @@ impl FakeApi {
         FakeApi {
             state: Arc::new(Mutex::new(state)),
             newest: Arc::new(watch::channel(0).0),
+            user: None,
         }
     }
 
+    /// A client whose requests are an administrator's (nothing is enforced on them).
     pub fn client(&self) -> kube::Client {
-        kube::Client::new(self.clone(), "default")
+        kube::Client::new(
+            FakeApi {
+                user: None,
+                ..self.clone()
+            },
+            "default",
+        )
+    }
+
+    /// A client whose requests are made as `user`, subject to what [`FakeApi::enforce`] set.
+    pub fn client_as(&self, user: &str) -> kube::Client {
+        kube::Client::new(
+            FakeApi {
+                user: Some(user.into()),
+                ..self.clone()
+            },
+            "default",
+        )
+    }
+
+    /// From now on, requests made as `access.user` are authorised and admitted by `access`.
+    pub fn enforce(&self, access: Access) {
+        self.state.lock().unwrap().access = Some(Arc::new(access));
+    }
+
+    /// The requests refused by RBAC or admission so far.
+    pub fn denied(&self) -> Vec<String> {
+        self.state.lock().unwrap().denied.clone()
     }
 
     /// Every request so far.
@@ -403,6 +463,93 @@ impl FakeApi {
         });
         let namespace = t.namespace.clone();
         let selector = query_param(query, "labelSelector");
+        let field_selector = query_param(query, "fieldSelector");
+        if let Some(fields) = field_selector
+            && let Err(message) = check_fields(fields)
+        {
+            return status(StatusCode::BAD_REQUEST, "BadRequest", message);
+        }
+        let access = state
+            .access
+            .clone()
+            .filter(|a| self.user.as_deref() == Some(a.user.as_str()));
+        if let Some(access) = &access {
+            let mut asked = vec![access::attributes(
+                method,
+                &t.group,
+                &t.resource,
+                t.subresource.as_deref(),
+                &t.namespace,
+                t.name.as_deref(),
+                query,
+            )];
+            // An apply that creates its object is authorised as create as well.
+            if method == "PATCH" && content_type == "application/apply-patch+yaml" {
+                let key = (
+                    t.group.clone(),
+                    t.resource.clone(),
+                    t.namespace.clone(),
+                    t.name.clone().unwrap_or_default(),
+                );
+                if !state.objects.contains_key(&key) {
+                    let mut create = asked[0].clone();
+                    create.verb = "create".into();
+                    asked.push(create);
+                }
+            }
+            if let Some(refused) = asked.iter().find(|a| !access.allows(a)) {
+                let scope = if refused.namespace.is_empty() {
+                    "at the cluster scope".to_string()
+                } else {
+                    format!("in the namespace {:?}", refused.namespace)
+                };
+                let message = format!(
+                    "{} {:?} is forbidden: User {:?} cannot {} resource {:?} in API group {:?} {scope}",
+                    refused.resource,
+                    refused.name,
+                    access.user,
+                    refused.verb,
+                    refused.resource,
+                    refused.group
+                );
+                state.denied.push(message.clone());
+                return status(StatusCode::FORBIDDEN, "Forbidden", message);
+            }
+        }
+        // Admission of a write by the enforced user; `Err` is the response refusing it.
+        let (group, resource, in_namespace) =
+            (t.group.clone(), t.resource.clone(), t.namespace.clone());
+        let admit = move |state: &mut State,
+                          operation: &'static str,
+                          name: &str,
+                          old: Option<&Value>,
+                          new: Option<&Value>|
+              -> Result<(), Response<Body>> {
+            let Some(access) = &access else {
+                return Ok(());
+            };
+            let ns_key = (
+                String::new(),
+                "namespaces".to_string(),
+                String::new(),
+                in_namespace.clone(),
+            );
+            let namespace_object = state.objects.get(&ns_key).cloned();
+            let request = Admission {
+                operation,
+                group: &group,
+                resource: &resource,
+                namespace: &in_namespace,
+                name,
+                object: new,
+                old_object: old,
+                namespace_object: namespace_object.as_deref(),
+            };
+            access.admit(&request).map_err(|message| {
+                state.denied.push(message.clone());
+                status(StatusCode::FORBIDDEN, "Forbidden", message)
+            })
+        };
         match (method, t.name.clone()) {
             ("GET", None)
                 if query_param(query, "watch").is_some_and(|w| w == "true" || w == "1") =>
@@ -415,6 +562,7 @@ impl FakeApi {
                     resource: t.resource,
                     namespace,
                     selector: selector.map(str::to_string),
+                    fields: field_selector.map(str::to_string),
                 };
                 self.watch(&mut state, filter, since)
             }
@@ -440,7 +588,9 @@ impl FakeApi {
                             && k.1 == t.resource
                             && (namespace.is_empty() || k.2 == namespace)
                     })
-                    .filter(|(_, v)| matches_selector(v, selector))
+                    .filter(|(_, v)| {
+                        matches_selector(v, selector) && matches_fields(v, field_selector)
+                    })
                 {
                     if !first {
                         body.push(',');
@@ -475,6 +625,9 @@ impl FakeApi {
                         format!("{name} already exists"),
                     );
                 }
+                if let Err(refused) = admit(&mut state, "CREATE", &name, None, Some(&object)) {
+                    return refused;
+                }
                 let stored = self.store(&mut state, key, object);
                 json_response(StatusCode::CREATED, &stored)
             }
@@ -503,6 +656,11 @@ impl FakeApi {
                             format!("{} {name} not found", t.resource),
                         ),
                         Some(mut object) => {
+                            if let Err(refused) =
+                                admit(&mut state, "DELETE", &name, Some(&*object), None)
+                            {
+                                return refused;
+                            }
                             let has_finalizers = object["metadata"]["finalizers"]
                                 .as_array()
                                 .is_some_and(|f| !f.is_empty());
@@ -545,6 +703,11 @@ impl FakeApi {
                             );
                         }
                         let next = self.subresource_split(&current, object, is_status);
+                        if let Err(refused) =
+                            admit(&mut state, "UPDATE", &name, Some(&*current), Some(&next))
+                        {
+                            return refused;
+                        }
                         json_response(StatusCode::OK, &self.store(&mut state, key, next))
                     }
                     "PATCH" => {
@@ -655,6 +818,20 @@ impl FakeApi {
                             Some(current) => self.subresource_split(current, patched, is_status),
                             None => patched,
                         };
+                        let operation = if current.is_some() {
+                            "UPDATE"
+                        } else {
+                            "CREATE"
+                        };
+                        if let Err(refused) = admit(
+                            &mut state,
+                            operation,
+                            &name,
+                            current.as_deref(),
+                            Some(&next),
+                        ) {
+                            return refused;
+                        }
                         record_owners(&mut state, &key, &base, &next, &manager);
                         json_response(StatusCode::OK, &self.store(&mut state, key, next))
                     }

@@ -15,7 +15,7 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, StreamBody};
 use serde_json::{Value, json};
 
-use super::{Body, FakeApi, Key, State, matches_selector};
+use super::{Body, FakeApi, Key, State, matches_fields, matches_selector};
 
 /// What one watch asks for.
 pub(super) struct WatchFilter {
@@ -23,6 +23,7 @@ pub(super) struct WatchFilter {
     pub(super) resource: String,
     pub(super) namespace: String,
     pub(super) selector: Option<String>,
+    pub(super) fields: Option<String>,
 }
 
 impl WatchFilter {
@@ -31,6 +32,7 @@ impl WatchFilter {
             && key.1 == self.resource
             && (self.namespace.is_empty() || key.2 == self.namespace)
             && matches_selector(object, self.selector.as_deref())
+            && matches_fields(object, self.fields.as_deref())
     }
 }
 
