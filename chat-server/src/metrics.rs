@@ -19,6 +19,12 @@ pub struct LimitLabels {
     pub limit: &'static str,
 }
 
+/// Why the hub refused a bus payload: `unsigned`, `bad_mac` or `malformed` (`delivery::seal`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectLabels {
+    pub reason: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub connections_active: Gauge,
@@ -31,6 +37,8 @@ pub struct Metrics {
     pub store_page_asks: Counter,
     pub store_page_reads: Counter,
     pub holes_skipped: Counter,
+    pub bus_rejected: Family<RejectLabels, Counter>,
+    pub bus_unconfirmed: Counter,
     pub rate_limited: Family<LimitLabels, Counter>,
 }
 
@@ -102,6 +110,18 @@ impl Metrics {
             "Seq holes skipped after the grace period (a writer died mid-append)",
             holes_skipped.clone(),
         );
+        let bus_rejected = Family::<RejectLabels, Counter>::default();
+        registry.register(
+            "chat_bus_rejected",
+            "Bus payloads dropped by this process because their MAC failed, by reason",
+            bus_rejected.clone(),
+        );
+        let bus_unconfirmed = Counter::default();
+        registry.register(
+            "chat_bus_unconfirmed",
+            "Bus frames a socket dropped because the store did not hold their seq (counted per socket)",
+            bus_unconfirmed.clone(),
+        );
         let rate_limited = Family::<LimitLabels, Counter>::default();
         registry.register(
             "chat_rate_limited",
@@ -120,12 +140,20 @@ impl Metrics {
             store_page_asks,
             store_page_reads,
             holes_skipped,
+            bus_rejected,
+            bus_unconfirmed,
             rate_limited,
         }
     }
 
     pub fn closed(&self, reason: &'static str) {
         self.ws_closed.get_or_create(&CloseLabels { reason }).inc();
+    }
+
+    pub fn bus_rejected(&self, reason: &'static str) {
+        self.bus_rejected
+            .get_or_create(&RejectLabels { reason })
+            .inc();
     }
 
     pub fn limited(&self, limit: &'static str) {

@@ -18,6 +18,7 @@ use crate::chat::{Chat, Limits};
 use crate::config::Config;
 use crate::delivery::hub::Hub;
 use crate::delivery::publish::Publisher;
+use crate::delivery::seal::BusSeal;
 use crate::delivery::session::SessionLimits;
 use crate::metrics::Metrics;
 
@@ -27,6 +28,11 @@ pub enum StartError {
     Store(#[from] crate::store::StoreError),
     #[error("CHAT_BUS: {0}")]
     Bus(#[from] crate::bus::BusError),
+    #[error(
+        "CHAT_SIGNING_KEY is required with a Redis bus: replicas sign and verify every bus payload \
+         (and each other's tokens) with it; set the same key on every replica"
+    )]
+    SigningKeyForRedis,
     #[error("CHAT_ADMIN_EMAIL: could not bootstrap the admin: {0}")]
     Admin(String),
     #[error("CHAT_LISTEN: cannot bind {addr}: {source}")]
@@ -111,22 +117,33 @@ pub async fn build(
     shutdown: CancellationToken,
 ) -> Result<(AppState, Option<axum::Router>), StartError> {
     let metrics = Arc::new(Metrics::new());
-    let store = crate::store::open(&config.store).await?;
-    let (inbound_tx, inbound_rx) = mpsc::channel(65_536);
-    let bus = crate::bus::connect(&config.bus, &config.bus_namespace, inbound_tx).await?;
-    let hub = Hub::start(bus.clone(), inbound_rx, shutdown.clone());
     let secret = match &config.signing_key {
         Some(k) => k.as_bytes().to_vec(),
+        // A random key would make every replica refuse the others' bus payloads: messages
+        // would cross replicas only when a later one revealed the gap.
+        None if matches!(config.bus, crate::config::BusLocation::Redis(_)) => {
+            return Err(StartError::SigningKeyForRedis);
+        }
         None => {
             tracing::warn!(
-                "CHAT_SIGNING_KEY is not set: using a random key, so tokens die with this process \
-                 and replicas cannot verify each other's tokens"
+                "CHAT_SIGNING_KEY is not set: using a random key, so tokens die with this process"
             );
             let mut key = vec![0u8; 48];
             rand::Rng::fill(&mut rand::rng(), &mut key[..]);
             key
         }
     };
+    let store = crate::store::open(&config.store).await?;
+    let (inbound_tx, inbound_rx) = mpsc::channel(65_536);
+    let bus = crate::bus::connect(&config.bus, &config.bus_namespace, inbound_tx).await?;
+    let seal = BusSeal::new(&secret);
+    let hub = Hub::start(
+        bus.clone(),
+        inbound_rx,
+        seal.clone(),
+        metrics.clone(),
+        shutdown.clone(),
+    );
     let oidc = match (
         &config.oidc_issuer,
         &config.oidc_audience,
@@ -150,7 +167,7 @@ pub async fn build(
     };
     let chat = Arc::new(Chat::new(
         store,
-        Publisher::new(bus, metrics.clone()),
+        Publisher::new(bus, seal, metrics.clone()),
         hub,
         auth,
         blobs,

@@ -7,10 +7,13 @@
 //! encodings of each message. Here the first caller's read is shared with every caller that asks
 //! for the same (conversation, after, limit) while it is in flight; the frames are encoded once.
 //! Nothing is cached past the read: a caller that comes later reads again, so it never misses
-//! what was committed meanwhile.
+//! what was committed meanwhile. A page says when its read was issued, which may be before the
+//! caller asked: what arrived on the bus after that instant is not judged by it
+//! (`subscription::Subscription::confirm`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
@@ -23,18 +26,25 @@ use crate::model::Message;
 use crate::protocol::ServerFrame;
 use crate::store::{Store, StoreError};
 
-/// One page of frames ready to write, in seq order.
-pub type Page = Result<Arc<[Outgoing]>, StoreError>;
+/// One page of frames ready to write, in seq order, and when the read was issued.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub started: Instant,
+    pub frames: Arc<[Outgoing]>,
+}
+
+/// What one store read returns.
+pub type Read = Result<Arc<[Outgoing]>, StoreError>;
 
 type Key = (String, u64, u32);
 
 /// Reads a page from the store: `(conversation_id, after_seq, limit)`.
-pub type ReadPage = Arc<dyn Fn(String, u64, u32) -> BoxFuture<'static, Page> + Send + Sync>;
+pub type ReadPage = Arc<dyn Fn(String, u64, u32) -> BoxFuture<'static, Read> + Send + Sync>;
 
 pub struct CatchUp {
     read: ReadPage,
     asks: Option<Counter>,
-    in_flight: Arc<Mutex<HashMap<Key, Shared<BoxFuture<'static, Page>>>>>,
+    in_flight: Arc<Mutex<HashMap<Key, Shared<BoxFuture<'static, Result<Page, StoreError>>>>>>,
 }
 
 impl CatchUp {
@@ -64,7 +74,12 @@ impl CatchUp {
 
     /// The frames of the messages after `after` (at most `limit`), joining a read of the same
     /// page already under way.
-    pub async fn page(&self, conversation_id: &str, after: u64, limit: u32) -> Page {
+    pub async fn page(
+        &self,
+        conversation_id: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Page, StoreError> {
         if let Some(asks) = &self.asks {
             asks.inc();
         }
@@ -74,6 +89,8 @@ impl CatchUp {
             match in_flight.get(&key) {
                 Some(read) => read.clone(),
                 None => {
+                    // Taken before the read is issued, so never later than the store sees it.
+                    let started = Instant::now();
                     let read = (self.read)(key.0.clone(), after, limit);
                     let map = self.in_flight.clone();
                     let done_key = key.clone();
@@ -86,9 +103,10 @@ impl CatchUp {
                         page
                     });
                     let read = async move {
-                        task.await.unwrap_or_else(|e| {
+                        let frames = task.await.unwrap_or_else(|e| {
                             Err(StoreError::Other(format!("reading the store failed: {e}")))
-                        })
+                        })?;
+                        Ok(Page { started, frames })
                     }
                     .boxed()
                     .shared();
@@ -158,7 +176,13 @@ mod tests {
             asks.spawn(async move { c.page("room", 7, 3).await });
         }
         while let Some(page) = asks.join_next().await {
-            let seqs: Vec<u64> = page.unwrap().unwrap().iter().map(|o| o.seq).collect();
+            let seqs: Vec<u64> = page
+                .unwrap()
+                .unwrap()
+                .frames
+                .iter()
+                .map(|o| o.seq)
+                .collect();
             assert_eq!(seqs, [8, 9, 10]);
         }
         assert_eq!(reads.load(Ordering::SeqCst), 1);
@@ -166,10 +190,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_page_joined_late_reports_when_its_read_was_issued_not_when_it_was_asked_for() {
+        let (catch_up, reads) = counting(Duration::from_millis(50));
+        let catch_up = Arc::new(catch_up);
+        let before_first = Instant::now();
+        let first = {
+            let c = catch_up.clone();
+            tokio::spawn(async move { c.page("room", 0, 2).await })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let asked = Instant::now();
+        let joined = catch_up.page("room", 0, 2).await.unwrap();
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "the second ask joined");
+        assert!(
+            joined.started >= before_first && joined.started < asked,
+            "a frame that arrived between the read and the ask must not be judged by it"
+        );
+        assert_eq!(first.await.unwrap().unwrap().started, joined.started);
+    }
+
+    #[tokio::test]
     async fn other_pages_and_later_asks_read_again() {
         let (catch_up, reads) = counting(Duration::from_millis(1));
         let (a, b) = tokio::join!(catch_up.page("room", 7, 3), catch_up.page("room", 8, 3));
-        assert_eq!((a.unwrap()[0].seq, b.unwrap()[0].seq), (8, 9));
+        assert_eq!((a.unwrap().frames[0].seq, b.unwrap().frames[0].seq), (8, 9));
         catch_up.page("other", 7, 3).await.unwrap();
         catch_up.page("room", 7, 3).await.unwrap();
         assert_eq!(
@@ -201,7 +245,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(5)).await;
         first.abort();
         let page = catch_up.page("room", 0, 2).await.unwrap();
-        assert_eq!(page.len(), 2);
+        assert_eq!(page.frames.len(), 2);
         assert_eq!(
             reads.load(Ordering::SeqCst),
             1,

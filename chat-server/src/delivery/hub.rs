@@ -1,8 +1,10 @@
 //! The per-process fan-out point between the bus and the sockets.
 //!
 //! The process holds one bus subscription per topic, however many sockets want it, and copies
-//! each inbound payload to the interested sessions' bounded queues. A payload is parsed once
-//! per process (not per socket) and its text is shared, not copied.
+//! each inbound payload to the interested sessions' bounded queues. A payload is verified
+//! (`super::seal`) and parsed once per process (not per socket) and its text is shared, not
+//! copied. A payload that fails verification is dropped, counted in
+//! `chat_bus_rejected_total{reason}` and logged (without its body, at most once a second).
 //!
 //! Back-pressure: the hub never waits for a session. A session whose queue is full is kicked
 //! (its `kick` token is cancelled) and closes itself as a slow consumer; the client resumes
@@ -15,15 +17,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::seal::BusSeal;
 use super::subscription::Outgoing;
 use crate::bus::{Bus, BusResult, Inbound};
+use crate::metrics::Metrics;
 use crate::protocol::PresenceState;
 
 pub type SessionId = u64;
@@ -105,7 +109,14 @@ pub struct Hub {
     topics: Mutex<HashMap<String, Topic>>,
     bus_ops: tokio::sync::Mutex<()>,
     next_session: AtomicU64,
+    seal: BusSeal,
+    metrics: Arc<Metrics>,
+    /// When a refusal was last logged, and how many went unlogged since: a flood of forged
+    /// payloads must not become a flood of log lines.
+    refusals: Mutex<(Option<Instant>, u64)>,
 }
+
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(1);
 
 impl Hub {
     /// Starts the hub's dispatch loop over `inbound` and its sweep of unused topics; both end
@@ -113,6 +124,8 @@ impl Hub {
     pub fn start(
         bus: Arc<dyn Bus>,
         mut inbound: mpsc::Receiver<Inbound>,
+        seal: BusSeal,
+        metrics: Arc<Metrics>,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
         let hub = Arc::new(Self {
@@ -121,6 +134,9 @@ impl Hub {
             topics: Mutex::new(HashMap::new()),
             bus_ops: tokio::sync::Mutex::new(()),
             next_session: AtomicU64::new(1),
+            seal,
+            metrics,
+            refusals: Mutex::new((None, 0)),
         });
         let dispatcher = hub.clone();
         let stop = shutdown.clone();
@@ -228,7 +244,11 @@ impl Hub {
     fn dispatch(&self, item: Inbound) {
         match item {
             Inbound::Message { topic, payload } => {
-                let Some(event) = parse(topic, payload) else {
+                let frame = match self.seal.open(&topic, &payload) {
+                    Ok(frame) => frame,
+                    Err(why) => return self.refuse(&topic, why.label(), payload.len()),
+                };
+                let Some(event) = parse(topic, frame) else {
                     return;
                 };
                 if let EventKind::Presence { agent_id, state } = &event.kind {
@@ -259,6 +279,31 @@ impl Hub {
                 }
             }
         }
+    }
+}
+
+impl Hub {
+    fn refuse(&self, topic: &str, reason: &'static str, len: usize) {
+        self.metrics.bus_rejected(reason);
+        let mut refusals = self.refusals.lock().expect("refusals lock");
+        let now = Instant::now();
+        if refusals
+            .0
+            .is_some_and(|last| now < last + REFUSAL_LOG_EVERY)
+        {
+            refusals.1 += 1;
+            return;
+        }
+        let unlogged = std::mem::replace(&mut *refusals, (Some(now), 0)).1;
+        // Never the payload: it is attacker-chosen and may carry a planted message body.
+        tracing::warn!(
+            %topic,
+            reason,
+            bytes = len,
+            also_refused_since_last_line = unlogged,
+            "dropping a bus payload that failed verification (is another deployment or an \
+             outsider publishing on this namespace, or do replicas have different CHAT_SIGNING_KEYs?)"
+        );
     }
 }
 
@@ -333,8 +378,78 @@ fn parse(topic: String, payload: bytes::Bytes) -> Option<HubEvent> {
 
 #[cfg(test)]
 mod tests {
-    use super::{EventKind, parse};
+    use std::sync::Arc;
+
+    use tokio::sync::mpsc;
+    use tokio_util::sync::CancellationToken;
+
+    use super::{EventKind, Hub, HubItem, SessionPort, parse};
+    use crate::bus::Inbound;
+    use crate::bus::local::LocalBus;
+    use crate::delivery::seal::BusSeal;
+    use crate::metrics::Metrics;
     use crate::protocol::PresenceState;
+
+    const PRESENCE: &str = r#"{"type":"presence","agent_id":"a1","state":"away"}"#;
+
+    /// Payloads reach the hub as the bus hands them over: unsigned, sealed with another
+    /// deployment's key, sealed for another topic, garbled, and finally one genuine. Only the
+    /// genuine one reaches the session (as the bare frame) or changes what the hub knows.
+    #[tokio::test]
+    async fn only_payloads_sealed_with_this_deployments_key_for_their_topic_reach_sessions() {
+        let (bus_tx, _bus_rx) = mpsc::channel(8);
+        let (inbound, rx) = mpsc::channel(8);
+        let metrics = Arc::new(Metrics::new());
+        let ours = BusSeal::new(b"ours-0123456789abcdefghijklmnopqrstuv");
+        let theirs = BusSeal::new(b"theirs-0123456789abcdefghijklmnopqrst");
+        let stop = CancellationToken::new();
+        let hub = Hub::start(
+            Arc::new(LocalBus::new(bus_tx)),
+            rx,
+            ours.clone(),
+            metrics.clone(),
+            stop.clone(),
+        );
+        let (tx, mut session) = mpsc::channel(8);
+        let port = SessionPort {
+            tx,
+            kick: CancellationToken::new(),
+        };
+        hub.subscribe("agents", 1, port).await.unwrap();
+        let send = |payload: bytes::Bytes| {
+            inbound.try_send(Inbound::Message {
+                topic: "agents".into(),
+                payload,
+            })
+        };
+        send(bytes::Bytes::from_static(PRESENCE.as_bytes())).unwrap();
+        send(theirs.seal("agents", PRESENCE)).unwrap();
+        send(ours.seal("conv.c1", PRESENCE)).unwrap();
+        send(bytes::Bytes::from_static(b"v1.garbled")).unwrap();
+        let genuine = r#"{"type":"presence","agent_id":"a2","state":"online"}"#;
+        send(ours.seal("agents", genuine)).unwrap();
+
+        let Some(HubItem::Event(event)) = session.recv().await else {
+            panic!("the genuine payload arrives");
+        };
+        assert_eq!(event.text.as_str(), genuine);
+        assert_eq!(
+            hub.presence_of("a1"),
+            PresenceState::Offline,
+            "forged presence ignored"
+        );
+        assert_eq!(hub.presence_of("a2"), PresenceState::Online);
+        assert!(session.try_recv().is_err(), "nothing else was delivered");
+        let text = metrics.encode();
+        for line in [
+            r#"chat_bus_rejected_total{reason="unsigned"} 1"#,
+            r#"chat_bus_rejected_total{reason="bad_mac"} 2"#,
+            r#"chat_bus_rejected_total{reason="malformed"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+        stop.cancel();
+    }
 
     fn kind(payload: &str) -> EventKind {
         parse("t".into(), bytes::Bytes::from(payload.to_string()))

@@ -1,5 +1,5 @@
 //! Where a stored message becomes a bus publish. Always after the store commit: a frame on the
-//! bus describes something already durable.
+//! bus describes something already durable. Every payload is sealed (`super::seal`) once here.
 //!
 //! A failed publish is retried in the background a few times; if it still fails, subscribers
 //! get the message anyway through gap-filling (the next message reveals the gap) or a resync
@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::seal::BusSeal;
 use crate::bus::Bus;
 use crate::metrics::Metrics;
 use crate::protocol::ServerFrame;
@@ -31,17 +32,18 @@ const RETRY_DELAYS: [Duration; 3] = [
 #[derive(Clone)]
 pub struct Publisher {
     bus: Arc<dyn Bus>,
+    seal: BusSeal,
     metrics: Arc<Metrics>,
 }
 
 impl Publisher {
-    pub fn new(bus: Arc<dyn Bus>, metrics: Arc<Metrics>) -> Self {
-        Self { bus, metrics }
+    pub fn new(bus: Arc<dyn Bus>, seal: BusSeal, metrics: Arc<Metrics>) -> Self {
+        Self { bus, seal, metrics }
     }
 
     /// Publishes `frame` on `topic`; on failure keeps trying in the background and returns.
     pub async fn publish(&self, topic: String, frame: &ServerFrame) {
-        let payload = Bytes::from(frame.to_text());
+        let payload: Bytes = self.seal.seal(&topic, &frame.to_text());
         if self.bus.publish(&topic, payload.clone()).await.is_ok() {
             return;
         }

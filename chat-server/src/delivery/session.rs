@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::hub::{EventKind, HubItem, SessionId, SessionPort};
 use super::publish::{AGENTS_TOPIC, conversation_topic};
-use super::subscription::{Outgoing, Subscription};
+use super::subscription::{Outgoing, StoreRead, Subscription};
 use crate::api::error::ApiError;
 use crate::auth::Principal;
 use crate::chat::Chat;
@@ -34,9 +34,10 @@ const CLOSE_LINGER: Duration = Duration::from_secs(2);
 /// the slot in every hub topic's bookkeeping) for a client that is not reading. A transport that
 /// buffered the frame still flushes it in the final `close`.
 const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
-/// A gap usually closes by itself within milliseconds (a publish overtaken by another); only
-/// then is the store asked.
-const FILL_DELAY: Duration = Duration::from_millis(100);
+/// A frame that came across a gap waits for the store's copy; a short wait lets the frames of
+/// one burst (publishes from two replicas overtaking each other) share one read.
+const FILL_DELAY: Duration = Duration::from_millis(10);
+/// Between reads while the store shows a hole, and after a failed read.
 const FILL_RETRY: Duration = Duration::from_millis(500);
 const REPLAY_PAGE: u32 = 200;
 
@@ -51,6 +52,26 @@ pub struct SessionLimits {
 struct SubState {
     sub: Subscription,
     last_fill: Option<Instant>,
+    failed_at: Option<Instant>,
+}
+
+impl SubState {
+    /// When this subscription next wants the store (or a hole skipped), if it does.
+    fn wake(&self, grace: Duration) -> Option<Instant> {
+        let unconfirmed = self.sub.unconfirmed_since().map(|t| t + FILL_DELAY);
+        let hole = self.sub.hole_since().map(|since| {
+            let last = self.last_fill.map_or(since, |f| f.max(since));
+            (last + FILL_RETRY).min(since + grace)
+        });
+        let at = match (unconfirmed, hole) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        Some(match self.failed_at {
+            Some(failed) => at.max(failed + FILL_RETRY),
+            None => at,
+        })
+    }
 }
 
 /// Why the session ended, and what close frame (if any) the client gets.
@@ -425,6 +446,7 @@ where
         let mut state = SubState {
             sub: Subscription::new(after_seq),
             last_fill: None,
+            failed_at: None,
         };
         let mut cursor = after_seq;
         loop {
@@ -441,11 +463,11 @@ where
                     return Ok(Err(e.into()));
                 }
             };
-            let full = page.len() == REPLAY_PAGE as usize;
+            let full = page.frames.len() == REPLAY_PAGE as usize;
             let now = Instant::now();
-            for o in page.iter() {
+            for o in page.frames.iter() {
                 cursor = o.seq;
-                let ready = state.sub.offer(o.clone(), now);
+                let ready = state.sub.offer_stored(o.clone(), now);
                 self.emit(ready, false).await?;
             }
             if !full {
@@ -481,7 +503,7 @@ where
                     return Ok(None);
                 };
                 let o = event.outgoing().expect("message events carry a message");
-                let ready = state.sub.offer(o, Instant::now());
+                let ready = state.sub.offer_live(o, Instant::now());
                 let overflow = state.sub.buffered() > self.limits.outbound_queue;
                 self.emit(ready, true).await?;
                 if overflow {
@@ -498,49 +520,66 @@ where
         Ok(None)
     }
 
-    /// Reads the store after what was delivered and offers it (gap fill or resync).
+    /// Reads the store after what was delivered, page by page, and judges the buffer by it
+    /// (gap fill or resync).
     async fn fill(&mut self, conversation_id: &str) -> Result<(), Broken> {
-        let Some(after) = self.subs.get(conversation_id).map(|s| s.sub.delivered()) else {
-            return Ok(());
-        };
-        self.chat.metrics.gap_fills.inc();
-        let page = match self
-            .chat
-            .catch_up
-            .page(conversation_id, after, REPLAY_PAGE)
-            .await
-        {
-            Ok(p) => p,
-            Err(e) => {
-                // The timer tries again; the buffer keeps what arrived live.
-                tracing::warn!(error = %e, conversation_id, "gap fill failed");
+        loop {
+            let Some(after) = self.subs.get(conversation_id).map(|s| s.sub.delivered()) else {
+                return Ok(());
+            };
+            self.chat.metrics.gap_fills.inc();
+            let page = self
+                .chat
+                .catch_up
+                .page(conversation_id, after, REPLAY_PAGE)
+                .await;
+            let now = Instant::now();
+            let Some(state) = self.subs.get_mut(conversation_id) else {
+                return Ok(());
+            };
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => {
+                    // The timer tries again; the buffer keeps what arrived live.
+                    state.failed_at = Some(now);
+                    tracing::warn!(error = %e, conversation_id, "gap fill failed");
+                    return Ok(());
+                }
+            };
+            state.last_fill = Some(now);
+            state.failed_at = None;
+            let complete = page.frames.len() < REPLAY_PAGE as usize;
+            let read = StoreRead {
+                after,
+                frames: &page.frames,
+                complete,
+                started: page.started,
+            };
+            let confirmed = state.sub.confirm(read, now);
+            if confirmed.dropped > 0 {
+                self.chat
+                    .metrics
+                    .bus_unconfirmed
+                    .inc_by(confirmed.dropped as u64);
+                tracing::warn!(
+                    conversation_id,
+                    dropped = confirmed.dropped,
+                    "dropping bus frames whose seq the store does not hold"
+                );
+            }
+            let advanced = state.sub.delivered() > after;
+            self.emit(confirmed.ready, true).await?;
+            // A full page that moved nothing starts beyond a hole: reading it again would not
+            // help; the hole's timer takes over.
+            if complete || !advanced {
                 return Ok(());
             }
-        };
-        let now = Instant::now();
-        let Some(state) = self.subs.get_mut(conversation_id) else {
-            return Ok(());
-        };
-        state.last_fill = Some(now);
-        let mut ready = Vec::new();
-        for o in page.iter() {
-            ready.extend(state.sub.offer(o.clone(), now));
         }
-        self.emit(ready, true).await
     }
 
     fn next_wake(&self) -> Option<Instant> {
         let grace = self.chat.hole_grace();
-        self.subs
-            .values()
-            .filter_map(|s| {
-                let since = s.sub.hole_deadline(grace)? - grace;
-                Some(match s.last_fill {
-                    Some(f) if f >= since => (f + FILL_RETRY).min(since + grace),
-                    _ => since + FILL_DELAY,
-                })
-            })
-            .min()
+        self.subs.values().filter_map(|s| s.wake(grace)).min()
     }
 
     async fn on_timer(&mut self) -> Result<Option<End>, Broken> {
@@ -549,14 +588,14 @@ where
         let due: Vec<String> = self
             .subs
             .iter()
-            .filter(|(_, s)| s.sub.needs_fill())
+            .filter(|(_, s)| s.wake(grace).is_some_and(|at| at <= now))
             .map(|(k, _)| k.clone())
             .collect();
         for id in due {
             self.fill(&id).await?;
             let skipped = match self.subs.get_mut(&id) {
-                Some(state) if state.sub.needs_fill() => state.sub.skip_hole(now, grace),
-                _ => Vec::new(),
+                Some(state) => state.sub.skip_hole(Instant::now(), grace),
+                None => Vec::new(),
             };
             if !skipped.is_empty() {
                 self.chat.metrics.holes_skipped.inc();
