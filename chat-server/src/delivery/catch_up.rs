@@ -37,6 +37,7 @@ pub struct Page {
 pub type Read = Result<Arc<[Outgoing]>, StoreError>;
 
 type Key = (String, u64, u32);
+type SharedRead = Shared<BoxFuture<'static, Result<Page, StoreError>>>;
 
 /// Reads a page from the store: `(conversation_id, after_seq, limit)`.
 pub type ReadPage = Arc<dyn Fn(String, u64, u32) -> BoxFuture<'static, Read> + Send + Sync>;
@@ -44,7 +45,7 @@ pub type ReadPage = Arc<dyn Fn(String, u64, u32) -> BoxFuture<'static, Read> + S
 pub struct CatchUp {
     read: ReadPage,
     asks: Option<Counter>,
-    in_flight: Arc<Mutex<HashMap<Key, Shared<BoxFuture<'static, Result<Page, StoreError>>>>>>,
+    in_flight: Arc<Mutex<HashMap<Key, SharedRead>>>,
 }
 
 impl CatchUp {
