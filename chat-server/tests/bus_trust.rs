@@ -535,3 +535,25 @@ async fn replicas_with_different_signing_keys_on_one_bus_refuse_each_others_payl
         (Offline, Online)
     );
 }
+
+/// A random per-process key would make replicas refuse each other's payloads without a sound:
+/// with a Redis bus, a missing key is a start-up error naming the setting.
+#[tokio::test]
+async fn a_redis_bus_without_a_signing_key_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::try_parse_from([
+        "chat-server".to_string(),
+        format!("--store={}", dir.path().join("store").display()),
+        format!("--upload-dir={}", dir.path().join("up").display()),
+        "--bus=redis://127.0.0.1:1".to_string(),
+    ])
+    .unwrap();
+    let err = match chat_server::server::build(&config, CancellationToken::new()).await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("started without a signing key"),
+    };
+    assert!(
+        err.contains("CHAT_SIGNING_KEY") && err.contains("Redis"),
+        "{err}"
+    );
+}
