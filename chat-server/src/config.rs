@@ -183,7 +183,8 @@ pub struct Config {
     )]
     pub store: StoreLocation,
 
-    /// `redis://…` for fan-out across replicas, or `local` for a single process.
+    /// `redis://…` (or `rediss://…` for TLS) for fan-out across replicas, or `local` for a
+    /// single process.
     #[arg(
         long,
         env = "CHAT_BUS",
@@ -195,6 +196,12 @@ pub struct Config {
     /// Prefix of every bus channel, so deployments sharing one Redis never see each other.
     #[arg(long, env = "CHAT_BUS_NAMESPACE", value_name = "CHAT_BUS_NAMESPACE", default_value = "atendo", value_parser = namespace)]
     pub bus_namespace: String,
+
+    /// PEM file with the private CA that signed the Redis server's certificate (`rediss://`
+    /// only). Replaces the public roots that are trusted without it. Read at start: a missing
+    /// or malformed file stops the server.
+    #[arg(long, env = "CHAT_BUS_CA_FILE", value_name = "CHAT_BUS_CA_FILE", value_parser = crate::bus::tls::parse_ca_file)]
+    pub bus_ca_file: Option<crate::bus::tls::CaFile>,
 
     /// Email of the admin agent created at start if missing (needs CHAT_ADMIN_PASSWORD).
     #[arg(
@@ -397,6 +404,17 @@ mod tests {
         let err = parse(&["--signing-key", "short"]).unwrap_err().to_string();
         assert!(
             err.contains("CHAT_SIGNING_KEY") && err.contains("at least 32"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_bus_ca_file_is_rejected_naming_the_variable_and_the_file() {
+        let err = parse(&["--bus-ca-file", "/nonexistent/redis-ca.pem"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("CHAT_BUS_CA_FILE") && err.contains("/nonexistent/redis-ca.pem"),
             "{err}"
         );
     }

@@ -135,7 +135,13 @@ pub async fn build(
     };
     let store = crate::store::open(&config.store).await?;
     let (inbound_tx, inbound_rx) = mpsc::channel(65_536);
-    let bus = crate::bus::connect(&config.bus, &config.bus_namespace, inbound_tx).await?;
+    let bus = crate::bus::connect(
+        &config.bus,
+        config.bus_ca_file.as_ref(),
+        &config.bus_namespace,
+        inbound_tx,
+    )
+    .await?;
     let seal = BusSeal::new(&secret);
     let hub = Hub::start(
         bus.clone(),

@@ -1,5 +1,5 @@
 //! One conformance suite for every `Bus`: the in-process bus and Redis pub/sub (a real
-//! redis-server). Behaviour only Redis has (replicas, namespaces, outages) is tested for Redis
+//! redis-server, in plain text and TLS-only with a private CA). Behaviour only Redis has (replicas, namespaces, outages) is tested for Redis
 //! alone, below the shared suite.
 //!
 //! Negative checks ("X does not arrive") use a marker: after the action under test, a marker is
@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use chat_server::bus::tls::CaFile;
 use chat_server::bus::{self, Bus, BusError, Inbound};
 use chat_server::config::BusLocation;
 use tokio::sync::mpsc;
@@ -19,13 +20,29 @@ const WAIT: Duration = Duration::from_secs(10);
 enum Backend {
     Local,
     Redis(testkit::redis::Redis),
+    /// `rediss://`, trusting the CA that signed the server's certificate.
+    RedisTls(testkit::redis_tls::TlsRedis, CaFile),
 }
 
 impl Backend {
+    fn tls() -> Self {
+        let redis = testkit::redis_tls::spawn_redis_tls().expect("start a TLS redis-server");
+        let ca = CaFile::load(&redis.ca.ca_file).expect("the test CA loads");
+        Backend::RedisTls(redis, ca)
+    }
+
     fn location(&self) -> BusLocation {
         match self {
             Backend::Local => BusLocation::Local,
             Backend::Redis(redis) => BusLocation::Redis(redis.url.clone()),
+            Backend::RedisTls(redis, _) => BusLocation::Redis(redis.url.clone()),
+        }
+    }
+
+    fn ca(&self) -> Option<&CaFile> {
+        match self {
+            Backend::RedisTls(_, ca) => Some(ca),
+            _ => None,
         }
     }
 
@@ -35,7 +52,7 @@ impl Backend {
 
     async fn node_with_capacity(&self, namespace: &str, capacity: usize) -> Node {
         let (tx, rx) = mpsc::channel(capacity);
-        let bus = bus::connect(&self.location(), namespace, tx)
+        let bus = bus::connect(&self.location(), self.ca(), namespace, tx)
             .await
             .expect("connect the bus");
         Node { bus, rx }
@@ -197,6 +214,7 @@ macro_rules! conformance {
 
 conformance!(local, Backend::Local);
 conformance!(redis, Backend::Redis(testkit::redis::redis()));
+conformance!(redis_tls, Backend::tls());
 
 /// What only a networked bus has: other replicas, shared servers, outages.
 mod redis_only {
@@ -262,7 +280,7 @@ mod redis_only {
         let port = testkit::free_port();
         let url = format!("redis://127.0.0.1:{port}");
         let (tx, _rx) = mpsc::channel(1);
-        let err = bus::connect(&BusLocation::Redis(url.clone()), "ns", tx)
+        let err = bus::connect(&BusLocation::Redis(url.clone()), None, "ns", tx)
             .await
             .err()
             .expect("nothing listens there");
@@ -309,7 +327,7 @@ mod redis_only {
         let mut redis = testkit::redis::spawn_redis().expect("start redis-server");
         let url = redis.url.clone();
         let (tx, rx) = mpsc::channel(16);
-        let bus = bus::connect(&BusLocation::Redis(url), &namespace(), tx)
+        let bus = bus::connect(&BusLocation::Redis(url), None, &namespace(), tx)
             .await
             .unwrap();
         let mut node = Node { bus, rx };

@@ -346,7 +346,7 @@ async fn a_raw_publish_on_a_tenants_channel_never_reaches_its_visitor_and_is_cou
     // redis-cli would send, on the channel the deployment uses for the conversation.
     let (tx, _rx) = tokio::sync::mpsc::channel(1);
     let outsider =
-        chat_server::bus::connect(&BusLocation::Redis(redis.url.clone()), &namespace, tx)
+        chat_server::bus::connect(&BusLocation::Redis(redis.url.clone()), None, &namespace, tx)
             .await
             .unwrap();
     let mut forged = genuine.clone();
@@ -441,7 +441,7 @@ async fn a_raw_publish_on_a_tenants_channel_never_reaches_its_visitor_and_is_cou
 /// A hub with its bus, as `server::build` wires them, on a real Redis.
 async fn replica(redis: &str, namespace: &str, key: &[u8]) -> (Publisher, Arc<Hub>, Arc<Metrics>) {
     let (tx, rx) = tokio::sync::mpsc::channel(64);
-    let bus = chat_server::bus::connect(&BusLocation::Redis(redis.into()), namespace, tx)
+    let bus = chat_server::bus::connect(&BusLocation::Redis(redis.into()), None, namespace, tx)
         .await
         .unwrap();
     let metrics = Arc::new(Metrics::new());

@@ -11,6 +11,7 @@
 
 pub mod local;
 pub mod redis;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -53,15 +54,26 @@ pub trait Bus: Send + Sync + 'static {
 
 /// The bus `location` names, pushing what it receives into `inbound`. `namespace` separates
 /// deployments sharing one Redis; the in-process bus has nothing to share and ignores it.
+/// `ca` is the private CA a `rediss://` server's certificate must chain to (else the public
+/// roots); giving one for any other location is an error, not a silent plain-text connection.
 pub async fn connect(
     location: &BusLocation,
+    ca: Option<&tls::CaFile>,
     namespace: &str,
     inbound: mpsc::Sender<Inbound>,
 ) -> BusResult<Arc<dyn Bus>> {
     Ok(match location {
-        BusLocation::Local => Arc::new(local::LocalBus::new(inbound)),
+        BusLocation::Local => {
+            if let Some(ca) = ca {
+                return Err(BusError::Other(format!(
+                    "CHAT_BUS_CA_FILE ({}) is set but CHAT_BUS is local; it applies to rediss:// only",
+                    ca.path().display()
+                )));
+            }
+            Arc::new(local::LocalBus::new(inbound))
+        }
         BusLocation::Redis(url) => {
-            Arc::new(redis::RedisBus::connect(url, namespace, inbound).await?)
+            Arc::new(redis::RedisBus::connect(url, ca, namespace, inbound).await?)
         }
     })
 }

@@ -1,4 +1,5 @@
-//! Redis pub/sub bus (`CHAT_BUS=redis://…`), shared by every replica of one deployment.
+//! Redis pub/sub bus (`CHAT_BUS=redis://…` or, over TLS, `rediss://…`), shared by every replica
+//! of one deployment. Which certificates `rediss://` trusts is [`super::tls`]'s business.
 //!
 //! Two connections: a publisher and a fred `SubscriberClient` (a RESP2 connection in subscribed
 //! mode cannot publish). Channels are `{namespace}:{topic}`, so deployments sharing one Redis
@@ -32,10 +33,11 @@ use fred::prelude::{
     Builder, Client, ClientLike, Config, ConnectionConfig, ErrorKind, EventInterface, Options,
     PerformanceConfig, PubsubInterface, ReconnectPolicy,
 };
-use fred::types::config::UnresponsiveConfig;
+use fred::types::config::{TlsConfig, TlsConnector, TlsHostMapping, UnresponsiveConfig};
 use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio::task::JoinHandle;
 
+use super::tls::{CaFile, client_config};
 use super::{Bus, BusError, BusResult, Inbound};
 
 /// Messages fred buffers for the forwarder before a slow receiver causes a `Resynced`.
@@ -61,11 +63,12 @@ impl RedisBus {
     /// without its bus should crash visibly, not serve without fan-out).
     pub async fn connect(
         url: &str,
+        ca: Option<&CaFile>,
         namespace: &str,
         inbound: mpsc::Sender<Inbound>,
     ) -> BusResult<Self> {
         let shown = redact(url);
-        let mut builder = builder(url)?;
+        let mut builder = builder(url, ca)?;
         let subscriber = builder
             .build_subscriber_client()
             .map_err(|e| BusError::Other(format!("Redis client for {shown}: {e}")))?;
@@ -77,14 +80,10 @@ impl RedisBus {
             .build()
             .map_err(|e| BusError::Other(format!("Redis client for {shown}: {e}")))?;
 
-        publisher.init().await.map_err(|e| {
-            BusError::Unavailable(format!("could not connect to Redis at {shown}: {e}"))
-        })?;
+        publisher.init().await.map_err(|e| unreachable(&shown, e))?;
         if let Err(e) = subscriber.init().await {
             let _ = publisher.quit().await;
-            return Err(BusError::Unavailable(format!(
-                "could not connect to Redis at {shown}: {e}"
-            )));
+            return Err(unreachable(&shown, e));
         }
 
         // Created after `init`: fred announces the first connect on the reconnect channel too,
@@ -126,16 +125,31 @@ impl RedisBus {
 }
 
 /// Pure: the fred configuration for `url`, with this bus's reconnect, timeout and buffer
-/// policy. Refuses URLs this build cannot serve correctly rather than degrading silently.
-fn builder(url: &str) -> BusResult<Builder> {
+/// policy, and for `rediss://` the trust of [`client_config`].
+fn builder(url: &str, ca: Option<&CaFile>) -> BusResult<Builder> {
     let shown = redact(url);
-    if url.starts_with("rediss://") {
+    // fred would build its own TLS settings for a rediss:// URL (the system's CA bundle, through
+    // a process-wide rustls provider); the URL is parsed as plain and ours are set instead.
+    let (plain, tls) = match url.strip_prefix("rediss://") {
+        Some(rest) => (format!("redis://{rest}"), true),
+        None => (url.to_string(), false),
+    };
+    if let (Some(ca), false) = (ca, tls) {
         return Err(BusError::Other(format!(
-            "{shown}: TLS to Redis (rediss://) is not enabled in this build; use redis://"
+            "CHAT_BUS_CA_FILE ({}) is set but {shown} is not a rediss:// URL, so the connection \
+             would not be encrypted; use rediss:// or unset CHAT_BUS_CA_FILE",
+            ca.path().display()
         )));
     }
-    let config = Config::from_url(url)
+    let mut config = Config::from_url(&plain)
         .map_err(|e| BusError::Other(format!("invalid Redis URL {shown}: {e}")))?;
+    if tls {
+        let rustls = client_config(ca).map_err(|e| BusError::Other(format!("{shown}: {e}")))?;
+        config.tls = Some(TlsConfig {
+            connector: TlsConnector::from(rustls),
+            hostnames: TlsHostMapping::None,
+        });
+    }
     let mut builder = Builder::from_config(config);
     builder
         // max_attempts 0 = forever; 100 ms doubling up to 5 s.
@@ -155,6 +169,18 @@ fn builder(url: &str) -> BusResult<Builder> {
             ..Default::default()
         });
     Ok(builder)
+}
+
+fn unreachable(shown: &str, e: fred::error::Error) -> BusError {
+    let e = e.to_string();
+    // rustls's reasons (UnknownIssuer, NotValidForName…) arrive inside an I/O error.
+    let hint = if e.contains("InvalidCertificate") {
+        "; the server's TLS certificate was refused: it must chain to CHAT_BUS_CA_FILE (or, \
+         without it, to a public root) and name the URL's host"
+    } else {
+        ""
+    };
+    BusError::Unavailable(format!("could not connect to Redis at {shown}: {e}{hint}"))
 }
 
 /// The URL without its password, for messages and logs.
@@ -365,18 +391,35 @@ mod tests {
 
     #[test]
     fn a_malformed_url_is_a_clear_error() {
-        let err = builder("redis://:pw@/").expect_err("must fail").to_string();
+        let err = builder("redis://:pw@/", None)
+            .expect_err("must fail")
+            .to_string();
         assert!(err.contains("invalid Redis URL redis://***@/"), "{err}");
     }
 
     #[test]
-    fn tls_urls_are_refused_instead_of_connecting_in_plain_text() {
-        let err = builder("rediss://h:6380")
+    fn tls_urls_get_tls_and_plain_urls_do_not() {
+        let tls = builder("rediss://:pw@h:6380", None).unwrap();
+        assert!(tls.get_config().unwrap().uses_rustls());
+        let plain = builder("redis://h:6379", None).unwrap();
+        assert!(!plain.get_config().unwrap().uses_tls());
+    }
+
+    #[test]
+    fn a_ca_file_with_a_plain_url_is_refused_instead_of_connecting_in_plain_text() {
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(ca.path(), TEST_CA).unwrap();
+        let ca = CaFile::load(ca.path()).unwrap();
+        let err = builder("redis://:secret@h:6379", Some(&ca))
             .expect_err("must fail")
             .to_string();
         assert!(
-            err.contains("rediss://") && err.contains("not enabled"),
+            err.contains("not a rediss:// URL") && err.contains("redis://***@h:6379"),
             "{err}"
         );
+        assert!(!err.contains("secret"), "{err}");
     }
+
+    /// A self-signed CA certificate (any will do: only its parsing is exercised here).
+    const TEST_CA: &str = include_str!("../../tests/fixtures/test-ca.pem");
 }
