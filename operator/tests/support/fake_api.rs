@@ -516,7 +516,7 @@ impl FakeApi {
                 return status(StatusCode::FORBIDDEN, "Forbidden", message);
             }
         }
-        // Admission of a write by the enforced user; `Err` is the response refusing it.
+        // Admission of a write by the enforced user; `Some` is the response refusing it.
         let (group, resource, in_namespace) =
             (t.group.clone(), t.resource.clone(), t.namespace.clone());
         let admit = move |state: &mut State,
@@ -524,10 +524,8 @@ impl FakeApi {
                           name: &str,
                           old: Option<&Value>,
                           new: Option<&Value>|
-              -> Result<(), Response<Body>> {
-            let Some(access) = &access else {
-                return Ok(());
-            };
+              -> Option<Response<Body>> {
+            let access = access.as_ref()?;
             let ns_key = (
                 String::new(),
                 "namespaces".to_string(),
@@ -545,7 +543,7 @@ impl FakeApi {
                 old_object: old,
                 namespace_object: namespace_object.as_deref(),
             };
-            access.admit(&request).map_err(|message| {
+            access.admit(&request).err().map(|message| {
                 state.denied.push(message.clone());
                 status(StatusCode::FORBIDDEN, "Forbidden", message)
             })
@@ -625,7 +623,7 @@ impl FakeApi {
                         format!("{name} already exists"),
                     );
                 }
-                if let Err(refused) = admit(&mut state, "CREATE", &name, None, Some(&object)) {
+                if let Some(refused) = admit(&mut state, "CREATE", &name, None, Some(&object)) {
                     return refused;
                 }
                 let stored = self.store(&mut state, key, object);
@@ -656,7 +654,7 @@ impl FakeApi {
                             format!("{} {name} not found", t.resource),
                         ),
                         Some(mut object) => {
-                            if let Err(refused) =
+                            if let Some(refused) =
                                 admit(&mut state, "DELETE", &name, Some(&*object), None)
                             {
                                 return refused;
@@ -703,7 +701,7 @@ impl FakeApi {
                             );
                         }
                         let next = self.subresource_split(&current, object, is_status);
-                        if let Err(refused) =
+                        if let Some(refused) =
                             admit(&mut state, "UPDATE", &name, Some(&*current), Some(&next))
                         {
                             return refused;
@@ -823,7 +821,7 @@ impl FakeApi {
                         } else {
                             "CREATE"
                         };
-                        if let Err(refused) = admit(
+                        if let Some(refused) = admit(
                             &mut state,
                             operation,
                             &name,
