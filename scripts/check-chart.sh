@@ -115,6 +115,8 @@ must_fail "both a TLS Secret and a cert-manager issuer are set" --set tls.secret
 must_fail "the atlas provider has no API key Secret" --set database.provider=atlas --set database.atlas.projectId=5f1a2b3c4d5e6f7a8b9c0d1e --set database.atlas.cluster=c0
 must_fail "a value is misspelt (the schema is strict)" --set basedomain=chat.example.com
 must_fail "the redis URL has another scheme" --set redis.url=http://redis:6379
+must_fail "the redis URL carries a credential" --set redis.url=redis://:shared@redis:6379
+must_fail "the self-managed redis provider has no admin Secret" --set redis.adminUrlSecret.name=
 must_fail "the lease name is not a DNS label" --set leaderElection.leaseName=atendo.leader
 must_fail "an egress entry is a host name" --set 'chatServer.egressCIDRs={redis.atendo:6379}'
 must_fail "a PodMonitor is asked for without the namespace it scrapes from" --set chatServer.metrics.podMonitor.enabled=true

@@ -140,6 +140,8 @@ mongo_password=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c
 kubectl create namespace "$DEPS_NS"
 kubectl -n "$DEPS_NS" create secret generic mongodb-root \
     --from-literal=username=root --from-literal=password="$mongo_password"
+redis_password=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24)
+kubectl -n "$DEPS_NS" create secret generic redis-admin --from-literal=password="$redis_password"
 kubectl apply -f "$HERE/backing-services.yaml"
 kubectl -n "$DEPS_NS" wait --for=condition=Available deployment --all --timeout=300s
 
@@ -148,6 +150,8 @@ step "installing charts/atendo into $SYSTEM_NS"
 kubectl create namespace "$SYSTEM_NS"
 kubectl -n "$SYSTEM_NS" create secret generic atendo-mongodb-admin \
     --from-literal=uri="mongodb://root:$mongo_password@mongodb.$DEPS_NS.svc:27017/?authSource=admin"
+kubectl -n "$SYSTEM_NS" create secret generic atendo-redis-admin \
+    --from-literal=url="redis://atendo-admin:$redis_password@redis.$DEPS_NS.svc:6379"
 # moto accepts any key; the operator needs some to sign its S3 requests.
 kubectl -n "$SYSTEM_NS" create secret generic atendo-s3 \
     --from-literal=AWS_ACCESS_KEY_ID=atendo-e2e --from-literal=AWS_SECRET_ACCESS_KEY=atendo-e2e-secret
@@ -291,11 +295,23 @@ for u in "chat-$retain" "chat-$delete"; do
 done
 grep -qw -- "chat-$chat_tenant" <<<"$users" || die "database user chat-$chat_tenant is missing ($users)"
 
+# shellcheck disable=SC2016 # expanded by the container's shell, from the container's env
+redis_users=$(kubectl -n "$DEPS_NS" exec deploy/redis -- sh -c \
+    'redis-cli --no-auth-warning --user atendo-admin --pass "$REDIS_ADMIN_PASSWORD" ACL USERS' | tr '\n' ' ')
+for u in "tenant-$retain" "tenant-$delete"; do
+    grep -qw -- "$u" <<<"$redis_users" && die "Redis user $u is still there after its Tenant was deleted ($redis_users)"
+done
+grep -qw -- "tenant-$chat_tenant" <<<"$redis_users" || die "Redis user tenant-$chat_tenant is missing ($redis_users)"
+# The live tenant's own credential is refused outside its channels (the review's attack).
+bus_url=$(kubectl -n "tenant-$chat_tenant" get secret chat-credentials -o jsonpath='{.data.busUrl}' | base64 -d)
+refused=$(kubectl -n "$DEPS_NS" exec deploy/redis -- redis-cli --no-auth-warning -u "$bus_url" PUBLISH "tenant-$retain:conv.x" forged 2>&1 || true)
+grep -q NOPERM <<<"$refused" || die "tenant-$chat_tenant's credential published outside its channels: $refused"
+
 buckets=$(kubectl -n "$DEPS_NS" exec deploy/s3 -- python3 -c \
     "import boto3; s3 = boto3.client('s3', endpoint_url='http://localhost:5000', region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='x'); print(' '.join(b['Name'] for b in s3.list_buckets()['Buckets']))")
 grep -qw -- "$delete_bucket" <<<"$buckets" && die "bucket $delete_bucket survived deletionPolicy Delete ($buckets)"
 grep -qw -- "$retain_bucket" <<<"$buckets" || die "bucket $retain_bucket is gone despite deletionPolicy Retain ($buckets)"
 grep -qw -- "$kept_bucket" <<<"$buckets" || die "bucket $kept_bucket of a live Tenant is gone ($buckets)"
-echo "cleanup: namespaces gone, users dropped, $delete_bucket deleted, $retain_bucket kept" >&2
+echo "cleanup: namespaces gone, database and Redis users dropped, $delete_bucket deleted, $retain_bucket kept" >&2
 
 step "cluster e2e passed"

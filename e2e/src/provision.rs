@@ -1,6 +1,7 @@
 //! What the controller does outside the rendered objects, done here with the controller's own
 //! code: generate the tenant's secret values (in place of render's placeholders), create the
-//! bucket through the S3 provider and the database user through the MongoDB provider.
+//! bucket through the S3 provider, the database user through the MongoDB provider and the Redis
+//! user through the self-managed bus provider.
 
 use std::path::Path;
 
@@ -8,7 +9,10 @@ use atendo_operator::cli::{Cli, Command};
 use atendo_operator::context::TenantContext;
 use atendo_operator::controller::credentials;
 use atendo_operator::controller::mongo_database::MongoDatabase;
-use atendo_operator::controller::providers::{BucketRequest, Database, DatabaseUser, Storage};
+use atendo_operator::controller::providers::{
+    BucketRequest, BusIdentity, BusUser, Database, DatabaseUser, Storage,
+};
+use atendo_operator::controller::redis_acl::RedisAcl;
 use atendo_operator::controller::s3_storage::S3Storage;
 use atendo_operator::resources::Credentials;
 use atendo_operator::settings::Settings;
@@ -66,6 +70,7 @@ pub fn fill_secrets(objects: &mut Manifests, real: &Credentials) -> Result<(), P
             real.database_password.clone(),
         ),
         (placeholders.signing_key, real.signing_key.clone()),
+        (placeholders.bus_password, real.bus_password.clone()),
         (placeholders.admin_password, real.admin_password.clone()),
     ];
     // One placeholder can be a prefix of another: the longer must be replaced first.
@@ -94,15 +99,18 @@ pub struct Providers {
     /// The client the storage provider uses, for reading back what was stored.
     pub s3: aws_sdk_s3::Client,
     pub database: MongoDatabase,
+    pub bus: RedisAcl,
 }
 
 impl Providers {
     /// `s3_endpoint` with the static credentials moto accepts (standing in for the operator's
-    /// workload identity); `mongo_admin_uri` as `--mongodb-admin-uri`.
+    /// workload identity); `mongo_admin_uri` as `--mongodb-admin-uri`; `redis_admin_url` as
+    /// `--redis-admin-url`.
     pub async fn connect(
         s3_endpoint: &str,
         region: &str,
         mongo_admin_uri: &str,
+        redis_admin_url: &str,
     ) -> Result<Self, ProvisionError> {
         // The client S3Storage::from_settings builds, with credentials given instead of found.
         let config = aws_sdk_s3::Config::builder()
@@ -126,14 +134,20 @@ impl Providers {
                 step: "connecting the database provider",
                 source,
             })?;
+        let bus =
+            RedisAcl::connect(redis_admin_url).map_err(|source| ProvisionError::Provider {
+                step: "connecting the bus provider",
+                source,
+            })?;
         Ok(Providers {
             storage,
             s3,
             database,
+            bus,
         })
     }
 
-    /// The controller's apply stage for the external systems: bucket, then database user.
+    /// The controller's apply stage for the external systems: bucket, database user, Redis user.
     /// Checks first that the names agree with what render put in the Secrets and ConfigMap.
     pub async fn provision(
         &self,
@@ -176,6 +190,13 @@ impl Providers {
         expect("Secret", "chat-database", "username", &tc.database_user)?;
         expect("Secret", "chat-database", "database", &tc.database)?;
         expect("Secret", "chat-admin", "email", &tc.admin_email)?;
+        expect("Secret", "chat-credentials", "busUser", &tc.bus_user)?;
+        expect(
+            "ConfigMap",
+            "chat-server",
+            "CHAT_BUS_NAMESPACE",
+            &tc.bus_namespace,
+        )?;
         // A new Tenant starts without a database. Services kept from an earlier run still hold
         // that run's tenant database, whose first admin has another password: drop it with the
         // controller's own cleanup, as deleting a Tenant with deletionPolicy Delete would.
@@ -208,6 +229,17 @@ impl Providers {
             .await
             .map_err(|source| ProvisionError::Provider {
                 step: "DatabaseReady",
+                source,
+            })?;
+        self.bus
+            .ensure_user(&BusUser {
+                user: tc.bus_user.clone(),
+                channel_prefix: format!("{}:", tc.bus_namespace),
+                password: real.bus_password.clone(),
+            })
+            .await
+            .map_err(|source| ProvisionError::Provider {
+                step: "BusReady",
                 source,
             })
     }

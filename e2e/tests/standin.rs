@@ -85,9 +85,15 @@ fn database_url(admin_uri: &str) -> String {
 async fn every_example_tenant_holds_a_conversation_with_an_upload_through_its_ingress_host() {
     let services = Services::start();
     let flags = services.render_flags();
-    let providers = Providers::connect(&services.s3.endpoint, "us-east-1", &services.mongo.uri)
-        .await
-        .expect("the operator's providers connect");
+    // The test Redis's default user stands in for the operator's admin credential.
+    let providers = Providers::connect(
+        &services.s3.endpoint,
+        "us-east-1",
+        &services.mongo.uri,
+        &services.redis.url,
+    )
+    .await
+    .expect("the operator's providers connect");
     let mut tenants = vec![];
     for file in examples() {
         let running = tenant::start(&file, &flags, &providers)

@@ -136,6 +136,7 @@ async fn operator(url: &str) -> anyhow::Result<()> {
         common::settings(&[]),
         storage.clone(),
         database.clone(),
+        Arc::new(support::providers::MemoryBus::default()),
     ));
     // Failed reconciles are retried by the Controller; each is shown, as the operator logs it.
     let running = tokio::spawn(controller(ctx.clone()).for_each(|result| async move {

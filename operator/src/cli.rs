@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::settings::{DatabaseArgs, RuntimeArgs, Settings};
+use crate::settings::{BusArgs, DatabaseArgs, RuntimeArgs, Settings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,6 +34,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub bus: BusArgs,
 
     #[command(flatten)]
     pub runtime: RuntimeArgs,

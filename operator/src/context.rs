@@ -27,6 +27,8 @@ pub struct TenantContext<'a> {
     pub database_user: String,
     /// Prefix of the tenant's Redis channels (CHAT_BUS_NAMESPACE); Redis is shared.
     pub bus_namespace: String,
+    /// The tenant's own Redis user, allowed only channels under `bus_namespace`.
+    pub bus_user: String,
     pub iam_role_arn: Option<String>,
     /// The first admin: spec.adminEmail, else admin@<host>.
     pub admin_email: String,
@@ -83,6 +85,7 @@ impl<'a> TenantContext<'a> {
             database: format!("tenant_{}", name.replace('-', "_")),
             database_user: format!("chat-{name}"),
             bus_namespace: format!("tenant-{name}"),
+            bus_user: crate::controller::bus_access::user_name(&name),
             iam_role_arn: settings
                 .iam_role_arn_template
                 .as_deref()

@@ -7,12 +7,13 @@ use futures::StreamExt;
 use crate::cli::RunArgs;
 use crate::controller::atlas_database::{AtlasConfig, AtlasDatabase};
 use crate::controller::mongo_database::MongoDatabase;
-use crate::controller::providers::{Database, ProviderError};
+use crate::controller::providers::{BusIdentity, Database, ProviderError};
+use crate::controller::redis_acl::RedisAcl;
 use crate::controller::s3_storage::S3Storage;
 use crate::controller::{Context, controller};
 use crate::leader::{self, Election, LeaderConfig, LeaderError};
 use crate::metrics;
-use crate::settings::{DatabaseArgs, DatabaseProvider};
+use crate::settings::{BusArgs, DatabaseArgs, DatabaseProvider, RedisProvider};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -20,6 +21,8 @@ pub enum RunError {
     Kube(#[from] kube::Error),
     #[error("connecting to the database provider: {0}")]
     Database(#[source] ProviderError),
+    #[error("setting up the Redis user provider: {0}")]
+    Bus(#[source] ProviderError),
     #[error(transparent)]
     Leader(#[from] LeaderError),
     #[error("leader election stopped unexpectedly; exiting so the pod restarts")]
@@ -35,10 +38,12 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let RunArgs {
         settings,
         database,
+        bus,
         runtime,
     } = args;
     // The database provider first: a refusal here needs no cluster to be reported.
     let database = database_provider(&database).await?;
+    let bus = bus_provider(&bus).await?;
     let client = kube::Client::try_default().await?;
     // Reached, not just configured: readiness below means the API server answered.
     let version = client.apiserver_version().await?;
@@ -46,7 +51,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let storage = Arc::new(
         S3Storage::from_settings(&settings.s3_region, settings.s3_endpoint.as_deref()).await,
     );
-    let mut ctx = Context::new(client, settings, storage, database);
+    let mut ctx = Context::new(client, settings, storage, database, bus);
     ctx.concurrency = runtime.max_concurrent_reconciles;
     let ctx = Arc::new(ctx);
     let (addr, _server) = metrics::serve(runtime.metrics_addr, ctx.metrics.clone())
@@ -150,6 +155,20 @@ async fn database_provider(args: &DatabaseArgs) -> Result<Arc<dyn Database>, Run
                 request_timeout: AtlasConfig::DEFAULT_TIMEOUT,
             };
             Arc::new(AtlasDatabase::new(config, admin).map_err(RunError::Database)?)
+        }
+    })
+}
+
+async fn bus_provider(args: &BusArgs) -> Result<Arc<dyn BusIdentity>, RunError> {
+    Ok(match args.redis_provider {
+        RedisProvider::SelfManaged => {
+            let url = args.redis_admin_url.as_deref().ok_or_else(|| {
+                RunError::Bus(ProviderError::new(
+                    "Misconfigured",
+                    "--redis-provider self-managed needs --redis-admin-url",
+                ))
+            })?;
+            Arc::new(RedisAcl::connect(url).map_err(RunError::Bus)?)
         }
     })
 }

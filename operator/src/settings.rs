@@ -1,7 +1,7 @@
 //! Operator-wide settings: flags with `ATENDO_*` env twins, set by the Helm chart.
 //!
 //! [`Settings`] is everything the pure builders need, so `render` and `run` share it;
-//! [`DatabaseArgs`] holds the provider credentials only the controller uses.
+//! [`DatabaseArgs`] and [`BusArgs`] hold the provider credentials only the controller uses.
 
 use std::collections::BTreeMap;
 
@@ -20,9 +20,9 @@ pub struct Settings {
     #[arg(long, env = "ATENDO_CHAT_IMAGE", value_parser = non_empty)]
     pub chat_image: String,
 
-    /// Redis every chat-server fans out through (redis:// or rediss://); tenants are kept apart by
-    /// a per-tenant channel prefix.
-    #[arg(long, env = "ATENDO_REDIS_URL", value_parser = redis_url, hide_env_values = true)]
+    /// The Redis endpoint chat-servers connect to (redis:// or rediss://), without credentials:
+    /// each tenant gets its own Redis user (see --redis-provider), allowed only its own channels.
+    #[arg(long, env = "ATENDO_REDIS_URL", value_parser = redis_url)]
     pub redis_url: String,
 
     /// Address tenants' chat-servers reach MongoDB at, without credentials or database, e.g.
@@ -147,6 +147,20 @@ impl Settings {
         template.replace(TENANT_PLACEHOLDER, tenant)
     }
 
+    /// The tenant's CHAT_BUS: --redis-url signed in as `user`. Percent-encoded like the
+    /// database URL, though the operator's own names and passwords never need it.
+    pub fn redis_url_for(&self, user: &str, password: &str) -> String {
+        let (scheme, rest) = self
+            .redis_url
+            .split_once("://")
+            .expect("--redis-url was checked to have a scheme");
+        format!(
+            "{scheme}://{}:{}@{rest}",
+            percent_encode(user),
+            percent_encode(password)
+        )
+    }
+
     pub fn chat_s3_keys(&self) -> Option<StaticS3Keys> {
         Some(StaticS3Keys {
             access_key_id: self.chat_s3_access_key_id.clone()?,
@@ -258,6 +272,32 @@ pub struct DatabaseArgs {
         required_if_eq("database_provider", "atlas")
     )]
     pub atlas_private_key: Option<String>,
+}
+
+/// Where tenants' Redis users are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RedisProvider {
+    /// ACL SETUSER/DELUSER through --redis-admin-url (Redis 6.2+ you run yourself, kind).
+    SelfManaged,
+}
+
+/// Bus provider credentials: used by the controller, never by `render`.
+#[derive(Clone, Debug, Args)]
+pub struct BusArgs {
+    /// No default, like --database-provider: choosing is the chart's job.
+    #[arg(long, env = "ATENDO_REDIS_PROVIDER", value_enum)]
+    pub redis_provider: RedisProvider,
+
+    /// Admin connection for the self-managed provider, e.g. redis://atendo-admin:PASSWORD@host:6379
+    /// (needs ACL SETUSER and ACL DELUSER). Only the operator holds it; tenants never see it.
+    #[arg(
+        long,
+        env = "ATENDO_REDIS_ADMIN_URL",
+        hide_env_values = true,
+        value_parser = redis_admin_url,
+        required_if_eq("redis_provider", "self-managed")
+    )]
+    pub redis_admin_url: Option<String>,
 }
 
 /// How the controller process runs: probes, metrics and leader election.
@@ -385,6 +425,23 @@ fn dns_label(s: &str) -> Result<String, String> {
 }
 
 fn redis_url(s: &str) -> Result<String, String> {
+    let rest = redis_admin_url(s)?;
+    let authority = rest.split_once("://").map_or("", |(_, r)| r);
+    let authority = authority.split(['/', '?']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(
+            "must not contain credentials: each tenant gets its own Redis user, and the operator's \
+             admin credential goes in --redis-admin-url"
+                .into(),
+        );
+    }
+    if authority.is_empty() {
+        return Err("names no host".into());
+    }
+    Ok(rest)
+}
+
+fn redis_admin_url(s: &str) -> Result<String, String> {
     if s.starts_with("redis://") || s.starts_with("rediss://") {
         Ok(s.to_string())
     } else {

@@ -194,6 +194,7 @@ async fn atlas_outages_surface_in_database_ready_back_off_and_recover() {
         common::settings(&[]),
         Arc::new(MemoryStorage::default()),
         Arc::new(provider(&s)),
+        Arc::new(support::providers::MemoryBus::default()),
     ));
     let tenants: Api<Tenant> = Api::all(api.client());
     tenants

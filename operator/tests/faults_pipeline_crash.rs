@@ -127,6 +127,7 @@ fn start_controller(
         common::settings(&[]),
         storage,
         database,
+        Arc::new(support::providers::MemoryBus::default()),
     ));
     tokio::spawn(controller(ctx).for_each(|_| async {}))
 }
@@ -165,6 +166,7 @@ async fn baseline(
         common::settings(&[]),
         s3,
         systems.database(),
+        Arc::new(support::providers::MemoryBus::default()),
     ));
     let tenants: Api<Tenant> = Api::all(api.client());
     tenants
@@ -405,6 +407,7 @@ async fn a_fresh_controller_never_runs_two_reconciles_of_one_tenant_at_once() {
         common::settings(&[]),
         Arc::new(support::providers::MemoryStorage::default()),
         database.clone(),
+        Arc::new(support::providers::MemoryBus::default()),
     ));
     let tenants: Api<Tenant> = Api::all(api.client());
     tenants
@@ -433,6 +436,7 @@ async fn a_fresh_controller_never_runs_two_reconciles_of_one_tenant_at_once() {
         common::settings(&[]),
         probe.clone(),
         database,
+        Arc::new(support::providers::MemoryBus::default()),
     ));
     let running = tokio::spawn(controller(fresh).for_each(|_| async {}));
     eventually("the forced reconcile", WITHIN, || {

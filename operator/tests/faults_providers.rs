@@ -42,7 +42,13 @@ impl World {
         let proxy = FaultProxy::start(&s3.endpoint).await;
         let storage: Arc<dyn Storage> = Arc::new(faults::s3_storage(&proxy.endpoint).await);
         let api = FakeApi::default();
-        let mut ctx = Context::new(api.client(), common::settings(&[]), storage, database);
+        let mut ctx = Context::new(
+            api.client(),
+            common::settings(&[]),
+            storage,
+            database,
+            Arc::new(support::providers::MemoryBus::default()),
+        );
         if let Some(limit) = provider_timeout {
             ctx.provider_timeout = limit;
         }

@@ -37,6 +37,7 @@ impl Replica {
             common::settings(&[]),
             storage.clone(),
             Arc::new(MemoryDatabase::default()),
+            Arc::new(support::providers::MemoryBus::default()),
         ));
         let config = LeaderConfig {
             lease_name: "atendo-operator".into(),

@@ -86,6 +86,7 @@ async fn the_controller_provisions_repairs_and_deletes_a_tenant_with_only_the_ch
         common::settings(&[]),
         Arc::new(MemoryStorage::default()),
         Arc::new(MemoryDatabase::default()),
+        Arc::new(support::providers::MemoryBus::default()),
     ));
     let running = tokio::spawn(controller(ctx).for_each(|_| async {}));
     let has = |resource: &'static str, name: &'static str| {

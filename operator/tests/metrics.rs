@@ -64,6 +64,7 @@ async fn reconciles_failures_by_reason_and_durations_are_scraped() {
         common::settings(&[]),
         storage,
         Arc::new(MemoryDatabase::default()),
+        Arc::new(support::providers::MemoryBus::default()),
     ));
     let tenants: Api<Tenant> = Api::all(api.client());
     for name in ["acme", "taken"] {

@@ -17,12 +17,13 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 use support::fake_api::FakeApi;
-use support::providers::{MemoryDatabase, MemoryStorage};
+use support::providers::{MemoryBus, MemoryDatabase, MemoryStorage};
 
 struct World {
     api: FakeApi,
     storage: Arc<MemoryStorage>,
     database: Arc<MemoryDatabase>,
+    bus: Arc<MemoryBus>,
     ctx: Arc<Context>,
     tenants: Api<Tenant>,
 }
@@ -32,17 +33,20 @@ impl World {
         let api = FakeApi::default();
         let storage = Arc::new(MemoryStorage::default());
         let database = Arc::new(MemoryDatabase::default());
+        let bus = Arc::new(MemoryBus::default());
         let ctx = Arc::new(Context::new(
             api.client(),
             common::settings(&[]),
             storage.clone(),
             database.clone(),
+            bus.clone(),
         ));
         let tenants = Api::all(api.client());
         World {
             api,
             storage,
             database,
+            bus,
             ctx,
             tenants,
         }
@@ -109,6 +113,18 @@ fn condition(tenant: &Tenant, kind: &str) -> (String, String) {
     (c.status.clone(), c.reason.clone())
 }
 
+/// A Secret's data as text.
+fn secret_data(w: &World, name: &str) -> std::collections::BTreeMap<String, String> {
+    let secret: k8s_openapi::api::core::v1::Secret =
+        serde_json::from_value(w.api.get("", "secrets", "tenant-acme", name).unwrap()).unwrap();
+    secret
+        .data
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, String::from_utf8(v.0).unwrap()))
+        .collect()
+}
+
 fn acme() -> Value {
     common::full_tenant_json()
 }
@@ -159,6 +175,24 @@ async fn a_new_tenant_is_provisioned_and_becomes_ready_once_its_workload_is_up()
         w.database.users.lock().unwrap()["chat-acme"].0,
         "tenant_acme"
     );
+    let (prefix, bus_password) = w.bus.users.lock().unwrap()["tenant-acme"].clone();
+    assert_eq!(
+        prefix, "tenant-acme:",
+        "the chat-server's channels are tenant-acme:<topic>"
+    );
+    assert_eq!(bus_password.len(), 32);
+    let credentials = secret_data(&w, "chat-credentials");
+    assert_eq!(
+        credentials["busUrl"],
+        format!("redis://tenant-acme:{bus_password}@redis.atendo:6379"),
+        "CHAT_BUS signs in as the tenant's own user"
+    );
+    assert_eq!(credentials["busUser"], "tenant-acme");
+    let config = w
+        .api
+        .get("", "configmaps", "tenant-acme", "chat-server")
+        .unwrap();
+    assert_eq!(config["data"]["CHAT_BUS_NAMESPACE"], "tenant-acme");
 
     let tenant = w.tenant("acme").await.unwrap();
     assert_eq!(
@@ -173,6 +207,10 @@ async fn a_new_tenant_is_provisioned_and_becomes_ready_once_its_workload_is_up()
     assert_eq!(
         condition(&tenant, "IngressReady"),
         ("False".into(), "AwaitingAddress".into())
+    );
+    assert_eq!(
+        condition(&tenant, "BusReady"),
+        ("True".into(), "Provisioned".into())
     );
 
     w.converge("tenant-acme");
@@ -408,6 +446,11 @@ async fn deleting_a_retain_tenant_removes_user_and_namespace_and_keeps_the_data(
         vec![("chat-acme".to_string(), DeletionPolicy::Retain)]
     );
     assert!(w.database.dropped_databases.lock().unwrap().is_empty());
+    assert_eq!(
+        *w.bus.removed.lock().unwrap(),
+        vec!["tenant-acme".to_string()]
+    );
+    assert!(w.bus.users.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -418,6 +461,11 @@ async fn deleting_a_delete_tenant_also_removes_bucket_and_database() {
         *w.database.dropped_databases.lock().unwrap(),
         vec!["tenant_acme".to_string()]
     );
+    assert_eq!(
+        *w.bus.removed.lock().unwrap(),
+        vec!["tenant-acme".to_string()]
+    );
+    assert!(w.bus.users.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -525,6 +573,8 @@ async fn credentials_are_generated_once_and_rotated_on_request() {
     w.create(acme()).await;
     w.provision("acme").await;
     let password = || w.database.users.lock().unwrap()["chat-acme"].1.clone();
+    let bus_password = || w.bus.users.lock().unwrap()["tenant-acme"].1.clone();
+    let bus_url = || secret_data(&w, "chat-credentials")["busUrl"].clone();
     let hash = || {
         w.deployment("tenant-acme").unwrap()["spec"]["template"]["metadata"]["annotations"]["atendo.io/config-hash"].clone()
     };
@@ -540,6 +590,8 @@ async fn credentials_are_generated_once_and_rotated_on_request() {
         (field("email"), field("password"))
     };
     let (first, first_hash, first_admin) = (password(), hash(), admin());
+    let (first_bus, first_url) = (bus_password(), bus_url());
+    assert!(first_url.contains(&first_bus));
     assert_eq!(first.len(), 32);
     assert_eq!(
         (first_admin.0.as_str(), first_admin.1.len()),
@@ -561,6 +613,16 @@ async fn credentials_are_generated_once_and_rotated_on_request() {
     w.reconcile("acme").await.unwrap();
     let (second, second_hash) = (password(), hash());
     assert_ne!(second, first);
+    let second_bus = bus_password();
+    assert_ne!(
+        second_bus, first_bus,
+        "the Redis user's password rotates too"
+    );
+    assert_eq!(
+        bus_url(),
+        format!("redis://tenant-acme:{second_bus}@redis.atendo:6379"),
+        "and the pods' CHAT_BUS with it"
+    );
     assert_ne!(
         second_hash, first_hash,
         "pods roll onto the new credentials"
@@ -703,14 +765,20 @@ async fn a_resync_with_nothing_changed_calls_neither_the_bucket_nor_the_database
             *w.database.ensure_calls.lock().unwrap(),
         )
     };
-    assert_eq!(calls(), (1, 1), "applied once");
+    let bus_calls = || *w.bus.ensure_calls.lock().unwrap();
+    assert_eq!((calls(), bus_calls()), ((1, 1), 1), "applied once");
     w.reconcile("acme").await.unwrap();
-    assert_eq!(calls(), (1, 1), "resync: no external call");
+    assert_eq!(
+        (calls(), bus_calls()),
+        ((1, 1), 1),
+        "resync: no external call"
+    );
 
     w.patch_tenant("acme", json!({"spec": {"storage": {"retentionDays": 30}}}))
         .await;
     w.reconcile("acme").await.unwrap();
     assert_eq!(calls(), (2, 1), "a bucket setting changed: only storage");
+    assert_eq!(bus_calls(), 1);
 
     w.patch_tenant(
         "acme",
@@ -718,7 +786,8 @@ async fn a_resync_with_nothing_changed_calls_neither_the_bucket_nor_the_database
     )
     .await;
     w.reconcile("acme").await.unwrap();
-    assert_eq!(calls(), (2, 2), "new password: only the database");
+    assert_eq!(calls(), (2, 2), "new password: the database");
+    assert_eq!(bus_calls(), 2, "and the Redis user");
 
     w.patch_tenant(
         "acme",
@@ -726,9 +795,14 @@ async fn a_resync_with_nothing_changed_calls_neither_the_bucket_nor_the_database
     )
     .await;
     w.reconcile("acme").await.unwrap();
-    assert_eq!(calls(), (3, 3), "a forced reconcile re-applies both");
+    assert_eq!(calls(), (3, 3), "a forced reconcile re-applies them all");
+    assert_eq!(bus_calls(), 3);
     w.reconcile("acme").await.unwrap();
-    assert_eq!(calls(), (3, 3), "once per requested value");
+    assert_eq!(
+        (calls(), bus_calls()),
+        ((3, 3), 3),
+        "once per requested value"
+    );
 }
 
 #[tokio::test]
@@ -747,4 +821,64 @@ async fn a_failed_external_step_is_retried_even_when_its_settings_did_not_change
     assert_eq!(*w.storage.ensure_calls.lock().unwrap(), 2);
     let tenant = w.tenant("acme").await.unwrap();
     assert_eq!(condition(&tenant, "StorageReady").0, "True");
+}
+
+#[tokio::test]
+async fn a_redis_that_refuses_the_user_is_bus_ready_false_and_retried_until_it_accepts() {
+    let w = World::new();
+    *w.bus.fail_ensure.lock().unwrap() = Some(ProviderError::new(
+        "AccessDenied",
+        "ACL SETUSER tenant-acme: NOPERM this user has no permissions to run the 'acl' command",
+    ));
+    w.create(acme()).await;
+    w.reconcile("acme").await.unwrap();
+    let err = w.reconcile("acme").await.unwrap_err();
+    assert_eq!((err.label(), err.reason()), ("provider", "AccessDenied"));
+    let tenant = w.tenant("acme").await.unwrap();
+    assert_eq!(
+        condition(&tenant, "BusReady"),
+        ("False".into(), "AccessDenied".into())
+    );
+    assert_eq!(condition(&tenant, "Ready").1, "AccessDenied");
+    assert!(
+        w.api
+            .get("apps", "deployments", "tenant-acme", "chat-server")
+            .is_some(),
+        "the rest is applied meanwhile"
+    );
+    *w.bus.fail_ensure.lock().unwrap() = None;
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(
+        condition(&w.tenant("acme").await.unwrap(), "BusReady"),
+        ("True".into(), "Provisioned".into())
+    );
+    assert!(w.bus.users.lock().unwrap().contains_key("tenant-acme"));
+}
+
+#[tokio::test]
+async fn a_secret_from_before_per_tenant_redis_users_keeps_its_other_credentials() {
+    let w = World::new();
+    w.create(acme()).await;
+    w.provision("acme").await;
+    let database_password = w.database.users.lock().unwrap()["chat-acme"].1.clone();
+    let mut secret = w
+        .api
+        .get("", "secrets", "tenant-acme", "chat-credentials")
+        .unwrap();
+    let data = secret["data"].as_object_mut().unwrap();
+    data.remove("busPassword");
+    data.remove("busUser");
+    w.api.put("", "secrets", "tenant-acme", secret);
+    w.bus.users.lock().unwrap().clear();
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(
+        w.database.users.lock().unwrap()["chat-acme"].1,
+        database_password,
+        "the database password is not rotated by the upgrade"
+    );
+    let bus_password = w.bus.users.lock().unwrap()["tenant-acme"].1.clone();
+    assert_eq!(
+        secret_data(&w, "chat-credentials")["busPassword"],
+        bus_password
+    );
 }

@@ -22,7 +22,7 @@ const EXAMPLES: [(&str, &[&str]); 3] = [
     (
         "starter",
         &[
-            "--redis-url=redis://:do-not-print-the-bus-password@redis.atendo:6379",
+            "--redis-url=redis://redis.atendo:6379",
             "--s3-endpoint=http://minio.storage:9000",
             "--chat-s3-access-key-id=atendo-chat",
             "--chat-s3-secret-access-key=do-not-print-me",
@@ -98,9 +98,11 @@ fn secret_values_from_the_operator_settings_are_never_printed() {
         "{values:?}"
     );
     assert!(
-        values
-            .contains(&"redis://:PLACEHOLDER-from-the-operator-settings@redis.atendo:6379".into()),
-        "the bus URL keeps its host for review, without the password: {values:?}"
+        values.contains(
+            &"redis://tenant-padaria-sol:PLACEHOLDER-bus-password-generated-by-the-operator@redis.atendo:6379"
+                .into()
+        ),
+        "the bus URL keeps its host and the tenant's user for review, without the password: {values:?}"
     );
 }
 
@@ -166,9 +168,9 @@ fn no_secret_operator_setting_reaches_the_render_output_in_any_form() {
         .filter(|a| a.is_hide_env_values_set())
         .map(|a| a.get_long().unwrap().to_string())
         .collect();
+    // --redis-url is no longer one: it refuses credentials (each tenant has its own Redis user).
     assert!(
-        secret_flags.contains(&"redis-url".to_string())
-            && secret_flags.contains(&"chat-s3-secret-access-key".to_string()),
+        secret_flags.contains(&"chat-s3-secret-access-key".to_string()),
         "{secret_flags:?}"
     );
     let input = std::fs::read_to_string(dir("examples/starter.yaml")).unwrap();
@@ -399,6 +401,10 @@ fn run_accepts_the_atlas_provider_and_then_needs_a_cluster() {
         "--atlas-cluster=c",
         "--atlas-public-key=k",
         "--atlas-private-key=s",
+        "--redis-provider=self-managed",
+        // The admin connection is made in the background: nothing listens here, and the
+        // operator still starts (BusReady would say Unavailable).
+        "--redis-admin-url=redis://atendo-admin:pw@127.0.0.1:1",
     ];
     // No kubeconfig and no in-cluster environment (the environment is cleared).
     let out = operator(&[&["run"][..], &FLAGS, &atlas].concat(), None);

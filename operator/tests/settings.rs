@@ -1,7 +1,8 @@
 //! Operator flags: names, env twins, defaults and the messages of bad values.
 
 use atendo_operator::settings::{
-    DatabaseArgs, DatabaseProvider, DatabaseUrl, IssuerKind, RuntimeArgs, Settings,
+    BusArgs, DatabaseArgs, DatabaseProvider, DatabaseUrl, IssuerKind, RedisProvider, RuntimeArgs,
+    Settings,
 };
 use clap::{CommandFactory, Parser};
 
@@ -11,6 +12,8 @@ struct All {
     settings: Settings,
     #[command(flatten)]
     database: DatabaseArgs,
+    #[command(flatten)]
+    bus: BusArgs,
     #[command(flatten)]
     runtime: RuntimeArgs,
 }
@@ -22,6 +25,8 @@ const REQUIRED: &[&str] = &[
     "--database-url=mongodb://mongo-0.mongo:27017,mongo-1.mongo:27017/?replicaSet=rs0",
     "--database-provider=mongodb",
     "--mongodb-admin-uri=mongodb://admin:pw@mongo-0.mongo:27017/admin",
+    "--redis-provider=self-managed",
+    "--redis-admin-url=redis://atendo-admin:pw@redis.atendo:6379",
 ];
 
 /// REQUIRED with the flags in `extra` replacing their defaults there.
@@ -259,4 +264,49 @@ fn egress_blocks_are_cidrs_with_an_optional_port_and_never_instance_metadata() {
     }
     let e = error(&["--monitoring-namespace=Monitoring"]);
     assert!(e.contains("--monitoring-namespace"), "{e}");
+}
+
+#[test]
+fn the_redis_endpoint_carries_no_credential_and_each_tenant_signs_in_as_its_own_user() {
+    let all = parse(&[]).unwrap();
+    assert_eq!(all.bus.redis_provider, RedisProvider::SelfManaged);
+    assert_eq!(
+        all.settings.redis_url_for("tenant-acme", "p@ss:w/rd"),
+        "redis://tenant-acme:p%40ss%3Aw%2Frd@redis.atendo:6379"
+    );
+    let tls = parse(&["--redis-url=rediss://master.abc.use1.cache.amazonaws.com:6379/0"]).unwrap();
+    assert_eq!(
+        tls.settings.redis_url_for("tenant-a", "pw"),
+        "rediss://tenant-a:pw@master.abc.use1.cache.amazonaws.com:6379/0"
+    );
+    for shared in [
+        "redis://:secret@redis:6379",
+        "redis://default:secret@redis:6379",
+    ] {
+        let err = error(&[&format!("--redis-url={shared}")]);
+        assert!(
+            err.contains("must not contain credentials") && err.contains("--redis-admin-url"),
+            "{err}"
+        );
+    }
+    assert!(error(&["--redis-url=redis://"]).contains("names no host"));
+    assert!(error(&["--redis-url=http://redis:6379"]).contains("must start with redis://"));
+}
+
+#[test]
+fn the_self_managed_redis_provider_requires_an_admin_url() {
+    let without: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with("--redis-admin-url"))
+        .collect();
+    let err = All::try_parse_from(["atendo-operator"].iter().chain(&without))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--redis-admin-url"), "{err}");
+    let err = error(&["--redis-provider=memcached"]);
+    assert!(
+        err.contains("self-managed"),
+        "the choices are listed: {err}"
+    );
 }

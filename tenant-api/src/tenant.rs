@@ -274,7 +274,10 @@ pub struct AppliedStatus {
     /// SHA-256 of the database user (name, database, password) last converged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
-    /// The atendo.io/reconcile-requested-at value last honoured: a new one re-applies both.
+    /// SHA-256 of the tenant's Redis user (name, channels, password, commands) last converged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bus: Option<String>,
+    /// The atendo.io/reconcile-requested-at value last honoured: a new one re-applies them all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconcile_requested_at: Option<String>,
 }

@@ -10,6 +10,7 @@ pub mod mongo;
 pub mod process;
 pub mod redis;
 pub mod redis_tls;
+pub mod resp;
 pub mod s3;
 
 pub use process::{ChildGuard, free_port, wait_for_port};

@@ -8,7 +8,7 @@ use rand::distr::Alphanumeric;
 
 use crate::resources::Credentials;
 use crate::resources::secrets::{
-    ADMIN_PASSWORD_KEY, DATABASE_URI_KEY, ROTATED_FOR_ANNOTATION, SIGNING_KEY_KEY,
+    ADMIN_PASSWORD_KEY, BUS_PASSWORD_KEY, DATABASE_URI_KEY, ROTATED_FOR_ANNOTATION, SIGNING_KEY_KEY,
 };
 
 pub const ROTATE_ANNOTATION: &str = "atendo.io/rotate-credentials";
@@ -25,6 +25,8 @@ fn random(n: usize) -> String {
 pub fn generate(rotated_for: Option<String>) -> Credentials {
     Credentials {
         database_password: random(32),
+        // ~190 bits; ElastiCache wants 16 to 128 printable characters.
+        bus_password: random(32),
         // ~380 bits, well above the chat-server's 32-byte minimum.
         signing_key: random(64),
         // ~140 bits; typed by a person once, then changed or replaced by SSO.
@@ -75,6 +77,8 @@ pub fn existing(
     value(database, DATABASE_URI_KEY)?;
     Some(Credentials {
         database_password: value(database, "password")?,
+        // A Secret from before per-tenant Redis users has none: only this one is new.
+        bus_password: value(credentials, BUS_PASSWORD_KEY).unwrap_or_else(|| random(32)),
         signing_key: value(credentials, SIGNING_KEY_KEY)?,
         // Replaced by the stored one in `resolve`; only a first admin Secret uses this.
         admin_password: random(24),

@@ -3,9 +3,11 @@
 
 pub mod apply;
 pub mod atlas_database;
+pub mod bus_access;
 pub mod credentials;
 pub mod mongo_database;
 pub mod providers;
+pub mod redis_acl;
 pub mod s3_storage;
 pub mod status;
 
@@ -36,7 +38,9 @@ use crate::metrics::Metrics;
 use crate::resources::{self, CHAT_SERVER, secrets};
 use crate::settings::Settings;
 use crate::tenant::{AppliedStatus, DatabaseStatus, Tenant, TenantStatus};
-use providers::{BucketRequest, Database, DatabaseUser, ProviderError, Storage};
+use providers::{
+    BucketRequest, BusIdentity, BusUser, Database, DatabaseUser, ProviderError, Storage,
+};
 use status::Step;
 
 pub const FINALIZER: &str = "atendo.io/cleanup";
@@ -66,6 +70,8 @@ pub struct Context {
     pub settings: Settings,
     pub storage: Arc<dyn Storage>,
     pub database: Arc<dyn Database>,
+    /// The tenants' Redis users.
+    pub bus: Arc<dyn BusIdentity>,
     pub metrics: Arc<Metrics>,
     /// Bound on each provider step; [`PROVIDER_TIMEOUT`] unless a test shortens it.
     pub provider_timeout: Duration,
@@ -81,6 +87,7 @@ impl Context {
         settings: Settings,
         storage: Arc<dyn Storage>,
         database: Arc<dyn Database>,
+        bus: Arc<dyn BusIdentity>,
     ) -> Self {
         let reporter = Reporter {
             controller: MANAGER.into(),
@@ -92,6 +99,7 @@ impl Context {
             settings,
             storage,
             database,
+            bus,
             metrics: Arc::new(Metrics::new()),
             provider_timeout: PROVIDER_TIMEOUT,
             concurrency: DEFAULT_CONCURRENCY,
@@ -302,6 +310,36 @@ async fn apply_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
     } else {
         bounded(ctx, "ensuring the user", ctx.database.ensure_user(&user)).await
     };
+    // Rotation order: the Redis user takes the new password here, before the Secret and the
+    // Deployment (whose config hash then rolls the pods). Redis keeps connections that signed in
+    // with the old password, so running pods keep their bus until they are replaced; only a pod
+    // that reconnects in between is refused until its replacement starts with the new Secret.
+    let bus_user = BusUser {
+        user: tc.bus_user.clone(),
+        channel_prefix: format!("{}:", tc.bus_namespace),
+        password: creds.bus_password.clone(),
+    };
+    // Covers the granted commands too, so an operator upgrade that changes them re-converges.
+    let bus_hash = fingerprint(&format!(
+        "{}|{}|{}|{:?}",
+        bus_user.user,
+        bus_user.channel_prefix,
+        bus_user.password,
+        bus_access::BUS_COMMANDS
+    ));
+    let bus = if !forced
+        && applied.bus.as_deref() == Some(&bus_hash)
+        && condition_ok(status::BUS_READY)
+    {
+        Ok(())
+    } else {
+        bounded(
+            ctx,
+            "ensuring the Redis user",
+            ctx.bus.ensure_user(&bus_user),
+        )
+        .await
+    };
     let nsd = |c: &Client| c.clone();
     apply::apply(
         &Api::<ResourceQuota>::namespaced(nsd(client), ns),
@@ -398,6 +436,14 @@ async fn apply_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
             &database,
             format!("user {} on database {}", tc.database_user, tc.database),
         ),
+        Step::from_provider(
+            status::BUS_READY,
+            &bus,
+            format!(
+                "Redis user {} on channels {}:*",
+                tc.bus_user, tc.bus_namespace
+            ),
+        ),
         status::chat_server_step(&deployment, tenant.spec.suspended),
         status::ingress_step(&ingress, &tc.host),
     ];
@@ -427,7 +473,12 @@ async fn apply_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
             } else {
                 applied.database.clone()
             },
-            reconcile_requested_at: if storage.is_ok() && database.is_ok() {
+            bus: if bus.is_ok() {
+                Some(bus_hash)
+            } else {
+                applied.bus.clone()
+            },
+            reconcile_requested_at: if storage.is_ok() && database.is_ok() && bus.is_ok() {
                 requested
             } else {
                 applied.reconcile_requested_at.clone()
@@ -447,6 +498,12 @@ async fn apply_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
             source,
         });
     }
+    if let Err(source) = bus {
+        return Err(Error::Provider {
+            step: status::BUS_READY,
+            source,
+        });
+    }
     ctx.failures
         .lock()
         .expect("failure counts")
@@ -462,7 +519,8 @@ async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error>
     let name = tenant.name_any();
     if annotation(tenant, SKIP_EXTERNAL_CLEANUP_ANNOTATION) != Some("true") {
         let tc = TenantContext::new(tenant, &ctx.settings);
-        // An invalid Tenant never got a bucket or a user: nothing external to clean up.
+        // An invalid Tenant never got a bucket or a user: nothing external to clean up. The Redis
+        // user goes under both deletion policies: it holds no data, only access.
         if let Ok(tc) = tc {
             let policy = tenant.spec.deletion_policy;
             let results = [
@@ -473,6 +531,15 @@ async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error>
                         "removing the user",
                         ctx.database
                             .remove_user(&tc.database_user, &tc.database, policy),
+                    )
+                    .await,
+                ),
+                (
+                    status::BUS_READY,
+                    bounded(
+                        ctx,
+                        "removing the Redis user",
+                        ctx.bus.remove_user(&tc.bus_user),
                     )
                     .await,
                 ),

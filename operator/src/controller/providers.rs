@@ -1,5 +1,6 @@
-//! The controller's two external systems, behind traits so the reconcile pipeline is tested with
-//! in-memory implementations and each real provider (S3; Atlas or MongoDB) gets its own suite.
+//! The controller's external systems, behind traits so the reconcile pipeline is tested with
+//! in-memory implementations and each real provider (S3; Atlas or MongoDB; self-managed Redis or
+//! ElastiCache) gets its own suite.
 
 use async_trait::async_trait;
 
@@ -84,4 +85,33 @@ pub trait Database: Send + Sync {
         database: &str,
         policy: DeletionPolicy,
     ) -> Result<(), ProviderError>;
+}
+
+/// The tenant's Redis identity: user `tenant-<name>`, allowed only the channels under its prefix
+/// and only the commands in [`super::bus_access::BUS_COMMANDS`], with no key access at all.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BusUser {
+    pub user: String,
+    /// CHAT_BUS_NAMESPACE plus ':'; the user may use channels matching `<prefix>*` only.
+    pub channel_prefix: String,
+    pub password: String,
+}
+
+/// Without the password: a `{:?}` of a request must be safe to log.
+impl std::fmt::Debug for BusUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BusUser")
+            .field("user", &self.user)
+            .field("channel_prefix", &self.channel_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+pub trait BusIdentity: Send + Sync {
+    /// Creates the user or converges it: exactly this password (a rotated one replaces the old),
+    /// exactly these channels and commands; idempotent.
+    async fn ensure_user(&self, user: &BusUser) -> Result<(), ProviderError>;
+    /// Removes the user; its open connections end with it. A missing user is success.
+    async fn remove_user(&self, user: &str) -> Result<(), ProviderError>;
 }

@@ -10,6 +10,7 @@ pub const READY: &str = "Ready";
 pub const NAMESPACE_READY: &str = "NamespaceReady";
 pub const STORAGE_READY: &str = "StorageReady";
 pub const DATABASE_READY: &str = "DatabaseReady";
+pub const BUS_READY: &str = "BusReady";
 pub const CHAT_SERVER_READY: &str = "ChatServerReady";
 pub const INGRESS_READY: &str = "IngressReady";
 

@@ -13,6 +13,9 @@ pub const DATABASE_URI_KEY: &str = "uri";
 pub const CREDENTIALS: &str = "chat-credentials";
 pub const SIGNING_KEY_KEY: &str = "signingKey";
 pub const BUS_URL_KEY: &str = "busUrl";
+/// The tenant's own Redis user and its password, kept so the next reconcile converges the same.
+pub const BUS_USER_KEY: &str = "busUser";
+pub const BUS_PASSWORD_KEY: &str = "busPassword";
 pub const S3_ACCESS_KEY_ID_KEY: &str = "s3AccessKeyId";
 pub const S3_SECRET_ACCESS_KEY_KEY: &str = "s3SecretAccessKey";
 /// The first agent: read by people (`kubectl get secret chat-admin`) as much as by the pods.
@@ -29,6 +32,8 @@ pub const ROTATED_FOR_ANNOTATION: &str = "atendo.io/rotated-for";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {
     pub database_password: String,
+    /// The tenant's Redis user's password (rotated with the database password).
+    pub bus_password: String,
     pub signing_key: String,
     /// The first admin's initial password. Never rotated: the chat-server sets it only when it
     /// creates the admin, so a new value here would no longer be the admin's password.
@@ -42,6 +47,7 @@ impl Credentials {
     pub fn placeholders() -> Self {
         Credentials {
             database_password: "PLACEHOLDER-generated-by-the-operator".into(),
+            bus_password: "PLACEHOLDER-bus-password-generated-by-the-operator".into(),
             signing_key: "PLACEHOLDER-generated-by-the-operator-and-kept".into(),
             admin_password: "PLACEHOLDER-first-admin-password-generated-once".into(),
             rotated_for: None,
@@ -69,12 +75,18 @@ pub fn database(ctx: &TenantContext, credentials: &Credentials) -> Secret {
     )
 }
 
-/// CHAT_SIGNING_KEY, CHAT_BUS (a Redis URL may carry a password) and, when the operator is given
-/// static S3 keys for the chat-servers, those.
+/// CHAT_SIGNING_KEY, CHAT_BUS (the Redis endpoint signed in as the tenant's own user, never the
+/// operator's admin) and, when the operator is given static S3 keys for the chat-servers, those.
 pub fn credentials(ctx: &TenantContext, credentials: &Credentials) -> Secret {
     let mut data = vec![
         (SIGNING_KEY_KEY, credentials.signing_key.clone()),
-        (BUS_URL_KEY, ctx.settings.redis_url.clone()),
+        (
+            BUS_URL_KEY,
+            ctx.settings
+                .redis_url_for(&ctx.bus_user, &credentials.bus_password),
+        ),
+        (BUS_USER_KEY, ctx.bus_user.clone()),
+        (BUS_PASSWORD_KEY, credentials.bus_password.clone()),
     ];
     if let Some(keys) = &ctx.settings.chat_s3_keys() {
         data.push((S3_ACCESS_KEY_ID_KEY, keys.access_key_id.clone()));

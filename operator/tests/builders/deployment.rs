@@ -149,6 +149,7 @@ fn the_config_hash_changes_with_the_config_or_a_secret_and_only_then() {
     let tenant = stored(minimal_json("acme", "professional"));
     let creds = Credentials {
         database_password: "pw".into(),
+        bus_password: "bus-pw".into(),
         signing_key: "k".repeat(40),
         admin_password: "first-admin-pw".into(),
         rotated_for: None,

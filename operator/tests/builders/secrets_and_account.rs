@@ -61,6 +61,7 @@ fn without_an_iam_template_the_service_account_has_no_annotation() {
 fn credentials(database_password: &str, rotated_for: Option<&str>) -> Credentials {
     Credentials {
         database_password: database_password.into(),
+        bus_password: "bus-pw".into(),
         signing_key: "k".repeat(48),
         admin_password: "first-admin-pw".into(),
         rotated_for: rotated_for.map(String::from),
@@ -96,7 +97,7 @@ fn the_database_secret_holds_the_tenant_user_and_its_connection_string() {
 }
 
 #[test]
-fn the_credentials_secret_holds_the_signing_key_and_the_bus_url() {
+fn the_credentials_secret_holds_the_signing_key_and_a_bus_url_signed_in_as_the_tenant_user() {
     let tenant = stored(minimal_json("acme", "professional"));
     let settings = settings(&[]);
     let credentials = credentials("pw", None);
@@ -110,7 +111,12 @@ fn the_credentials_secret_holds_the_signing_key_and_the_bus_url() {
             "kind": "Secret",
             "metadata": {"name": "chat-credentials", "namespace": "tenant-acme", "labels": chat_labels("professional"), "ownerReferences": owner()},
             "type": "Opaque",
-            "data": {"signingKey": b64(&"k".repeat(48)), "busUrl": b64("redis://redis.atendo:6379")}
+            "data": {
+                "signingKey": b64(&"k".repeat(48)),
+                "busUrl": b64("redis://tenant-acme:bus-pw@redis.atendo:6379"),
+                "busUser": b64("tenant-acme"),
+                "busPassword": b64("bus-pw")
+            }
         })
     );
 }
@@ -131,7 +137,9 @@ fn static_s3_keys_for_the_chat_servers_go_into_the_credentials_secret() {
         secret["data"],
         json!({
             "signingKey": b64(&"k".repeat(48)),
-            "busUrl": b64("redis://redis.atendo:6379"),
+            "busUrl": b64("redis://tenant-acme:bus-pw@redis.atendo:6379"),
+            "busUser": b64("tenant-acme"),
+            "busPassword": b64("bus-pw"),
             "s3AccessKeyId": b64("AKIAEXAMPLE"),
             "s3SecretAccessKey": b64("wJalr/EXAMPLE")
         })

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod atlas;
+pub mod bus_conformance;
 pub mod database_conformance;
 pub mod fake_api;
 pub mod faults;

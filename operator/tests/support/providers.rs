@@ -1,11 +1,12 @@
-//! In-memory Storage and Database providers that record what the controller asked of them.
+//! In-memory Storage, Database and BusIdentity providers that record what the controller asked
+//! of them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use atendo_operator::controller::providers::{
-    BucketRequest, Database, DatabaseUser, ProviderError, Storage,
+    BucketRequest, BusIdentity, BusUser, Database, DatabaseUser, ProviderError, Storage,
 };
 use atendo_operator::tenant::DeletionPolicy;
 
@@ -85,6 +86,37 @@ impl Database for MemoryDatabase {
         if policy == DeletionPolicy::Delete {
             self.dropped_databases.lock().unwrap().push(database.into());
         }
+        Ok(())
+    }
+}
+
+/// Redis users as the controller left them: user -> (channel prefix, password).
+#[derive(Default)]
+pub struct MemoryBus {
+    pub users: Mutex<BTreeMap<String, (String, String)>>,
+    pub removed: Mutex<Vec<String>>,
+    /// How often ensure_user was called.
+    pub ensure_calls: Mutex<u32>,
+    pub fail_ensure: Mutex<Option<ProviderError>>,
+}
+
+#[async_trait]
+impl BusIdentity for MemoryBus {
+    async fn ensure_user(&self, user: &BusUser) -> Result<(), ProviderError> {
+        *self.ensure_calls.lock().unwrap() += 1;
+        if let Some(e) = self.fail_ensure.lock().unwrap().clone() {
+            return Err(e);
+        }
+        self.users.lock().unwrap().insert(
+            user.user.clone(),
+            (user.channel_prefix.clone(), user.password.clone()),
+        );
+        Ok(())
+    }
+
+    async fn remove_user(&self, user: &str) -> Result<(), ProviderError> {
+        self.users.lock().unwrap().remove(user);
+        self.removed.lock().unwrap().push(user.into());
         Ok(())
     }
 }
