@@ -21,14 +21,15 @@ enum Backend {
     Local,
     Redis(testkit::redis::Redis),
     /// `rediss://`, trusting the CA that signed the server's certificate.
-    RedisTls(testkit::redis_tls::TlsRedis, CaFile),
+    // Boxed: the TLS server carries its certificates, five times the other variants.
+    RedisTls(Box<testkit::redis_tls::TlsRedis>, CaFile),
 }
 
 impl Backend {
     fn tls() -> Self {
         let redis = testkit::redis_tls::spawn_redis_tls().expect("start a TLS redis-server");
         let ca = CaFile::load(&redis.ca.ca_file).expect("the test CA loads");
-        Backend::RedisTls(redis, ca)
+        Backend::RedisTls(Box::new(redis), ca)
     }
 
     fn location(&self) -> BusLocation {
