@@ -26,6 +26,9 @@ pub mod close_code {
     pub const SLOW_CONSUMER: u16 = 4008;
     /// The client kept sending bad or too many frames after being told so with error frames.
     pub const MISBEHAVING: u16 = 4029;
+    /// The client sent nothing, not even a ping, for the idle timeout (RFC 6455 "going away"):
+    /// reconnect and resume. Clients that ping every 25 s never see it.
+    pub const IDLE: u16 = 1001;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

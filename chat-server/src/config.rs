@@ -319,9 +319,6 @@ pub struct Config {
     /// refilling evenly); more are refused with 429 before the upgrade.
     #[arg(long, env = "CHAT_WS_CONNECT_RATE", value_name = "CHAT_WS_CONNECT_RATE", default_value = "120", value_parser = positive::<u32>)]
     pub ws_connect_rate: u32,
-    /// Take the client address from X-Forwarded-For (only behind a trusted proxy/ingress).
-    #[arg(long, env = "CHAT_TRUST_PROXY", value_name = "CHAT_TRUST_PROXY", default_value = "false", action = clap::ArgAction::Set)]
-    pub trust_proxy: bool,
     /// Product name shown in the widget and console.
     #[arg(
         long,
@@ -356,6 +353,64 @@ pub struct Config {
     /// Seconds a graceful shutdown waits for in-flight work after telling sockets to reconnect.
     #[arg(long, env = "CHAT_SHUTDOWN_GRACE_SECS", value_name = "CHAT_SHUTDOWN_GRACE_SECS", default_value = "10", value_parser = positive::<u64>)]
     pub shutdown_grace_secs: u64,
+
+    // ---- Abuse limits (issue 12, item 4) ----
+    /// How many proxies in front of the server append to X-Forwarded-For (ALB, ingress-nginx):
+    /// the client address is the entry this many from the right, the address the outermost
+    /// trusted proxy saw. 0 uses the socket peer and ignores the header. Entries further left
+    /// are client-supplied and never used.
+    #[arg(long, env = "CHAT_TRUSTED_PROXY_HOPS", value_name = "CHAT_TRUSTED_PROXY_HOPS", value_parser = clap::value_parser!(u8).range(0..=10))]
+    pub trusted_proxy_hops: Option<u8>,
+    /// Deprecated: `true` means CHAT_TRUSTED_PROXY_HOPS=1 (it used to take the first,
+    /// client-supplied entry). Ignored when CHAT_TRUSTED_PROXY_HOPS is set.
+    #[arg(long, env = "CHAT_TRUST_PROXY", value_name = "CHAT_TRUST_PROXY", action = clap::ArgAction::Set, hide = true)]
+    pub trust_proxy: Option<bool>,
+    /// Sign-in attempts one client address may make per minute (a burst of as many, then
+    /// refilling evenly); more get 429 with Retry-After before any password is checked.
+    #[arg(long, env = "CHAT_LOGIN_ADDRESS_RATE", value_name = "CHAT_LOGIN_ADDRESS_RATE", default_value = "20", value_parser = positive::<u32>)]
+    pub login_address_rate: u32,
+    /// Sign-in attempts per account (email, case-insensitive) per minute, from any address.
+    #[arg(long, env = "CHAT_LOGIN_ACCOUNT_RATE", value_name = "CHAT_LOGIN_ACCOUNT_RATE", default_value = "5", value_parser = positive::<u32>)]
+    pub login_account_rate: u32,
+    /// Password hashes (argon2id, ~19 MiB each) computed at once; unset = one per CPU, at most
+    /// 4. Callers beyond it wait up to 3 s, then get 503 `busy`.
+    #[arg(long, env = "CHAT_PASSWORD_HASH_CONCURRENCY", value_name = "CHAT_PASSWORD_HASH_CONCURRENCY", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub password_hash_concurrency: Option<u16>,
+    /// Conversations one visitor socket may subscribe to at once.
+    #[arg(long, env = "CHAT_WS_MAX_SUBSCRIPTIONS_VISITOR", value_name = "CHAT_WS_MAX_SUBSCRIPTIONS_VISITOR", default_value = "20", value_parser = positive::<usize>)]
+    pub ws_max_subscriptions_visitor: usize,
+    /// Conversations one agent socket may subscribe to at once.
+    #[arg(long, env = "CHAT_WS_MAX_SUBSCRIPTIONS_AGENT", value_name = "CHAT_WS_MAX_SUBSCRIPTIONS_AGENT", default_value = "500", value_parser = positive::<usize>)]
+    pub ws_max_subscriptions_agent: usize,
+    /// A websocket that sends nothing (not even a ping) for this many seconds is closed with
+    /// 1001; the widget and console ping every 25 s.
+    #[arg(long, env = "CHAT_WS_IDLE_TIMEOUT_SECS", value_name = "CHAT_WS_IDLE_TIMEOUT_SECS", default_value = "90", value_parser = positive::<u64>)]
+    pub ws_idle_timeout_secs: u64,
+    /// Seconds a client may take to send a request's headers once it started one.
+    #[arg(long, env = "CHAT_HTTP_HEADER_TIMEOUT_SECS", value_name = "CHAT_HTTP_HEADER_TIMEOUT_SECS", default_value = "10", value_parser = positive::<u64>)]
+    pub http_header_timeout_secs: u64,
+    /// Seconds a kept-alive HTTP connection may wait for its next request. Keep it above the
+    /// ingress's own idle timeout (ALB and ingress-nginx: 60 s), so the proxy, not the server,
+    /// closes idle connections and never sends on one being closed.
+    #[arg(long, env = "CHAT_HTTP_IDLE_TIMEOUT_SECS", value_name = "CHAT_HTTP_IDLE_TIMEOUT_SECS", default_value = "75", value_parser = positive::<u64>)]
+    pub http_idle_timeout_secs: u64,
+    /// Conversations one visitor may have open or pending at once; one more is refused with 409
+    /// `too_many_open_conversations` (the widget keeps one).
+    #[arg(long, env = "CHAT_VISITOR_MAX_OPEN_CONVERSATIONS", value_name = "CHAT_VISITOR_MAX_OPEN_CONVERSATIONS", default_value = "5", value_parser = positive::<u32>)]
+    pub visitor_max_open_conversations: u32,
+    /// Seconds a REST request (body included) may take before it is answered 503 `timeout`;
+    /// websockets are not cut by it.
+    #[arg(long, env = "CHAT_HTTP_REQUEST_TIMEOUT_SECS", value_name = "CHAT_HTTP_REQUEST_TIMEOUT_SECS", default_value = "30", value_parser = positive::<u64>)]
+    pub http_request_timeout_secs: u64,
+}
+
+impl Config {
+    /// X-Forwarded-For entries to trust, from CHAT_TRUSTED_PROXY_HOPS or the deprecated
+    /// CHAT_TRUST_PROXY.
+    pub fn proxy_hops(&self) -> u8 {
+        self.trusted_proxy_hops
+            .unwrap_or(u8::from(self.trust_proxy == Some(true)))
+    }
 }
 
 #[cfg(test)]
@@ -452,6 +507,52 @@ mod tests {
             parse(&["--brand-locale", "pt-PT"]).unwrap().brand_locale,
             Locale::PtBr
         );
+    }
+
+    #[test]
+    fn proxy_hops_come_from_their_setting_or_the_deprecated_trust_flag() {
+        assert_eq!(parse(&[]).unwrap().proxy_hops(), 0);
+        assert_eq!(parse(&["--trust-proxy=true"]).unwrap().proxy_hops(), 1);
+        assert_eq!(parse(&["--trust-proxy=false"]).unwrap().proxy_hops(), 0);
+        let both = parse(&["--trust-proxy=true", "--trusted-proxy-hops=2"]).unwrap();
+        assert_eq!(both.proxy_hops(), 2, "the new setting wins");
+        let err = parse(&["--trusted-proxy-hops=11"]).unwrap_err().to_string();
+        assert!(err.contains("CHAT_TRUSTED_PROXY_HOPS"), "{err}");
+    }
+
+    #[test]
+    fn abuse_limits_have_safe_defaults_and_refuse_nonsense() {
+        let c = parse(&[]).unwrap();
+        assert_eq!((c.login_address_rate, c.login_account_rate), (20, 5));
+        assert_eq!(c.password_hash_concurrency, None);
+        assert_eq!(
+            (c.ws_max_subscriptions_visitor, c.ws_max_subscriptions_agent),
+            (20, 500)
+        );
+        assert_eq!(
+            (
+                c.ws_idle_timeout_secs,
+                c.http_header_timeout_secs,
+                c.http_idle_timeout_secs,
+                c.http_request_timeout_secs
+            ),
+            (90, 10, 75, 30)
+        );
+        for (flag, var) in [
+            ("--login-account-rate=0", "CHAT_LOGIN_ACCOUNT_RATE"),
+            (
+                "--password-hash-concurrency=0",
+                "CHAT_PASSWORD_HASH_CONCURRENCY",
+            ),
+            ("--ws-idle-timeout-secs=0", "CHAT_WS_IDLE_TIMEOUT_SECS"),
+            (
+                "--http-header-timeout-secs=x",
+                "CHAT_HTTP_HEADER_TIMEOUT_SECS",
+            ),
+        ] {
+            let err = parse(&[flag]).unwrap_err().to_string();
+            assert!(err.contains(var), "{flag}: {err}");
+        }
     }
 
     #[test]

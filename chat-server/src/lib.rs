@@ -7,7 +7,8 @@
 //!   the gap-free subscribe algorithm, the per-socket session);
 //! - `store`, `bus`, `uploads`: traits for the outside world and their implementations;
 //! - `auth`: tokens, passwords, OIDC;
-//! - `server`: start-up and graceful shutdown;
+//! - `limits`: rate limits against abuse (per address, account and token principal);
+//! - `server`: start-up and graceful shutdown; `http`: the listener and its timeouts;
 //! - `web`: the agent console, the visitor widget and the branding they read.
 
 pub mod api;
@@ -16,6 +17,8 @@ pub mod bus;
 pub mod chat;
 pub mod config;
 pub mod delivery;
+pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod model;
 /// The websocket frames live in their own crate (shared with clients and fuzzed without the

@@ -13,7 +13,8 @@ pub struct CloseLabels {
     pub reason: &'static str,
 }
 
-/// Which limit refused a request: `visitor_create`, `ws_connect` or `ws_frame`.
+/// Which limit refused a request: `visitor_create`, `ws_connect`, `ws_frame`, `rest_write`,
+/// `login_address`, `login_account` or `password_busy` (every password slot stayed taken).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LimitLabels {
     pub limit: &'static str,
@@ -40,6 +41,7 @@ pub struct Metrics {
     pub bus_rejected: Family<RejectLabels, Counter>,
     pub bus_unconfirmed: Counter,
     pub rate_limited: Family<LimitLabels, Counter>,
+    pub login_failures: Counter,
 }
 
 impl Default for Metrics {
@@ -128,6 +130,12 @@ impl Metrics {
             "Requests, connections and frames refused by a rate limit, by limit",
             rate_limited.clone(),
         );
+        let login_failures = Counter::default();
+        registry.register(
+            "chat_login_failures",
+            "Sign-ins refused for a wrong email or password",
+            login_failures.clone(),
+        );
         Self {
             registry,
             connections_active,
@@ -143,6 +151,7 @@ impl Metrics {
             bus_rejected,
             bus_unconfirmed,
             rate_limited,
+            login_failures,
         }
     }
 

@@ -2,17 +2,16 @@
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use governor::{Quota, RateLimiter};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api::{AppState, WsSettings, app, metrics_app};
+use crate::auth::passwords::{self, Passwords};
 use crate::auth::{Authenticator, oidc::OidcVerifier, tokens::TokenIssuer};
 use crate::chat::{Chat, Limits};
 use crate::config::Config;
@@ -20,6 +19,8 @@ use crate::delivery::hub::Hub;
 use crate::delivery::publish::Publisher;
 use crate::delivery::seal::BusSeal;
 use crate::delivery::session::SessionLimits;
+use crate::http::HttpTimeouts;
+use crate::limits::Limiters;
 use crate::metrics::Metrics;
 
 #[derive(Debug, thiserror::Error)]
@@ -89,12 +90,11 @@ pub async fn serve(
             );
         }
     }
-    let router = router.into_make_service_with_connect_info::<SocketAddr>();
-    let stop = shutdown.clone();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
-        .map_err(StartError::Serve)?;
+    let timeouts = HttpTimeouts {
+        header: Duration::from_secs(config.http_header_timeout_secs),
+        idle: Duration::from_secs(config.http_idle_timeout_secs),
+    };
+    crate::http::serve(listener, router, timeouts, shutdown.clone()).await;
     // Sockets were told to reconnect (1012) when `shutdown` fired; let them finish writing.
     state.sessions.close();
     let grace = Duration::from_secs(config.shutdown_grace_secs);
@@ -161,15 +161,28 @@ pub async fn build(
     let uploads = crate::uploads::from_config(config, &secret).await;
     let blobs = uploads.store;
     let extra = uploads.routes.merge(crate::web::router(config));
-    let auth = Authenticator::new(
+    let mut auth = Authenticator::new(
         TokenIssuer::new(&secret, config.token_ttl_hours),
         oidc,
         store.clone(),
     );
+    if let Some(n) = config.password_hash_concurrency {
+        auth.passwords = Passwords::new(usize::from(n), passwords::DEFAULT_WAIT);
+    }
+    if let Some(trust) = config.trust_proxy {
+        tracing::warn!(
+            hops = config.proxy_hops(),
+            "CHAT_TRUST_PROXY={trust} is deprecated: set CHAT_TRUSTED_PROXY_HOPS (the number of \
+             proxies that append to X-Forwarded-For) instead"
+        );
+    }
+    let limiters = Arc::new(Limiters::new(config, metrics.clone()));
+    limiters.spawn_cleanup(shutdown.clone());
     let limits = Limits {
         max_message_bytes: config.max_message_bytes,
         max_upload_bytes: config.max_upload_mb.saturating_mul(1024 * 1024),
         hole_grace: Duration::from_secs(3),
+        max_open_conversations: config.visitor_max_open_conversations,
     };
     let chat = Arc::new(Chat::new(
         store,
@@ -188,43 +201,26 @@ pub async fn build(
     {
         tracing::info!(%email, "created the bootstrap admin");
     }
-    let per_minute = NonZeroU32::new(config.visitor_rate).unwrap_or(NonZeroU32::MIN);
     let state = AppState {
         chat,
         ws: WsSettings {
             session: SessionLimits {
                 outbound_queue: config.ws_outbound_queue,
-                rate_per_sec: config.ws_rate,
-                burst: config.ws_burst,
                 max_strikes: config.ws_max_strikes,
+                limiters: limiters.clone(),
+                max_subscriptions_visitor: config.ws_max_subscriptions_visitor,
+                max_subscriptions_agent: config.ws_max_subscriptions_agent,
+                idle_timeout: Duration::from_secs(config.ws_idle_timeout_secs),
             },
             read_buffer: config.ws_read_buffer,
             max_frame_bytes: config.max_frame_bytes,
         },
-        visitor_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
-        ws_connect_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(
-            NonZeroU32::new(config.ws_connect_rate).unwrap_or(NonZeroU32::MIN),
-        ))),
-        trust_proxy: config.trust_proxy,
+        limits: limiters,
+        proxy_hops: config.proxy_hops(),
+        request_timeout: Duration::from_secs(config.http_request_timeout_secs),
         shutdown,
         sessions: TaskTracker::new(),
     };
-    let limiter = state.visitor_limiter.clone();
-    let ws_limiter = state.ws_connect_limiter.clone();
-    let stop = state.shutdown.clone();
-    tokio::spawn(async move {
-        // The keyed limiter keeps one entry per address it has seen; forget idle ones.
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = tick.tick() => {
-                    limiter.retain_recent();
-                    ws_limiter.retain_recent();
-                }
-            }
-        }
-    });
     Ok((state, Some(extra)))
 }
 

@@ -41,6 +41,7 @@ struct Deployment {
     chat: Arc<Chat>,
     visitor: Principal,
     conversation: String,
+    session: chat_server::delivery::session::SessionLimits,
     shutdown: CancellationToken,
     _dir: tempfile::TempDir,
 }
@@ -53,6 +54,10 @@ impl Deployment {
             format!("--store={}", dir.path().join("store").display()),
             format!("--upload-dir={}", dir.path().join("up").display()),
             format!("--signing-key={SIGNING_KEY}"),
+            "--ws-outbound-queue=64".to_string(),
+            "--ws-rate=1000".to_string(),
+            "--ws-burst=1000".to_string(),
+            "--ws-max-strikes=10".to_string(),
         ])
         .unwrap();
         let shutdown = CancellationToken::new();
@@ -68,6 +73,7 @@ impl Deployment {
             chat: state.chat,
             visitor,
             conversation,
+            session: state.ws.session,
             shutdown,
             _dir: dir,
         }
@@ -110,12 +116,7 @@ impl Deployment {
         let session = tokio::spawn(chat_server::delivery::session::run(
             self.chat.clone(),
             self.visitor.clone(),
-            chat_server::delivery::session::SessionLimits {
-                outbound_queue: 64,
-                rate_per_sec: 1000,
-                burst: 1000,
-                max_strikes: 10,
-            },
+            self.session.clone(),
             to_client,
             from_client,
             self.shutdown.clone(),

@@ -19,7 +19,7 @@ const ABUSER: &str = "203.0.113.66";
 const GOOD_BOUND: Duration = Duration::from_secs(3);
 
 async fn start(flags: &[&str]) -> TestServer {
-    let mut all = vec!["--trust-proxy=true"];
+    let mut all = vec!["--trusted-proxy-hops=1"];
     all.extend_from_slice(flags);
     TestServer::start_with(&all).await
 }

@@ -74,10 +74,12 @@ pub fn command(
         .env("CHAT_WS_RATE", "1000000")
         .env("CHAT_WS_BURST", "1000000")
         .env("CHAT_VISITOR_RATE", "1000000")
-        .env("CHAT_WS_CONNECT_RATE", "1000000");
+        .env("CHAT_WS_CONNECT_RATE", "1000000")
+        // The idle scenario's sockets send nothing for minutes on purpose.
+        .env("CHAT_WS_IDLE_TIMEOUT_SECS", "86400");
     // Any other CHAT_* setting of the tool's environment reaches the servers (for experiments
     // such as CHAT_WS_READ_BUFFER); the ones above are the benchmark's and are not overridden.
-    const OWN: [&str; 11] = [
+    const OWN: [&str; 12] = [
         "CHAT_LISTEN",
         "CHAT_STORE",
         "CHAT_UPLOAD_DIR",
@@ -89,6 +91,7 @@ pub fn command(
         "CHAT_WS_BURST",
         "CHAT_VISITOR_RATE",
         "CHAT_WS_CONNECT_RATE",
+        "CHAT_WS_IDLE_TIMEOUT_SECS",
     ];
     for (k, v) in std::env::vars_os() {
         if let Some(name) = k.to_str()

@@ -16,6 +16,7 @@ pub async fn create(
     State(state): State<AppState>,
     Auth(by): Auth,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    super::charge_write(&state, &by)?;
     let c = state.chat.create_conversation(&by).await?;
     Ok((StatusCode::CREATED, Json(json!(c))))
 }
@@ -99,6 +100,7 @@ pub async fn send(
     Path(id): Path<String>,
     Body(b): Body<NewMessage>,
 ) -> Result<(StatusCode, HeaderMap, Json<Value>), ApiError> {
+    super::charge_write(&state, &by)?;
     let appended = state
         .chat
         .send(&by, &id, b.client_msg_id, b.body, &b.attachments)

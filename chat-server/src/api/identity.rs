@@ -23,12 +23,10 @@ pub async fn create_visitor(
     ClientIp(ip): ClientIp,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if state.visitor_limiter.check_key(&ip).is_err() {
-        state.chat.metrics.limited("visitor_create");
-        return Err(ApiError::too_many(format!(
-            "too many visitor sessions from {ip}; try again in a minute"
-        )));
-    }
+    let limits = &state.limits;
+    limits.check(&limits.visitor, &ip, "visitor_create", || {
+        format!("too many visitor sessions from {ip}; try again in a minute")
+    })?;
     // The body is optional: an anonymous visitor may send nothing at all.
     let NewVisitor { name, email } = if body.iter().all(u8::is_ascii_whitespace) {
         NewVisitor {
@@ -52,10 +50,14 @@ pub struct Login {
     password: String,
 }
 
+/// Limited per address and per account before any password work, so guessing is slow and a
+/// flood costs no hashing.
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Body(b): Body<Login>,
 ) -> Result<Json<Value>, ApiError> {
+    state.limits.check_login(ip, &b.email)?;
     let (agent, token) = state.chat.login(&b.email, &b.password).await?;
     Ok(Json(json!({
         "agent_id": agent.id, "token": token, "role": agent.role, "name": agent.name,

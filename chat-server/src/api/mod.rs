@@ -8,14 +8,12 @@ mod identity;
 mod uploads;
 mod ws;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
 use axum::routing::{get, post};
-use governor::DefaultKeyedRateLimiter;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{Any, CorsLayer};
@@ -24,6 +22,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::chat::Chat;
 use crate::delivery::session::SessionLimits;
+use crate::limits::Limiters;
 
 #[derive(Clone, Debug)]
 pub struct WsSettings {
@@ -36,14 +35,22 @@ pub struct WsSettings {
 pub struct AppState {
     pub chat: Arc<Chat>,
     pub ws: WsSettings,
-    pub visitor_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    /// Websocket upgrades per client address.
-    pub ws_connect_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    pub trust_proxy: bool,
+    pub limits: Arc<Limiters>,
+    /// X-Forwarded-For entries to trust, counted from the right (CHAT_TRUSTED_PROXY_HOPS).
+    pub proxy_hops: u8,
+    /// How long a REST request may take, body included (CHAT_HTTP_REQUEST_TIMEOUT_SECS).
+    pub request_timeout: std::time::Duration,
     /// Cancelled at shutdown: sockets close with 1012.
     pub shutdown: CancellationToken,
     /// Every websocket session, so shutdown can wait for them to finish their writes.
     pub sessions: TaskTracker,
+}
+
+/// Charges one REST write to the caller's budget, the one its websockets' frames draw on too.
+fn charge_write(state: &AppState, by: &crate::auth::Principal) -> Result<(), error::ApiError> {
+    state.limits.check_principal(by.id(), "rest_write", || {
+        "too many writes with this token; slow down".into()
+    })
 }
 
 /// The whole router; `extra` carries routes from components (local attachment storage).
@@ -77,6 +84,21 @@ pub fn app(state: AppState, extra: Option<Router>) -> Router {
         .route("/uploads", post(uploads::create))
         .route("/attachments/{id}", get(uploads::download))
         .route("/ws", get(ws::upgrade))
+        // Bounds reading the body and the handler. A websocket is not cut: its upgrade answers
+        // at once and the session runs on its own task.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(
+                    |_: tower::BoxError| async {
+                        error::ApiError::new(
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            "timeout",
+                            "the request took too long; try again",
+                        )
+                    },
+                ))
+                .layer(tower::timeout::TimeoutLayer::new(state.request_timeout)),
+        )
         // The widget calls the API from customers' sites. Tokens travel in the Authorization
         // header, never in cookies, so any origin may call without gaining ambient authority.
         .layer(

@@ -24,6 +24,7 @@ pub async fn create(
     Auth(by): Auth,
     Body(b): Body<NewUpload>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    super::charge_write(&state, &by)?;
     let upload = state
         .chat
         .create_upload(

@@ -22,12 +22,10 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     // Before the token check: a loop of upgrades costs the server even when the token is bad.
-    if state.ws_connect_limiter.check_key(&ip).is_err() {
-        state.chat.metrics.limited("ws_connect");
-        return Err(ApiError::too_many(format!(
-            "too many websocket connections from {ip}; wait, then reconnect with backoff"
-        )));
-    }
+    let limits = &state.limits;
+    limits.check(&limits.ws_connect, &ip, "ws_connect", || {
+        format!("too many websocket connections from {ip}; wait, then reconnect with backoff")
+    })?;
     let token = q
         .token
         .ok_or_else(|| ApiError::unauthorized("missing ?token= on the websocket URL"))?;

@@ -62,6 +62,9 @@ impl Principal {
 pub struct Authenticator {
     pub tokens: tokens::TokenIssuer,
     pub oidc: Option<oidc::OidcVerifier>,
+    /// The bounded gate password hashes and verifies go through; replaced at start from the
+    /// configuration.
+    pub passwords: passwords::Passwords,
     store: Arc<dyn Store>,
 }
 
@@ -74,6 +77,7 @@ impl Authenticator {
         Self {
             tokens,
             oidc,
+            passwords: passwords::Passwords::default(),
             store,
         }
     }

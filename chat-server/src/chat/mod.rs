@@ -9,7 +9,8 @@ use std::time::Duration;
 use axum::http::StatusCode;
 
 use crate::api::error::ApiError;
-use crate::auth::{Authenticator, Principal, passwords};
+use crate::auth::passwords::PasswordError;
+use crate::auth::{Authenticator, Principal};
 use crate::delivery::catch_up::CatchUp;
 use crate::delivery::hub::Hub;
 use crate::delivery::publish::{AGENTS_TOPIC, Publisher, conversation_topic};
@@ -111,10 +112,22 @@ impl Chat {
         }) = record
         else {
             // Same cost as a real check, so timing does not reveal which emails exist.
-            passwords::verify(password.to_string(), validate::DUMMY_HASH.to_string()).await;
+            self.auth
+                .passwords
+                .verify(password.to_string(), validate::DUMMY_HASH.to_string())
+                .await
+                .map_err(|e| self.password_error(e))?;
+            self.metrics.login_failures.inc();
             return Err(denied());
         };
-        if !passwords::verify(password.to_string(), hash).await {
+        let ok = self
+            .auth
+            .passwords
+            .verify(password.to_string(), hash)
+            .await
+            .map_err(|e| self.password_error(e))?;
+        if !ok {
+            self.metrics.login_failures.inc();
             return Err(denied());
         }
         let token = self.auth.tokens.issue(&Principal::Agent {
@@ -149,9 +162,12 @@ impl Chat {
         let email = validate::email(email)?;
         let name = validate::required_name(name)?;
         validate::password(password)?;
-        let hash = passwords::hash(password.to_string())
+        let hash = self
+            .auth
+            .passwords
+            .hash(password.to_string())
             .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e))?;
+            .map_err(|e| self.password_error(e))?;
         let record = AgentRecord {
             agent: Agent {
                 id: new_id(),
@@ -185,6 +201,7 @@ impl Chat {
         let Principal::Visitor { id, name } = by else {
             return Err(ApiError::forbidden("only visitors start conversations"));
         };
+        self.check_open_conversations(id).await?;
         let at = now();
         let conversation = self
             .store
@@ -203,6 +220,33 @@ impl Chat {
             .await?;
         self.announce(&conversation).await;
         Ok(conversation)
+    }
+
+    /// One visitor cannot fill the agents' inbox: a few unresolved conversations at a time. Two
+    /// racing creations may both pass; the cap is for floods, not an exact count.
+    async fn check_open_conversations(&self, visitor_id: &str) -> Result<(), ApiError> {
+        let cap = self.limits.max_open_conversations;
+        let mut open = 0;
+        for status in [ConversationStatus::Open, ConversationStatus::Pending] {
+            let filter = ConversationFilter {
+                status: Some(status),
+                visitor_id: Some(visitor_id.to_string()),
+                limit: cap,
+                ..ConversationFilter::default()
+            };
+            open += self.store.list_conversations(&filter).await?.len();
+        }
+        if open >= cap as usize {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "too_many_open_conversations",
+                format!(
+                    "this visitor already has {open} unresolved conversations, the most it may; \
+                     continue one of them"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The conversation if `by` may see it: agents see all, visitors their own.
@@ -521,6 +565,25 @@ impl Chat {
             .ok_or_else(|| ApiError::not_found(format!("attachment {id}")))?;
         self.authorize(by, &attachment.conversation_id).await?;
         Ok(self.blobs.presign_get(&attachment.key).await?)
+    }
+
+    /// Saturated password checks are the server being flooded, not the caller's fault: 503 with
+    /// a short Retry-After, counted with the rate limits.
+    fn password_error(&self, e: PasswordError) -> ApiError {
+        match e {
+            PasswordError::Busy => {
+                self.metrics.limited("password_busy");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "too many sign-ins are being checked; try again in a moment",
+                )
+                .retry_after(Duration::from_secs(1))
+            }
+            PasswordError::Failed(e) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e)
+            }
+        }
     }
 
     pub fn hole_grace(&self) -> Duration {

@@ -17,6 +17,8 @@ pub struct Limits {
     pub max_upload_bytes: u64,
     /// How long a seq hole may block delivery before it is taken to be permanent.
     pub hole_grace: Duration,
+    /// Conversations one visitor may have open or pending at once.
+    pub max_open_conversations: u32,
 }
 
 pub fn body(body: &str, has_attachments: bool, max: usize) -> Result<(), ApiError> {

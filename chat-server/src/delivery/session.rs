@@ -6,13 +6,12 @@
 //! stalls past `WRITE_TIMEOUT` ends the session the same way. Memory per socket is bounded.
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
+use axum::http::StatusCode;
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +21,7 @@ use super::subscription::{Outgoing, StoreRead, Subscription};
 use crate::api::error::ApiError;
 use crate::auth::Principal;
 use crate::chat::Chat;
+use crate::limits::Limiters;
 use crate::protocol::{ClientFrame, PresenceState, ServerFrame, close_code};
 
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,9 +44,14 @@ const REPLAY_PAGE: u32 = 200;
 #[derive(Clone, Debug)]
 pub struct SessionLimits {
     pub outbound_queue: usize,
-    pub rate_per_sec: u32,
-    pub burst: u32,
     pub max_strikes: u32,
+    /// Every frame a client sends, control frames included, is charged to its principal's
+    /// budget, shared by all its sockets and its REST writes (CHAT_WS_RATE / CHAT_WS_BURST).
+    pub limiters: Arc<Limiters>,
+    pub max_subscriptions_visitor: usize,
+    pub max_subscriptions_agent: usize,
+    /// A socket silent this long is closed (`close_code::IDLE`).
+    pub idle_timeout: Duration,
 }
 
 struct SubState {
@@ -97,8 +102,6 @@ pub async fn run<S, R, E>(
     let id = chat.hub.new_session_id();
     let (tx, rx) = mpsc::channel(limits.outbound_queue);
     let kick = CancellationToken::new();
-    let rate = Quota::per_second(NonZeroU32::new(limits.rate_per_sec).unwrap_or(NonZeroU32::MIN))
-        .allow_burst(NonZeroU32::new(limits.burst).unwrap_or(NonZeroU32::MIN));
     let mut session = Session {
         chat: chat.clone(),
         principal,
@@ -110,7 +113,6 @@ pub async fn run<S, R, E>(
         rx,
         sink,
         subs: HashMap::new(),
-        limiter: RateLimiter::direct(rate),
         strikes: 0,
         limits,
     };
@@ -129,7 +131,6 @@ struct Session<S> {
     rx: mpsc::Receiver<HubItem>,
     sink: S,
     subs: HashMap<String, SubState>,
-    limiter: DefaultDirectRateLimiter,
     strikes: u32,
     limits: SessionLimits,
 }
@@ -168,6 +169,11 @@ where
             }
             self.chat.agent_connected(&id.clone(), true).await;
         }
+        // One timer for the idle limit, moved only when it fires early: resetting it on every
+        // frame would cost a timer-wheel update per frame.
+        let mut last_heard = Instant::now();
+        let idle = tokio::time::sleep(self.limits.idle_timeout);
+        tokio::pin!(idle);
         loop {
             let wake = self.next_wake();
             let step = tokio::select! {
@@ -182,6 +188,14 @@ where
                     Some(item) => self.on_hub(item).await,
                     None => Ok(None),
                 },
+                _ = &mut idle => {
+                    let heard_until = last_heard + self.limits.idle_timeout;
+                    if Instant::now() >= heard_until {
+                        return End::Close(close_code::IDLE, "idle for too long; reconnect and resume", "idle");
+                    }
+                    idle.as_mut().reset(heard_until.into());
+                    Ok(None)
+                }
                 frame = stream.next() => match frame {
                     None | Some(Ok(WsMessage::Close(_))) => return End::Gone("client"),
                     Some(Err(e)) => {
@@ -194,9 +208,10 @@ where
                         tracing::debug!(error = %e, "websocket read failed");
                         return End::Gone("read_error");
                     }
-                    Some(Ok(WsMessage::Text(text))) => self.on_text(text).await,
-                    Some(Ok(WsMessage::Binary(_))) => self.reject(ApiError::bad_request("malformed_frame", "binary frames are not part of the protocol; send JSON text"), None).await,
-                    Some(Ok(_)) => Ok(None),
+                    Some(Ok(frame)) => {
+                        last_heard = Instant::now();
+                        self.on_frame(frame).await
+                    }
                 },
                 _ = sleep_until(wake), if wake.is_some() => self.on_timer().await,
             };
@@ -316,13 +331,36 @@ where
         Ok(None)
     }
 
-    async fn on_text(&mut self, text: Utf8Bytes) -> Result<Option<End>, Broken> {
-        if self.limiter.check().is_err() {
-            self.chat.metrics.limited("ws_frame");
-            return self
-                .reject(ApiError::too_many("too many frames; slow down"), None)
-                .await;
+    /// Every frame is charged first: control frames cost a read and (pings) a reply too, so
+    /// they may not bypass the budget.
+    async fn on_frame(&mut self, frame: WsMessage) -> Result<Option<End>, Broken> {
+        let charged = self
+            .limits
+            .limiters
+            .check_principal(self.principal.id(), "ws_frame", || {
+                "too many frames; slow down".into()
+            });
+        if let Err(e) = charged {
+            return self.reject(e, None).await;
         }
+        match frame {
+            WsMessage::Text(text) => self.on_text(text).await,
+            WsMessage::Binary(_) => {
+                self.reject(
+                    ApiError::bad_request(
+                        "malformed_frame",
+                        "binary frames are not part of the protocol; send JSON text",
+                    ),
+                    None,
+                )
+                .await
+            }
+            // The transport answers pings itself; close is handled by the caller.
+            WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Close(_) => Ok(None),
+        }
+    }
+
+    async fn on_text(&mut self, text: Utf8Bytes) -> Result<Option<End>, Broken> {
         let frame = match parse(text.as_str()) {
             Ok(parsed) => parsed,
             Err((e, reference)) => return self.reject(e, reference).await,
@@ -431,6 +469,21 @@ where
         conversation_id: &str,
         after_seq: u64,
     ) -> Result<Result<(), ApiError>, Broken> {
+        let cap = if self.principal.is_agent() {
+            self.limits.max_subscriptions_agent
+        } else {
+            self.limits.max_subscriptions_visitor
+        };
+        if self.subs.len() >= cap && !self.subs.contains_key(conversation_id) {
+            return Ok(Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "too_many_subscriptions",
+                format!(
+                    "this socket already follows {cap} conversations, the most it may; \
+                     unsubscribe from one first"
+                ),
+            )));
+        }
         if let Err(e) = self.chat.authorize(&self.principal, conversation_id).await {
             return Ok(Err(e));
         }

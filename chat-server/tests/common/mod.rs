@@ -46,6 +46,16 @@ impl TestServer {
             format!("--admin-password={ADMIN_PASSWORD}"),
             "--bus=local".into(),
         ];
+        // Tests sign the admin in again and again from one address; the login limits have
+        // their own tests, which set them.
+        for (flag, value) in [
+            ("--login-address-rate", "100000"),
+            ("--login-account-rate", "100000"),
+        ] {
+            if !flags.iter().any(|f| f.starts_with(flag)) {
+                args.push(format!("{flag}={value}"));
+            }
+        }
         args.extend(flags.iter().map(|s| s.to_string()));
         let config = Config::try_parse_from(args).expect("test config parses");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
