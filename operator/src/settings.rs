@@ -62,6 +62,17 @@ pub struct Settings {
     #[arg(long, env = "ATENDO_MONITORING_NAMESPACE", value_parser = dns_label)]
     pub monitoring_namespace: Option<String>,
 
+    /// Proxies in front of every chat-server that append to X-Forwarded-For; the chat-server
+    /// takes the client address that many entries from the right (its CHAT_TRUSTED_PROXY_HOPS).
+    /// 1 fits each common single-proxy path: an ALB with `ip` targets (appends the peer it saw),
+    /// ingress-nginx (replaces the header with its peer, or appends with
+    /// compute-full-forwarded-for), and ingress-nginx behind an NLB (L4, adds no entry). 2 when
+    /// an L7 load balancer or CDN appends before ingress-nginx does (ALB -> nginx with
+    /// use-forwarded-headers and compute-full-forwarded-for). Too high lets clients choose their
+    /// address; too low makes every client share the proxy's.
+    #[arg(long, env = "ATENDO_TRUSTED_PROXY_HOPS", default_value = "1", value_parser = clap::value_parser!(u8).range(0..=10))]
+    pub trusted_proxy_hops: u8,
+
     /// TLS Secret the Ingress names, present in every tenant namespace (e.g. a replicated
     /// wildcard certificate). Without it and without --cert-issuer, TLS ends before the Ingress.
     #[arg(long, env = "ATENDO_TLS_SECRET", conflicts_with = "cert_issuer")]

@@ -20,8 +20,9 @@ pub fn build(ctx: &TenantContext) -> ConfigMap {
         ("CHAT_PUBLIC_URL", ctx.url.clone()),
         ("CHAT_BUS_NAMESPACE", ctx.bus_namespace.clone()),
         ("CHAT_LOG_FORMAT", "json".into()),
-        // Behind the ingress controller, the client address is in X-Forwarded-For.
-        ("CHAT_TRUST_PROXY", "true".into()),
+        // Behind the ingress, the client address is the entry the outermost trusted proxy
+        // appended to X-Forwarded-For; anything left of it is client-supplied.
+        ("CHAT_TRUSTED_PROXY_HOPS", s.trusted_proxy_hops.to_string()),
         (
             "CHAT_SHUTDOWN_GRACE_SECS",
             SHUTDOWN_GRACE_SECONDS.to_string(),

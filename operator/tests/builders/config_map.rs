@@ -36,7 +36,7 @@ fn each_plan_sets_its_limits_and_the_chat_contract() {
                     "CHAT_PUBLIC_URL": "https://acme.chat.example.com",
                     "CHAT_BUS_NAMESPACE": "tenant-acme",
                     "CHAT_LOG_FORMAT": "json",
-                    "CHAT_TRUST_PROXY": "true",
+                    "CHAT_TRUSTED_PROXY_HOPS": "1",
                     "CHAT_SHUTDOWN_GRACE_SECS": "15",
                     "CHAT_S3_BUCKET": "atendo-acme-uploads",
                     "CHAT_S3_REGION": "us-east-1",
@@ -72,7 +72,7 @@ fn branding_overrides_and_an_s3_endpoint_appear_when_set() {
                 "CHAT_PUBLIC_URL": "https://acme.atendo.example.com.br",
                 "CHAT_BUS_NAMESPACE": "tenant-acme",
                 "CHAT_LOG_FORMAT": "json",
-                "CHAT_TRUST_PROXY": "true",
+                "CHAT_TRUSTED_PROXY_HOPS": "1",
                 "CHAT_SHUTDOWN_GRACE_SECS": "15",
                 "CHAT_S3_BUCKET": "prod-acme-files",
                 "CHAT_S3_REGION": "sa-east-1",
@@ -90,6 +90,20 @@ fn branding_overrides_and_an_s3_endpoint_appear_when_set() {
             })
         )
     );
+}
+
+#[test]
+fn the_trusted_proxy_hops_setting_reaches_the_chat_server() {
+    let tenant = stored(minimal_json("acme", "starter"));
+    for (flags, hops) in [(&[][..], "1"), (&["--trusted-proxy-hops=2"][..], "2")] {
+        let cm = as_json(&config_map::build(&ctx(&tenant, &settings(flags))));
+        assert_eq!(
+            cm["data"]["CHAT_TRUSTED_PROXY_HOPS"],
+            json!(hops),
+            "{flags:?}"
+        );
+        assert!(cm["data"].get("CHAT_TRUST_PROXY").is_none());
+    }
 }
 
 #[test]
