@@ -15,6 +15,9 @@ fn env(dir: &std::path::Path) -> Vec<(&'static str, String)> {
         ("CHAT_SIGNING_KEY", SIGNING_KEY.to_string()),
         ("CHAT_ADMIN_EMAIL", ADMIN_EMAIL.to_string()),
         ("CHAT_ADMIN_PASSWORD", ADMIN_PASSWORD.to_string()),
+        // One visitor posts 100 messages back to back; the per-token write budget (burst 60
+        // by default) has its own tests.
+        ("CHAT_WS_BURST", "200".to_string()),
     ]
 }
 
