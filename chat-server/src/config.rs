@@ -263,6 +263,14 @@ pub struct Config {
         requires = "oidc_issuer"
     )]
     pub oidc_jwks_url: Option<String>,
+    /// Email domains whose OIDC users may sign in, comma-separated (`acme.com,acme.com.br`; exact
+    /// match, so list subdomains too). Others get 403. Unset: every verified email.
+    #[arg(long, env = "CHAT_OIDC_ALLOWED_DOMAINS", value_name = "CHAT_OIDC_ALLOWED_DOMAINS", value_delimiter = ',', value_parser = crate::auth::oidc::email_domain, requires = "oidc_issuer")]
+    pub oidc_allowed_domains: Vec<String>,
+    /// Group (in the token's `cognito:groups` or `groups` claim) whose members are admins;
+    /// every other OIDC user is an agent. Unset: the role stored with the account.
+    #[arg(long, env = "CHAT_OIDC_ADMIN_GROUP", value_name = "CHAT_OIDC_ADMIN_GROUP", value_parser = crate::auth::oidc::group_name, requires = "oidc_issuer")]
+    pub oidc_admin_group: Option<String>,
 
     /// Bucket for attachments; without it files are kept on local disk in CHAT_UPLOAD_DIR.
     #[arg(long, env = "CHAT_S3_BUCKET", value_name = "CHAT_S3_BUCKET")]

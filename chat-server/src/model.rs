@@ -52,6 +52,16 @@ pub struct AgentRecord {
     pub agent: Agent,
     /// PHC-format argon2 hash; `None` for agents that only sign in through OIDC.
     pub password_hash: Option<String>,
+    /// The OIDC identity this agent signs in as; at most one agent holds a given one.
+    pub oidc: Option<OidcSubject>,
+}
+
+/// Who an OIDC issuer says signed in: `sub` is stable and unique only within its `iss`, while the
+/// `email` claim can change hands or be set by the user, so accounts are linked by this pair.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OidcSubject {
+    pub issuer: String,
+    pub subject: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,8 +11,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api::{AppState, WsSettings, app, metrics_app};
+use crate::auth::oidc::{OidcPolicy, OidcVerifier};
 use crate::auth::passwords::{self, Passwords};
-use crate::auth::{Authenticator, oidc::OidcVerifier, tokens::TokenIssuer};
+use crate::auth::{Authenticator, tokens::TokenIssuer};
 use crate::chat::{Chat, Limits};
 use crate::config::Config;
 use crate::delivery::hub::Hub;
@@ -36,6 +37,8 @@ pub enum StartError {
     SigningKeyForRedis,
     #[error("CHAT_ADMIN_EMAIL: could not bootstrap the admin: {0}")]
     Admin(String),
+    #[error("CHAT_ADMIN_PASSWORD: {0}")]
+    AdminPassword(String),
     #[error("CHAT_LISTEN: cannot bind {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -155,7 +158,15 @@ pub async fn build(
         &config.oidc_audience,
         &config.oidc_jwks_url,
     ) {
-        (Some(i), Some(a), Some(j)) => Some(OidcVerifier::new(i.clone(), a.clone(), j.clone())),
+        (Some(i), Some(a), Some(j)) => Some(OidcVerifier::new(
+            i.clone(),
+            a.clone(),
+            j.clone(),
+            OidcPolicy {
+                allowed_domains: config.oidc_allowed_domains.clone(),
+                admin_group: config.oidc_admin_group.clone(),
+            },
+        )),
         _ => None,
     };
     let uploads = crate::uploads::from_config(config, &secret).await;
@@ -197,7 +208,10 @@ pub async fn build(
         && chat
             .bootstrap_admin(email, password)
             .await
-            .map_err(|e| StartError::Admin(e.message))?
+            .map_err(|e| match e.code {
+                "weak_password" => StartError::AdminPassword(e.message),
+                _ => StartError::Admin(e.message),
+            })?
     {
         tracing::info!(%email, "created the bootstrap admin");
     }

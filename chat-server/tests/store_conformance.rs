@@ -104,6 +104,8 @@ macro_rules! suite {
                 the_store_answers_pings,
                 agents_are_found_by_id_and_by_email_in_any_case,
                 an_agent_email_taken_in_any_case_is_a_conflict,
+                agents_are_found_by_their_oidc_identity_and_one_identity_has_one_agent,
+                linking_an_oidc_identity_happens_once_and_never_moves_it,
                 visitors_read_back_as_written,
                 conversations_read_back_as_written_and_start_without_messages,
                 conversation_lists_filter_by_status_assignee_and_visitor_newest_first,
@@ -180,8 +182,47 @@ mod sqlite_only {
         assert_eq!(store.path(), dir.0.join("nested/data").join(FILE_NAME));
         assert_eq!(
             schema_version_and_journal(store.path()),
-            (1, "wal".to_string())
+            (2, "wal".to_string())
         );
+    }
+
+    #[tokio::test]
+    async fn agents_stored_before_oidc_links_existed_read_back_unlinked_and_can_be_linked() {
+        let dir = TempDir::new();
+        std::fs::create_dir_all(&dir.0).unwrap();
+        let conn = rusqlite::Connection::open(dir.0.join(FILE_NAME)).unwrap();
+        // Version 1's agents table, as released, with one agent in it.
+        conn.execute_batch(
+            "CREATE TABLE agents (id TEXT PRIMARY KEY, email TEXT NOT NULL, \
+             email_key TEXT NOT NULL UNIQUE, name TEXT NOT NULL, \
+             role TEXT NOT NULL CHECK (role IN ('agent', 'admin')), password_hash TEXT, \
+             created_at INTEGER NOT NULL) STRICT;
+             INSERT INTO agents VALUES ('01old', 'Old@Acme.test', 'old@acme.test', 'Old', 'admin', \
+             '$argon2id$v=19$x', 1700000000000);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        drop(conn);
+        let store = SqliteStore::open(&dir.0).await.unwrap();
+        let old = store
+            .agent_by_email("old@acme.test")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((old.agent.id.as_str(), old.oidc), ("01old", None));
+        let identity = crate::fixtures::oidc("https://idp.example", "s-1");
+        store.link_oidc("01old", &identity).await.unwrap();
+        assert_eq!(
+            store
+                .agent_by_oidc(&identity)
+                .await
+                .unwrap()
+                .unwrap()
+                .agent
+                .id,
+            "01old"
+        );
+        assert_eq!(schema_version_and_journal(store.path()).0, 2);
     }
 
     #[tokio::test]

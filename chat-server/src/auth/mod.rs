@@ -1,7 +1,9 @@
 //! Who is calling: visitors and agents, proven by tokens this deployment signed, or (for
 //! agents) by an OIDC bearer token from the configured issuer.
 
+pub mod jwks;
 pub mod oidc;
+pub mod password_policy;
 pub mod passwords;
 pub mod tokens;
 

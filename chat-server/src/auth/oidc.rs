@@ -1,93 +1,78 @@
 //! Optional single sign-on for agents: bearer tokens from an OIDC issuer (Cognito in the
-//! original plan), verified against the issuer's JWKS.
+//! original plan), verified against the issuer's JWKS (see [`super::jwks`]).
 //!
-//! A verified token maps to an agent by its `email` claim. An unknown email becomes an agent
-//! with role `agent` and no password (admins can pre-create accounts to give them `admin`).
-//! Keys are cached and re-fetched when a token names a key id we have not seen, at most once
-//! per `REFRESH_COOLDOWN`, so a flood of forged key ids cannot hammer the issuer.
+//! Who may sign in, and as whom:
+//! - The token must be signed by the issuer, for this audience, within `exp`/`nbf`, of a kind
+//!   we accept (`token_use` absent or `id`; Cognito `access` tokens name the client in
+//!   `client_id`), and carry `email` with `email_verified: true`. An unverified email is exactly
+//!   what a self-sign-up user can set to someone else's address.
+//! - With `CHAT_OIDC_ALLOWED_DOMAINS`, only emails in those domains (exact match) get in.
+//! - The account is found by the identity `(iss, sub)`, never by email alone. The first sign-in
+//!   creates it (or adopts a password-less account made by OIDC before identities were stored).
+//!   It never takes over an account that has a password (the bootstrap admin, say): that is
+//!   409 `oidc_account_conflict`, and the person keeps signing in with the password.
+//! - With `CHAT_OIDC_ADMIN_GROUP`, the token's groups decide the role on every request (`admin`
+//!   when the group is in `cognito:groups` or `groups`, else `agent`); without it, the stored role.
 
-use std::time::{Duration, Instant};
-
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use axum::http::StatusCode;
+use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
 use serde::Deserialize;
-use tokio::sync::RwLock;
+use serde_json::Value;
 
 use super::Principal;
+use super::jwks::{JwksCache, KeyError, REFRESH_COOLDOWN};
 use crate::api::error::ApiError;
-use crate::model::{Agent, AgentRecord, Role, new_id, now};
+use crate::model::{Agent, AgentRecord, OidcSubject, Role, new_id, now};
 use crate::store::{Store, StoreError};
 
-const REFRESH_COOLDOWN: Duration = Duration::from_secs(30);
+/// Who may sign in and as what; from `CHAT_OIDC_*`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OidcPolicy {
+    /// Lowercase email domains; empty admits every verified email.
+    pub allowed_domains: Vec<String>,
+    pub admin_group: Option<String>,
+}
 
 #[derive(Debug, Deserialize)]
 struct OidcClaims {
+    iss: String,
+    sub: String,
     #[serde(default)]
     email: Option<String>,
+    /// Kept raw: only JSON `true` counts (not `"true"`, not absent).
+    #[serde(default)]
+    email_verified: Option<Value>,
     #[serde(default)]
     name: Option<String>,
+    /// Cognito: `id` or `access`; other issuers leave it out.
+    #[serde(default)]
+    token_use: Option<String>,
     /// Cognito access tokens carry the app client here instead of `aud`.
     #[serde(default)]
     client_id: Option<String>,
     #[serde(default)]
-    aud: Option<serde_json::Value>,
+    aud: Option<Value>,
+    #[serde(default, rename = "cognito:groups")]
+    cognito_groups: Option<Value>,
+    #[serde(default)]
+    groups: Option<Value>,
 }
 
 pub struct OidcVerifier {
     issuer: String,
     audience: String,
-    jwks_url: String,
-    http: reqwest::Client,
-    keys: RwLock<(JwkSet, Option<Instant>)>,
+    keys: JwksCache,
+    policy: OidcPolicy,
 }
 
 impl OidcVerifier {
-    pub fn new(issuer: String, audience: String, jwks_url: String) -> Self {
+    pub fn new(issuer: String, audience: String, jwks_url: String, policy: OidcPolicy) -> Self {
         Self {
             issuer,
             audience,
-            jwks_url,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .expect("a default reqwest client builds"),
-            keys: RwLock::new((JwkSet { keys: vec![] }, None)),
+            keys: JwksCache::new(jwks_url, REFRESH_COOLDOWN),
+            policy,
         }
-    }
-
-    async fn refresh(&self) -> Result<(), ApiError> {
-        let mut keys = self.keys.write().await;
-        if keys.1.is_some_and(|at| at.elapsed() < REFRESH_COOLDOWN) {
-            return Ok(());
-        }
-        keys.1 = Some(Instant::now());
-        let set: JwkSet = self
-            .http
-            .get(&self.jwks_url)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| unavailable(&self.jwks_url, e))?
-            .json()
-            .await
-            .map_err(|e| unavailable(&self.jwks_url, e))?;
-        keys.0 = set;
-        Ok(())
-    }
-
-    async fn key_for(&self, kid: &str) -> Result<DecodingKey, ApiError> {
-        for attempt in 0..2 {
-            if let Some(jwk) = self.keys.read().await.0.find(kid) {
-                return DecodingKey::from_jwk(jwk)
-                    .map_err(|e| ApiError::unauthorized(format!("unusable OIDC key {kid}: {e}")));
-            }
-            if attempt == 0 {
-                self.refresh().await?;
-            }
-        }
-        Err(ApiError::unauthorized(format!(
-            "OIDC token signed with unknown key id {kid}"
-        )))
     }
 
     pub async fn authenticate(
@@ -95,6 +80,25 @@ impl OidcVerifier {
         token: &str,
         store: &dyn Store,
     ) -> Result<Principal, ApiError> {
+        let claims = self.verify(token).await?;
+        let email = self.admitted_email(&claims)?;
+        let identity = OidcSubject {
+            issuer: claims.iss.clone(),
+            subject: claims.sub.clone(),
+        };
+        let role = self.role_from_groups(&claims);
+        let record = match store.agent_by_oidc(&identity).await? {
+            Some(r) => r,
+            None => first_sign_in(store, &identity, &email, claims.name, role).await?,
+        };
+        Ok(Principal::Agent {
+            id: record.agent.id,
+            name: record.agent.name,
+            role: role.unwrap_or(record.agent.role),
+        })
+    }
+
+    async fn verify(&self, token: &str) -> Result<OidcClaims, ApiError> {
         let header =
             decode_header(token).map_err(|_| ApiError::unauthorized("token is malformed"))?;
         let kid = header
@@ -108,76 +112,174 @@ impl OidcVerifier {
                 "OIDC token algorithm is not accepted",
             ));
         }
-        let key = self.key_for(&kid).await?;
+        let key = self.keys.key(&kid).await.map_err(key_error)?;
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.issuer]);
-        // Audience is checked below so that Cognito access tokens (client_id) also pass.
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.validate_nbf = true;
+        // Checked below, per token kind: Cognito access tokens have `client_id`, not `aud`.
         validation.validate_aud = false;
         let claims = decode::<OidcClaims>(token, &key, &validation)
             .map_err(|e| ApiError::unauthorized(format!("OIDC token rejected: {e}")))?
             .claims;
-        if !self.audience_matches(&claims) {
+        let for_us = match claims.token_use.as_deref() {
+            None | Some("id") => self.in_aud(&claims.aud),
+            Some("access") => claims.client_id.as_deref() == Some(&self.audience),
+            Some(other) => {
+                return Err(ApiError::unauthorized(format!(
+                    "OIDC token_use {other:?} is not accepted (only id or access tokens)"
+                )));
+            }
+        };
+        if !for_us {
             return Err(ApiError::unauthorized(format!(
                 "OIDC token is not for audience {}",
                 self.audience
             )));
         }
-        let email = claims.email.ok_or_else(|| {
-            ApiError::unauthorized("OIDC token carries no email claim (send the ID token)")
-        })?;
-        let record = match store.agent_by_email(&email).await? {
-            Some(r) => r,
-            None => provision(store, &email, claims.name).await?,
-        };
-        Ok(Principal::Agent {
-            id: record.agent.id,
-            name: record.agent.name,
-            role: record.agent.role,
-        })
+        Ok(claims)
     }
 
-    fn audience_matches(&self, c: &OidcClaims) -> bool {
-        let in_aud = match &c.aud {
-            Some(serde_json::Value::String(a)) => *a == self.audience,
-            Some(serde_json::Value::Array(list)) => {
-                list.iter().any(|a| a.as_str() == Some(&self.audience))
-            }
+    fn in_aud(&self, aud: &Option<Value>) -> bool {
+        match aud {
+            Some(Value::String(a)) => *a == self.audience,
+            Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(&self.audience)),
+            _ => false,
+        }
+    }
+
+    fn admitted_email(&self, claims: &OidcClaims) -> Result<String, ApiError> {
+        let email = claims.email.as_deref().ok_or_else(|| {
+            ApiError::unauthorized("OIDC token carries no email claim (send the ID token)")
+        })?;
+        if claims.email_verified != Some(Value::Bool(true)) {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "email_not_verified",
+                "the identity provider has not verified this email address (email_verified is not true)",
+            ));
+        }
+        let email = crate::chat::validate::email(email)?;
+        let domain = email.rsplit_once('@').map(|(_, d)| d.to_lowercase());
+        let allowed = self.policy.allowed_domains.is_empty()
+            || domain.is_some_and(|d| self.policy.allowed_domains.contains(&d));
+        if !allowed {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "email_domain_not_allowed",
+                format!(
+                    "{email} is not in a domain allowed to sign in here (CHAT_OIDC_ALLOWED_DOMAINS)"
+                ),
+            ));
+        }
+        Ok(email)
+    }
+
+    fn role_from_groups(&self, claims: &OidcClaims) -> Option<Role> {
+        let group = self.policy.admin_group.as_deref()?;
+        let member = |claim: &Option<Value>| match claim {
+            Some(Value::Array(list)) => list.iter().any(|g| g.as_str() == Some(group)),
+            Some(Value::String(g)) => g == group,
             _ => false,
         };
-        in_aud || c.client_id.as_deref() == Some(&self.audience)
+        Some(
+            if member(&claims.cognito_groups) || member(&claims.groups) {
+                Role::Admin
+            } else {
+                Role::Agent
+            },
+        )
     }
 }
 
-async fn provision(
+/// `CHAT_OIDC_ALLOWED_DOMAINS` entries: a DNS name, compared lowercase.
+pub fn email_domain(s: &str) -> Result<String, String> {
+    let d = s.trim().to_lowercase();
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if d.len() <= 253 && d.contains('.') && d.split('.').all(label_ok) {
+        Ok(d)
+    } else {
+        Err(format!(
+            "{s:?} is not an email domain like acme.com (no '@', no wildcard)"
+        ))
+    }
+}
+
+/// `CHAT_OIDC_ADMIN_GROUP`: any non-blank group name, as the issuer spells it.
+pub fn group_name(s: &str) -> Result<String, String> {
+    match s.trim() {
+        "" => Err("must name a group, e.g. atendo-admins".into()),
+        g => Ok(g.to_string()),
+    }
+}
+
+fn key_error(e: KeyError) -> ApiError {
+    match e {
+        KeyError::Unavailable => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "oidc_unavailable",
+            e.to_string(),
+        ),
+        other => ApiError::unauthorized(other.to_string()),
+    }
+}
+
+fn account_conflict(why: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "oidc_account_conflict", why)
+}
+
+/// No agent holds `identity` yet: adopt an unlinked password-less account with this email (made
+/// by OIDC sign-in before identities were stored), or create one; never merge into anything else.
+async fn first_sign_in(
     store: &dyn Store,
+    identity: &OidcSubject,
     email: &str,
     name: Option<String>,
+    role: Option<Role>,
 ) -> Result<AgentRecord, ApiError> {
+    if let Some(existing) = store.agent_by_email(email).await? {
+        if existing.password_hash.is_some() {
+            return Err(account_conflict(
+                "an account with this email signs in with a password; single sign-on is not merged into it",
+            ));
+        }
+        return match store.link_oidc(&existing.agent.id, identity).await {
+            Ok(()) => Ok(AgentRecord {
+                oidc: Some(identity.clone()),
+                ..existing
+            }),
+            Err(StoreError::Conflict(_)) => Err(account_conflict(
+                "the account with this email belongs to another single sign-on identity",
+            )),
+            Err(e) => Err(e.into()),
+        };
+    }
     let record = AgentRecord {
         agent: Agent {
             id: new_id(),
             email: email.to_string(),
-            name: name.unwrap_or_else(|| email.to_string()),
-            role: Role::Agent,
+            name: crate::chat::validate::optional_name(name)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| email.to_string()),
+            role: role.unwrap_or(Role::Agent),
             created_at: now(),
         },
         password_hash: None,
+        oidc: Some(identity.clone()),
     };
     match store.create_agent(record.clone()).await {
         Ok(_) => Ok(record),
-        // Two first sign-ins at once: the other one created it.
-        Err(StoreError::Conflict(_)) => store
-            .agent_by_email(email)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("agent vanished during sign-in")),
+        // Two first sign-ins at once: one created it; or the email was taken meanwhile.
+        Err(StoreError::Conflict(_)) => store.agent_by_oidc(identity).await?.ok_or_else(|| {
+            account_conflict("an account with this email was created meanwhile; sign in again")
+        }),
         Err(e) => Err(e.into()),
     }
-}
-
-fn unavailable(url: &str, e: reqwest::Error) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        "oidc_unavailable",
-        format!("could not fetch OIDC keys from {url}: {e}"),
-    )
 }

@@ -21,8 +21,6 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::{Semaphore, oneshot};
 
-pub const MIN_PASSWORD_LEN: usize = 8;
-
 /// How long a login or agent creation waits for a hashing slot before it is refused. Hashes take
 /// tens of milliseconds, so this covers a queue of dozens; beyond it the server is flooded.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(3);

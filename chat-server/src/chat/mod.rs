@@ -1,7 +1,7 @@
 //! The use cases of the chat, shared by REST handlers and websocket sessions: who may do what,
 //! what is stored, and what is published afterwards.
 
-mod validate;
+pub(crate) mod validate;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -109,6 +109,7 @@ impl Chat {
         let Some(AgentRecord {
             agent,
             password_hash: Some(hash),
+            ..
         }) = record
         else {
             // Same cost as a real check, so timing does not reveal which emails exist.
@@ -177,6 +178,7 @@ impl Chat {
                 created_at: now(),
             },
             password_hash: Some(hash),
+            oidc: None,
         };
         Ok(self.store.create_agent(record).await?)
     }

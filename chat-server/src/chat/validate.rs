@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 
 use crate::api::error::ApiError;
-use crate::auth::passwords::MIN_PASSWORD_LEN;
+use crate::auth::password_policy;
 
 /// A valid argon2id hash of a random string, verified against when an email is unknown so that
 /// a failed login costs the same either way.
@@ -82,14 +82,10 @@ pub fn optional_name(name: Option<String>) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// The message never contains the password.
 pub fn password(password: &str) -> Result<(), ApiError> {
-    if password.chars().count() < MIN_PASSWORD_LEN || password.len() > 1024 {
-        return Err(ApiError::bad_request(
-            "weak_password",
-            format!("password must be {MIN_PASSWORD_LEN} to 1024 characters"),
-        ));
-    }
-    Ok(())
+    password_policy::check(password)
+        .map_err(|weakness| ApiError::bad_request("weak_password", weakness.to_string()))
 }
 
 /// Keeps a filename usable as the last segment of an object key.

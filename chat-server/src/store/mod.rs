@@ -20,7 +20,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::model::{
-    Agent, AgentRecord, Attachment, Conversation, ConversationStatus, Message, NewMessage, Visitor,
+    Agent, AgentRecord, Attachment, Conversation, ConversationStatus, Message, NewMessage,
+    OidcSubject, Visitor,
 };
 
 /// Clone: one failed read can be the answer to several sessions (`delivery::catch_up`).
@@ -113,9 +114,16 @@ pub trait Store: Send + Sync + 'static {
     /// Cheap round trip for `/health/ready`.
     async fn ping(&self) -> StoreResult<()>;
 
-    /// Fails with `Conflict` when the email (compared case-insensitively) is taken.
+    /// Fails with `Conflict` when the email (compared case-insensitively) or the OIDC identity
+    /// is taken.
     async fn create_agent(&self, record: AgentRecord) -> StoreResult<Agent>;
     async fn agent_by_email(&self, email: &str) -> StoreResult<Option<AgentRecord>>;
+    /// The agent holding this OIDC identity (issuer and subject compared exactly).
+    async fn agent_by_oidc(&self, oidc: &OidcSubject) -> StoreResult<Option<AgentRecord>>;
+    /// Gives agent `agent_id` the identity `oidc`, atomically and only if it has none yet (the
+    /// same identity again is a no-op). `Conflict` when the agent holds another identity or
+    /// another agent holds this one; `NotFound` when there is no such agent.
+    async fn link_oidc(&self, agent_id: &str, oidc: &OidcSubject) -> StoreResult<()>;
     async fn agent_by_id(&self, id: &str) -> StoreResult<Option<AgentRecord>>;
     async fn list_agents(&self) -> StoreResult<Vec<Agent>>;
 

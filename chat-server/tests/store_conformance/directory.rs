@@ -4,7 +4,7 @@ use chat_server::model::{Role, new_id};
 use chat_server::store::StoreError;
 
 use super::Harness;
-use super::fixtures::{agent_record, visitor};
+use super::fixtures::{agent_record, oidc, visitor};
 
 pub async fn the_store_answers_pings(h: Harness) {
     h.open().await.ping().await.unwrap();
@@ -52,6 +52,84 @@ pub async fn an_agent_email_taken_in_any_case_is_a_conflict(h: Harness) {
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert_eq!(store.list_agents().await.unwrap().len(), 1);
+}
+
+pub async fn agents_are_found_by_their_oidc_identity_and_one_identity_has_one_agent(h: Harness) {
+    let store = h.open().await;
+    let mut sso = agent_record("sso@example.com", Role::Agent, None);
+    sso.oidc = Some(oidc("https://idp.example/pool", "sub-1"));
+    store.create_agent(sso.clone()).await.unwrap();
+    store
+        .create_agent(agent_record("plain@example.com", Role::Agent, None))
+        .await
+        .unwrap();
+
+    let identity = oidc("https://idp.example/pool", "sub-1");
+    let found = store.agent_by_oidc(&identity).await.unwrap();
+    assert_eq!(found, Some(sso.clone()));
+    for (why, other) in [
+        ("another subject", oidc("https://idp.example/pool", "sub-2")),
+        (
+            "another issuer",
+            oidc("https://other.example/pool", "sub-1"),
+        ),
+        (
+            "subject in another case",
+            oidc("https://idp.example/pool", "SUB-1"),
+        ),
+    ] {
+        assert_eq!(store.agent_by_oidc(&other).await.unwrap(), None, "{why}");
+    }
+
+    let mut twin = agent_record("twin@example.com", Role::Admin, None);
+    twin.oidc = sso.oidc.clone();
+    let err = store.create_agent(twin).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.list_agents().await.unwrap().len(), 2);
+}
+
+pub async fn linking_an_oidc_identity_happens_once_and_never_moves_it(h: Harness) {
+    let store = h.open().await;
+    let a = agent_record("a@example.com", Role::Agent, None);
+    let b = agent_record("b@example.com", Role::Agent, Some("$argon2id$v=19$hash"));
+    store.create_agent(a.clone()).await.unwrap();
+    store.create_agent(b.clone()).await.unwrap();
+    let first = oidc("https://idp.example/pool", "sub-a");
+
+    store.link_oidc(&a.agent.id, &first).await.unwrap();
+    store.link_oidc(&a.agent.id, &first).await.unwrap();
+    let linked = store.agent_by_oidc(&first).await.unwrap().unwrap();
+    assert_eq!(linked.agent, a.agent);
+    assert_eq!(linked.oidc.as_ref(), Some(&first));
+    assert_eq!(
+        store.agent_by_id(&a.agent.id).await.unwrap().unwrap().oidc,
+        Some(first.clone())
+    );
+
+    let err = store.link_oidc(&b.agent.id, &first).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(_)),
+        "same identity, other agent: {err:?}"
+    );
+    let second = oidc("https://idp.example/pool", "sub-other");
+    let err = store.link_oidc(&a.agent.id, &second).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(_)),
+        "agent already linked: {err:?}"
+    );
+    let err = store.link_oidc(&new_id(), &second).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::NotFound(_)),
+        "no such agent: {err:?}"
+    );
+
+    assert_eq!(
+        store.agent_by_oidc(&first).await.unwrap().unwrap().agent,
+        a.agent
+    );
+    assert_eq!(store.agent_by_oidc(&second).await.unwrap(), None);
+    let b_now = store.agent_by_id(&b.agent.id).await.unwrap().unwrap();
+    assert_eq!(b_now, b, "the refused links changed nothing");
 }
 
 pub async fn visitors_read_back_as_written(h: Harness) {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chat_server::model::{
     Agent, AgentRecord, Author, AuthorKind, Conversation, ConversationStatus, Message, NewMessage,
-    Role, Visitor, VisitorRef, new_id, now,
+    OidcSubject, Role, Visitor, VisitorRef, new_id, now,
 };
 use chat_server::store::{Appended, Store};
 
@@ -18,6 +18,14 @@ pub fn agent_record(email: &str, role: Role, password_hash: Option<&str>) -> Age
             created_at: now(),
         },
         password_hash: password_hash.map(str::to_string),
+        oidc: None,
+    }
+}
+
+pub fn oidc(issuer: &str, subject: &str) -> OidcSubject {
+    OidcSubject {
+        issuer: issuer.to_string(),
+        subject: subject.to_string(),
     }
 }
 

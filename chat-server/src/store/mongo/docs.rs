@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Agent, AgentRecord, Attachment, AttachmentRef, Author, Conversation, ConversationStatus,
-    Message, Role, Visitor, VisitorRef,
+    Message, OidcSubject, Role, Visitor, VisitorRef,
 };
 
 /// `chrono` times as BSON datetimes, without the driver's optional chrono feature.
@@ -49,6 +49,24 @@ pub struct AgentDoc {
     pub password_hash: Option<String>,
     #[serde(with = "bson_time")]
     pub created_at: DateTime<Utc>,
+    /// Absent (not null) when unlinked: the unique index on it is partial on `$exists`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OidcDoc {
+    pub iss: String,
+    pub sub: String,
+}
+
+impl From<&OidcSubject> for OidcDoc {
+    fn from(o: &OidcSubject) -> Self {
+        Self {
+            iss: o.issuer.clone(),
+            sub: o.subject.clone(),
+        }
+    }
 }
 
 impl From<&AgentRecord> for AgentDoc {
@@ -61,6 +79,7 @@ impl From<&AgentRecord> for AgentDoc {
             role: r.agent.role,
             password_hash: r.password_hash.clone(),
             created_at: r.agent.created_at,
+            oidc: r.oidc.as_ref().map(OidcDoc::from),
         }
     }
 }
@@ -76,6 +95,10 @@ impl From<AgentDoc> for AgentRecord {
                 created_at: d.created_at,
             },
             password_hash: d.password_hash,
+            oidc: d.oidc.map(|o| OidcSubject {
+                issuer: o.iss,
+                subject: o.sub,
+            }),
         }
     }
 }

@@ -61,7 +61,7 @@ use super::{
     Appended, AssigneeFilter, ConversationFilter, ConversationPatch, Store, StoreError, StoreResult,
 };
 use crate::model::{
-    Agent, AgentRecord, Attachment, Conversation, Message, NewMessage, Visitor, now,
+    Agent, AgentRecord, Attachment, Conversation, Message, NewMessage, OidcSubject, Visitor, now,
 };
 
 pub struct MongoStore {
@@ -157,8 +157,20 @@ impl MongoStore {
             .create_indexes(conversation_indexes)
             .await
             .map_err(|e| store_error(&what("conversations"), e))?;
+        let only_linked = IndexOptions::builder()
+            .name("oidc_unique".to_string())
+            .unique(true)
+            .partial_filter_expression(doc! { "oidc": { "$exists": true } })
+            .build();
+        let agent_indexes = [
+            index(doc! { "email_key": 1 }, "email_unique", true),
+            IndexModel::builder()
+                .keys(doc! { "oidc.iss": 1, "oidc.sub": 1 })
+                .options(only_linked)
+                .build(),
+        ];
         self.agents
-            .create_index(index(doc! { "email_key": 1 }, "email_unique", true))
+            .create_indexes(agent_indexes)
             .await
             .map_err(|e| store_error(&what("agents"), e))?;
         self.attachments
@@ -194,7 +206,10 @@ impl Store for MongoStore {
     async fn create_agent(&self, record: AgentRecord) -> StoreResult<Agent> {
         let result = self.agents.insert_one(AgentDoc::from(&record)).await;
         let email = &record.agent.email;
-        inserted(|| format!("an agent with email {email}"), result)?;
+        inserted(
+            || format!("an agent with email {email} or that OIDC identity"),
+            result,
+        )?;
         Ok(record.agent)
     }
 
@@ -205,6 +220,40 @@ impl Store for MongoStore {
             .await
             .map_err(|e| store_error("reading an agent by email", e))?;
         Ok(found.map(AgentRecord::from))
+    }
+
+    async fn agent_by_oidc(&self, oidc: &OidcSubject) -> StoreResult<Option<AgentRecord>> {
+        let found = self
+            .agents
+            .find_one(doc! { "oidc.iss": &oidc.issuer, "oidc.sub": &oidc.subject })
+            .await
+            .map_err(|e| store_error("reading an agent by OIDC identity", e))?;
+        Ok(found.map(AgentRecord::from))
+    }
+
+    async fn link_oidc(&self, agent_id: &str, oidc: &OidcSubject) -> StoreResult<()> {
+        let taken = || StoreError::Conflict(format!("an OIDC identity for agent {agent_id}"));
+        let what = format!("linking agent {agent_id} to an OIDC identity");
+        let wanted = docs::OidcDoc::from(oidc);
+        let set = mongodb::bson::to_bson(&wanted).map_err(|e| StoreError::Other(e.to_string()))?;
+        let linked = self
+            .agents
+            .update_one(
+                doc! { "_id": agent_id, "oidc": { "$exists": false } },
+                doc! { "$set": { "oidc": set } },
+            )
+            .await;
+        match linked {
+            Ok(r) if r.modified_count == 1 => return Ok(()),
+            Ok(_) => {}
+            Err(e) if is_duplicate_key(&e) => return Err(taken()),
+            Err(e) => return Err(store_error(&what, e)),
+        }
+        match self.agent_by_id(agent_id).await?.map(|r| r.oidc) {
+            None => Err(StoreError::NotFound(format!("agent {agent_id}"))),
+            Some(Some(held)) if docs::OidcDoc::from(&held) == wanted => Ok(()),
+            Some(_) => Err(taken()),
+        }
     }
 
     async fn agent_by_id(&self, id: &str) -> StoreResult<Option<AgentRecord>> {

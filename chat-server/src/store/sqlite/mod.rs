@@ -44,7 +44,7 @@ use super::{
     Appended, AssigneeFilter, ConversationFilter, ConversationPatch, Store, StoreError, StoreResult,
 };
 use crate::model::{
-    Agent, AgentRecord, Attachment, Conversation, Message, NewMessage, Visitor, now,
+    Agent, AgentRecord, Attachment, Conversation, Message, NewMessage, OidcSubject, Visitor, now,
 };
 
 /// The database file inside the configured directory.
@@ -86,7 +86,7 @@ impl Store for SqliteStore {
                 let a = &record.agent;
                 conn.execute(
                 &format!(
-                    "INSERT INTO agents ({AGENT_COLUMNS}, email_key) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    "INSERT INTO agents ({AGENT_COLUMNS}, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 ),
                 params![
                     a.id,
@@ -95,13 +95,16 @@ impl Store for SqliteStore {
                     text(a.role),
                     record.password_hash,
                     millis(a.created_at),
+                    record.oidc.as_ref().map(|o| &o.issuer),
+                    record.oidc.as_ref().map(|o| &o.subject),
                     a.email.to_lowercase()
                 ],
             )
             .map_err(|e| match is_unique_violation(&e) {
-                true => {
-                    StoreError::Conflict(format!("an agent with email {} or id {}", a.email, a.id))
-                }
+                true => StoreError::Conflict(format!(
+                    "an agent with email {}, id {} or that OIDC identity",
+                    a.email, a.id
+                )),
                 false => store_error(path, e),
             })?;
                 Ok(record.agent)
@@ -119,6 +122,57 @@ impl Store for SqliteStore {
                     rows::agent_record,
                 )
                 .optional()
+            })
+            .await
+    }
+
+    async fn agent_by_oidc(&self, oidc: &OidcSubject) -> StoreResult<Option<AgentRecord>> {
+        let oidc = oidc.clone();
+        self.conns
+            .read(move |conn| {
+                conn.query_row(
+                    &format!(
+                        "SELECT {AGENT_COLUMNS} FROM agents WHERE oidc_issuer = ? AND oidc_subject = ?"
+                    ),
+                    [oidc.issuer, oidc.subject],
+                    rows::agent_record,
+                )
+                .optional()
+            })
+            .await
+    }
+
+    async fn link_oidc(&self, agent_id: &str, oidc: &OidcSubject) -> StoreResult<()> {
+        let (id, oidc) = (agent_id.to_string(), oidc.clone());
+        self.conns
+            .write(move |conn, path| {
+                let taken = || StoreError::Conflict(format!("an OIDC identity for agent {id}"));
+                let linked = conn
+                    .execute(
+                        "UPDATE agents SET oidc_issuer = ?, oidc_subject = ? \
+                         WHERE id = ? AND oidc_issuer IS NULL",
+                        params![oidc.issuer, oidc.subject, id],
+                    )
+                    .map_err(|e| match is_unique_violation(&e) {
+                        true => taken(),
+                        false => store_error(path, e),
+                    })?;
+                if linked == 1 {
+                    return Ok(());
+                }
+                let held: Option<(Option<String>, Option<String>)> = conn
+                    .query_row(
+                        "SELECT oidc_issuer, oidc_subject FROM agents WHERE id = ?",
+                        [&id],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(|e| store_error(path, e))?;
+                match held {
+                    None => Err(StoreError::NotFound(format!("agent {id}"))),
+                    Some((Some(i), Some(s))) if i == oidc.issuer && s == oidc.subject => Ok(()),
+                    Some(_) => Err(taken()),
+                }
             })
             .await
     }

@@ -7,11 +7,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::model::{
-    Agent, AgentRecord, Attachment, Author, Conversation, Message, Role, Visitor, VisitorRef,
+    Agent, AgentRecord, Attachment, Author, Conversation, Message, OidcSubject, Role, Visitor,
+    VisitorRef,
 };
 use crate::store::StoreError;
 
-pub const AGENT_COLUMNS: &str = "id, email, name, role, password_hash, created_at";
+pub const AGENT_COLUMNS: &str =
+    "id, email, name, role, password_hash, created_at, oidc_issuer, oidc_subject";
 pub const VISITOR_COLUMNS: &str = "id, name, email, created_at";
 pub const CONVERSATION_COLUMNS: &str =
     "id, status, visitor_id, visitor_name, assignee, created_at, updated_at, last_seq";
@@ -70,6 +72,10 @@ pub fn agent_record(row: &Row) -> rusqlite::Result<AgentRecord> {
             created_at: time(row, 5)?,
         },
         password_hash: row.get(4)?,
+        oidc: match (row.get(6)?, row.get(7)?) {
+            (Some(issuer), Some(subject)) => Some(OidcSubject { issuer, subject }),
+            _ => None,
+        },
     })
 }
 

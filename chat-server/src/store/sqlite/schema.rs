@@ -7,7 +7,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
 /// Times are milliseconds since the Unix epoch (the model keeps millisecond precision).
@@ -75,6 +75,14 @@ CREATE TABLE attachments (
     created_at        INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX attachments_by_conversation ON attachments (conversation_id);
+";
+
+/// Agents linked to an OIDC identity (issuer, subject); at most one agent per identity. SQLite's
+/// UNIQUE treats NULLs as distinct, so every unlinked agent can keep NULL in both.
+const V2: &str = "
+ALTER TABLE agents ADD COLUMN oidc_issuer TEXT;
+ALTER TABLE agents ADD COLUMN oidc_subject TEXT;
+CREATE UNIQUE INDEX agents_by_oidc ON agents (oidc_issuer, oidc_subject);
 ";
 
 #[derive(Debug, thiserror::Error)]
