@@ -12,10 +12,12 @@ use crate::controller::s3_storage::S3Storage;
 use crate::controller::{Context, controller};
 use crate::leader::{self, Election, LeaderConfig, LeaderError};
 use crate::metrics;
-use crate::settings::{DatabaseArgs, DatabaseProvider};
+use crate::settings::{DatabaseArgs, DatabaseProvider, SettingsError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
     #[error("connecting to the Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
     #[error("connecting to the database provider: {0}")]
@@ -37,6 +39,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         database,
         runtime,
     } = args;
+    settings.check()?;
     // The database provider first: a refusal here needs no cluster to be reported.
     let database = database_provider(&database).await?;
     let client = kube::Client::try_default().await?;

@@ -26,6 +26,7 @@ const EXAMPLES: [(&str, &[&str]); 3] = [
             "--s3-endpoint=http://minio.storage:9000",
             "--chat-s3-access-key-id=atendo-chat",
             "--chat-s3-secret-access-key=do-not-print-me",
+            "--allow-shared-s3-key",
         ],
     ),
     // nginx + cert-manager, IRSA on EKS.
