@@ -6,8 +6,8 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 
 use crate::resources::{self, Credentials, TenantObjects, deployment};
-use crate::settings::{Settings, SettingsError};
 use crate::settings::redact_url_password;
+use crate::settings::{Settings, SettingsError};
 use crate::tenant::Tenant;
 use crate::validation::InvalidTenant;
 
