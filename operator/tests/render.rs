@@ -179,6 +179,7 @@ fn no_secret_operator_setting_reaches_the_render_output_in_any_form() {
             .map(|f| secret_value(f, secret))
             .collect();
         flags.push("--chat-s3-access-key-id=atendo-chat".into());
+        flags.push("--allow-shared-s3-key".into());
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         render(&input, &settings(&flags)).unwrap()
     };
