@@ -120,6 +120,7 @@ must_fail "the self-managed redis provider has no admin Secret" --set redis.admi
 must_fail "the lease name is not a DNS label" --set leaderElection.leaseName=atendo.leader
 must_fail "an egress entry is a host name" --set 'chatServer.egressCIDRs={redis.atendo:6379}'
 must_fail "a PodMonitor is asked for without the namespace it scrapes from" --set chatServer.metrics.podMonitor.enabled=true
+must_fail "the chat-servers would share one S3 key without saying so" --set s3.chatServerCredentialsSecret=shared-s3
 echo "$refused refused as they should be" >&2
 
 step "helm template (default and full values) validated by kubernetes-validate ${KUBE_VERSIONS[*]}"

@@ -213,7 +213,7 @@ impl Providers {
                 &tc.name,
                 tenant.spec.plan,
                 &tc.sizing,
-                &tc.url,
+                &tc.allowed_origins,
             ))
             .await
             .map_err(|source| ProvisionError::Provider {

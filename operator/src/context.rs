@@ -22,6 +22,10 @@ pub struct TenantContext<'a> {
     pub namespace: String,
     pub host: String,
     pub url: String,
+    /// Browser origins allowed to use the chat from other pages: the tenant's own (`url`, where
+    /// the console runs) first, then spec.widget.allowedOrigins. The bucket's CORS rule and
+    /// CHAT_ALLOWED_ORIGINS are both this list.
+    pub allowed_origins: Vec<String>,
     pub bucket: String,
     pub database: String,
     pub database_user: String,
@@ -75,11 +79,19 @@ impl<'a> TenantContext<'a> {
         if !errors.is_empty() {
             return Err(InvalidTenant { name, errors });
         }
+        let url = format!("https://{host}");
+        let mut allowed_origins = vec![url.clone()];
+        for origin in tenant.spec.widget.iter().flat_map(|w| &w.allowed_origins) {
+            if !allowed_origins.contains(origin) {
+                allowed_origins.push(origin.clone());
+            }
+        }
         Ok(TenantContext {
             tenant,
             settings,
             namespace: format!("tenant-{name}"),
-            url: format!("https://{host}"),
+            url,
+            allowed_origins,
             host,
             bucket,
             database: format!("tenant_{}", name.replace('-', "_")),

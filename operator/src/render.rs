@@ -6,8 +6,8 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 
 use crate::resources::{self, Credentials, TenantObjects, deployment};
-use crate::settings::Settings;
 use crate::settings::redact_url_password;
+use crate::settings::{Settings, SettingsError};
 use crate::tenant::Tenant;
 use crate::validation::InvalidTenant;
 
@@ -19,6 +19,8 @@ pub enum RenderError {
     WrongKind { api_version: String, kind: String },
     #[error(transparent)]
     Invalid(#[from] InvalidTenant),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
     #[error("writing YAML: {0}")]
     Serialize(#[source] serde_yaml_ng::Error),
 }
@@ -26,6 +28,7 @@ pub enum RenderError {
 /// Multi-document YAML of every object for the Tenant in `tenant_yaml`, Secret values replaced
 /// by placeholders. Applies the same validation as the CRD and the controller.
 pub fn render(tenant_yaml: &str, settings: &Settings) -> Result<String, RenderError> {
+    settings.check()?;
     let value: serde_json::Value =
         serde_yaml_ng::from_str(tenant_yaml).map_err(RenderError::Parse)?;
     let field = |key: &str| value.get(key).and_then(|v| v.as_str()).unwrap_or("(none)");

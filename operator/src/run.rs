@@ -13,10 +13,12 @@ use crate::controller::s3_storage::S3Storage;
 use crate::controller::{Context, controller};
 use crate::leader::{self, Election, LeaderConfig, LeaderError};
 use crate::metrics;
-use crate::settings::{BusArgs, DatabaseArgs, DatabaseProvider, RedisProvider};
+use crate::settings::{BusArgs, DatabaseArgs, DatabaseProvider, RedisProvider, SettingsError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
     #[error("connecting to the Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
     #[error("connecting to the database provider: {0}")]
@@ -41,6 +43,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         bus,
         runtime,
     } = args;
+    settings.check()?;
     // The database provider first: a refusal here needs no cluster to be reported.
     let database = database_provider(&database).await?;
     let bus = bus_provider(&bus).await?;

@@ -108,8 +108,9 @@ pub struct Settings {
     pub iam_role_arn_template: Option<String>,
 
     /// Static S3 access key the chat-servers sign uploads with, for S3-compatible stores without
-    /// IAM (MinIO, kind). Every tenant gets the same key; on EKS leave it unset and use
-    /// --iam-role-arn-template, which gives each tenant a role of its own.
+    /// IAM (MinIO, kind). Every tenant gets the same key, so it is refused unless
+    /// --allow-shared-s3-key says so; on EKS leave it unset and use --iam-role-arn-template,
+    /// which gives each tenant a role of its own.
     #[arg(
         long,
         env = "ATENDO_CHAT_S3_ACCESS_KEY_ID",
@@ -127,6 +128,33 @@ pub struct Settings {
         value_parser = non_empty
     )]
     pub chat_s3_secret_access_key: Option<String>,
+
+    /// Accept --chat-s3-access-key-id although it gives isolation away: every tenant's
+    /// chat-server holds that one key, so any tenant can read and overwrite the uploads
+    /// of every other tenant (its own code or a stolen Secret presigns into any bucket the key
+    /// reaches). For a single-tenant or test installation on a store without IAM only.
+    #[arg(
+        long,
+        env = "ATENDO_ALLOW_SHARED_S3_KEY",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub allow_shared_s3_key: bool,
+}
+
+/// Settings that parse but must not be used together.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error(
+        "--chat-s3-access-key-id (ATENDO_CHAT_S3_ACCESS_KEY_ID) gives every tenant's chat-server the same S3 key, \
+         so any tenant could read and overwrite every other tenant's uploads (and do whatever else the key may). On AWS use \
+         --iam-role-arn-template (a role per tenant; see docs/iam/chat-server-policy.json). If one \
+         shared key is really meant (one tenant, or a test store without IAM), also set \
+         --allow-shared-s3-key (ATENDO_ALLOW_SHARED_S3_KEY=true)"
+    )]
+    SharedS3Key,
 }
 
 pub const DEFAULT_EGRESS: &str =
@@ -170,6 +198,14 @@ impl Settings {
             percent_encode(user),
             percent_encode(password)
         )
+    }
+
+    /// Refuses what parses but breaks tenant isolation: a shared static S3 key nobody accepted.
+    pub fn check(&self) -> Result<(), SettingsError> {
+        if self.chat_s3_access_key_id.is_some() && !self.allow_shared_s3_key {
+            return Err(SettingsError::SharedS3Key);
+        }
+        Ok(())
     }
 
     pub fn chat_s3_keys(&self) -> Option<StaticS3Keys> {

@@ -6,7 +6,10 @@
 mod common;
 
 use atendo_operator::tenant::Tenant;
-use common::{BAD_EMAILS, BAD_LOCALES, GOOD_EMAILS, GOOD_LOCALES, full_tenant_json, with, without};
+use common::{
+    BAD_EMAILS, BAD_LOCALES, BAD_ORIGINS, GOOD_EMAILS, GOOD_LOCALES, GOOD_ORIGINS,
+    full_tenant_json, with, without,
+};
 use kube::CustomResourceExt;
 use kube_cel::Validator;
 use serde_json::{Value, json};
@@ -195,4 +198,28 @@ fn chat_rule_keeps_replicas_inside_the_autoscaling_range() {
         broken(&with(no_autoscaling, "/spec/chat/replicas", json!(7)), None),
         Vec::<String>::new()
     );
+}
+
+#[test]
+fn allowed_origins_rule_agrees_with_what_the_chat_server_accepts() {
+    let doc = |origin: &str| {
+        with(
+            full_tenant_json(),
+            "/spec/widget/allowedOrigins",
+            json!([origin]),
+        )
+    };
+    for good in GOOD_ORIGINS {
+        assert_eq!(broken(&doc(good), None), Vec::<String>::new(), "{good}");
+    }
+    for bad in BAD_ORIGINS {
+        assert_broken(doc(bad), "spec.widget.allowedOrigins");
+    }
+    // The CEL rule and the Rust rule the chat-server parses CHAT_ALLOWED_ORIGINS with give the
+    // same verdict on every entry either list holds.
+    for origin in GOOD_ORIGINS.iter().chain(BAD_ORIGINS) {
+        let cel = broken(&doc(origin), None).is_empty();
+        let rust = tenant_api::origins::allowed_origin(origin).is_ok();
+        assert_eq!(cel, rust, "{origin:?}");
+    }
 }

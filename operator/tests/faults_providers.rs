@@ -283,7 +283,7 @@ async fn a_hung_s3_call_is_cut_off_after_the_provider_timeout_and_retried() {
         tenant: name.clone(),
         plan: atendo_operator::tenant::Plan::Professional,
         retention_days: 30,
-        origin: "https://x.chat.example.com".into(),
+        origins: vec!["https://x.chat.example.com".into()],
     };
     assert!(
         tokio::time::timeout(Duration::from_secs(5), alone.ensure_bucket(&request))

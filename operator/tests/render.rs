@@ -26,6 +26,7 @@ const EXAMPLES: [(&str, &[&str]); 3] = [
             "--s3-endpoint=http://minio.storage:9000",
             "--chat-s3-access-key-id=atendo-chat",
             "--chat-s3-secret-access-key=do-not-print-me",
+            "--allow-shared-s3-key",
         ],
     ),
     // nginx + cert-manager, IRSA on EKS.
@@ -180,6 +181,7 @@ fn no_secret_operator_setting_reaches_the_render_output_in_any_form() {
             .map(|f| secret_value(f, secret))
             .collect();
         flags.push("--chat-s3-access-key-id=atendo-chat".into());
+        flags.push("--allow-shared-s3-key".into());
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         render(&input, &settings(&flags)).unwrap()
     };

@@ -11,7 +11,7 @@ use aws_sdk_s3::types::{BucketVersioningStatus, ServerSideEncryption};
 
 struct Moto {
     client: Client,
-    _s3: testkit::s3::S3,
+    s3: testkit::s3::S3,
 }
 
 fn moto() -> Moto {
@@ -25,7 +25,7 @@ fn moto() -> Moto {
         .build();
     Moto {
         client: Client::from_conf(config),
-        _s3: s3,
+        s3,
     }
 }
 
@@ -35,7 +35,7 @@ fn request(bucket: &str, retention_days: i32) -> BucketRequest {
         tenant: "acme".into(),
         plan: Plan::Professional,
         retention_days,
-        origin: "https://acme.chat.example.com".into(),
+        origins: vec!["https://acme.chat.example.com".into()],
     }
 }
 
@@ -119,7 +119,8 @@ async fn a_new_bucket_gets_every_setting() {
     let cors = c.get_bucket_cors().bucket(&bucket).send().await.unwrap();
     let rule = &cors.cors_rules()[0];
     assert_eq!(rule.allowed_origins(), ["https://acme.chat.example.com"]);
-    assert_eq!(rule.allowed_methods(), ["GET", "PUT", "POST", "HEAD"]);
+    assert_eq!(rule.allowed_methods(), ["PUT", "GET", "HEAD"]);
+    assert_eq!(rule.allowed_headers(), ["Content-Type"]);
 
     let block = c
         .get_public_access_block()
@@ -344,7 +345,7 @@ async fn another_account(endpoint: &str) -> Client {
 #[tokio::test]
 async fn a_bucket_name_owned_by_another_account_is_bucket_name_taken_and_left_untouched() {
     let m = moto();
-    let other = another_account(&m._s3.endpoint).await;
+    let other = another_account(&m.s3.endpoint).await;
     let bucket = testkit::unique("atendo-taken-");
     other.create_bucket().bucket(&bucket).send().await.unwrap();
     // (moto may be shared by the whole run: look for this bucket only)
@@ -394,7 +395,7 @@ async fn outside_us_east_1_an_own_bucket_is_ensured_again_and_a_foreign_one_is_t
                 .behavior_version(BehaviorVersion::latest())
                 .region(Region::new("eu-west-1"))
                 .credentials_provider(creds)
-                .endpoint_url(&m._s3.endpoint)
+                .endpoint_url(&m.s3.endpoint)
                 .force_path_style(true)
                 .build(),
         )
@@ -407,7 +408,7 @@ async fn outside_us_east_1_an_own_bucket_is_ensured_again_and_a_foreign_one_is_t
     storage.ensure_bucket(&request(&mine, 90)).await.unwrap();
     storage.ensure_bucket(&request(&mine, 30)).await.unwrap();
 
-    let other = another_account(&m._s3.endpoint).await;
+    let other = another_account(&m.s3.endpoint).await;
     let taken = testkit::unique("atendo-taken-");
     other
         .create_bucket()
@@ -425,4 +426,86 @@ async fn outside_us_east_1_an_own_bucket_is_ensured_again_and_a_foreign_one_is_t
         .await
         .unwrap_err();
     assert_eq!(e.reason, "BucketNameTaken", "{e}");
+}
+
+/// A CORS preflight for a PUT with a Content-Type, as a browser sends before an upload.
+async fn preflight(endpoint: &str, bucket: &str, origin: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{endpoint}/{bucket}/conversations/c/a/photo.png"),
+        )
+        .header("origin", origin)
+        .header("access-control-request-method", "PUT")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_bucket_admits_browsers_from_the_tenant_and_the_widgets_sites_only() {
+    let m = moto();
+    let bucket = testkit::unique("atendo-");
+    let storage = S3Storage::new(m.client.clone(), "us-east-1");
+    let mut request = request(&bucket, 90);
+    request.origins = vec![
+        "https://acme.chat.example.com".into(),
+        "https://www.acme.com".into(),
+        "https://*.shop.acme.com".into(),
+    ];
+    storage.ensure_bucket(&request).await.unwrap();
+    let endpoint = &m.s3.endpoint;
+
+    let rules = m
+        .client
+        .get_bucket_cors()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rules.cors_rules().len(), 1);
+    assert_eq!(rules.cors_rules()[0].allowed_origins(), request.origins);
+
+    let mut admitted = vec![];
+    for origin in [
+        "https://acme.chat.example.com",
+        "https://www.acme.com",
+        "https://lojas.shop.acme.com",
+        "https://evil.example",
+        "null",
+    ] {
+        let answer = preflight(endpoint, &bucket, origin).await;
+        let allow = answer
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_string());
+        if answer.status() == 200 {
+            assert_eq!(allow.as_deref(), Some(origin), "{origin}");
+            admitted.push(origin);
+        } else {
+            // A failed preflight is what stops the browser. (moto's server adds an
+            // Access-Control-Allow-Origin of its own to every answer, so that header says
+            // nothing about the bucket's rule here.)
+            assert_eq!(answer.status(), 403, "{origin}");
+        }
+    }
+    assert_eq!(
+        admitted,
+        [
+            "https://acme.chat.example.com",
+            "https://www.acme.com",
+            "https://lojas.shop.acme.com"
+        ]
+    );
+
+    // A site dropped from the list is refused after the next convergence.
+    request.origins.truncate(1);
+    storage.ensure_bucket(&request).await.unwrap();
+    assert_eq!(
+        preflight(endpoint, &bucket, "https://www.acme.com")
+            .await
+            .status(),
+        403
+    );
 }

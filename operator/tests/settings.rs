@@ -2,7 +2,7 @@
 
 use atendo_operator::settings::{
     BusArgs, DatabaseArgs, DatabaseProvider, DatabaseUrl, IssuerKind, RedisProvider, RuntimeArgs,
-    Settings,
+    Settings, SettingsError,
 };
 use clap::{CommandFactory, Parser};
 
@@ -96,6 +96,66 @@ fn concurrent_reconciles_are_bounded_and_static_s3_keys_come_in_pairs() {
     assert_eq!(
         all.settings.chat_s3_keys().map(|k| k.access_key_id),
         Some("minio".into())
+    );
+}
+
+#[test]
+fn a_shared_static_s3_key_is_refused_unless_explicitly_allowed() {
+    let keys = [
+        "--chat-s3-access-key-id=minio",
+        "--chat-s3-secret-access-key=minio-secret",
+    ];
+    let refused = parse(&keys).unwrap().settings.check().unwrap_err();
+    assert_eq!(refused, SettingsError::SharedS3Key);
+    let message = refused.to_string();
+    for needle in [
+        "--chat-s3-access-key-id",
+        "every other tenant's uploads",
+        "--iam-role-arn-template",
+        "--allow-shared-s3-key",
+        "ATENDO_ALLOW_SHARED_S3_KEY=true",
+    ] {
+        assert!(message.contains(needle), "{needle} missing from: {message}");
+    }
+    assert!(!message.contains("minio-secret"), "{message}");
+
+    for allow in ["--allow-shared-s3-key", "--allow-shared-s3-key=true"] {
+        let all = parse(&[keys[0], keys[1], allow]).unwrap();
+        assert_eq!(all.settings.check(), Ok(()), "{allow}");
+    }
+    let all = parse(&[keys[0], keys[1], "--allow-shared-s3-key=false"]).unwrap();
+    assert_eq!(all.settings.check(), Err(SettingsError::SharedS3Key));
+    // Without static keys there is nothing to allow, and per-tenant roles need no flag.
+    assert_eq!(parse(&[]).unwrap().settings.check(), Ok(()));
+    assert!(!parse(&[]).unwrap().settings.allow_shared_s3_key);
+}
+
+#[test]
+fn the_operator_binary_refuses_a_shared_s3_key_at_start() {
+    let tenant = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/starter.yaml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_atendo-operator"))
+        .args(["render", "-f", tenant])
+        .args(REQUIRED.iter().take(4))
+        .env("ATENDO_CHAT_S3_ACCESS_KEY_ID", "minio")
+        .env("ATENDO_CHAT_S3_SECRET_ACCESS_KEY", "minio-secret")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("--allow-shared-s3-key"), "{stderr}");
+    assert!(!stderr.contains("minio-secret"), "{stderr}");
+    let allowed = std::process::Command::new(env!("CARGO_BIN_EXE_atendo-operator"))
+        .args(["render", "-f", tenant])
+        .args(REQUIRED.iter().take(4))
+        .env("ATENDO_CHAT_S3_ACCESS_KEY_ID", "minio")
+        .env("ATENDO_CHAT_S3_SECRET_ACCESS_KEY", "minio-secret")
+        .env("ATENDO_ALLOW_SHARED_S3_KEY", "true")
+        .output()
+        .unwrap();
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
     );
 }
 

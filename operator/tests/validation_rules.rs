@@ -4,7 +4,8 @@ mod common;
 
 use atendo_operator::validation::{FieldError, validate};
 use common::{
-    BAD_EMAILS, BAD_LOCALES, GOOD_EMAILS, GOOD_LOCALES, full_tenant_json, tenant, with, without,
+    BAD_EMAILS, BAD_LOCALES, BAD_ORIGINS, GOOD_EMAILS, GOOD_LOCALES, GOOD_ORIGINS,
+    full_tenant_json, tenant, with, without,
 };
 use serde_json::{Value, json};
 
@@ -373,5 +374,38 @@ fn replicas_outside_the_plans_autoscaling_range_are_rejected() {
     assert_eq!(
         failing_fields(with(starter, "/spec/chat/replicas", json!(7))),
         Vec::<String>::new()
+    );
+}
+
+#[test]
+fn allowed_origins_must_be_browser_origins_and_few() {
+    let origins = |list: Vec<&str>| {
+        with(
+            full_tenant_json(),
+            "/spec/widget/allowedOrigins",
+            json!(list),
+        )
+    };
+    assert_eq!(
+        failing_fields(origins(GOOD_ORIGINS.to_vec())),
+        Vec::<String>::new()
+    );
+    for bad in BAD_ORIGINS {
+        assert_rejected(
+            origins(vec!["https://www.acme.com", bad]),
+            "spec.widget.allowedOrigins",
+        );
+    }
+    let many: Vec<String> = (0..33).map(|i| format!("https://s{i}.acme.com")).collect();
+    assert_rejected(
+        origins(many.iter().map(String::as_str).collect()),
+        "spec.widget.allowedOrigins",
+    );
+    let message = validate(&tenant(origins(vec!["https://www.acme.com/loja"])))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("spec.widget.allowedOrigins: [0]") && message.contains("no path"),
+        "{message}"
     );
 }

@@ -93,6 +93,9 @@ pub struct TenantSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<StorageSpec>,
 
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub widget: Option<WidgetSpec>,
+
     /// What deletion does to data: Retain keeps bucket objects and the database; Delete removes them.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
@@ -235,6 +238,30 @@ pub struct StorageSpec {
     #[schemars(range(min = 1, max = 1024))]
     pub max_upload_mb: Option<i32>,
 }
+
+/// Where the visitor widget may run.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WidgetSpec {
+    /// Browser origins of the sites that embed the widget, e.g. https://www.acme.com or
+    /// https://*.acme.com (any subdomain). Only these pages may call the chat API, open a visitor
+    /// websocket, and upload to or download from the tenant's bucket; the tenant's own
+    /// https://<subdomain>.<base-domain> is always allowed. Each entry is scheme://host[:port],
+    /// lower case, without a path; http only for localhost and 127.0.0.1 (development).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32), inner(length(max = 270)))]
+    #[x_kube(validation = Rule::new(ORIGINS_RULE).message("each entry must be a browser origin: https://host[:port] in lower case without a path (https://*.example.com for every subdomain), or http://localhost[:port] / http://127.0.0.1[:port]"))]
+    pub allowed_origins: Vec<String>,
+}
+
+/// Every entry is an origin the chat-server accepts (chat_settings::rules::allowed_origin): one
+/// regular expression, with the port 1..65535 spelled out and a default port (:443 for https,
+/// :80 for http) refused because browsers never send it.
+pub const ORIGINS_RULE: &str = concat!(
+    "self.all(o, o.matches('",
+    r"^(https://(\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)|http://(localhost|127\\.0\\.0\\.1))(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$",
+    "') && !(o.startsWith('https://') && o.endsWith(':443')) && !(o.startsWith('http://') && o.endsWith(':80')))"
+);
 
 /// What the operator last did; written only through the status subresource.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]

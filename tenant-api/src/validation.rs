@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use crate::origins::{MAX_ALLOWED_ORIGINS, allowed_origin};
 use crate::plan::Sizing;
 use crate::tenant::{MAX_NAME_LEN, MAX_REPLICAS, Tenant, TenantSpec};
 
@@ -162,6 +163,24 @@ pub fn validate(tenant: &Tenant) -> Result<(), InvalidTenant> {
                         "replicas ({replicas}) must lie between autoscaling.minReplicas and autoscaling.maxReplicas"
                     ),
                 );
+            }
+        }
+    }
+
+    if let Some(widget) = &spec.widget {
+        let origins = &widget.allowed_origins;
+        if origins.len() > MAX_ALLOWED_ORIGINS {
+            errors.add(
+                "spec.widget.allowedOrigins",
+                format!(
+                    "has {} entries, at most {MAX_ALLOWED_ORIGINS} (https://*.example.com covers every subdomain)",
+                    origins.len()
+                ),
+            );
+        }
+        for (i, origin) in origins.iter().enumerate() {
+            if let Err(why) = allowed_origin(origin) {
+                errors.add("spec.widget.allowedOrigins", format!("[{i}]: {why}"));
             }
         }
     }

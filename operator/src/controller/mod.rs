@@ -280,8 +280,13 @@ async fn apply_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
             .iter()
             .any(|c| c.type_ == kind && c.status == "True")
     };
-    let bucket_request =
-        BucketRequest::new(&tc.bucket, &tc.name, tenant.spec.plan, &tc.sizing, &tc.url);
+    let bucket_request = BucketRequest::new(
+        &tc.bucket,
+        &tc.name,
+        tenant.spec.plan,
+        &tc.sizing,
+        &tc.allowed_origins,
+    );
     let storage_hash = fingerprint(&format!("{bucket_request:?}"));
     let storage = if !forced
         && applied.storage.as_deref() == Some(&storage_hash)

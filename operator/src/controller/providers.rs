@@ -37,18 +37,25 @@ pub struct BucketRequest {
     pub tenant: String,
     pub plan: Plan,
     pub retention_days: i32,
-    /// The tenant's https origin, the only one CORS admits.
-    pub origin: String,
+    /// The browser origins CORS admits: the tenant's own (the console) and the customer sites
+    /// that embed the widget (spec.widget.allowedOrigins), which upload and download directly.
+    pub origins: Vec<String>,
 }
 
 impl BucketRequest {
-    pub fn new(bucket: &str, tenant: &str, plan: Plan, sizing: &Sizing, origin: &str) -> Self {
+    pub fn new(
+        bucket: &str,
+        tenant: &str,
+        plan: Plan,
+        sizing: &Sizing,
+        origins: &[String],
+    ) -> Self {
         BucketRequest {
             bucket: bucket.into(),
             tenant: tenant.into(),
             plan,
             retention_days: sizing.retention_days,
-            origin: origin.into(),
+            origins: origins.to_vec(),
         }
     }
 }

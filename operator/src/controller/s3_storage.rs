@@ -3,7 +3,7 @@
 //! `ensure_bucket` creates the bucket when it is missing and then puts every setting, so a
 //! setting changed by hand is put back: public-access block, default encryption, versioning,
 //! lifecycle (expiry after the retention days, noncurrent versions, incomplete uploads), CORS for
-//! the tenant's origin only, and tenant/plan tags.
+//! the tenant's own origin and the sites embedding its widget, and tenant/plan tags.
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
@@ -27,6 +27,9 @@ pub const NONCURRENT_DAYS: i32 = 7;
 /// Multipart uploads never completed are aborted after this many days.
 pub const ABORT_UPLOAD_DAYS: i32 = 1;
 pub const RETAINED_TAG: &str = "atendo.io/retained";
+/// What the bucket's CORS rule allows browsers (see [`cors`]).
+pub const CORS_METHODS: [&str; 3] = ["PUT", "GET", "HEAD"];
+pub const CORS_HEADERS: [&str; 1] = ["Content-Type"];
 
 pub struct S3Storage {
     client: Client,
@@ -241,24 +244,9 @@ impl Storage for S3Storage {
             .await
             .map_err(|e| failure(&step("the lifecycle"), &e))?;
 
-        let cors = CorsRule::builder()
-            .allowed_origins(&request.origin)
-            .set_allowed_methods(Some(
-                ["GET", "PUT", "POST", "HEAD"].map(String::from).to_vec(),
-            ))
-            .allowed_headers("*")
-            .expose_headers("ETag")
-            .max_age_seconds(3600)
-            .build()
-            .map_err(built)?;
         c.put_bucket_cors()
             .bucket(bucket)
-            .cors_configuration(
-                CorsConfiguration::builder()
-                    .cors_rules(cors)
-                    .build()
-                    .map_err(built)?,
-            )
+            .cors_configuration(cors(&request.origins)?)
             .send()
             .await
             .map_err(|e| failure(&step("CORS"), &e))?;
@@ -304,6 +292,26 @@ impl Storage for S3Storage {
             }
         }
     }
+}
+
+/// What browsers on `origins` may do with presigned URLs: PUT an upload with the one header the
+/// widget and console send (Content-Type, which the signature binds), GET and HEAD a download.
+/// Nothing else: no POST form uploads, no DELETE, no other header, so a page on another origin
+/// cannot read an object even with a URL it somehow got.
+pub fn cors(origins: &[String]) -> Result<CorsConfiguration, ProviderError> {
+    let rule = CorsRule::builder()
+        .id("atendo-widget")
+        .set_allowed_origins(Some(origins.to_vec()))
+        .set_allowed_methods(Some(CORS_METHODS.map(String::from).to_vec()))
+        .set_allowed_headers(Some(CORS_HEADERS.map(String::from).to_vec()))
+        .expose_headers("ETag")
+        .max_age_seconds(3600)
+        .build()
+        .map_err(built)?;
+    CorsConfiguration::builder()
+        .cors_rules(rule)
+        .build()
+        .map_err(built)
 }
 
 /// Current objects expire after the retention; old versions a week later; stale uploads after a day.

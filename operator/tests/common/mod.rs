@@ -108,6 +108,37 @@ pub const BAD_LOCALES: &[&str] = &[
     "es-419",
 ];
 pub const GOOD_LOCALES: &[&str] = &["en", "EN", "en-GB", "pt-BR", "pt-PT", "pt-br"];
+/// spec.widget.allowedOrigins entries: what browsers send as Origin, and near misses.
+pub const GOOD_ORIGINS: &[&str] = &[
+    "https://www.acme.com",
+    "https://acme.com:8443",
+    "https://*.acme.com",
+    "https://*.shop.acme.com.br:8443",
+    "https://xn--padaria-joo-s7a.com.br",
+    "http://localhost",
+    "http://localhost:3000",
+    "http://127.0.0.1:65535",
+];
+pub const BAD_ORIGINS: &[&str] = &[
+    "",
+    "null",
+    "www.acme.com",
+    "ftp://acme.com",
+    "https://www.acme.com/",
+    "https://www.acme.com/chat",
+    "https://WWW.acme.com",
+    "https://www.acme.com:443",
+    "http://localhost:80",
+    "http://www.acme.com",
+    "https://acme.com:0",
+    "https://acme.com:65536",
+    "https://acme.com:",
+    "https://acme_corp.com",
+    "https://user@acme.com",
+    "https://*",
+    "https://*.com",
+    "https://a.*.acme.com",
+];
 pub const BAD_EMAILS: &[&str] = &[
     "admin",
     "@acme.com",
