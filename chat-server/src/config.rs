@@ -4,7 +4,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use chat_settings::names;
+use chat_settings::rules::{bus_namespace, colour, locale, positive, signing_key};
 use clap::{Parser, ValueEnum};
+
+pub use chat_settings::Locale;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreLocation {
@@ -72,84 +76,10 @@ impl std::str::FromStr for BusLocation {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
-pub enum Locale {
-    #[value(name = "en")]
-    #[serde(rename = "en")]
-    En,
-    #[value(name = "pt-BR")]
-    #[serde(rename = "pt-BR")]
-    PtBr,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
-}
-
-fn signing_key(s: &str) -> Result<String, String> {
-    if s.len() < 32 {
-        Err(format!(
-            "is {} bytes; use at least 32 random bytes (e.g. `openssl rand -base64 48`)",
-            s.len()
-        ))
-    } else {
-        Ok(s.to_string())
-    }
-}
-
-fn locale(s: &str) -> Result<Locale, String> {
-    match s
-        .split('-')
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "en" => Ok(Locale::En),
-        "pt" => Ok(Locale::PtBr),
-        _ => Err(format!(
-            "{s:?} is not a language the widget and console speak: en or pt-BR (any en-* or pt-* tag)"
-        )),
-    }
-}
-
-fn colour(s: &str) -> Result<String, String> {
-    let ok = s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit());
-    if ok {
-        Ok(s.to_ascii_lowercase())
-    } else {
-        Err(format!("{s:?} is not a colour like #0b5fff"))
-    }
-}
-
-fn namespace(s: &str) -> Result<String, String> {
-    if !s.is_empty()
-        && s.len() <= 100
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
-        Ok(s.to_string())
-    } else {
-        Err(format!(
-            "{s:?} must be 1-100 characters of letters, digits, '-', '_' or '.'"
-        ))
-    }
-}
-
-fn positive<T: std::str::FromStr + PartialOrd + Default + std::fmt::Display>(
-    s: &str,
-) -> Result<T, String> {
-    let v: T = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number"))?;
-    if v > T::default() {
-        Ok(v)
-    } else {
-        Err(format!("must be greater than zero, got {v}"))
-    }
 }
 
 #[derive(Clone, Debug, Parser)]
@@ -162,8 +92,8 @@ pub struct Config {
     /// Address to bind.
     #[arg(
         long,
-        env = "CHAT_LISTEN",
-        value_name = "CHAT_LISTEN",
+        env = names::LISTEN,
+        value_name = names::LISTEN,
         default_value = "0.0.0.0:8080"
     )]
     pub listen: SocketAddr,
@@ -171,8 +101,8 @@ pub struct Config {
     /// `mongodb://…`/`mongodb+srv://…` (database from the path) or a directory for the embedded store.
     #[arg(
         long,
-        env = "CHAT_STORE",
-        value_name = "CHAT_STORE",
+        env = names::STORE,
+        value_name = names::STORE,
         default_value = "./data"
     )]
     pub store: StoreLocation,
@@ -180,21 +110,21 @@ pub struct Config {
     /// `redis://…` for fan-out across replicas, or `local` for a single process.
     #[arg(
         long,
-        env = "CHAT_BUS",
-        value_name = "CHAT_BUS",
+        env = names::BUS,
+        value_name = names::BUS,
         default_value = "local"
     )]
     pub bus: BusLocation,
 
     /// Prefix of every bus channel, so deployments sharing one Redis never see each other.
-    #[arg(long, env = "CHAT_BUS_NAMESPACE", value_name = "CHAT_BUS_NAMESPACE", default_value = "atendo", value_parser = namespace)]
+    #[arg(long, env = names::BUS_NAMESPACE, value_name = names::BUS_NAMESPACE, default_value = "atendo", value_parser = bus_namespace)]
     pub bus_namespace: String,
 
     /// Email of the admin agent created at start if missing (needs CHAT_ADMIN_PASSWORD).
     #[arg(
         long,
-        env = "CHAT_ADMIN_EMAIL",
-        value_name = "CHAT_ADMIN_EMAIL",
+        env = names::ADMIN_EMAIL,
+        value_name = names::ADMIN_EMAIL,
         requires = "admin_password"
     )]
     pub admin_email: Option<String>,
@@ -202,8 +132,8 @@ pub struct Config {
     /// Password of the bootstrap admin (needs CHAT_ADMIN_EMAIL).
     #[arg(
         long,
-        env = "CHAT_ADMIN_PASSWORD",
-        value_name = "CHAT_ADMIN_PASSWORD",
+        env = names::ADMIN_PASSWORD,
+        value_name = names::ADMIN_PASSWORD,
         requires = "admin_email",
         hide_env_values = true
     )]
@@ -211,124 +141,124 @@ pub struct Config {
 
     /// Secret for the tokens this server issues (at least 32 bytes). Generated per start when
     /// absent, which logs everyone out at every restart and breaks multi-replica setups.
-    #[arg(long, env = "CHAT_SIGNING_KEY", value_name = "CHAT_SIGNING_KEY", value_parser = signing_key, hide_env_values = true)]
+    #[arg(long, env = names::SIGNING_KEY, value_name = names::SIGNING_KEY, value_parser = signing_key, hide_env_values = true)]
     pub signing_key: Option<String>,
 
     /// Lifetime of issued tokens, in hours.
-    #[arg(long, env = "CHAT_TOKEN_TTL_HOURS", value_name = "CHAT_TOKEN_TTL_HOURS", default_value = "720", value_parser = positive::<u64>)]
+    #[arg(long, env = names::TOKEN_TTL_HOURS, value_name = names::TOKEN_TTL_HOURS, default_value = "720", value_parser = positive::<u64>)]
     pub token_ttl_hours: u64,
 
     /// External base URL (e.g. https://acme.chat.example.com); used in URLs the server hands out.
-    #[arg(long, env = "CHAT_PUBLIC_URL", value_name = "CHAT_PUBLIC_URL")]
+    #[arg(long, env = names::PUBLIC_URL, value_name = names::PUBLIC_URL)]
     pub public_url: Option<String>,
 
     #[arg(
         long,
-        env = "CHAT_LOG_FORMAT",
-        value_name = "CHAT_LOG_FORMAT",
+        env = names::LOG_FORMAT,
+        value_name = names::LOG_FORMAT,
         value_enum,
         default_value = "text"
     )]
     pub log_format: LogFormat,
 
     /// OIDC issuer whose bearer tokens sign agents in (e.g. a Cognito user pool URL).
-    #[arg(long, env = "CHAT_OIDC_ISSUER", value_name = "CHAT_OIDC_ISSUER", requires_all = ["oidc_audience", "oidc_jwks_url"])]
+    #[arg(long, env = names::OIDC_ISSUER, value_name = names::OIDC_ISSUER, requires_all = ["oidc_audience", "oidc_jwks_url"])]
     pub oidc_issuer: Option<String>,
     /// Expected `aud` (or Cognito `client_id`) of OIDC tokens.
     #[arg(
         long,
-        env = "CHAT_OIDC_AUDIENCE",
-        value_name = "CHAT_OIDC_AUDIENCE",
+        env = names::OIDC_AUDIENCE,
+        value_name = names::OIDC_AUDIENCE,
         requires = "oidc_issuer"
     )]
     pub oidc_audience: Option<String>,
     /// Where the issuer's signing keys are published.
     #[arg(
         long,
-        env = "CHAT_OIDC_JWKS_URL",
-        value_name = "CHAT_OIDC_JWKS_URL",
+        env = names::OIDC_JWKS_URL,
+        value_name = names::OIDC_JWKS_URL,
         requires = "oidc_issuer"
     )]
     pub oidc_jwks_url: Option<String>,
 
     /// Bucket for attachments; without it files are kept on local disk in CHAT_UPLOAD_DIR.
-    #[arg(long, env = "CHAT_S3_BUCKET", value_name = "CHAT_S3_BUCKET")]
+    #[arg(long, env = names::S3_BUCKET, value_name = names::S3_BUCKET)]
     pub s3_bucket: Option<String>,
     #[arg(
         long,
-        env = "CHAT_S3_REGION",
-        value_name = "CHAT_S3_REGION",
+        env = names::S3_REGION,
+        value_name = names::S3_REGION,
         default_value = "us-east-1"
     )]
     pub s3_region: String,
     /// S3-compatible endpoint (MinIO, moto); unset means AWS.
-    #[arg(long, env = "CHAT_S3_ENDPOINT", value_name = "CHAT_S3_ENDPOINT")]
+    #[arg(long, env = names::S3_ENDPOINT, value_name = names::S3_ENDPOINT)]
     pub s3_endpoint: Option<String>,
     /// Directory for attachments when no bucket is configured.
     #[arg(
         long,
-        env = "CHAT_UPLOAD_DIR",
-        value_name = "CHAT_UPLOAD_DIR",
+        env = names::UPLOAD_DIR,
+        value_name = names::UPLOAD_DIR,
         default_value = "./data/uploads"
     )]
     pub upload_dir: PathBuf,
     /// Largest attachment, in MiB.
-    #[arg(long, env = "CHAT_MAX_UPLOAD_MB", value_name = "CHAT_MAX_UPLOAD_MB", default_value = "25", value_parser = positive::<u64>)]
+    #[arg(long, env = names::MAX_UPLOAD_MB, value_name = names::MAX_UPLOAD_MB, default_value = "25", value_parser = positive::<u64>)]
     pub max_upload_mb: u64,
 
     /// Largest message body, in bytes of UTF-8.
-    #[arg(long, env = "CHAT_MAX_MESSAGE_BYTES", value_name = "CHAT_MAX_MESSAGE_BYTES", default_value = "4096", value_parser = positive::<usize>)]
+    #[arg(long, env = names::MAX_MESSAGE_BYTES, value_name = names::MAX_MESSAGE_BYTES, default_value = "4096", value_parser = positive::<usize>)]
     pub max_message_bytes: usize,
     /// Largest websocket frame/message a client may send, in bytes.
-    #[arg(long, env = "CHAT_MAX_FRAME_BYTES", value_name = "CHAT_MAX_FRAME_BYTES", default_value = "16384", value_parser = positive::<usize>)]
+    #[arg(long, env = names::MAX_FRAME_BYTES, value_name = names::MAX_FRAME_BYTES, default_value = "16384", value_parser = positive::<usize>)]
     pub max_frame_bytes: usize,
     /// Frames per second a websocket may send on average.
-    #[arg(long, env = "CHAT_WS_RATE", value_name = "CHAT_WS_RATE", default_value = "20", value_parser = positive::<u32>)]
+    #[arg(long, env = names::WS_RATE, value_name = names::WS_RATE, default_value = "20", value_parser = positive::<u32>)]
     pub ws_rate: u32,
     /// Frames a websocket may send in a burst above the average.
-    #[arg(long, env = "CHAT_WS_BURST", value_name = "CHAT_WS_BURST", default_value = "60", value_parser = positive::<u32>)]
+    #[arg(long, env = names::WS_BURST, value_name = names::WS_BURST, default_value = "60", value_parser = positive::<u32>)]
     pub ws_burst: u32,
     /// Error frames a connection may provoke in a row before it is closed (close code 4029).
-    #[arg(long, env = "CHAT_WS_MAX_STRIKES", value_name = "CHAT_WS_MAX_STRIKES", default_value = "20", value_parser = positive::<u32>)]
+    #[arg(long, env = names::WS_MAX_STRIKES, value_name = names::WS_MAX_STRIKES, default_value = "20", value_parser = positive::<u32>)]
     pub ws_max_strikes: u32,
     /// Events queued for one socket before it is closed as too slow (close code 4008).
-    #[arg(long, env = "CHAT_WS_OUTBOUND_QUEUE", value_name = "CHAT_WS_OUTBOUND_QUEUE", default_value = "256", value_parser = positive::<usize>)]
+    #[arg(long, env = names::WS_OUTBOUND_QUEUE, value_name = names::WS_OUTBOUND_QUEUE, default_value = "256", value_parser = positive::<usize>)]
     pub ws_outbound_queue: usize,
     /// Initial read buffer per websocket, in bytes (tungstenite's default is 128 KiB). Every
     /// socket holds it for life: 4 KiB cost 2.9 KiB of RSS per idle socket (chat-bench idle).
     /// 1 KiB fits the frames clients send; a larger frame grows the buffer to its size.
-    #[arg(long, env = "CHAT_WS_READ_BUFFER", value_name = "CHAT_WS_READ_BUFFER", default_value = "1024", value_parser = positive::<usize>)]
+    #[arg(long, env = names::WS_READ_BUFFER, value_name = names::WS_READ_BUFFER, default_value = "1024", value_parser = positive::<usize>)]
     pub ws_read_buffer: usize,
     /// Visitor sessions one client address may create per minute.
-    #[arg(long, env = "CHAT_VISITOR_RATE", value_name = "CHAT_VISITOR_RATE", default_value = "30", value_parser = positive::<u32>)]
+    #[arg(long, env = names::VISITOR_RATE, value_name = names::VISITOR_RATE, default_value = "30", value_parser = positive::<u32>)]
     pub visitor_rate: u32,
     /// Websocket connections one client address may open per minute (a burst of as many, then
     /// refilling evenly); more are refused with 429 before the upgrade.
-    #[arg(long, env = "CHAT_WS_CONNECT_RATE", value_name = "CHAT_WS_CONNECT_RATE", default_value = "120", value_parser = positive::<u32>)]
+    #[arg(long, env = names::WS_CONNECT_RATE, value_name = names::WS_CONNECT_RATE, default_value = "120", value_parser = positive::<u32>)]
     pub ws_connect_rate: u32,
     /// Take the client address from X-Forwarded-For (only behind a trusted proxy/ingress).
-    #[arg(long, env = "CHAT_TRUST_PROXY", value_name = "CHAT_TRUST_PROXY", default_value = "false", action = clap::ArgAction::Set)]
+    #[arg(long, env = names::TRUST_PROXY, value_name = names::TRUST_PROXY, default_value = "false", action = clap::ArgAction::Set)]
     pub trust_proxy: bool,
     /// Product name shown in the widget and console.
     #[arg(
         long,
-        env = "CHAT_BRAND_PRODUCT_NAME",
-        value_name = "CHAT_BRAND_PRODUCT_NAME",
+        env = names::BRAND_PRODUCT_NAME,
+        value_name = names::BRAND_PRODUCT_NAME,
         default_value = "Atendo"
     )]
     pub brand_product_name: String,
     /// Primary colour, `#rrggbb`.
-    #[arg(long, env = "CHAT_BRAND_PRIMARY_COLOR", value_name = "CHAT_BRAND_PRIMARY_COLOR", default_value = "#0b5fff", value_parser = colour)]
+    #[arg(long, env = names::BRAND_PRIMARY_COLOR, value_name = names::BRAND_PRIMARY_COLOR, default_value = "#0b5fff", value_parser = colour)]
     pub brand_primary_color: String,
     /// Logo URL (https), shown in the widget header and console.
-    #[arg(long, env = "CHAT_BRAND_LOGO_URL", value_name = "CHAT_BRAND_LOGO_URL")]
+    #[arg(long, env = names::BRAND_LOGO_URL, value_name = names::BRAND_LOGO_URL)]
     pub brand_logo_url: Option<String>,
     /// A BCP 47 tag (the Tenant's `branding.locale`); region variants pick the language the
     /// screens ship (en-US → en, pt-PT → pt-BR).
     #[arg(
         long,
-        env = "CHAT_BRAND_LOCALE",
-        value_name = "CHAT_BRAND_LOCALE",
+        env = names::BRAND_LOCALE,
+        value_name = names::BRAND_LOCALE,
         value_parser = locale,
         default_value = "en"
     )]
@@ -336,12 +266,12 @@ pub struct Config {
     /// First line the widget shows a visitor.
     #[arg(
         long,
-        env = "CHAT_BRAND_WELCOME_MESSAGE",
-        value_name = "CHAT_BRAND_WELCOME_MESSAGE"
+        env = names::BRAND_WELCOME_MESSAGE,
+        value_name = names::BRAND_WELCOME_MESSAGE
     )]
     pub brand_welcome_message: Option<String>,
     /// Seconds a graceful shutdown waits for in-flight work after telling sockets to reconnect.
-    #[arg(long, env = "CHAT_SHUTDOWN_GRACE_SECS", value_name = "CHAT_SHUTDOWN_GRACE_SECS", default_value = "10", value_parser = positive::<u64>)]
+    #[arg(long, env = names::SHUTDOWN_GRACE_SECS, value_name = names::SHUTDOWN_GRACE_SECS, default_value = "10", value_parser = positive::<u64>)]
     pub shutdown_grace_secs: u64,
 }
 
@@ -427,6 +357,22 @@ mod tests {
         assert_eq!(
             parse(&["--brand-locale", "pt-PT"]).unwrap().brand_locale,
             Locale::PtBr
+        );
+    }
+
+    #[test]
+    fn every_env_twin_is_a_name_of_the_settings_contract_and_back() {
+        use clap::CommandFactory;
+        let declared: std::collections::BTreeSet<String> = Config::command()
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned())
+            .collect();
+        let contract: std::collections::BTreeSet<String> =
+            names::ALL.iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            declared, contract,
+            "chat-settings' names::ALL and the env twins of Config differ"
         );
     }
 
