@@ -4,7 +4,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use chat_settings::names;
+use chat_settings::rules::{bus_namespace, colour, locale, positive, signing_key};
 use clap::{Parser, ValueEnum};
+
+pub use chat_settings::Locale;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreLocation {
@@ -72,84 +76,10 @@ impl std::str::FromStr for BusLocation {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
-pub enum Locale {
-    #[value(name = "en")]
-    #[serde(rename = "en")]
-    En,
-    #[value(name = "pt-BR")]
-    #[serde(rename = "pt-BR")]
-    PtBr,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
-}
-
-fn signing_key(s: &str) -> Result<String, String> {
-    if s.len() < 32 {
-        Err(format!(
-            "is {} bytes; use at least 32 random bytes (e.g. `openssl rand -base64 48`)",
-            s.len()
-        ))
-    } else {
-        Ok(s.to_string())
-    }
-}
-
-fn locale(s: &str) -> Result<Locale, String> {
-    match s
-        .split('-')
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "en" => Ok(Locale::En),
-        "pt" => Ok(Locale::PtBr),
-        _ => Err(format!(
-            "{s:?} is not a language the widget and console speak: en or pt-BR (any en-* or pt-* tag)"
-        )),
-    }
-}
-
-fn colour(s: &str) -> Result<String, String> {
-    let ok = s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit());
-    if ok {
-        Ok(s.to_ascii_lowercase())
-    } else {
-        Err(format!("{s:?} is not a colour like #0b5fff"))
-    }
-}
-
-fn namespace(s: &str) -> Result<String, String> {
-    if !s.is_empty()
-        && s.len() <= 100
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
-        Ok(s.to_string())
-    } else {
-        Err(format!(
-            "{s:?} must be 1-100 characters of letters, digits, '-', '_' or '.'"
-        ))
-    }
-}
-
-fn positive<T: std::str::FromStr + PartialOrd + Default + std::fmt::Display>(
-    s: &str,
-) -> Result<T, String> {
-    let v: T = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number"))?;
-    if v > T::default() {
-        Ok(v)
-    } else {
-        Err(format!("must be greater than zero, got {v}"))
-    }
 }
 
 #[derive(Clone, Debug, Parser)]
@@ -162,8 +92,8 @@ pub struct Config {
     /// Address to bind.
     #[arg(
         long,
-        env = "CHAT_LISTEN",
-        value_name = "CHAT_LISTEN",
+        env = names::LISTEN,
+        value_name = names::LISTEN,
         default_value = "0.0.0.0:8080"
     )]
     pub listen: SocketAddr,
@@ -171,14 +101,14 @@ pub struct Config {
     /// Address of /metrics alone. Unset, /metrics is served on CHAT_LISTEN with everything else;
     /// set (the operator sets it), CHAT_LISTEN no longer answers it, so a public Ingress in front
     /// of CHAT_LISTEN cannot expose it.
-    #[arg(long, env = "CHAT_METRICS_LISTEN", value_name = "CHAT_METRICS_LISTEN")]
+    #[arg(long, env = names::METRICS_LISTEN, value_name = names::METRICS_LISTEN)]
     pub metrics_listen: Option<SocketAddr>,
 
     /// `mongodb://…`/`mongodb+srv://…` (database from the path) or a directory for the embedded store.
     #[arg(
         long,
-        env = "CHAT_STORE",
-        value_name = "CHAT_STORE",
+        env = names::STORE,
+        value_name = names::STORE,
         default_value = "./data"
     )]
     pub store: StoreLocation,
@@ -187,27 +117,27 @@ pub struct Config {
     /// single process.
     #[arg(
         long,
-        env = "CHAT_BUS",
-        value_name = "CHAT_BUS",
+        env = names::BUS,
+        value_name = names::BUS,
         default_value = "local"
     )]
     pub bus: BusLocation,
 
     /// Prefix of every bus channel, so deployments sharing one Redis never see each other.
-    #[arg(long, env = "CHAT_BUS_NAMESPACE", value_name = "CHAT_BUS_NAMESPACE", default_value = "atendo", value_parser = namespace)]
+    #[arg(long, env = names::BUS_NAMESPACE, value_name = names::BUS_NAMESPACE, default_value = "atendo", value_parser = bus_namespace)]
     pub bus_namespace: String,
 
     /// PEM file with the private CA that signed the Redis server's certificate (`rediss://`
     /// only). Replaces the public roots that are trusted without it. Read at start: a missing
     /// or malformed file stops the server.
-    #[arg(long, env = "CHAT_BUS_CA_FILE", value_name = "CHAT_BUS_CA_FILE", value_parser = crate::bus::tls::parse_ca_file)]
+    #[arg(long, env = names::BUS_CA_FILE, value_name = names::BUS_CA_FILE, value_parser = crate::bus::tls::parse_ca_file)]
     pub bus_ca_file: Option<crate::bus::tls::CaFile>,
 
     /// Email of the admin agent created at start if missing (needs CHAT_ADMIN_PASSWORD).
     #[arg(
         long,
-        env = "CHAT_ADMIN_EMAIL",
-        value_name = "CHAT_ADMIN_EMAIL",
+        env = names::ADMIN_EMAIL,
+        value_name = names::ADMIN_EMAIL,
         requires = "admin_password"
     )]
     pub admin_email: Option<String>,
@@ -215,8 +145,8 @@ pub struct Config {
     /// Password of the bootstrap admin (needs CHAT_ADMIN_EMAIL).
     #[arg(
         long,
-        env = "CHAT_ADMIN_PASSWORD",
-        value_name = "CHAT_ADMIN_PASSWORD",
+        env = names::ADMIN_PASSWORD,
+        value_name = names::ADMIN_PASSWORD,
         requires = "admin_email",
         hide_env_values = true
     )]
@@ -224,129 +154,129 @@ pub struct Config {
 
     /// Secret for the tokens this server issues (at least 32 bytes). Generated per start when
     /// absent, which logs everyone out at every restart and breaks multi-replica setups.
-    #[arg(long, env = "CHAT_SIGNING_KEY", value_name = "CHAT_SIGNING_KEY", value_parser = signing_key, hide_env_values = true)]
+    #[arg(long, env = names::SIGNING_KEY, value_name = names::SIGNING_KEY, value_parser = signing_key, hide_env_values = true)]
     pub signing_key: Option<String>,
 
     /// Lifetime of issued tokens, in hours.
-    #[arg(long, env = "CHAT_TOKEN_TTL_HOURS", value_name = "CHAT_TOKEN_TTL_HOURS", default_value = "720", value_parser = positive::<u64>)]
+    #[arg(long, env = names::TOKEN_TTL_HOURS, value_name = names::TOKEN_TTL_HOURS, default_value = "720", value_parser = positive::<u64>)]
     pub token_ttl_hours: u64,
 
     /// External base URL (e.g. https://acme.chat.example.com); used in URLs the server hands out.
-    #[arg(long, env = "CHAT_PUBLIC_URL", value_name = "CHAT_PUBLIC_URL")]
+    #[arg(long, env = names::PUBLIC_URL, value_name = names::PUBLIC_URL)]
     pub public_url: Option<String>,
 
     #[arg(
         long,
-        env = "CHAT_LOG_FORMAT",
-        value_name = "CHAT_LOG_FORMAT",
+        env = names::LOG_FORMAT,
+        value_name = names::LOG_FORMAT,
         value_enum,
         default_value = "text"
     )]
     pub log_format: LogFormat,
 
     /// OIDC issuer whose bearer tokens sign agents in (e.g. a Cognito user pool URL).
-    #[arg(long, env = "CHAT_OIDC_ISSUER", value_name = "CHAT_OIDC_ISSUER", requires_all = ["oidc_audience", "oidc_jwks_url"])]
+    #[arg(long, env = names::OIDC_ISSUER, value_name = names::OIDC_ISSUER, requires_all = ["oidc_audience", "oidc_jwks_url"])]
     pub oidc_issuer: Option<String>,
     /// Expected `aud` (or Cognito `client_id`) of OIDC tokens.
     #[arg(
         long,
-        env = "CHAT_OIDC_AUDIENCE",
-        value_name = "CHAT_OIDC_AUDIENCE",
+        env = names::OIDC_AUDIENCE,
+        value_name = names::OIDC_AUDIENCE,
         requires = "oidc_issuer"
     )]
     pub oidc_audience: Option<String>,
     /// Where the issuer's signing keys are published.
     #[arg(
         long,
-        env = "CHAT_OIDC_JWKS_URL",
-        value_name = "CHAT_OIDC_JWKS_URL",
+        env = names::OIDC_JWKS_URL,
+        value_name = names::OIDC_JWKS_URL,
         requires = "oidc_issuer"
     )]
     pub oidc_jwks_url: Option<String>,
     /// Email domains whose OIDC users may sign in, comma-separated (`acme.com,acme.com.br`; exact
     /// match, so list subdomains too). Others get 403. Unset: every verified email.
-    #[arg(long, env = "CHAT_OIDC_ALLOWED_DOMAINS", value_name = "CHAT_OIDC_ALLOWED_DOMAINS", value_delimiter = ',', value_parser = crate::auth::oidc::email_domain, requires = "oidc_issuer")]
+    #[arg(long, env = names::OIDC_ALLOWED_DOMAINS, value_name = names::OIDC_ALLOWED_DOMAINS, value_delimiter = ',', value_parser = crate::auth::oidc::email_domain, requires = "oidc_issuer")]
     pub oidc_allowed_domains: Vec<String>,
     /// Group (in the token's `cognito:groups` or `groups` claim) whose members are admins;
     /// every other OIDC user is an agent. Unset: the role stored with the account.
-    #[arg(long, env = "CHAT_OIDC_ADMIN_GROUP", value_name = "CHAT_OIDC_ADMIN_GROUP", value_parser = crate::auth::oidc::group_name, requires = "oidc_issuer")]
+    #[arg(long, env = names::OIDC_ADMIN_GROUP, value_name = names::OIDC_ADMIN_GROUP, value_parser = crate::auth::oidc::group_name, requires = "oidc_issuer")]
     pub oidc_admin_group: Option<String>,
 
     /// Bucket for attachments; without it files are kept on local disk in CHAT_UPLOAD_DIR.
-    #[arg(long, env = "CHAT_S3_BUCKET", value_name = "CHAT_S3_BUCKET")]
+    #[arg(long, env = names::S3_BUCKET, value_name = names::S3_BUCKET)]
     pub s3_bucket: Option<String>,
     #[arg(
         long,
-        env = "CHAT_S3_REGION",
-        value_name = "CHAT_S3_REGION",
+        env = names::S3_REGION,
+        value_name = names::S3_REGION,
         default_value = "us-east-1"
     )]
     pub s3_region: String,
     /// S3-compatible endpoint (MinIO, moto); unset means AWS.
-    #[arg(long, env = "CHAT_S3_ENDPOINT", value_name = "CHAT_S3_ENDPOINT")]
+    #[arg(long, env = names::S3_ENDPOINT, value_name = names::S3_ENDPOINT)]
     pub s3_endpoint: Option<String>,
     /// Directory for attachments when no bucket is configured.
     #[arg(
         long,
-        env = "CHAT_UPLOAD_DIR",
-        value_name = "CHAT_UPLOAD_DIR",
+        env = names::UPLOAD_DIR,
+        value_name = names::UPLOAD_DIR,
         default_value = "./data/uploads"
     )]
     pub upload_dir: PathBuf,
     /// Largest attachment, in MiB.
-    #[arg(long, env = "CHAT_MAX_UPLOAD_MB", value_name = "CHAT_MAX_UPLOAD_MB", default_value = "25", value_parser = positive::<u64>)]
+    #[arg(long, env = names::MAX_UPLOAD_MB, value_name = names::MAX_UPLOAD_MB, default_value = "25", value_parser = positive::<u64>)]
     pub max_upload_mb: u64,
 
     /// Largest message body, in bytes of UTF-8.
-    #[arg(long, env = "CHAT_MAX_MESSAGE_BYTES", value_name = "CHAT_MAX_MESSAGE_BYTES", default_value = "4096", value_parser = positive::<usize>)]
+    #[arg(long, env = names::MAX_MESSAGE_BYTES, value_name = names::MAX_MESSAGE_BYTES, default_value = "4096", value_parser = positive::<usize>)]
     pub max_message_bytes: usize,
     /// Largest websocket frame/message a client may send, in bytes.
-    #[arg(long, env = "CHAT_MAX_FRAME_BYTES", value_name = "CHAT_MAX_FRAME_BYTES", default_value = "16384", value_parser = positive::<usize>)]
+    #[arg(long, env = names::MAX_FRAME_BYTES, value_name = names::MAX_FRAME_BYTES, default_value = "16384", value_parser = positive::<usize>)]
     pub max_frame_bytes: usize,
     /// Frames per second a websocket may send on average.
-    #[arg(long, env = "CHAT_WS_RATE", value_name = "CHAT_WS_RATE", default_value = "20", value_parser = positive::<u32>)]
+    #[arg(long, env = names::WS_RATE, value_name = names::WS_RATE, default_value = "20", value_parser = positive::<u32>)]
     pub ws_rate: u32,
     /// Frames a websocket may send in a burst above the average.
-    #[arg(long, env = "CHAT_WS_BURST", value_name = "CHAT_WS_BURST", default_value = "60", value_parser = positive::<u32>)]
+    #[arg(long, env = names::WS_BURST, value_name = names::WS_BURST, default_value = "60", value_parser = positive::<u32>)]
     pub ws_burst: u32,
     /// Error frames a connection may provoke in a row before it is closed (close code 4029).
-    #[arg(long, env = "CHAT_WS_MAX_STRIKES", value_name = "CHAT_WS_MAX_STRIKES", default_value = "20", value_parser = positive::<u32>)]
+    #[arg(long, env = names::WS_MAX_STRIKES, value_name = names::WS_MAX_STRIKES, default_value = "20", value_parser = positive::<u32>)]
     pub ws_max_strikes: u32,
     /// Events queued for one socket before it is closed as too slow (close code 4008).
-    #[arg(long, env = "CHAT_WS_OUTBOUND_QUEUE", value_name = "CHAT_WS_OUTBOUND_QUEUE", default_value = "256", value_parser = positive::<usize>)]
+    #[arg(long, env = names::WS_OUTBOUND_QUEUE, value_name = names::WS_OUTBOUND_QUEUE, default_value = "256", value_parser = positive::<usize>)]
     pub ws_outbound_queue: usize,
     /// Initial read buffer per websocket, in bytes (tungstenite's default is 128 KiB). Every
     /// socket holds it for life: 4 KiB cost 2.9 KiB of RSS per idle socket (chat-bench idle).
     /// 1 KiB fits the frames clients send; a larger frame grows the buffer to its size.
-    #[arg(long, env = "CHAT_WS_READ_BUFFER", value_name = "CHAT_WS_READ_BUFFER", default_value = "1024", value_parser = positive::<usize>)]
+    #[arg(long, env = names::WS_READ_BUFFER, value_name = names::WS_READ_BUFFER, default_value = "1024", value_parser = positive::<usize>)]
     pub ws_read_buffer: usize,
     /// Visitor sessions one client address may create per minute.
-    #[arg(long, env = "CHAT_VISITOR_RATE", value_name = "CHAT_VISITOR_RATE", default_value = "30", value_parser = positive::<u32>)]
+    #[arg(long, env = names::VISITOR_RATE, value_name = names::VISITOR_RATE, default_value = "30", value_parser = positive::<u32>)]
     pub visitor_rate: u32,
     /// Websocket connections one client address may open per minute (a burst of as many, then
     /// refilling evenly); more are refused with 429 before the upgrade.
-    #[arg(long, env = "CHAT_WS_CONNECT_RATE", value_name = "CHAT_WS_CONNECT_RATE", default_value = "120", value_parser = positive::<u32>)]
+    #[arg(long, env = names::WS_CONNECT_RATE, value_name = names::WS_CONNECT_RATE, default_value = "120", value_parser = positive::<u32>)]
     pub ws_connect_rate: u32,
     /// Product name shown in the widget and console.
     #[arg(
         long,
-        env = "CHAT_BRAND_PRODUCT_NAME",
-        value_name = "CHAT_BRAND_PRODUCT_NAME",
+        env = names::BRAND_PRODUCT_NAME,
+        value_name = names::BRAND_PRODUCT_NAME,
         default_value = "Atendo"
     )]
     pub brand_product_name: String,
     /// Primary colour, `#rrggbb`.
-    #[arg(long, env = "CHAT_BRAND_PRIMARY_COLOR", value_name = "CHAT_BRAND_PRIMARY_COLOR", default_value = "#0b5fff", value_parser = colour)]
+    #[arg(long, env = names::BRAND_PRIMARY_COLOR, value_name = names::BRAND_PRIMARY_COLOR, default_value = "#0b5fff", value_parser = colour)]
     pub brand_primary_color: String,
     /// Logo URL (https), shown in the widget header and console.
-    #[arg(long, env = "CHAT_BRAND_LOGO_URL", value_name = "CHAT_BRAND_LOGO_URL")]
+    #[arg(long, env = names::BRAND_LOGO_URL, value_name = names::BRAND_LOGO_URL)]
     pub brand_logo_url: Option<String>,
     /// A BCP 47 tag (the Tenant's `branding.locale`); region variants pick the language the
     /// screens ship (en-US → en, pt-PT → pt-BR).
     #[arg(
         long,
-        env = "CHAT_BRAND_LOCALE",
-        value_name = "CHAT_BRAND_LOCALE",
+        env = names::BRAND_LOCALE,
+        value_name = names::BRAND_LOCALE,
         value_parser = locale,
         default_value = "en"
     )]
@@ -354,12 +284,12 @@ pub struct Config {
     /// First line the widget shows a visitor.
     #[arg(
         long,
-        env = "CHAT_BRAND_WELCOME_MESSAGE",
-        value_name = "CHAT_BRAND_WELCOME_MESSAGE"
+        env = names::BRAND_WELCOME_MESSAGE,
+        value_name = names::BRAND_WELCOME_MESSAGE
     )]
     pub brand_welcome_message: Option<String>,
     /// Seconds a graceful shutdown waits for in-flight work after telling sockets to reconnect.
-    #[arg(long, env = "CHAT_SHUTDOWN_GRACE_SECS", value_name = "CHAT_SHUTDOWN_GRACE_SECS", default_value = "10", value_parser = positive::<u64>)]
+    #[arg(long, env = names::SHUTDOWN_GRACE_SECS, value_name = names::SHUTDOWN_GRACE_SECS, default_value = "10", value_parser = positive::<u64>)]
     pub shutdown_grace_secs: u64,
 
     // ---- Abuse limits (issue 12, item 4) ----
@@ -367,48 +297,48 @@ pub struct Config {
     /// the client address is the entry this many from the right, the address the outermost
     /// trusted proxy saw. 0 uses the socket peer and ignores the header. Entries further left
     /// are client-supplied and never used.
-    #[arg(long, env = "CHAT_TRUSTED_PROXY_HOPS", value_name = "CHAT_TRUSTED_PROXY_HOPS", value_parser = clap::value_parser!(u8).range(0..=10))]
+    #[arg(long, env = names::TRUSTED_PROXY_HOPS, value_name = names::TRUSTED_PROXY_HOPS, value_parser = clap::value_parser!(u8).range(0..=10))]
     pub trusted_proxy_hops: Option<u8>,
     /// Deprecated: `true` means CHAT_TRUSTED_PROXY_HOPS=1 (it used to take the first,
     /// client-supplied entry). Ignored when CHAT_TRUSTED_PROXY_HOPS is set.
-    #[arg(long, env = "CHAT_TRUST_PROXY", value_name = "CHAT_TRUST_PROXY", action = clap::ArgAction::Set, hide = true)]
+    #[arg(long, env = names::TRUST_PROXY, value_name = names::TRUST_PROXY, action = clap::ArgAction::Set, hide = true)]
     pub trust_proxy: Option<bool>,
     /// Sign-in attempts one client address may make per minute (a burst of as many, then
     /// refilling evenly); more get 429 with Retry-After before any password is checked.
-    #[arg(long, env = "CHAT_LOGIN_ADDRESS_RATE", value_name = "CHAT_LOGIN_ADDRESS_RATE", default_value = "20", value_parser = positive::<u32>)]
+    #[arg(long, env = names::LOGIN_ADDRESS_RATE, value_name = names::LOGIN_ADDRESS_RATE, default_value = "20", value_parser = positive::<u32>)]
     pub login_address_rate: u32,
     /// Sign-in attempts per account (email, case-insensitive) per minute, from any address.
-    #[arg(long, env = "CHAT_LOGIN_ACCOUNT_RATE", value_name = "CHAT_LOGIN_ACCOUNT_RATE", default_value = "5", value_parser = positive::<u32>)]
+    #[arg(long, env = names::LOGIN_ACCOUNT_RATE, value_name = names::LOGIN_ACCOUNT_RATE, default_value = "5", value_parser = positive::<u32>)]
     pub login_account_rate: u32,
     /// Password hashes (argon2id, ~19 MiB each) computed at once; unset = one per CPU, at most
     /// 4. Callers beyond it wait up to 3 s, then get 503 `busy`.
-    #[arg(long, env = "CHAT_PASSWORD_HASH_CONCURRENCY", value_name = "CHAT_PASSWORD_HASH_CONCURRENCY", value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, env = names::PASSWORD_HASH_CONCURRENCY, value_name = names::PASSWORD_HASH_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub password_hash_concurrency: Option<u16>,
     /// Conversations one visitor socket may subscribe to at once.
-    #[arg(long, env = "CHAT_WS_MAX_SUBSCRIPTIONS_VISITOR", value_name = "CHAT_WS_MAX_SUBSCRIPTIONS_VISITOR", default_value = "20", value_parser = positive::<usize>)]
+    #[arg(long, env = names::WS_MAX_SUBSCRIPTIONS_VISITOR, value_name = names::WS_MAX_SUBSCRIPTIONS_VISITOR, default_value = "20", value_parser = positive::<usize>)]
     pub ws_max_subscriptions_visitor: usize,
     /// Conversations one agent socket may subscribe to at once.
-    #[arg(long, env = "CHAT_WS_MAX_SUBSCRIPTIONS_AGENT", value_name = "CHAT_WS_MAX_SUBSCRIPTIONS_AGENT", default_value = "500", value_parser = positive::<usize>)]
+    #[arg(long, env = names::WS_MAX_SUBSCRIPTIONS_AGENT, value_name = names::WS_MAX_SUBSCRIPTIONS_AGENT, default_value = "500", value_parser = positive::<usize>)]
     pub ws_max_subscriptions_agent: usize,
     /// A websocket that sends nothing (not even a ping) for this many seconds is closed with
     /// 1001; the widget and console ping every 25 s.
-    #[arg(long, env = "CHAT_WS_IDLE_TIMEOUT_SECS", value_name = "CHAT_WS_IDLE_TIMEOUT_SECS", default_value = "90", value_parser = positive::<u64>)]
+    #[arg(long, env = names::WS_IDLE_TIMEOUT_SECS, value_name = names::WS_IDLE_TIMEOUT_SECS, default_value = "90", value_parser = positive::<u64>)]
     pub ws_idle_timeout_secs: u64,
     /// Seconds a client may take to send a request's headers once it started one.
-    #[arg(long, env = "CHAT_HTTP_HEADER_TIMEOUT_SECS", value_name = "CHAT_HTTP_HEADER_TIMEOUT_SECS", default_value = "10", value_parser = positive::<u64>)]
+    #[arg(long, env = names::HTTP_HEADER_TIMEOUT_SECS, value_name = names::HTTP_HEADER_TIMEOUT_SECS, default_value = "10", value_parser = positive::<u64>)]
     pub http_header_timeout_secs: u64,
     /// Seconds a kept-alive HTTP connection may wait for its next request. Keep it above the
     /// ingress's own idle timeout (ALB and ingress-nginx: 60 s), so the proxy, not the server,
     /// closes idle connections and never sends on one being closed.
-    #[arg(long, env = "CHAT_HTTP_IDLE_TIMEOUT_SECS", value_name = "CHAT_HTTP_IDLE_TIMEOUT_SECS", default_value = "75", value_parser = positive::<u64>)]
+    #[arg(long, env = names::HTTP_IDLE_TIMEOUT_SECS, value_name = names::HTTP_IDLE_TIMEOUT_SECS, default_value = "75", value_parser = positive::<u64>)]
     pub http_idle_timeout_secs: u64,
     /// Conversations one visitor may have open or pending at once; one more is refused with 409
     /// `too_many_open_conversations` (the widget keeps one).
-    #[arg(long, env = "CHAT_VISITOR_MAX_OPEN_CONVERSATIONS", value_name = "CHAT_VISITOR_MAX_OPEN_CONVERSATIONS", default_value = "5", value_parser = positive::<u32>)]
+    #[arg(long, env = names::VISITOR_MAX_OPEN_CONVERSATIONS, value_name = names::VISITOR_MAX_OPEN_CONVERSATIONS, default_value = "5", value_parser = positive::<u32>)]
     pub visitor_max_open_conversations: u32,
     /// Seconds a REST request (body included) may take before it is answered 503 `timeout`;
     /// websockets are not cut by it.
-    #[arg(long, env = "CHAT_HTTP_REQUEST_TIMEOUT_SECS", value_name = "CHAT_HTTP_REQUEST_TIMEOUT_SECS", default_value = "30", value_parser = positive::<u64>)]
+    #[arg(long, env = names::HTTP_REQUEST_TIMEOUT_SECS, value_name = names::HTTP_REQUEST_TIMEOUT_SECS, default_value = "30", value_parser = positive::<u64>)]
     pub http_request_timeout_secs: u64,
 }
 
@@ -569,5 +499,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("greater than zero"), "{err}");
+    }
+
+    #[test]
+    fn every_env_twin_is_a_name_of_the_settings_contract_and_back() {
+        use clap::CommandFactory;
+        let declared: std::collections::BTreeSet<String> = Config::command()
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned())
+            .collect();
+        let contract: std::collections::BTreeSet<String> =
+            names::ALL.iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            declared, contract,
+            "chat-settings' names::ALL and the env twins of Config differ"
+        );
     }
 }

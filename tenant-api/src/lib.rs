@@ -7,7 +7,6 @@
 //! (kube's client and runtime, the AWS SDK, mongodb, axum). The operator re-exports the modules,
 //! so `atendo_operator::tenant::Tenant` and its siblings keep their paths.
 
-pub mod origins;
 pub mod plan;
 pub mod tenant;
 pub mod validation;

@@ -7,7 +7,9 @@
 
 use std::fmt;
 
-use crate::origins::{MAX_ALLOWED_ORIGINS, allowed_origin};
+use chat_settings::origins::{MAX_ALLOWED_ORIGINS, allowed_origin};
+use chat_settings::rules::{is_colour, is_email, is_https_url, is_locale};
+
 use crate::plan::Sizing;
 use crate::tenant::{MAX_NAME_LEN, MAX_REPLICAS, Tenant, TenantSpec};
 
@@ -77,7 +79,7 @@ pub fn validate(tenant: &Tenant) -> Result<(), InvalidTenant> {
             100,
         );
         if let Some(color) = &branding.primary_color
-            && !is_hex_color(color)
+            && !is_colour(color)
         {
             errors.add(
                 "spec.branding.primaryColor",
@@ -283,48 +285,4 @@ pub fn is_dns_label(s: &str) -> bool {
         && bytes.iter().all(|&c| alnum(c) || c == b'-')
         && alnum(bytes[0])
         && alnum(bytes[bytes.len() - 1])
-}
-
-/// `^#[0-9a-fA-F]{6}$`.
-fn is_hex_color(s: &str) -> bool {
-    s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|c| c.is_ascii_hexdigit())
-}
-
-/// `^([eE][nN]|[pP][tT])(-[a-zA-Z0-9]{2,8})*$`.
-fn is_locale(s: &str) -> bool {
-    let mut parts = s.split('-');
-    let language = parts.next().unwrap_or_default();
-    (language.eq_ignore_ascii_case("en") || language.eq_ignore_ascii_case("pt"))
-        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_alphanumeric()))
-}
-
-/// [`crate::tenant::EMAIL_REGEX`]: `\s`, `\pZ` and `\p{Cc}` together are exactly what
-/// `char::is_whitespace` and `char::is_control` reject.
-fn is_email(s: &str) -> bool {
-    let plain = |p: &str| {
-        !p.is_empty()
-            && !p
-                .chars()
-                .any(|c| c == '@' || c.is_whitespace() || c.is_control())
-    };
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    // A '.' after the first character with something after it.
-    let dotted = domain
-        .char_indices()
-        .skip(1)
-        .any(|(i, c)| c == '.' && i + 1 < domain.len());
-    plain(local) && plain(domain) && !domain.starts_with('.') && dotted
-}
-
-/// An absolute https URL with a host and nothing a browser would have to escape.
-fn is_https_url(s: &str) -> bool {
-    let Some(rest) = s.strip_prefix("https://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = authority.rsplit('@').next().unwrap_or_default();
-    let host = host.split(':').next().unwrap_or_default();
-    !host.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use chat_settings::names;
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
@@ -166,15 +167,15 @@ fn container(ctx: &TenantContext) -> Container {
         }]),
         env: Some(
             vec![
-                secret_env("CHAT_STORE", secrets::DATABASE, secrets::DATABASE_URI_KEY),
+                secret_env(names::STORE, secrets::DATABASE, secrets::DATABASE_URI_KEY),
                 secret_env(
-                    "CHAT_SIGNING_KEY",
+                    names::SIGNING_KEY,
                     secrets::CREDENTIALS,
                     secrets::SIGNING_KEY_KEY,
                 ),
-                secret_env("CHAT_BUS", secrets::CREDENTIALS, secrets::BUS_URL_KEY),
+                secret_env(names::BUS, secrets::CREDENTIALS, secrets::BUS_URL_KEY),
                 secret_env(
-                    "CHAT_ADMIN_PASSWORD",
+                    names::ADMIN_PASSWORD,
                     secrets::ADMIN,
                     secrets::ADMIN_PASSWORD_KEY,
                 ),
@@ -186,12 +187,12 @@ fn container(ctx: &TenantContext) -> Container {
                     .map(|_| {
                         [
                             secret_env(
-                                "AWS_ACCESS_KEY_ID",
+                                names::AWS_ACCESS_KEY_ID,
                                 secrets::CREDENTIALS,
                                 secrets::S3_ACCESS_KEY_ID_KEY,
                             ),
                             secret_env(
-                                "AWS_SECRET_ACCESS_KEY",
+                                names::AWS_SECRET_ACCESS_KEY,
                                 secrets::CREDENTIALS,
                                 secrets::S3_SECRET_ACCESS_KEY_KEY,
                             ),

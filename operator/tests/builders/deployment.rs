@@ -287,7 +287,7 @@ fn the_container_env_uses_only_names_the_chat_server_accepts() {
         let name = var["name"].as_str().unwrap();
         assert!(
             accepted.iter().any(|a| a == name),
-            "{name} is not in chat-server/src/config.rs"
+            "{name} is not in chat_settings::names"
         );
     }
 }

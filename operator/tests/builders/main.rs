@@ -61,23 +61,11 @@ pub fn owner() -> Value {
     }])
 }
 
-/// Every `env = "CHAT_…"` the chat-server declares, read from its source so the two cannot drift.
+/// Every `CHAT_*` variable the chat-server reads: the settings contract both sides compile
+/// against (the chat-server's own test checks its clap `Config` declares exactly these).
 pub fn chat_server_env_names() -> Vec<String> {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../chat-server/src/config.rs");
-    let source =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let names: Vec<String> = source
-        .split("env = \"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .filter(|name| name.starts_with("CHAT_"))
-        .map(String::from)
-        .collect();
-    assert!(
-        names.len() > 20,
-        "found only {names:?} in {}",
-        path.display()
-    );
-    names
+    chat_settings::names::ALL
+        .iter()
+        .map(|n| n.to_string())
+        .collect()
 }

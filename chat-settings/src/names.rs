@@ -1,0 +1,130 @@
+//! Every environment variable the chat-server reads. The chat-server's clap `Config` names each
+//! flag's env twin with these constants, and its test checks that [`ALL`] is exactly the set
+//! clap declares, so a setting cannot be added to one side only.
+
+/// Generates one constant per variable and [`ALL`], so the list cannot miss a constant.
+macro_rules! names {
+    ($($(#[$doc:meta])* $name:ident = $value:literal;)*) => {
+        $($(#[$doc])* pub const $name: &str = $value;)*
+        /// Every name above, in declaration order.
+        pub const ALL: &[&str] = &[$($name),*];
+    };
+}
+
+names! {
+    /// Address to bind.
+    LISTEN = "CHAT_LISTEN";
+    /// Address of the Prometheus `/metrics` listener (not routed by the Ingress).
+    METRICS_LISTEN = "CHAT_METRICS_LISTEN";
+    /// `mongodb://…` URI or a directory for the embedded store.
+    STORE = "CHAT_STORE";
+    /// `redis://…`, `rediss://…` or `local`.
+    BUS = "CHAT_BUS";
+    /// Prefix of every bus channel.
+    BUS_NAMESPACE = "CHAT_BUS_NAMESPACE";
+    /// PEM bundle of the CA that signed the Redis server's certificate (`rediss://`).
+    BUS_CA_FILE = "CHAT_BUS_CA_FILE";
+    /// Email of the bootstrap admin.
+    ADMIN_EMAIL = "CHAT_ADMIN_EMAIL";
+    /// Password of the bootstrap admin.
+    ADMIN_PASSWORD = "CHAT_ADMIN_PASSWORD";
+    /// Key of the tokens the server issues.
+    SIGNING_KEY = "CHAT_SIGNING_KEY";
+    /// Lifetime of issued tokens, hours.
+    TOKEN_TTL_HOURS = "CHAT_TOKEN_TTL_HOURS";
+    /// External base URL.
+    PUBLIC_URL = "CHAT_PUBLIC_URL";
+    /// `text` or `json`.
+    LOG_FORMAT = "CHAT_LOG_FORMAT";
+    /// OIDC issuer for agent sign-in.
+    OIDC_ISSUER = "CHAT_OIDC_ISSUER";
+    /// Expected audience of OIDC tokens.
+    OIDC_AUDIENCE = "CHAT_OIDC_AUDIENCE";
+    /// Where the issuer publishes its keys.
+    OIDC_JWKS_URL = "CHAT_OIDC_JWKS_URL";
+    /// Email domains OIDC sign-in accepts.
+    OIDC_ALLOWED_DOMAINS = "CHAT_OIDC_ALLOWED_DOMAINS";
+    /// OIDC group whose members sign in as admins.
+    OIDC_ADMIN_GROUP = "CHAT_OIDC_ADMIN_GROUP";
+    /// Bucket for attachments.
+    S3_BUCKET = "CHAT_S3_BUCKET";
+    /// Region of the bucket.
+    S3_REGION = "CHAT_S3_REGION";
+    /// S3-compatible endpoint; unset means AWS.
+    S3_ENDPOINT = "CHAT_S3_ENDPOINT";
+    /// Directory for attachments without a bucket.
+    UPLOAD_DIR = "CHAT_UPLOAD_DIR";
+    /// Largest attachment, MiB.
+    MAX_UPLOAD_MB = "CHAT_MAX_UPLOAD_MB";
+    /// Largest message body, bytes.
+    MAX_MESSAGE_BYTES = "CHAT_MAX_MESSAGE_BYTES";
+    /// Largest websocket frame a client may send, bytes.
+    MAX_FRAME_BYTES = "CHAT_MAX_FRAME_BYTES";
+    /// Frames per second a websocket may send on average.
+    WS_RATE = "CHAT_WS_RATE";
+    /// Frames a websocket may send in a burst.
+    WS_BURST = "CHAT_WS_BURST";
+    /// Error frames in a row before close 4029.
+    WS_MAX_STRIKES = "CHAT_WS_MAX_STRIKES";
+    /// Events queued per socket before close 4008.
+    WS_OUTBOUND_QUEUE = "CHAT_WS_OUTBOUND_QUEUE";
+    /// Initial read buffer per websocket, bytes.
+    WS_READ_BUFFER = "CHAT_WS_READ_BUFFER";
+    /// Visitor sessions per client address per minute.
+    VISITOR_RATE = "CHAT_VISITOR_RATE";
+    /// Websocket connections per client address per minute.
+    WS_CONNECT_RATE = "CHAT_WS_CONNECT_RATE";
+    /// Proxies that append to X-Forwarded-For; the client address is that many entries from the right.
+    TRUSTED_PROXY_HOPS = "CHAT_TRUSTED_PROXY_HOPS";
+    /// Deprecated alias: `true` means one trusted proxy hop.
+    TRUST_PROXY = "CHAT_TRUST_PROXY";
+    /// Product name in the widget and console.
+    BRAND_PRODUCT_NAME = "CHAT_BRAND_PRODUCT_NAME";
+    /// Primary colour, `#rrggbb`.
+    BRAND_PRIMARY_COLOR = "CHAT_BRAND_PRIMARY_COLOR";
+    /// Logo URL (https).
+    BRAND_LOGO_URL = "CHAT_BRAND_LOGO_URL";
+    /// Language of the screens (a BCP 47 tag).
+    BRAND_LOCALE = "CHAT_BRAND_LOCALE";
+    /// First line the widget shows.
+    BRAND_WELCOME_MESSAGE = "CHAT_BRAND_WELCOME_MESSAGE";
+    /// Seconds a graceful shutdown waits.
+    SHUTDOWN_GRACE_SECS = "CHAT_SHUTDOWN_GRACE_SECS";
+    /// Sign-in attempts per client address per minute.
+    LOGIN_ADDRESS_RATE = "CHAT_LOGIN_ADDRESS_RATE";
+    /// Sign-in attempts per account per minute.
+    LOGIN_ACCOUNT_RATE = "CHAT_LOGIN_ACCOUNT_RATE";
+    /// Password hashes computed at once.
+    PASSWORD_HASH_CONCURRENCY = "CHAT_PASSWORD_HASH_CONCURRENCY";
+    /// Conversations one visitor socket may subscribe to.
+    WS_MAX_SUBSCRIPTIONS_VISITOR = "CHAT_WS_MAX_SUBSCRIPTIONS_VISITOR";
+    /// Conversations one agent socket may subscribe to.
+    WS_MAX_SUBSCRIPTIONS_AGENT = "CHAT_WS_MAX_SUBSCRIPTIONS_AGENT";
+    /// Seconds of silence before a websocket is closed.
+    WS_IDLE_TIMEOUT_SECS = "CHAT_WS_IDLE_TIMEOUT_SECS";
+    /// Seconds a client may take to send a request's headers.
+    HTTP_HEADER_TIMEOUT_SECS = "CHAT_HTTP_HEADER_TIMEOUT_SECS";
+    /// Seconds a kept-alive HTTP connection waits for its next request.
+    HTTP_IDLE_TIMEOUT_SECS = "CHAT_HTTP_IDLE_TIMEOUT_SECS";
+    /// Conversations one visitor may have open at once.
+    VISITOR_MAX_OPEN_CONVERSATIONS = "CHAT_VISITOR_MAX_OPEN_CONVERSATIONS";
+    /// Seconds a REST request may take.
+    HTTP_REQUEST_TIMEOUT_SECS = "CHAT_HTTP_REQUEST_TIMEOUT_SECS";
+}
+
+/// The AWS SDK's own variables, which the chat-server's S3 client reads (not `CHAT_*`, not in
+/// [`ALL`]): the operator sets them when it hands chat-servers static S3 keys.
+pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
+pub const AWS_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_name_is_a_distinct_chat_variable() {
+        let mut seen = std::collections::BTreeSet::new();
+        for name in super::ALL {
+            assert!(name.starts_with("CHAT_"), "{name}");
+            assert!(seen.insert(name), "{name} is listed twice");
+        }
+    }
+}
