@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::api::origins::AllowedOrigins;
 use crate::api::{AppState, WsSettings, app, metrics_app};
 use crate::auth::{Authenticator, oidc::OidcVerifier, tokens::TokenIssuer};
 use crate::chat::{Chat, Limits};
@@ -152,7 +153,14 @@ pub async fn build(
         (Some(i), Some(a), Some(j)) => Some(OidcVerifier::new(i.clone(), a.clone(), j.clone())),
         _ => None,
     };
-    let uploads = crate::uploads::from_config(config, &secret).await;
+    let origins = match &config.allowed_origins {
+        Some(list) => AllowedOrigins::only(
+            &list.0,
+            config.public_url.as_deref().and_then(crate::web::origin_of),
+        ),
+        None => AllowedOrigins::any(),
+    };
+    let uploads = crate::uploads::from_config(config, &secret, origins.cors()).await;
     let blobs = uploads.store;
     let extra = uploads.routes.merge(crate::web::router(config));
     let auth = Authenticator::new(
@@ -200,6 +208,7 @@ pub async fn build(
             NonZeroU32::new(config.ws_connect_rate).unwrap_or(NonZeroU32::MIN),
         ))),
         trust_proxy: config.trust_proxy,
+        origins,
         shutdown,
         sessions: TaskTracker::new(),
     };
