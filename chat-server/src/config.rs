@@ -76,6 +76,14 @@ impl std::str::FromStr for BusLocation {
     }
 }
 
+/// CHAT_ALLOWED_ORIGINS, checked by the settings contract's origin rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginList(pub Vec<String>);
+
+fn origin_list(s: &str) -> Result<OriginList, String> {
+    chat_settings::origins::allowed_origins(s).map(OriginList)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -164,6 +172,12 @@ pub struct Config {
     /// External base URL (e.g. https://acme.chat.example.com); used in URLs the server hands out.
     #[arg(long, env = names::PUBLIC_URL, value_name = names::PUBLIC_URL)]
     pub public_url: Option<String>,
+
+    /// Browser origins that may use this server besides CHAT_PUBLIC_URL's (the widget's sites),
+    /// comma-separated, `https://*.example.com` for subdomains; unset = any origin. The API's
+    /// CORS, the websocket upgrade and the local attachment routes follow it.
+    #[arg(long, env = names::ALLOWED_ORIGINS, value_name = names::ALLOWED_ORIGINS, value_parser = origin_list)]
+    pub allowed_origins: Option<OriginList>,
 
     #[arg(
         long,

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::api::origins::AllowedOrigins;
 use crate::api::{AppState, WsSettings, app, metrics_app};
 use crate::auth::oidc::{OidcPolicy, OidcVerifier};
 use crate::auth::passwords::{self, Passwords};
@@ -169,7 +170,14 @@ pub async fn build(
         )),
         _ => None,
     };
-    let uploads = crate::uploads::from_config(config, &secret).await;
+    let origins = match &config.allowed_origins {
+        Some(list) => AllowedOrigins::only(
+            &list.0,
+            config.public_url.as_deref().and_then(crate::web::origin_of),
+        ),
+        None => AllowedOrigins::any(),
+    };
+    let uploads = crate::uploads::from_config(config, &secret, origins.cors()).await;
     let blobs = uploads.store;
     let extra = uploads.routes.merge(crate::web::router(config));
     let mut auth = Authenticator::new(
@@ -232,6 +240,7 @@ pub async fn build(
         limits: limiters,
         proxy_hops: config.proxy_hops(),
         request_timeout: Duration::from_secs(config.http_request_timeout_secs),
+        origins,
         shutdown,
         sessions: TaskTracker::new(),
     };

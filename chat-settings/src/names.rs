@@ -34,6 +34,8 @@ names! {
     TOKEN_TTL_HOURS = "CHAT_TOKEN_TTL_HOURS";
     /// External base URL.
     PUBLIC_URL = "CHAT_PUBLIC_URL";
+    /// Browser origins besides the public URL's that may use the server (the widget's sites).
+    ALLOWED_ORIGINS = "CHAT_ALLOWED_ORIGINS";
     /// `text` or `json`.
     LOG_FORMAT = "CHAT_LOG_FORMAT";
     /// OIDC issuer for agent sign-in.

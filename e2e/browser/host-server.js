@@ -4,7 +4,8 @@
 //
 // Usage: node host-server.js <port> <chat-origin>
 // `/?chat=http://127.0.0.1:<port>` embeds another local chat server instead (tests that run
-// their own server use it).
+// their own server use it); `&s3=http://127.0.0.1:<port>` lets the page reach a bucket there
+// (the chat server's S3 mode, where the widget uploads and downloads at presigned URLs).
 
 import http from 'node:http';
 
@@ -36,11 +37,11 @@ button, p, h2, li, div, textarea, section, header, form { color: red !important;
   background: yellow !important; border: 5px dotted green !important; }
 `;
 
-const csp = (chatOrigin) =>
+const csp = (chatOrigin, s3Origin) =>
   [
     "default-src 'self'",
     `script-src 'self' ${chatOrigin}`,
-    `connect-src 'self' ${chatOrigin} ${chatOrigin.replace(/^http/, 'ws')}`,
+    `connect-src 'self' ${chatOrigin} ${chatOrigin.replace(/^http/, 'ws')}${s3Origin ? ` ${s3Origin}` : ''}`,
     `img-src 'self' ${chatOrigin} data:`,
     "style-src 'self'",
   ].join('; ');
@@ -49,14 +50,16 @@ const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   const path = url.pathname;
   if (path === '/' || path === '/index.html') {
+    const local = /^http:\/\/127\.0\.0\.1:\d+$/;
     const other = url.searchParams.get('chat');
-    if (other && !/^http:\/\/127\.0\.0\.1:\d+$/.test(other)) {
+    const s3 = url.searchParams.get('s3');
+    if ((other && !local.test(other)) || (s3 && !local.test(s3))) {
       res.writeHead(400, { 'content-type': 'text/plain' });
-      res.end('chat must be http://127.0.0.1:<port>');
+      res.end('chat and s3 must be http://127.0.0.1:<port>');
       return;
     }
     const origin = other || chatOrigin;
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp(origin) });
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp(origin, s3) });
     res.end(page(origin));
   } else if (path === '/site.css') {
     res.writeHead(200, { 'content-type': 'text/css' });

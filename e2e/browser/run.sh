@@ -3,7 +3,11 @@
 # playwright-core), against a chat-server on embedded defaults and a host page on another
 # origin. Installs what it needs on a fresh machine; stops everything it started.
 #
+# A second chat-server runs in S3 mode against moto on its own origin, with the bucket made by
+# the operator's own S3 provider (e2e-s3-bucket) and CHAT_ALLOWED_ORIGINS naming the host page.
+#
 # Usage: e2e/browser/run.sh [path/to/chat-server]   (default: target/debug/chat-server)
+# moto: $MOTO_SERVER, else .venv/bin/moto_server (scripts/test.sh creates it).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,6 +23,18 @@ if [ ! -x "$BIN" ]; then
 fi
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+MOTO=${MOTO_SERVER:-$ROOT/.venv/bin/moto_server}
+if [ ! -x "$MOTO" ]; then
+  log "no moto_server at $MOTO: run scripts/test.sh once (it creates .venv) or set MOTO_SERVER"
+  exit 1
+fi
+BUCKET_BIN=$(dirname "$BIN")/e2e-s3-bucket
+if [ ! -x "$BUCKET_BIN" ]; then
+  log "building e2e-s3-bucket (the operator's S3 provider as a command)"
+  (cd "$ROOT" && cargo build -q -p e2e --bin e2e-s3-bucket)
+  BUCKET_BIN=$ROOT/target/debug/e2e-s3-bucket
+fi
 
 if [ ! -x /usr/bin/chromium ]; then
   log "installing Debian's chromium"
@@ -37,9 +53,12 @@ cleanup() {
   local rc=$?
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ "$rc" != 0 ] && [ -f "$WORK/chat-server.log" ]; then
-    log "chat-server log (last 40 lines):"
-    tail -n 40 "$WORK/chat-server.log" >&2
+  if [ "$rc" != 0 ]; then
+    for name in chat-server chat-server-s3; do
+      [ -f "$WORK/$name.log" ] || continue
+      log "$name log (last 40 lines):"
+      tail -n 40 "$WORK/$name.log" >&2
+    done
   fi
   rm -rf "$WORK"
   exit "$rc"
@@ -95,7 +114,41 @@ node "$HERE/host-server.js" "$HOST_PORT" "$CHAT_URL" >"$WORK/host-server.log" 2>
 PIDS+=($!)
 wait_for "$HOST_URL/" "${PIDS[-1]}" "host page server"
 
-log "chat-server on $CHAT_URL, host page on $HOST_URL"
+# S3 mode: moto on its own origin, a bucket whose CORS rule admits the console's origin and the
+# host page's (as the operator sets it from spec.widget.allowedOrigins), and a chat-server that
+# presigns into it and lets only the host page's origin use it from a browser.
+S3_PORT=$(free_port)
+S3_CHAT_PORT=$(free_port)
+S3_URL=http://127.0.0.1:$S3_PORT
+S3_CHAT_URL=http://127.0.0.1:$S3_CHAT_PORT
+S3_BUCKET=atendo-e2e-uploads
+export AWS_ACCESS_KEY_ID=e2e-access-key AWS_SECRET_ACCESS_KEY=e2e-secret-key AWS_EC2_METADATA_DISABLED=true
+"$MOTO" -H 127.0.0.1 -p "$S3_PORT" >"$WORK/moto.log" 2>&1 &
+PIDS+=($!)
+wait_for "$S3_URL/moto-api/data.json" "${PIDS[-1]}" moto_server
+"$BUCKET_BIN" --endpoint "$S3_URL" --bucket "$S3_BUCKET" --origin "$S3_CHAT_URL" --origin "$HOST_URL"
+
+(
+  cd "$WORK"
+  exec env \
+    CHAT_LISTEN="127.0.0.1:$S3_CHAT_PORT" \
+    CHAT_STORE="$WORK/data-s3" \
+    CHAT_PUBLIC_URL="$S3_CHAT_URL" \
+    CHAT_ALLOWED_ORIGINS="$HOST_URL" \
+    CHAT_S3_BUCKET="$S3_BUCKET" \
+    CHAT_S3_ENDPOINT="$S3_URL" \
+    CHAT_S3_REGION=us-east-1 \
+    CHAT_BUS=local \
+    CHAT_ADMIN_EMAIL="$E2E_ADMIN_EMAIL" \
+    CHAT_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" \
+    CHAT_BRAND_LOCALE=pt-BR \
+    "$BIN" >"$WORK/chat-server-s3.log" 2>&1
+) &
+PIDS+=($!)
+wait_for "$S3_CHAT_URL/health/live" "${PIDS[-1]}" "chat-server (S3 mode)"
+
+log "chat-server on $CHAT_URL, host page on $HOST_URL; S3 mode: chat-server on $S3_CHAT_URL, moto on $S3_URL"
 mkdir -p "$HERE/test-results"
 E2E_CHAT_URL=$CHAT_URL E2E_HOST_URL=$HOST_URL E2E_RESULTS="$HERE/test-results" E2E_CHAT_BIN="$BIN" \
+  E2E_S3_CHAT_URL=$S3_CHAT_URL E2E_S3_URL=$S3_URL E2E_S3_BUCKET=$S3_BUCKET \
   node --test --test-concurrency=1 "$HERE"/tests/*.test.js

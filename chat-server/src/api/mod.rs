@@ -5,6 +5,7 @@ pub mod error;
 mod extract;
 mod health;
 mod identity;
+pub mod origins;
 mod uploads;
 mod ws;
 
@@ -17,6 +18,8 @@ use axum::routing::{get, post};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{Any, CorsLayer};
+
+use self::origins::AllowedOrigins;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -40,6 +43,8 @@ pub struct AppState {
     pub proxy_hops: u8,
     /// How long a REST request may take, body included (CHAT_HTTP_REQUEST_TIMEOUT_SECS).
     pub request_timeout: std::time::Duration,
+    /// Pages that may call the API and open websockets (CHAT_ALLOWED_ORIGINS).
+    pub origins: AllowedOrigins,
     /// Cancelled at shutdown: sockets close with 1012.
     pub shutdown: CancellationToken,
     /// Every websocket session, so shutdown can wait for them to finish their writes.
@@ -99,11 +104,11 @@ pub fn app(state: AppState, extra: Option<Router>) -> Router {
                 ))
                 .layer(tower::timeout::TimeoutLayer::new(state.request_timeout)),
         )
-        // The widget calls the API from customers' sites. Tokens travel in the Authorization
-        // header, never in cookies, so any origin may call without gaining ambient authority.
+        // The widget calls the API from customers' sites: the ones CHAT_ALLOWED_ORIGINS lists,
+        // or any when it is unset (see origins.rs for why that is no CSRF risk either way).
         .layer(
             CorsLayer::new()
-                .allow_origin(Any)
+                .allow_origin(state.origins.cors())
                 .allow_methods(Any)
                 // Listed, not `*`: the wildcard does not cover Authorization in browsers that
                 // follow the Fetch standard to the letter (Firefox).

@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Redirect;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -47,11 +47,22 @@ pub async fn create(
     ))
 }
 
+/// A redirect, or with `Accept: application/json` the URL itself. Browsers follow a redirect of
+/// a cross-origin request to a third origin (the bucket) with `Origin: null`, which no CORS rule
+/// should admit, so the widget and console ask for the URL and fetch it from their own origin.
 pub async fn download(
     State(state): State<AppState>,
     Auth(by): Auth,
     Path(id): Path<String>,
-) -> Result<Redirect, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let url = state.chat.attachment_url(&by, &id).await?;
-    Ok(Redirect::temporary(&url.url))
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if wants_json {
+        return Ok(Json(json!({"url": url.url, "expires_at": url.expires_at})).into_response());
+    }
+    Ok(Redirect::temporary(&url.url).into_response())
 }

@@ -1,6 +1,7 @@
 //! `GET /api/v1/ws?token=…`: authenticate, then hand the socket to a delivery session.
 
 use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use futures::StreamExt;
 use serde::Deserialize;
@@ -19,8 +20,20 @@ pub async fn upgrade(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Query(q): Query<WsQuery>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    // Browsers always send Origin on a websocket upgrade and CORS does not apply to it, so this
+    // is where a page outside CHAT_ALLOWED_ORIGINS is turned away.
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && !state.origins.allows(origin)
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this page's origin is not in the tenant's allowed origins (spec.widget.allowedOrigins)",
+        ));
+    }
     // Before the token check: a loop of upgrades costs the server even when the token is bad.
     let limits = &state.limits;
     limits.check(&limits.ws_connect, &ip, "ws_connect", || {

@@ -31,7 +31,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
 use tower::ServiceExt;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeFile;
 
 use super::{BlobError, BlobStore, PresignedUrl};
@@ -74,16 +74,23 @@ impl LocalBlobStore {
         self
     }
 
-    /// The PUT and GET routes for the URLs this store hands out, to merge into the app.
+    /// The PUT and GET routes for the URLs this store hands out, to merge into the app; any
+    /// page may use them.
     pub fn router(self: Arc<Self>) -> Router {
+        self.router_for(AllowOrigin::any())
+    }
+
+    /// [`Self::router`] for pages of `origins` only (CHAT_ALLOWED_ORIGINS).
+    pub fn router_for(self: Arc<Self>, origins: AllowOrigin) -> Router {
         Router::new()
             .route(ROUTE, get(get_blob).put(put_blob))
             .with_state(self)
-            // The widget uploads and downloads from customers' sites, as it would with a
-            // bucket's CORS rule. The signed URL is the only credential; no cookies.
+            // The widget uploads and downloads from customers' sites, as it does with the
+            // bucket's CORS rule, which admits the same origins. The signed URL is the only
+            // credential; no cookies.
             .layer(
                 CorsLayer::new()
-                    .allow_origin(Any)
+                    .allow_origin(origins)
                     .allow_methods([Method::GET, Method::PUT])
                     // Listed, not `*`: a wildcard never covers Authorization, which a download
                     // redirected from /api/v1/attachments still carries.

@@ -53,7 +53,12 @@ pub struct Uploads {
 
 /// S3 when `CHAT_S3_BUCKET` is set, else files in `CHAT_UPLOAD_DIR` behind URLs signed with
 /// `local_secret` (which must be the same on every replica and across restarts).
-pub async fn from_config(config: &Config, local_secret: &[u8]) -> Uploads {
+/// The local routes answer browsers on `origins` only, as the bucket's CORS rule does.
+pub async fn from_config(
+    config: &Config,
+    local_secret: &[u8],
+    origins: tower_http::cors::AllowOrigin,
+) -> Uploads {
     match &config.s3_bucket {
         Some(bucket) => Uploads {
             store: Arc::new(
@@ -74,7 +79,7 @@ pub async fn from_config(config: &Config, local_secret: &[u8]) -> Uploads {
             ));
             Uploads {
                 store: store.clone(),
-                routes: store.router(),
+                routes: store.router_for(origins),
             }
         }
     }

@@ -19,6 +19,7 @@ use axum::routing::get;
 use crate::config::Config;
 use assets::{ASSETS, Audience};
 use security::Policies;
+pub use security::origin_of;
 
 /// A state-less router for merging into the app.
 pub fn router(config: &Config) -> Router {

@@ -84,12 +84,20 @@ export async function uploadFile(request, conversationId, file) {
   return grant.attachment_id;
 }
 
-/** Fetches an attachment (the API redirects to a short-lived URL) and saves it as a file. */
+/**
+ * Fetches an attachment and saves it as a file. The API hands out a short-lived URL, fetched
+ * from this page's origin: following the API's redirect instead would reach the bucket with
+ * `Origin: null`, which its CORS rule rightly refuses.
+ */
 export async function downloadAttachment(origin, token, attachment) {
-  const res = await fetch(`${origin}/api/v1/attachments/${encodeURIComponent(attachment.id)}`, {
-    headers: { authorization: `Bearer ${token}` },
+  const grant = await fetch(`${origin}/api/v1/attachments/${encodeURIComponent(attachment.id)}`, {
+    headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
     credentials: 'omit',
   });
+  if (!grant.ok) throw new ApiError(grant.status, 'download_failed', `download answered HTTP ${grant.status}`);
+  const { url: fileUrl } = await grant.json();
+  // Relative when the server has no public URL: relative to the API, as a redirect would be.
+  const res = await fetch(new URL(fileUrl, origin).href, { credentials: 'omit' });
   if (!res.ok) throw new ApiError(res.status, 'download_failed', `download answered HTTP ${res.status}`);
   const url = URL.createObjectURL(await res.blob());
   const a = document.createElement('a');

@@ -17,6 +17,10 @@ export const env = {
   brandName: need('E2E_BRAND_NAME'),
   brandColor: need('E2E_BRAND_COLOR'),
   brandWelcome: need('E2E_BRAND_WELCOME'),
+  // S3 mode: a second chat-server, moto on its own origin and the bucket it presigns into.
+  s3ChatUrl: need('E2E_S3_CHAT_URL'),
+  s3Url: need('E2E_S3_URL'),
+  s3Bucket: need('E2E_S3_BUCKET'),
 };
 
 /**

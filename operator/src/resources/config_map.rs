@@ -19,6 +19,9 @@ pub fn build(ctx: &TenantContext) -> ConfigMap {
         (names::LISTEN, format!("0.0.0.0:{CONTAINER_PORT}")),
         (names::METRICS_LISTEN, format!("0.0.0.0:{METRICS_PORT}")),
         (names::PUBLIC_URL, ctx.url.clone()),
+        // The pages that may use the chat from a browser: the tenant's own host and the widget's
+        // sites, the same list as the bucket's CORS rule.
+        (names::ALLOWED_ORIGINS, ctx.allowed_origins.join(",")),
         (names::BUS_NAMESPACE, ctx.bus_namespace.clone()),
         (names::LOG_FORMAT, "json".into()),
         // Behind the ingress, the client address is the entry the outermost trusted proxy

@@ -31,9 +31,9 @@ fn each_plan_sets_its_limits_and_the_chat_contract() {
                 plan,
                 json!({
                     "CHAT_LISTEN": "0.0.0.0:8080",
-                "CHAT_METRICS_LISTEN": "0.0.0.0:9090",
                     "CHAT_METRICS_LISTEN": "0.0.0.0:9090",
                     "CHAT_PUBLIC_URL": "https://acme.chat.example.com",
+                    "CHAT_ALLOWED_ORIGINS": "https://acme.chat.example.com",
                     "CHAT_BUS_NAMESPACE": "tenant-acme",
                     "CHAT_LOG_FORMAT": "json",
                     "CHAT_TRUSTED_PROXY_HOPS": "1",
@@ -70,6 +70,7 @@ fn branding_overrides_and_an_s3_endpoint_appear_when_set() {
                 "CHAT_LISTEN": "0.0.0.0:8080",
                 "CHAT_METRICS_LISTEN": "0.0.0.0:9090",
                 "CHAT_PUBLIC_URL": "https://acme.atendo.example.com.br",
+                "CHAT_ALLOWED_ORIGINS": "https://acme.atendo.example.com.br",
                 "CHAT_BUS_NAMESPACE": "tenant-acme",
                 "CHAT_LOG_FORMAT": "json",
                 "CHAT_TRUSTED_PROXY_HOPS": "1",
@@ -104,6 +105,21 @@ fn the_trusted_proxy_hops_setting_reaches_the_chat_server() {
         );
         assert!(cm["data"].get("CHAT_TRUST_PROXY").is_none());
     }
+}
+
+#[test]
+fn the_widgets_sites_join_the_tenants_own_host_in_the_allowed_origins() {
+    let doc = super::common::with(
+        minimal_json("acme", "starter"),
+        "/spec/widget",
+        json!({"allowedOrigins": ["https://www.acme.example", "https://*.acme-shop.example"]}),
+    );
+    let tenant = stored(doc);
+    let cm = as_json(&config_map::build(&ctx(&tenant, &settings(&[]))));
+    assert_eq!(
+        cm["data"]["CHAT_ALLOWED_ORIGINS"],
+        json!("https://acme.chat.example.com,https://www.acme.example,https://*.acme-shop.example")
+    );
 }
 
 #[test]
