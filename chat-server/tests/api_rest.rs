@@ -496,6 +496,53 @@ async fn an_attachment_round_trips_through_the_embedded_upload_store() {
 }
 
 #[tokio::test]
+async fn an_attachment_can_be_sent_only_after_its_bytes_arrived_and_names_are_cleaned() {
+    let s = TestServer::start().await;
+    let (visitor, c) = s.conversation().await;
+    // A leading dot used to reach the store as a hidden path and come back as 503 with an ERROR
+    // line; bidi controls used to pass into the name shown to agents.
+    let (status, up) = s
+        .post("/api/v1/uploads", Some(&visitor), json!({"conversation_id": c, "filename": ".invoice\u{202E}fdp.exe", "content_type": "application/octet-stream", "size": 3}))
+        .await;
+    assert_eq!(status, 201, "{up}");
+    let attachment = str_of(&up, "attachment_id");
+    let path = format!("/api/v1/conversations/{c}/messages");
+    let send = |id: String, n: u32| {
+        s.post(
+            &path,
+            Some(&visitor),
+            json!({"body": "", "client_msg_id": format!("m{n}"), "attachments": [id]}),
+        )
+    };
+    let (status, body) = send(attachment.clone(), 1).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("attachment_not_uploaded")),
+        "{body}"
+    );
+    let put = s
+        .http
+        .put(s.url(&str_of(&up, "upload_url")))
+        .header("content-type", "application/octet-stream")
+        .body("abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let (status, m) = send(attachment, 2).await;
+    assert_eq!(status, 201, "{m}");
+    assert_eq!(m["attachments"][0]["filename"], "invoicefdp.exe");
+
+    let (status, body) = s
+        .post("/api/v1/uploads", Some(&visitor), json!({"conversation_id": c, "filename": "..", "content_type": "text/plain", "size": 1}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_filename"))
+    );
+}
+
+#[tokio::test]
 async fn a_foreign_site_may_call_the_api_with_a_bearer_token() {
     let s = TestServer::start().await;
     let r = s

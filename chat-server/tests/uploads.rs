@@ -7,12 +7,19 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use chat_server::uploads::BlobStore;
 use chat_server::uploads::local::LocalBlobStore;
 use chat_server::uploads::s3::{S3BlobStore, client_config};
+use chat_server::uploads::{BlobStore, Download};
 use tower::ServiceExt;
 
 const SECRET: &[u8] = b"a test secret that is long enough for HMAC-SHA256";
+
+fn as_file(filename: &'static str, content_type: &'static str) -> Download<'static> {
+    Download {
+        filename,
+        content_type,
+    }
+}
 
 /// moto accepts any signature (checked: a tampered one, another Content-Type, a longer or
 /// shorter body all get 200), so what real S3 enforces is checked here as what the URL signs.
@@ -56,6 +63,7 @@ mod s3 {
         let response = http
             .put(&put.url)
             .header(header::CONTENT_TYPE, "application/pdf")
+            .header(header::IF_NONE_MATCH, "*")
             .body(bytes.clone())
             .send()
             .await
@@ -66,7 +74,10 @@ mod s3 {
             response.text().await
         );
 
-        let get = store.presign_get("conversations/c1/a1").await.unwrap();
+        let get = store
+            .presign_get("conversations/c1/a1", as_file("a1.pdf", "application/pdf"))
+            .await
+            .unwrap();
         let response = http.get(&get.url).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/pdf");
@@ -88,6 +99,86 @@ mod s3 {
         assert!(signed.contains("content-type"), "{signed}");
         assert!(signed.contains("content-length"), "{signed}");
         assert!(put.url.contains("X-Amz-Expires=900"), "{}", put.url);
+    }
+
+    async fn put_once(store: &S3BlobStore, key: &str, content_type: &str, bytes: &[u8]) -> String {
+        let put = store
+            .presign_put(key, content_type, bytes.len() as u64)
+            .await
+            .unwrap();
+        let http = reqwest::Client::new();
+        let mut request = http
+            .put(&put.url)
+            .header(header::CONTENT_TYPE, content_type);
+        for (name, value) in &put.headers {
+            request = request.header(*name, value);
+        }
+        let response = request.body(bytes.to_vec()).send().await.unwrap();
+        assert!(
+            response.status().is_success(),
+            "{:?}",
+            response.text().await
+        );
+        put.url
+    }
+
+    #[tokio::test]
+    async fn an_upload_url_is_good_for_one_upload_and_signs_if_none_match() {
+        let (_s3, store) = store().await;
+        let put = store.presign_put("k", "text/plain", 5).await.unwrap();
+        assert_eq!(put.headers, [("if-none-match", "*".to_string())]);
+        let signed = put.url.split("X-Amz-SignedHeaders=").nth(1).unwrap();
+        assert!(
+            signed.split('&').next().unwrap().contains("if-none-match"),
+            "{signed}"
+        );
+        let http = reqwest::Client::new();
+        let replay = || {
+            http.put(&put.url)
+                .header(header::CONTENT_TYPE, "text/plain")
+                .header(header::IF_NONE_MATCH, "*")
+                .body("hello")
+                .send()
+        };
+        assert_eq!(replay().await.unwrap().status(), 200);
+        // The replay of the same URL (within its 15 minutes) cannot replace the bytes.
+        let again = replay().await.unwrap();
+        assert_eq!(again.status(), 412, "{:?}", again.text().await);
+    }
+
+    #[tokio::test]
+    async fn exists_tells_whether_the_bytes_arrived() {
+        let (_s3, store) = store().await;
+        assert!(!store.exists("c/a/late.txt").await.unwrap());
+        put_once(&store, "c/a/late.txt", "text/plain", b"now").await;
+        assert!(store.exists("c/a/late.txt").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn downloads_are_files_except_raster_images_whatever_the_uploader_declared() {
+        let (_s3, store) = store().await;
+        let page = b"<script>alert(document.domain)</script>";
+        put_once(&store, "c/a/page.html", "text/html", page).await;
+        put_once(&store, "c/a/pic.svg", "image/svg+xml", page).await;
+        put_once(&store, "c/a/photo.png", "image/png", b"\x89PNG").await;
+        let http = reqwest::Client::new();
+        for (key, name, ct, disposition) in [
+            ("c/a/page.html", "page.html", "text/html", "attachment"),
+            ("c/a/pic.svg", "pic.svg", "image/svg+xml", "attachment"),
+            ("c/a/photo.png", "photo.png", "image/png", "inline"),
+        ] {
+            let get = store.presign_get(key, as_file(name, ct)).await.unwrap();
+            let response = http.get(&get.url).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{key}");
+            let got = response.headers()[header::CONTENT_DISPOSITION]
+                .to_str()
+                .unwrap()
+                .to_string();
+            assert!(
+                got.starts_with(&format!("{disposition}; filename=\"{name}\"")),
+                "{key}: {got}"
+            );
+        }
     }
 }
 
@@ -173,7 +264,10 @@ mod local {
             .unwrap();
         assert_eq!(response.status(), 200, "{:?}", response.text().await);
 
-        let get = store.presign_get(key).await.unwrap();
+        let get = store
+            .presign_get(key, as_file("relatório final.png", "image/png"))
+            .await
+            .unwrap();
         let response = http.get(&get.url).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "image/png");
@@ -293,7 +387,12 @@ mod local {
                 .await
                 .is_err()
         );
-        assert!(store.presign_get("a/../../etc/passwd").await.is_err());
+        assert!(
+            store
+                .presign_get("a/../../etc/passwd", as_file("passwd", "text/plain"))
+                .await
+                .is_err()
+        );
         let valid = store.presign_put("a", "text/plain", 2).await.unwrap().url;
         let query = valid.split_once('?').unwrap().1;
         for path in [
@@ -316,7 +415,11 @@ mod local {
     async fn a_missing_object_is_a_json_404_and_a_put_signature_does_not_open_a_get() {
         let dir = Dir::new();
         let store = store(&dir);
-        let get = store.presign_get("never-uploaded").await.unwrap().url;
+        let get = store
+            .presign_get("never-uploaded", as_file("never-uploaded", "text/plain"))
+            .await
+            .unwrap()
+            .url;
         let (status, json) = send(&store, Request::get(&get).body(Body::empty()).unwrap()).await;
         assert_eq!(
             (status, error_code(&json)),
@@ -334,5 +437,65 @@ mod local {
             (status, error_code(&json)),
             (StatusCode::FORBIDDEN, "invalid_signature")
         );
+    }
+
+    #[tokio::test]
+    async fn a_second_put_to_one_url_is_refused_and_the_first_bytes_stay() {
+        let dir = Dir::new();
+        let store = store(&dir);
+        let url = store
+            .presign_put("c/a/f.txt", "text/plain", 2)
+            .await
+            .unwrap()
+            .url;
+        assert!(!store.exists("c/a/f.txt").await.unwrap());
+        let (status, _) = send(&store, put(&url, "text/plain", "hi")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(store.exists("c/a/f.txt").await.unwrap());
+        let (status, json) = send(&store, put(&url, "text/plain", "yo")).await;
+        assert_eq!(
+            (status, error_code(&json)),
+            (StatusCode::CONFLICT, "already_uploaded")
+        );
+        assert_eq!(std::fs::read(dir.0.join("c/a/f.txt")).unwrap(), b"hi");
+        assert_eq!(std::fs::read_dir(dir.0.join(".tmp")).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn downloads_are_files_except_raster_images() {
+        let dir = Dir::new();
+        let store = store(&dir);
+        for (key, ct, disposition) in [
+            (
+                "c/a/page.html",
+                "text/html",
+                "attachment; filename=\"page.html\"",
+            ),
+            (
+                "c/a/pic.svg",
+                "image/svg+xml",
+                "attachment; filename=\"pic.svg\"",
+            ),
+            (
+                "c/a/photo.png",
+                "image/png",
+                "inline; filename=\"photo.png\"",
+            ),
+        ] {
+            let url = store.presign_put(key, ct, 2).await.unwrap().url;
+            assert_eq!(send(&store, put(&url, ct, "<a")).await.0, StatusCode::OK);
+            let name = key.rsplit('/').next().unwrap();
+            let get = store.presign_get(key, as_file("x", ct)).await.unwrap().url;
+            let response = store
+                .clone()
+                .router()
+                .oneshot(Request::get(&get).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let got = response.headers()[header::CONTENT_DISPOSITION]
+                .to_str()
+                .unwrap();
+            assert!(got.starts_with(disposition), "{name}: {got}");
+        }
     }
 }

@@ -120,7 +120,7 @@ async fn a_new_bucket_gets_every_setting() {
     let rule = &cors.cors_rules()[0];
     assert_eq!(rule.allowed_origins(), ["https://acme.chat.example.com"]);
     assert_eq!(rule.allowed_methods(), ["PUT", "GET", "HEAD"]);
-    assert_eq!(rule.allowed_headers(), ["Content-Type"]);
+    assert_eq!(rule.allowed_headers(), ["Content-Type", "If-None-Match"]);
 
     let block = c
         .get_public_access_block()

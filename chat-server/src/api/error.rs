@@ -116,6 +116,12 @@ impl From<BlobError> for ApiError {
     fn from(e: BlobError) -> Self {
         match e {
             BlobError::NotFound(what) => Self::not_found(what),
+            // The client's doing, not an outage: a 4xx, and a WARN rather than an ERROR line
+            // that any visitor could trigger at will.
+            BlobError::Refused(why) => {
+                tracing::warn!(reason = %why, "upload refused");
+                Self::bad_request("upload_refused", why)
+            }
             other => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "object_storage_unavailable",

@@ -42,9 +42,23 @@ pub async fn create(
             "upload_url": upload.url.url,
             "expires_at": upload.url.expires_at,
             "method": "PUT",
-            "headers": {"content-type": upload.attachment.content_type},
+            "headers": upload_headers(&upload),
         })),
     ))
+}
+
+/// What the client must send with its PUT: the signed Content-Type, and whatever else the
+/// store signed (S3's `If-None-Match: *`, which makes the URL single-use).
+fn upload_headers(upload: &crate::chat::Upload) -> Value {
+    let mut headers = serde_json::Map::new();
+    headers.insert(
+        "content-type".into(),
+        upload.attachment.content_type.clone().into(),
+    );
+    for (name, value) in &upload.url.headers {
+        headers.insert((*name).into(), value.clone().into());
+    }
+    Value::Object(headers)
 }
 
 /// A redirect, or with `Accept: application/json` the URL itself. Browsers follow a redirect of

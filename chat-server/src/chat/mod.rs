@@ -363,7 +363,20 @@ impl Chat {
         let mut refs = Vec::with_capacity(ids.len());
         for id in ids {
             match self.store.attachment(id).await? {
-                Some(a) if a.conversation_id == conversation_id => refs.push(a.as_ref()),
+                Some(a) if a.conversation_id == conversation_id => {
+                    // A message must never point at bytes that are not there (or that a later
+                    // PUT to a leaked URL could still put there).
+                    if !self.blobs.exists(&a.key).await? {
+                        return Err(ApiError::new(
+                            StatusCode::CONFLICT,
+                            "attachment_not_uploaded",
+                            format!(
+                                "attachment {id} has no bytes yet: PUT them to its upload_url, then send"
+                            ),
+                        ));
+                    }
+                    refs.push(a.as_ref())
+                }
                 _ => {
                     return Err(ApiError::bad_request(
                         "unknown_attachment",
@@ -566,7 +579,11 @@ impl Chat {
             .await?
             .ok_or_else(|| ApiError::not_found(format!("attachment {id}")))?;
         self.authorize(by, &attachment.conversation_id).await?;
-        Ok(self.blobs.presign_get(&attachment.key).await?)
+        let download = crate::uploads::Download {
+            filename: &attachment.filename,
+            content_type: &attachment.content_type,
+        };
+        Ok(self.blobs.presign_get(&attachment.key, download).await?)
     }
 
     /// Saturated password checks are the server being flooded, not the caller's fault: 503 with

@@ -85,11 +85,15 @@ pub fn password(password: &str) -> Result<(), ApiError> {
         .map_err(|weakness| ApiError::bad_request("weak_password", weakness.to_string()))
 }
 
-/// Keeps a filename usable as the last segment of an object key.
+/// Keeps a filename usable as the last segment of an object key, and honest on screen: no path,
+/// no control or reserved characters, no leading dots (a hidden file, or `..`), and none of the
+/// invisible characters that reorder or hide text (`invoice\u{202E}fdp.exe` shows as
+/// `invoiceexe.pdf`).
 pub fn filename(name: &str) -> Result<String, ApiError> {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
+        .filter(|c| !is_invisible_format(*c))
         .map(|c| {
             if c.is_control() || "\"<>|?*:%#".contains(c) {
                 '_'
@@ -98,13 +102,34 @@ pub fn filename(name: &str) -> Result<String, ApiError> {
             }
         })
         .collect();
-    if cleaned.is_empty() || cleaned == "." || cleaned == ".." || cleaned.len() > 255 {
+    let cleaned = cleaned
+        .trim()
+        .trim_start_matches(|c: char| c == '.' || c.is_whitespace())
+        .to_string();
+    if cleaned.is_empty() || cleaned.len() > 255 {
         return Err(ApiError::bad_request(
             "invalid_filename",
-            format!("{name:?} is not a usable file name (1-255 bytes, no path)"),
+            format!(
+                "{name:?} is not a usable file name (1-255 bytes of visible characters, no path, not only dots)"
+            ),
         ));
     }
     Ok(cleaned)
+}
+
+/// Bidirectional overrides, embeddings and isolates, directional marks, zero-width characters
+/// and the byte-order mark: Unicode format characters that change how a name reads.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 pub fn content_type(ct: &str) -> Result<String, ApiError> {
@@ -134,6 +159,25 @@ mod tests {
         let e = body(&"x".repeat(5000), false, 4096).unwrap_err();
         assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);
         assert!(e.message.contains("5000") && e.message.contains("4096"));
+    }
+
+    #[test]
+    fn filenames_lose_leading_dots_and_invisible_reordering_characters() {
+        assert_eq!(filename(".htaccess").unwrap(), "htaccess");
+        assert_eq!(filename("...env").unwrap(), "env");
+        assert_eq!(filename(" . hidden.txt").unwrap(), "hidden.txt");
+        assert_eq!(
+            filename("invoice\u{202E}fdp.exe").unwrap(),
+            "invoicefdp.exe"
+        );
+        assert_eq!(
+            filename("a\u{200B}b\u{2066}c\u{FEFF}.png").unwrap(),
+            "abc.png"
+        );
+        for only_dots in ["..", ".", "...", "\u{202E}..", " . "] {
+            let e = filename(only_dots).unwrap_err();
+            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{only_dots:?}");
+        }
     }
 
     #[test]

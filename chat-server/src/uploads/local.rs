@@ -34,7 +34,7 @@ use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeFile;
 
-use super::{BlobError, BlobStore, PresignedUrl};
+use super::{BlobError, BlobStore, Download, PresignedUrl};
 
 /// The route both methods are served on; `key` may contain `/`.
 pub const ROUTE: &str = "/api/v1/blobs/{*key}";
@@ -124,7 +124,7 @@ impl LocalBlobStore {
         size: u64,
         content_type: &str,
     ) -> Result<PresignedUrl, BlobError> {
-        check_key(key).map_err(|e| BlobError::Other(format!("key {key:?}: {e}")))?;
+        check_key(key).map_err(|e| BlobError::Refused(format!("key {key:?}: {e}")))?;
         let expires = unix_now() + self.expiry.as_secs();
         let sig = URL_SAFE_NO_PAD.encode(
             self.mac(method, key, expires, size, content_type)
@@ -147,6 +147,7 @@ impl LocalBlobStore {
                 self.base_url
             ),
             expires_at: DateTime::<Utc>::from(UNIX_EPOCH + Duration::from_secs(expires)),
+            headers: Vec::new(),
         })
     }
 
@@ -204,16 +205,31 @@ impl BlobStore for LocalBlobStore {
         size: u64,
     ) -> Result<PresignedUrl, BlobError> {
         if content_type.is_empty() || HeaderValue::from_str(content_type).is_err() {
-            return Err(BlobError::Other(format!(
+            return Err(BlobError::Refused(format!(
                 "{content_type:?} is not a valid Content-Type"
             )));
         }
         self.signed_url("PUT", key, size, content_type)
     }
 
-    /// Does not look at the disk: a URL for a missing object answers 404 when used.
-    async fn presign_get(&self, key: &str) -> Result<PresignedUrl, BlobError> {
+    /// Does not look at the disk: a URL for a missing object answers 404 when used. The GET
+    /// route derives the disposition itself, from the stored type and the key's last segment
+    /// (the file name), which is what `_download` says for keys the chat makes.
+    async fn presign_get(
+        &self,
+        key: &str,
+        _download: Download<'_>,
+    ) -> Result<PresignedUrl, BlobError> {
         self.signed_url("GET", key, 0, "")
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, BlobError> {
+        check_key(key).map_err(|e| BlobError::Refused(format!("key {key:?}: {e}")))?;
+        match tokio::fs::metadata(self.object_path(key)).await {
+            Ok(m) => Ok(m.is_file()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(BlobError::Unavailable(format!("checking {key}: {e}"))),
+        }
     }
 }
 
@@ -268,6 +284,11 @@ async fn put_blob(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     store.verify("PUT", &key, q.expires, q.size, content_type, &q.sig)?;
+    let target = store.object_path(&key);
+    // Checked again when the file is linked into place; this spares reading a doomed body.
+    if tokio::fs::try_exists(&target).await.unwrap_or(false) {
+        return Err(HttpError::already_uploaded(&key));
+    }
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -304,18 +325,22 @@ async fn put_blob(
     file.sync_all().await.map_err(HttpError::storage)?;
     drop(file);
 
-    write_atomically(&store.meta_path(&key), content_type.as_bytes(), &tmp_dir).await?;
-    let target = store.object_path(&key);
     if let Some(parent) = target.parent() {
         tokio::fs::create_dir_all(parent)
             .await
             .map_err(HttpError::storage)?;
     }
-    tokio::fs::rename(&tmp.0, &target)
-        .await
-        .map_err(HttpError::storage)?;
-    tmp.keep();
-    Ok(StatusCode::OK)
+    // The type first: an object is never visible without it. Then a link, not a rename: it
+    // fails if the object exists, so of two PUTs racing on one URL only the first lands.
+    write_atomically(&store.meta_path(&key), content_type.as_bytes(), &tmp_dir).await?;
+    match tokio::fs::hard_link(&tmp.0, &target).await {
+        Ok(()) => Ok(StatusCode::OK),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(HttpError::already_uploaded(&key))
+        }
+        Err(e) => Err(HttpError::storage(e)),
+    }
+    // `tmp` is removed on drop either way.
 }
 
 async fn get_blob(
@@ -344,6 +369,14 @@ async fn get_blob(
     let Ok(response) = ServeFile::new(&path).oneshot(request).await;
     let mut response = response.map(Body::new);
     let headers = response.headers_mut();
+    let filename = key.rsplit('/').next().unwrap_or(&key);
+    let download = Download {
+        filename,
+        content_type: content_type.to_str().unwrap_or("application/octet-stream"),
+    };
+    if let Ok(disposition) = HeaderValue::from_str(&download.content_disposition()) {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
     headers.insert(header::CONTENT_TYPE, content_type);
     // Uploaded bytes are served from the app's own origin: never let them run as a page.
     headers.insert(
@@ -433,6 +466,14 @@ impl HttpError {
             StatusCode::BAD_REQUEST,
             "malformed_url",
             format!("this is not a signed blob URL: {e}"),
+        )
+    }
+
+    fn already_uploaded(key: &str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "already_uploaded",
+            format!("{key} has its bytes already; an upload URL is good for one upload"),
         )
     }
 

@@ -11,7 +11,7 @@ use aws_sdk_s3::config::{Region, RequestChecksumCalculation};
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
 use chrono::{DateTime, Utc};
 
-use super::{BlobError, BlobStore, PresignedUrl};
+use super::{BlobError, BlobStore, Download, PresignedUrl};
 
 /// Lifetime of every presigned URL.
 pub const EXPIRY: Duration = Duration::from_secs(15 * 60);
@@ -65,6 +65,7 @@ fn url(request: PresignedRequest, now: SystemTime) -> PresignedUrl {
     PresignedUrl {
         url: request.uri().to_string(),
         expires_at: DateTime::<Utc>::from(now + EXPIRY),
+        headers: Vec::new(),
     }
 }
 
@@ -97,22 +98,52 @@ impl BlobStore for S3BlobStore {
             .key(key)
             .content_type(content_type)
             .content_length(length)
+            // A conditional write (S3 since 2024, MinIO, moto): signed, so the client must send
+            // it, and S3 answers 412 once the object exists. The URL is good for one upload.
+            .if_none_match("*")
             .presigned(presigning(now)?)
             .await
             .map_err(|e| presign_error(key, e))?;
-        Ok(url(request, now))
+        let mut url = url(request, now);
+        url.headers.push(("if-none-match", "*".into()));
+        Ok(url)
     }
 
-    async fn presign_get(&self, key: &str) -> Result<PresignedUrl, BlobError> {
+    async fn presign_get(
+        &self,
+        key: &str,
+        download: Download<'_>,
+    ) -> Result<PresignedUrl, BlobError> {
         let now = SystemTime::now();
         let request = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
+            // The bucket serves what the URL says, whatever type the uploader declared.
+            .response_content_disposition(download.content_disposition())
+            .response_content_type(download.content_type)
             .presigned(presigning(now)?)
             .await
             .map_err(|e| presign_error(key, e))?;
         Ok(url(request, now))
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, BlobError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
+            Err(e) => Err(BlobError::Unavailable(format!(
+                "checking {key}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            ))),
+        }
     }
 }

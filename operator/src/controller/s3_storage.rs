@@ -29,7 +29,8 @@ pub const ABORT_UPLOAD_DAYS: i32 = 1;
 pub const RETAINED_TAG: &str = "atendo.io/retained";
 /// What the bucket's CORS rule allows browsers (see [`cors`]).
 pub const CORS_METHODS: [&str; 3] = ["PUT", "GET", "HEAD"];
-pub const CORS_HEADERS: [&str; 1] = ["Content-Type"];
+/// If-None-Match: the chat-server signs it into every upload URL, making the URL single-use.
+pub const CORS_HEADERS: [&str; 2] = ["Content-Type", "If-None-Match"];
 
 pub struct S3Storage {
     client: Client,
