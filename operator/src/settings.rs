@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use clap::{Args, ValueEnum};
 
+use crate::ca_bundle::CaBundle;
+
 /// The text `{tenant}` in a template is replaced by the Tenant's name.
 pub const TENANT_PLACEHOLDER: &str = "{tenant}";
 
@@ -24,6 +26,13 @@ pub struct Settings {
     /// each tenant gets its own Redis user (see --redis-provider), allowed only its own channels.
     #[arg(long, env = "ATENDO_REDIS_URL", value_parser = redis_url)]
     pub redis_url: String,
+
+    /// PEM file of the private CA that signed the Redis server's certificate, for a rediss://
+    /// --redis-url. Copied into each tenant namespace (ConfigMap chat-bus-ca) and trusted by the
+    /// chat-servers instead of the public roots (their CHAT_BUS_CA_FILE). Unset: the public roots,
+    /// which is what ElastiCache's in-transit encryption needs.
+    #[arg(long, env = "ATENDO_REDIS_CA_FILE", value_parser = crate::ca_bundle::parse)]
+    pub redis_ca_file: Option<CaBundle>,
 
     /// Address tenants' chat-servers reach MongoDB at, without credentials or database, e.g.
     /// mongodb+srv://cluster0.abcde.mongodb.net/?retryWrites=true.
@@ -155,6 +164,11 @@ pub enum SettingsError {
          --allow-shared-s3-key (ATENDO_ALLOW_SHARED_S3_KEY=true)"
     )]
     SharedS3Key,
+    #[error(
+        "--redis-ca-file ({0}) is set but --redis-url is not rediss://: the chat-servers would \
+         refuse to start (a CA applies to TLS only); use rediss:// or unset --redis-ca-file"
+    )]
+    CaWithoutTls(String),
 }
 
 pub const DEFAULT_EGRESS: &str =
@@ -200,10 +214,16 @@ impl Settings {
         )
     }
 
-    /// Refuses what parses but breaks tenant isolation: a shared static S3 key nobody accepted.
+    /// Refuses what parses but breaks tenant isolation (a shared static S3 key nobody accepted)
+    /// or would stop every tenant's chat-server (a Redis CA without TLS).
     pub fn check(&self) -> Result<(), SettingsError> {
         if self.chat_s3_access_key_id.is_some() && !self.allow_shared_s3_key {
             return Err(SettingsError::SharedS3Key);
+        }
+        if let Some(ca) = &self.redis_ca_file
+            && !self.redis_url.starts_with("rediss://")
+        {
+            return Err(SettingsError::CaWithoutTls(ca.path().display().to_string()));
         }
         Ok(())
     }
