@@ -22,8 +22,10 @@ pub struct Settings {
     #[arg(long, env = "ATENDO_CHAT_IMAGE", value_parser = non_empty)]
     pub chat_image: String,
 
-    /// The Redis endpoint chat-servers connect to (redis:// or rediss://), without credentials:
-    /// each tenant gets its own Redis user (see --redis-provider), allowed only its own channels.
+    /// The Redis endpoint chat-servers connect to (redis:// or rediss://; for a Redis Cluster,
+    /// e.g. ElastiCache cluster mode, redis-cluster:// or rediss-cluster://, seeds as
+    /// `host:port?node=host2:port2`), without credentials: each tenant gets its own Redis user
+    /// (see --redis-provider), allowed only its own channels.
     #[arg(long, env = "ATENDO_REDIS_URL", value_parser = redis_url)]
     pub redis_url: String,
 
@@ -508,11 +510,23 @@ fn redis_url(s: &str) -> Result<String, String> {
     Ok(rest)
 }
 
+/// The schemes the chat-server's bus takes (`-cluster`: Redis Cluster, sharded pub/sub).
+const REDIS_SCHEMES: [&str; 4] = [
+    "redis://",
+    "rediss://",
+    "redis-cluster://",
+    "rediss-cluster://",
+];
+
 fn redis_admin_url(s: &str) -> Result<String, String> {
-    if s.starts_with("redis://") || s.starts_with("rediss://") {
+    if REDIS_SCHEMES.iter().any(|scheme| s.starts_with(scheme)) {
         Ok(s.to_string())
     } else {
-        Err("must start with redis:// or rediss://".into())
+        Err(
+            "must start with redis://, rediss://, or for a Redis Cluster redis-cluster:// or \
+             rediss-cluster://"
+                .into(),
+        )
     }
 }
 

@@ -354,6 +354,31 @@ fn the_redis_endpoint_carries_no_credential_and_each_tenant_signs_in_as_its_own_
 }
 
 #[test]
+fn a_cluster_endpoint_gets_the_tenant_user_in_front_of_its_seeds() {
+    let elasticache =
+        parse(&["--redis-url=rediss-cluster://clustercfg.abc.use1.cache.amazonaws.com:6379"])
+            .unwrap();
+    assert_eq!(
+        elasticache.settings.redis_url_for("tenant-a", "p@ss"),
+        "rediss-cluster://tenant-a:p%40ss@clustercfg.abc.use1.cache.amazonaws.com:6379"
+    );
+    let seeds = parse(&["--redis-url=redis-cluster://10.0.0.1:7000?node=10.0.0.2:7000"]).unwrap();
+    assert_eq!(
+        seeds.settings.redis_url_for("tenant-a", "pw"),
+        "redis-cluster://tenant-a:pw@10.0.0.1:7000?node=10.0.0.2:7000"
+    );
+    for bad in ["redis-cluster://", "redis-cluster://?node=10.0.0.2:7000"] {
+        assert!(
+            error(&[&format!("--redis-url={bad}")]).contains("names no host"),
+            "{bad}"
+        );
+    }
+    let err = error(&["--redis-url=redis-cluster://:secret@10.0.0.1:7000"]);
+    assert!(err.contains("must not contain credentials"), "{err}");
+    assert!(error(&["--redis-url=redis-sentinel://h:26379"]).contains("redis-cluster://"));
+}
+
+#[test]
 fn the_self_managed_redis_provider_requires_an_admin_url() {
     let without: Vec<&str> = REQUIRED
         .iter()
