@@ -117,6 +117,10 @@ must_fail "a value is misspelt (the schema is strict)" --set basedomain=chat.exa
 must_fail "the redis URL has another scheme" --set redis.url=http://redis:6379
 must_fail "the redis URL carries a credential" --set redis.url=redis://:shared@redis:6379
 must_fail "the self-managed redis provider has no admin Secret" --set redis.adminUrlSecret.name=
+must_fail "the redis CA bundle is not PEM" --set redis.url=rediss://redis:6379 --set redis.caBundle=not-a-certificate
+must_fail "the redis CA bundle holds a private key" --set redis.url=rediss://redis:6379 \
+    --set-file redis.caBundle=<(printf -- '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n')
+must_fail "a redis CA bundle is given for a plaintext redis:// URL" --set-file redis.caBundle="$ROOT/operator/tests/fixtures/bus-ca-1.pem"
 must_fail "the lease name is not a DNS label" --set leaderElection.leaseName=atendo.leader
 must_fail "an egress entry is a host name" --set 'chatServer.egressCIDRs={redis.atendo:6379}'
 must_fail "a PodMonitor is asked for without the namespace it scrapes from" --set chatServer.metrics.podMonitor.enabled=true
@@ -250,6 +254,21 @@ for name, replicas_expected in (("default", 1), ("full", 2)):
     for var, field in (("POD_NAMESPACE", "metadata.namespace"), ("POD_NAME", "metadata.name")):
         if e.get(var) != {"fieldRef": {"fieldPath": field}}:
             fail(f"{name}: {var} does not come from the downward API")
+    # redis.caBundle (full values) reaches the operator as a mounted file, and restarts it when it
+    # changes.
+    ca_file = e.get("ATENDO_REDIS_CA_FILE")
+    if (name == "full") != (ca_file is not None):
+        fail(f"{name}: ATENDO_REDIS_CA_FILE={ca_file!r}")
+    if ca_file:
+        pod = deploy["spec"]["template"]
+        [mount] = pod["spec"]["containers"][0]["volumeMounts"]
+        [volume] = [v for v in pod["spec"]["volumes"] if v["name"] == mount["name"]]
+        cm = kinds.get(("ConfigMap", volume["configMap"]["name"]))
+        if not (mount.get("readOnly") and ca_file == mount["mountPath"] + "/ca.crt" and cm
+                and "BEGIN CERTIFICATE" in cm["data"]["ca.crt"]):
+            fail(f"{name}: ATENDO_REDIS_CA_FILE is not the mounted redis.caBundle")
+        if "checksum/redis-ca" not in pod["metadata"].get("annotations", {}):
+            fail(f"{name}: a new redis.caBundle would not restart the operator")
     # Credentials only ever come from Secrets.
     for key in ("ATENDO_MONGODB_ADMIN_URI", "ATENDO_ATLAS_PRIVATE_KEY", "ATENDO_ATLAS_PUBLIC_KEY", "AWS_SECRET_ACCESS_KEY"):
         if key in e and not (isinstance(e[key], dict) and "secretKeyRef" in e[key]):
@@ -293,6 +312,7 @@ kind_settings=(--base-domain chat.127.0.0.1.nip.io --chat-image atendo/chat-serv
     --ingress-class nginx --s3-endpoint http://s3.atendo-deps.svc:5000)
 eks_settings=(--base-domain chat.example.com --chat-image 123456789012.dkr.ecr.us-east-1.amazonaws.com/atendo/chat-server:0.1.0
     --redis-url rediss://master.atendo.abcdef.use1.cache.amazonaws.com:6379
+    --redis-ca-file "$ROOT/operator/tests/fixtures/bus-ca-1.pem"
     --database-url 'mongodb+srv://cluster0.abcde.mongodb.net/?retryWrites=true'
     --ingress-class alb --ingress-annotations '{"alb.ingress.kubernetes.io/group.name":"atendo","alb.ingress.kubernetes.io/target-type":"ip"}'
     --ingress-namespace kube-system --cert-issuer letsencrypt-prod

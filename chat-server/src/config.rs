@@ -66,11 +66,20 @@ impl std::str::FromStr for BusLocation {
         let s = s.trim();
         if s == "local" {
             Ok(Self::Local)
-        } else if s.starts_with("redis://") || s.starts_with("rediss://") {
+        } else if [
+            "redis://",
+            "rediss://",
+            "redis-cluster://",
+            "rediss-cluster://",
+        ]
+        .iter()
+        .any(|scheme| s.starts_with(scheme))
+        {
             Ok(Self::Redis(s.to_string()))
         } else {
             Err(format!(
-                "{s:?} is neither \"local\" nor a redis:// or rediss:// URL"
+                "{s:?} is neither \"local\" nor a redis://, rediss://, redis-cluster:// or \
+                 rediss-cluster:// URL"
             ))
         }
     }
@@ -121,8 +130,9 @@ pub struct Config {
     )]
     pub store: StoreLocation,
 
-    /// `redis://…` (or `rediss://…` for TLS) for fan-out across replicas, or `local` for a
-    /// single process.
+    /// `redis://…` (or `rediss://…` for TLS) for fan-out across replicas, `redis-cluster://…`
+    /// (`rediss-cluster://…`) for a Redis Cluster with sharded pub/sub, or `local` for a single
+    /// process.
     #[arg(
         long,
         env = names::BUS,

@@ -1,6 +1,7 @@
 //! One conformance suite for every `Bus`: the in-process bus and Redis pub/sub (a real
-//! redis-server, in plain text and TLS-only with a private CA). Behaviour only Redis has (replicas, namespaces, outages) is tested for Redis
-//! alone, below the shared suite.
+//! redis-server, in plain text and TLS-only with a private CA; and a real 3-master Redis Cluster
+//! with sharded pub/sub). Behaviour only Redis has (replicas, namespaces, outages) is tested
+//! for Redis alone, below the shared suite, and what only a cluster has (shards) below that.
 //!
 //! Negative checks ("X does not arrive") use a marker: after the action under test, a marker is
 //! published on a subscribed topic, and the next thing received must be the marker. Both buses
@@ -23,6 +24,8 @@ enum Backend {
     /// `rediss://`, trusting the CA that signed the server's certificate.
     // Boxed: the TLS server carries its certificates, five times the other variants.
     RedisTls(Box<testkit::redis_tls::TlsRedis>, CaFile),
+    /// `redis-cluster://`, three masters, sharded pub/sub.
+    Cluster(testkit::redis_cluster::RedisCluster),
 }
 
 impl Backend {
@@ -32,11 +35,18 @@ impl Backend {
         Backend::RedisTls(Box::new(redis), ca)
     }
 
+    fn cluster() -> Self {
+        Backend::Cluster(
+            testkit::redis_cluster::spawn_redis_cluster(3).expect("start a 3-master Redis Cluster"),
+        )
+    }
+
     fn location(&self) -> BusLocation {
         match self {
             Backend::Local => BusLocation::Local,
             Backend::Redis(redis) => BusLocation::Redis(redis.url.clone()),
             Backend::RedisTls(redis, _) => BusLocation::Redis(redis.url.clone()),
+            Backend::Cluster(cluster) => BusLocation::Redis(cluster.url.clone()),
         }
     }
 
@@ -216,6 +226,7 @@ macro_rules! conformance {
 conformance!(local, Backend::Local);
 conformance!(redis, Backend::Redis(testkit::redis::redis()));
 conformance!(redis_tls, Backend::tls());
+conformance!(redis_cluster, Backend::cluster());
 
 /// What only a networked bus has: other replicas, shared servers, outages.
 mod redis_only {
@@ -367,6 +378,171 @@ mod redis_only {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         node.expect("t", "after").await;
+        node.bus.ping().await.unwrap();
+    }
+}
+
+/// What only a Redis Cluster has: shards.
+mod cluster_only {
+    use super::*;
+    use testkit::redis_cluster::spawn_redis_cluster;
+    use testkit::resp::{Resp, query};
+
+    /// Sharded pub/sub: each channel lives on the master of its slot, so a deployment's
+    /// conversations spread over every shard and each reaches its subscribers from there.
+    #[tokio::test]
+    async fn topics_spread_over_every_shard_and_each_reaches_the_other_replica() {
+        let cluster = spawn_redis_cluster(3).unwrap();
+        let backend = Backend::Cluster(cluster);
+        let ns = namespace();
+        let mut a = backend.node(&ns).await;
+        let b = backend.node(&ns).await;
+        let topics: Vec<String> = (0..30).map(|i| format!("conv.{i}")).collect();
+        for t in &topics {
+            a.bus.subscribe(t).await.unwrap();
+        }
+        for t in &topics {
+            b.publish(t, t).await;
+        }
+        let mut got = Vec::new();
+        for _ in &topics {
+            match a.next().await {
+                Inbound::Message { topic, payload } => {
+                    assert_eq!(payload, topic.as_bytes());
+                    got.push(topic);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        got.sort();
+        let mut want = topics.clone();
+        want.sort();
+        assert_eq!(got, want);
+
+        let Backend::Cluster(cluster) = &backend else {
+            unreachable!()
+        };
+        let mut per_master = Vec::new();
+        for port in &cluster.ports {
+            let channels = query(
+                &format!("127.0.0.1:{port}"),
+                &["PUBSUB", "SHARDCHANNELS", &format!("{ns}:*")],
+            )
+            .unwrap();
+            per_master.push(channels.items().len());
+        }
+        eprintln!("sharded channels per master: {per_master:?}");
+        assert_eq!(per_master.iter().sum::<usize>(), topics.len());
+        assert!(
+            per_master.iter().all(|n| *n > 0),
+            "every master carries some: {per_master:?}"
+        );
+        // Nothing went through classic pub/sub, which a cluster broadcasts to every node.
+        let classic = query(
+            &format!("127.0.0.1:{}", cluster.ports[0]),
+            &["PUBSUB", "CHANNELS", &format!("{ns}:*")],
+        )
+        .unwrap();
+        assert_eq!(classic, Resp::Array(Some(vec![])));
+    }
+
+    #[tokio::test]
+    async fn unreachable_seeds_are_a_clear_error_at_connect_without_the_password() {
+        let (p1, p2) = (testkit::free_port(), testkit::free_port());
+        let url = format!("redis-cluster://u:secret@127.0.0.1:{p1}?node=127.0.0.1:{p2}");
+        let (tx, _rx) = mpsc::channel(1);
+        let err = bus::connect(&BusLocation::Redis(url), None, "ns", tx)
+            .await
+            .err()
+            .expect("nothing listens there");
+        let err = err.to_string();
+        assert!(
+            err.contains(&format!(
+                "could not connect to Redis at redis-cluster://***@127.0.0.1:{p1}?node=127.0.0.1:{p2}"
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_plain_redis_url_on_a_cluster_node_is_not_mistaken_for_a_cluster() {
+        // The scheme decides: `redis://` on a cluster node gets classic pub/sub on that node,
+        // and a cluster URL is needed for sharding (README says so).
+        let cluster = spawn_redis_cluster(1).unwrap();
+        let url = format!("redis://127.0.0.1:{}", cluster.ports[0]);
+        let (tx, rx) = mpsc::channel(16);
+        let bus = bus::connect(&BusLocation::Redis(url), None, &namespace(), tx)
+            .await
+            .unwrap();
+        let mut node = Node { bus, rx };
+        node.bus.subscribe("t").await.unwrap();
+        node.publish("t", "classic").await;
+        node.expect("t", "classic").await;
+    }
+
+    /// A master that restarts drops its connections: the bus reconnects on its own, restores
+    /// its sharded subscriptions and says `Resynced`, so delivery catches up from the store.
+    #[tokio::test]
+    async fn after_a_master_restart_sharded_subscriptions_come_back_and_resynced_is_reported() {
+        let mut cluster = spawn_redis_cluster(3).unwrap();
+        let ns = namespace();
+        let owner = cluster.master_of_slot(cluster.keyslot(&format!("{ns}:t")).unwrap());
+        let (tx, rx) = mpsc::channel(16);
+        let bus = bus::connect(&BusLocation::Redis(cluster.url.clone()), None, &ns, tx)
+            .await
+            .unwrap();
+        let mut node = Node { bus, rx };
+        node.bus.subscribe("t").await.unwrap();
+        node.publish("t", "before").await;
+        node.expect("t", "before").await;
+
+        cluster.stop(owner);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while node
+            .bus
+            .publish("t", Bytes::from_static(b"lost"))
+            .await
+            .is_ok()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "publish to a stopped master kept succeeding"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let stopped_at = tokio::time::Instant::now();
+        cluster.start(owner).unwrap();
+
+        let deadline = tokio::time::Instant::now() + WAIT * 3;
+        loop {
+            match tokio::time::timeout_at(deadline, node.rx.recv()).await {
+                Ok(Some(Inbound::Resynced)) => break,
+                // A publish that Redis took just before the kill may still arrive.
+                Ok(Some(Inbound::Message { payload, .. })) if payload == "lost" => {}
+                other => panic!("expected Resynced, got {other:?}"),
+            }
+        }
+        eprintln!(
+            "FIGURES resynced {} ms after the master was stopped",
+            stopped_at.elapsed().as_millis()
+        );
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while let Err(e) = node.bus.publish("t", Bytes::from_static(b"after")).await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "publish still fails: {e}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        loop {
+            match node.next().await {
+                Inbound::Message { payload, .. } if payload == "after" => break,
+                Inbound::Resynced => {}
+                Inbound::Message { payload, .. } if payload == "lost" => {}
+                other => panic!("expected the publish after the restart, got {other:?}"),
+            }
+        }
         node.bus.ping().await.unwrap();
     }
 }

@@ -18,11 +18,12 @@ names! {
     METRICS_LISTEN = "CHAT_METRICS_LISTEN";
     /// `mongodb://…` URI or a directory for the embedded store.
     STORE = "CHAT_STORE";
-    /// `redis://…`, `rediss://…` or `local`.
+    /// `redis://…`, `rediss://…`, `redis-cluster://…`, `rediss-cluster://…` or `local`.
     BUS = "CHAT_BUS";
     /// Prefix of every bus channel.
     BUS_NAMESPACE = "CHAT_BUS_NAMESPACE";
-    /// PEM bundle of the CA that signed the Redis server's certificate (`rediss://`).
+    /// PEM bundle of the CA that signed the Redis server's certificate (`rediss://`,
+    /// `rediss-cluster://`).
     BUS_CA_FILE = "CHAT_BUS_CA_FILE";
     /// Email of the bootstrap admin.
     ADMIN_EMAIL = "CHAT_ADMIN_EMAIL";

@@ -261,3 +261,105 @@ async fn a_tenant_credential_can_neither_read_nor_forge_another_tenants_bus_and_
         );
     }
 }
+
+/// The same on a 3-master Redis Cluster (`--redis-url=redis-cluster://…`, sharded pub/sub): the
+/// operator's URL building keeps the seeds, its self-managed provider makes each tenant's user on
+/// every master (ACLs are per node), the chat-servers run under exactly that user, and the
+/// sharded commands are confined to the tenant's prefix like the classic ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_redis_cluster_each_tenant_runs_under_its_own_user_on_every_master_and_chats_exactly_once()
+ {
+    let cluster = testkit::redis_cluster::spawn_redis_cluster(3).expect("a 3-master cluster");
+    let mongo = testkit::mongo::mongo();
+    let s3 = testkit::s3::s3();
+    let flags = vec![
+        format!("--base-domain={BASE_DOMAIN}"),
+        "--chat-image=registry.example.com/atendo/chat-server:e2e".into(),
+        format!("--redis-url={}", cluster.url),
+        format!("--database-url={}", database_url(&mongo.uri)),
+        format!("--s3-endpoint={}", s3.endpoint),
+        "--ingress-class=nginx".into(),
+    ];
+    let providers = Providers::connect(&s3.endpoint, "us-east-1", &mongo.uri, &cluster.url)
+        .await
+        .expect("the operator's providers connect");
+    let dir = tempfile::tempdir().unwrap();
+    let (a_name, b_name) = (testkit::unique("clua"), testkit::unique("club"));
+    let mut a = tenant::start(&tenant_file(dir.path(), &a_name), &flags, &providers)
+        .await
+        .expect("tenant A starts");
+    let mut b = tenant::start(&tenant_file(dir.path(), &b_name), &flags, &providers)
+        .await
+        .expect("tenant B starts");
+    let (a_user, a_password) = credential(&a.env["CHAT_BUS"]);
+    assert!(
+        a.env["CHAT_BUS"].starts_with(&format!("redis-cluster://tenant-{a_name}:")),
+        "the cluster scheme and seeds are kept"
+    );
+    assert!(a.env["CHAT_BUS"].contains("?node=127.0.0.1:"));
+
+    let mut live_a = open(&a).await.expect("tenant A's conversation");
+    let mut live_b = open(&b).await.expect("tenant B's conversation");
+
+    // Sharded pub/sub is confined like the classic one, on the master of B's channel.
+    let b_channel = format!("{}:conv.{}", b.env["CHAT_BUS_NAMESPACE"], live_b.id);
+    let owner = cluster.ports[cluster.master_of_slot(cluster.keyslot(&b_channel).unwrap())];
+    let owner = format!("127.0.0.1:{owner}");
+    let attack: Vec<Vec<&str>> = vec![
+        vec!["SSUBSCRIBE", &b_channel],
+        vec!["SPUBLISH", &b_channel, "{\"seq\":1000000}"],
+        vec!["PSUBSCRIBE", "*"],
+        vec!["PUBSUB", "SHARDCHANNELS"],
+        vec!["CLUSTER", "NODES"],
+        vec!["KEYS", "*"],
+    ];
+    for command in &attack {
+        let reply = command_as(&owner, &a_user, &a_password, command).unwrap();
+        assert!(
+            reply.is_noperm(),
+            "tenant A's {command:?} answered {reply:?}"
+        );
+    }
+
+    let (ra, rb) = tokio::join!(
+        converse(&a_name, &mut live_a),
+        converse(&b_name, &mut live_b)
+    );
+    ra.expect("tenant A's conversation");
+    rb.expect("tenant B's conversation");
+    a.ensure_running().expect("tenant A's replicas are up");
+    b.ensure_running().expect("tenant B's replicas are up");
+
+    let attack_objects = [
+        "ssubscribe",
+        "spublish",
+        "psubscribe",
+        "pubsub|shardchannels",
+        "cluster|nodes",
+        "keys",
+        "*",
+        &b_channel,
+    ];
+    let b_user = format!("tenant-{b_name}");
+    let mut entries = 0;
+    for (port, log) in cluster.acl_logs().unwrap() {
+        for e in log.items() {
+            let field = |k| e.field(k).and_then(Resp::text).unwrap_or("").to_string();
+            let (user, object) = (field("username"), field("object"));
+            entries += 1;
+            assert_ne!(
+                user, b_user,
+                "master {port} refused tenant B's chat-servers {object:?}: the operator's \
+                 command list misses it"
+            );
+            assert!(
+                user == a_user && attack_objects.contains(&object.as_str()),
+                "master {port} refused {user} {object:?}: the operator's command list misses it"
+            );
+        }
+    }
+    eprintln!(
+        "ACL LOG over 3 masters: {entries} entries, all of them tenant A's attack; none for either \
+         tenant's chat-servers"
+    );
+}

@@ -6,6 +6,7 @@
 //! ([`resources`]) fed by a [`context::TenantContext`], `render` ([`render`]) and the reconcile
 //! pipeline ([`controller`]).
 
+pub mod ca_bundle;
 pub mod cli;
 pub mod context;
 pub mod controller;

@@ -64,7 +64,7 @@ fn redact_secrets(ctx: &TenantContext, objects: &mut TenantObjects) {
         redact_secret(secret);
     }
     let hash = resources::config_hash(
-        &objects.config_map,
+        &[Some(&objects.config_map), objects.bus_ca.as_ref()],
         &[
             &objects.database_secret,
             &objects.credentials_secret,

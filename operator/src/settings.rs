@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use clap::{Args, ValueEnum};
 
+use crate::ca_bundle::CaBundle;
+
 /// The text `{tenant}` in a template is replaced by the Tenant's name.
 pub const TENANT_PLACEHOLDER: &str = "{tenant}";
 
@@ -20,10 +22,19 @@ pub struct Settings {
     #[arg(long, env = "ATENDO_CHAT_IMAGE", value_parser = non_empty)]
     pub chat_image: String,
 
-    /// The Redis endpoint chat-servers connect to (redis:// or rediss://), without credentials:
-    /// each tenant gets its own Redis user (see --redis-provider), allowed only its own channels.
+    /// The Redis endpoint chat-servers connect to (redis:// or rediss://; for a Redis Cluster,
+    /// e.g. ElastiCache cluster mode, redis-cluster:// or rediss-cluster://, seeds as
+    /// `host:port?node=host2:port2`), without credentials: each tenant gets its own Redis user
+    /// (see --redis-provider), allowed only its own channels.
     #[arg(long, env = "ATENDO_REDIS_URL", value_parser = redis_url)]
     pub redis_url: String,
+
+    /// PEM file of the private CA that signed the Redis server's certificate, for a rediss://
+    /// --redis-url. Copied into each tenant namespace (ConfigMap chat-bus-ca) and trusted by the
+    /// chat-servers instead of the public roots (their CHAT_BUS_CA_FILE). Unset: the public roots,
+    /// which is what ElastiCache's in-transit encryption needs.
+    #[arg(long, env = "ATENDO_REDIS_CA_FILE", value_parser = crate::ca_bundle::parse)]
+    pub redis_ca_file: Option<CaBundle>,
 
     /// Address tenants' chat-servers reach MongoDB at, without credentials or database, e.g.
     /// mongodb+srv://cluster0.abcde.mongodb.net/?retryWrites=true.
@@ -155,6 +166,11 @@ pub enum SettingsError {
          --allow-shared-s3-key (ATENDO_ALLOW_SHARED_S3_KEY=true)"
     )]
     SharedS3Key,
+    #[error(
+        "--redis-ca-file ({0}) is set but --redis-url is not rediss://: the chat-servers would \
+         refuse to start (a CA applies to TLS only); use rediss:// or unset --redis-ca-file"
+    )]
+    CaWithoutTls(String),
 }
 
 pub const DEFAULT_EGRESS: &str =
@@ -200,10 +216,16 @@ impl Settings {
         )
     }
 
-    /// Refuses what parses but breaks tenant isolation: a shared static S3 key nobody accepted.
+    /// Refuses what parses but breaks tenant isolation (a shared static S3 key nobody accepted)
+    /// or would stop every tenant's chat-server (a Redis CA without TLS).
     pub fn check(&self) -> Result<(), SettingsError> {
         if self.chat_s3_access_key_id.is_some() && !self.allow_shared_s3_key {
             return Err(SettingsError::SharedS3Key);
+        }
+        if let Some(ca) = &self.redis_ca_file
+            && !self.redis_url.starts_with("rediss://")
+        {
+            return Err(SettingsError::CaWithoutTls(ca.path().display().to_string()));
         }
         Ok(())
     }
@@ -488,11 +510,23 @@ fn redis_url(s: &str) -> Result<String, String> {
     Ok(rest)
 }
 
+/// The schemes the chat-server's bus takes (`-cluster`: Redis Cluster, sharded pub/sub).
+const REDIS_SCHEMES: [&str; 4] = [
+    "redis://",
+    "rediss://",
+    "redis-cluster://",
+    "rediss-cluster://",
+];
+
 fn redis_admin_url(s: &str) -> Result<String, String> {
-    if s.starts_with("redis://") || s.starts_with("rediss://") {
+    if REDIS_SCHEMES.iter().any(|scheme| s.starts_with(scheme)) {
         Ok(s.to_string())
     } else {
-        Err("must start with redis:// or rediss://".into())
+        Err(
+            "must start with redis://, rediss://, or for a Redis Cluster redis-cluster:// or \
+             rediss-cluster://"
+                .into(),
+        )
     }
 }
 

@@ -208,3 +208,38 @@ async fn a_refused_admin_credential_is_access_denied_and_names_no_password() {
     assert!(!err.message.contains("admin-password-123"), "{err}");
     s.as_admin(&["ACL", "DELUSER", &admin]);
 }
+
+/// ACLs are per node: on a Redis Cluster the user must exist on every master, or a tenant's
+/// chat-server is refused on the shards the provider skipped.
+#[tokio::test]
+async fn on_a_cluster_the_user_is_made_on_every_master_and_removed_from_every_master() {
+    let cluster = testkit::redis_cluster::spawn_redis_cluster(3).expect("a 3-master cluster");
+    let provider = RedisAcl::connect(&cluster.url).expect("a cluster admin URL parses");
+    let tenant = testkit::unique("c");
+    let u = user(&tenant, "cluster-password-12345");
+    provider.ensure_user(&u).await.unwrap();
+    let own = format!("tenant-{tenant}:conv.1");
+    for port in &cluster.ports {
+        let addr = format!("127.0.0.1:{port}");
+        // SPUBLISH on a node that does not own the slot answers MOVED: the user got that far.
+        let reply = command_as(&addr, &u.user, &u.password, &["PING"]).unwrap();
+        assert_eq!(reply, Reply::Ok("+PONG".into()), "master {port}");
+        let other = command_as(&addr, &u.user, &u.password, &["SPUBLISH", "elsewhere", "x"]);
+        assert!(other.unwrap().is_noperm(), "master {port}");
+        let mine = command_as(&addr, &u.user, &u.password, &["SPUBLISH", &own, "x"]).unwrap();
+        assert!(
+            matches!(&mine, Reply::Ok(_))
+                || matches!(&mine, Reply::Refused(e) if e.starts_with("MOVED")),
+            "master {port}: {mine:?}"
+        );
+    }
+    provider.remove_user(&u.user).await.unwrap();
+    for port in &cluster.ports {
+        let addr = format!("127.0.0.1:{port}");
+        let reply = command_as(&addr, &u.user, &u.password, &["PING"]).unwrap();
+        assert!(
+            matches!(&reply, Reply::Refused(e) if e.starts_with("WRONGPASS")),
+            "master {port}: {reply:?}"
+        );
+    }
+}

@@ -29,10 +29,12 @@ const EXAMPLES: [(&str, &[&str]); 3] = [
             "--allow-shared-s3-key",
         ],
     ),
-    // nginx + cert-manager, IRSA on EKS.
+    // nginx + cert-manager, IRSA on EKS; a Redis of one's own over TLS, behind a private CA.
     (
         "professional",
         &[
+            "--redis-url=rediss://redis.atendo:6380",
+            "--redis-ca-file=tests/fixtures/bus-ca-1.pem",
             "--cert-issuer=letsencrypt-prod",
             r#"--ingress-annotations={"nginx.ingress.kubernetes.io/proxy-read-timeout":"3600","nginx.ingress.kubernetes.io/proxy-send-timeout":"3600"}"#,
             "--iam-role-arn-template=arn:aws:iam::123456789012:role/atendo-{tenant}-chat",
@@ -208,7 +210,7 @@ fn every_example_is_a_valid_tenant_on_the_plan_it_is_named_after() {
 }
 
 #[test]
-fn every_kind_appears_once_and_the_autoscaler_only_where_the_plan_autoscales() {
+fn every_kind_appears_once_and_the_autoscaler_and_the_redis_ca_only_where_asked_for() {
     for (plan, flags) in EXAMPLES {
         let input = std::fs::read_to_string(dir("examples").join(format!("{plan}.yaml"))).unwrap();
         let rendered = render(&input, &settings(flags)).unwrap();
@@ -228,10 +230,12 @@ fn every_kind_appears_once_and_the_autoscaler_only_where_the_plan_autoscales() {
             "Secret",
             "Secret",
             "ConfigMap",
-            "Deployment",
-            "Service",
-            "Ingress",
         ];
+        // The Redis CA's ConfigMap, where the settings name one.
+        if flags.iter().any(|f| f.starts_with("--redis-ca-file=")) {
+            expected.push("ConfigMap");
+        }
+        expected.extend(["Deployment", "Service", "Ingress"]);
         if plan != "starter" {
             expected.push("HorizontalPodAutoscaler");
         }

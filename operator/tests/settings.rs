@@ -354,6 +354,31 @@ fn the_redis_endpoint_carries_no_credential_and_each_tenant_signs_in_as_its_own_
 }
 
 #[test]
+fn a_cluster_endpoint_gets_the_tenant_user_in_front_of_its_seeds() {
+    let elasticache =
+        parse(&["--redis-url=rediss-cluster://clustercfg.abc.use1.cache.amazonaws.com:6379"])
+            .unwrap();
+    assert_eq!(
+        elasticache.settings.redis_url_for("tenant-a", "p@ss"),
+        "rediss-cluster://tenant-a:p%40ss@clustercfg.abc.use1.cache.amazonaws.com:6379"
+    );
+    let seeds = parse(&["--redis-url=redis-cluster://10.0.0.1:7000?node=10.0.0.2:7000"]).unwrap();
+    assert_eq!(
+        seeds.settings.redis_url_for("tenant-a", "pw"),
+        "redis-cluster://tenant-a:pw@10.0.0.1:7000?node=10.0.0.2:7000"
+    );
+    for bad in ["redis-cluster://", "redis-cluster://?node=10.0.0.2:7000"] {
+        assert!(
+            error(&[&format!("--redis-url={bad}")]).contains("names no host"),
+            "{bad}"
+        );
+    }
+    let err = error(&["--redis-url=redis-cluster://:secret@10.0.0.1:7000"]);
+    assert!(err.contains("must not contain credentials"), "{err}");
+    assert!(error(&["--redis-url=redis-sentinel://h:26379"]).contains("redis-cluster://"));
+}
+
+#[test]
 fn the_self_managed_redis_provider_requires_an_admin_url() {
     let without: Vec<&str> = REQUIRED
         .iter()
@@ -368,5 +393,132 @@ fn the_self_managed_redis_provider_requires_an_admin_url() {
     assert!(
         err.contains("self-managed"),
         "the choices are listed: {err}"
+    );
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `contents` in a file of its own under the system's temp directory.
+fn temp_file(name: &str, contents: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(testkit::unique("redis-ca"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn a_redis_ca_file_is_read_and_checked_when_the_flags_are_parsed() {
+    let all = parse(&[
+        "--redis-url=rediss://redis.atendo:6380",
+        &format!("--redis-ca-file={}", fixture("bus-ca-1.pem")),
+    ])
+    .unwrap();
+    let ca = all.settings.redis_ca_file.as_ref().expect("the CA");
+    assert_eq!(ca.certificates(), 1);
+    assert_eq!(
+        ca.pem(),
+        std::fs::read_to_string(fixture("bus-ca-1.pem")).unwrap()
+    );
+    all.settings.check().unwrap();
+    assert_eq!(parse(&[]).unwrap().settings.redis_ca_file, None);
+
+    let cert = std::fs::read_to_string(fixture("bus-ca-1.pem")).unwrap();
+    let cases: Vec<(std::path::PathBuf, &str)> = vec![
+        (
+            std::env::temp_dir().join("no-such-dir/ca.pem"),
+            "cannot read",
+        ),
+        (
+            temp_file("notes.txt", b"ask the Redis team\n"),
+            "no PEM certificate",
+        ),
+        (temp_file("empty.pem", b""), "no PEM certificate"),
+        (
+            temp_file("binary.der", &[0x30, 0x82, 0xff, 0xfe]),
+            "is not a PEM file",
+        ),
+        (
+            temp_file(
+                "garbage.pem",
+                b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            ),
+            "certificate 1 is not a usable CA certificate",
+        ),
+        (
+            temp_file(
+                "with-key.pem",
+                format!("{cert}-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+                    .as_bytes(),
+            ),
+            "section besides certificates",
+        ),
+    ];
+    for (path, says) in cases {
+        let e = error(&[
+            "--redis-url=rediss://redis.atendo:6380",
+            &format!("--redis-ca-file={}", path.display()),
+        ]);
+        assert!(
+            e.contains("--redis-ca-file")
+                && e.contains(&path.display().to_string())
+                && e.contains(says),
+            "{says}: {e}"
+        );
+    }
+}
+
+#[test]
+fn a_redis_ca_file_with_a_plaintext_redis_url_is_refused() {
+    let all = parse(&[&format!("--redis-ca-file={}", fixture("bus-ca-1.pem"))]).unwrap();
+    let e = all.settings.check().unwrap_err().to_string();
+    assert!(
+        e.contains("--redis-ca-file") && e.contains("bus-ca-1.pem") && e.contains("rediss://"),
+        "{e}"
+    );
+}
+
+/// The binary, as the chart starts it, with `extra` flags; its exit status and standard error.
+fn operator_run(extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec!["run".to_string()];
+    let flag = |a: &str| a.split('=').next().unwrap().to_string();
+    let overridden: Vec<String> = extra.iter().map(|a| flag(a)).collect();
+    args.extend(
+        REQUIRED
+            .iter()
+            .filter(|a| !overridden.contains(&flag(a)))
+            .map(|a| a.to_string()),
+    );
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_atendo-operator"))
+        .args(&args)
+        .env_clear()
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_operator_refuses_to_start_with_a_bad_redis_ca_file_and_names_the_file() {
+    let bad = temp_file("redis-ca.pem", b"not a certificate\n");
+    let (code, stderr) = operator_run(&[
+        "--redis-url=rediss://redis.atendo:6380",
+        &format!("--redis-ca-file={}", bad.display()),
+    ]);
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains(&bad.display().to_string()) && stderr.contains("no PEM certificate"),
+        "{stderr}"
+    );
+    let (code, stderr) = operator_run(&[&format!("--redis-ca-file={}", fixture("bus-ca-1.pem"))]);
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains("bus-ca-1.pem") && stderr.contains("is not rediss://"),
+        "refused before connecting anywhere: {stderr}"
     );
 }

@@ -9,6 +9,7 @@
 pub mod mongo;
 pub mod process;
 pub mod redis;
+pub mod redis_cluster;
 pub mod redis_tls;
 pub mod resp;
 pub mod s3;

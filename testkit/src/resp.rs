@@ -109,25 +109,44 @@ fn read_resp(reader: &mut impl BufRead) -> anyhow::Result<Resp> {
 /// `AUTH user password` on a new connection to `addr` (host:port), then `command`, whose whole
 /// reply is returned. An AUTH that is refused is returned as that refusal instead.
 pub fn query_as(addr: &str, user: &str, password: &str, command: &[&str]) -> anyhow::Result<Resp> {
-    let stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    let mut send = |args: &[&str]| -> anyhow::Result<Resp> {
+    let mut connection = Connection::open(addr)?;
+    let auth = connection.send(&["AUTH", user, password])?;
+    if matches!(auth, Resp::Error(_)) {
+        return Ok(auth);
+    }
+    connection.send(command)
+}
+
+/// `command` as the default user on a new connection to `addr` (host:port); its whole reply.
+pub fn query(addr: &str, command: &[&str]) -> anyhow::Result<Resp> {
+    Connection::open(addr)?.send(command)
+}
+
+struct Connection {
+    writer: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Connection {
+    fn open(addr: &str) -> anyhow::Result<Self> {
+        let stream = TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        Ok(Self {
+            writer: stream.try_clone()?,
+            reader: BufReader::new(stream),
+        })
+    }
+
+    fn send(&mut self, args: &[&str]) -> anyhow::Result<Resp> {
         let mut frame = format!("*{}\r\n", args.len()).into_bytes();
         for a in args {
             frame.extend(format!("${}\r\n", a.len()).bytes());
             frame.extend(a.bytes());
             frame.extend(b"\r\n");
         }
-        writer.write_all(&frame)?;
-        read_resp(&mut reader)
-    };
-    let auth = send(&["AUTH", user, password])?;
-    if matches!(auth, Resp::Error(_)) {
-        return Ok(auth);
+        self.writer.write_all(&frame)?;
+        read_resp(&mut self.reader)
     }
-    send(command)
 }
 
 /// [`query_as`], reduced to what an access check needs: refused, or the reply's first line.
@@ -143,10 +162,10 @@ pub fn command_as(
     })
 }
 
-/// host:port of a `redis://[user:pass@]host:port[/db]` URL.
+/// host:port of a `redis://[user:pass@]host:port[/db]` URL (for a cluster URL, its first node).
 pub fn address(url: &str) -> Option<String> {
     let rest = url.split("://").nth(1)?;
-    let authority = rest.split('/').next()?;
+    let authority = rest.split(['/', '?']).next()?;
     Some(authority.rsplit('@').next()?.to_string())
 }
 

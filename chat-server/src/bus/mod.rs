@@ -6,8 +6,9 @@
 //! subscription per topic per process and fans out to sockets itself.
 //!
 //! Implementations: [`redis`] (Redis pub/sub through `fred`, one channel namespace per
-//! deployment) and [`local`] (in-process, for `CHAT_BUS=local`). One conformance suite
-//! (`tests/bus_conformance.rs`) runs against both.
+//! deployment; on a single server or, with sharded pub/sub, a Redis Cluster) and [`local`]
+//! (in-process, for `CHAT_BUS=local`). One conformance suite (`tests/bus_conformance.rs`) runs
+//! against each.
 
 pub mod local;
 pub mod redis;
@@ -54,8 +55,9 @@ pub trait Bus: Send + Sync + 'static {
 
 /// The bus `location` names, pushing what it receives into `inbound`. `namespace` separates
 /// deployments sharing one Redis; the in-process bus has nothing to share and ignores it.
-/// `ca` is the private CA a `rediss://` server's certificate must chain to (else the public
-/// roots); giving one for any other location is an error, not a silent plain-text connection.
+/// `ca` is the private CA a `rediss://` (`rediss-cluster://`) server's certificate must chain
+/// to (else the public roots); giving one for any other location is an error, not a silent
+/// plain-text connection.
 pub async fn connect(
     location: &BusLocation,
     ca: Option<&tls::CaFile>,
@@ -66,7 +68,7 @@ pub async fn connect(
         BusLocation::Local => {
             if let Some(ca) = ca {
                 return Err(BusError::Other(format!(
-                    "CHAT_BUS_CA_FILE ({}) is set but CHAT_BUS is local; it applies to rediss:// only",
+                    "CHAT_BUS_CA_FILE ({}) is set but CHAT_BUS is local; it applies to TLS Redis URLs only",
                     ca.path().display()
                 )));
             }

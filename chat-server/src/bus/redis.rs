@@ -1,9 +1,16 @@
 //! Redis pub/sub bus (`CHAT_BUS=redis://…` or, over TLS, `rediss://…`), shared by every replica
 //! of one deployment. Which certificates `rediss://` trusts is [`super::tls`]'s business.
 //!
-//! Two connections: a publisher and a fred `SubscriberClient` (a RESP2 connection in subscribed
-//! mode cannot publish). Channels are `{namespace}:{topic}`, so deployments sharing one Redis
+//! Two clients: a publisher and a fred `SubscriberClient` (a RESP2 connection in subscribed
+//! mode cannot publish). Channels are `<namespace>:<topic>`, so deployments sharing one Redis
 //! never see each other's traffic.
+//!
+//! Redis Cluster (`redis-cluster://…`, `rediss-cluster://…`; [`Topology::Cluster`]): each
+//! client holds one connection per master, and the bus uses sharded pub/sub (`SPUBLISH`,
+//! `SSUBSCRIBE`, `SUNSUBSCRIBE`), whose channels hash to slots like keys. A channel name holds
+//! no `{hash tag}` (namespaces and topics have no braces), so one deployment's conversations
+//! spread over every shard, and a message crosses only the shard of its conversation instead of
+//! being broadcast to every node as classic `PUBLISH` is in a cluster.
 //!
 //! Reconnects: both clients reconnect forever with exponential backoff. After every reconnect
 //! of the subscriber (not the first connect) the tracked channels are subscribed again and
@@ -29,10 +36,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use fred::clients::SubscriberClient;
+use fred::interfaces::ClusterInterface;
 use fred::prelude::{
     Builder, Client, ClientLike, Config, ConnectionConfig, ErrorKind, EventInterface, Options,
     PerformanceConfig, PubsubInterface, ReconnectPolicy,
 };
+use fred::types::ClusterHash;
 use fred::types::config::{TlsConfig, TlsConnector, TlsHostMapping, UnresponsiveConfig};
 use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio::task::JoinHandle;
@@ -51,7 +60,19 @@ const HEARTBEAT: Duration = Duration::from_secs(10);
 const UNRESPONSIVE_AFTER: Duration = Duration::from_secs(10);
 const RESUBSCRIBE_RETRY: Duration = Duration::from_secs(1);
 
+/// What the URL's scheme says the bus talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topology {
+    /// `redis://`, `rediss://`: one endpoint (a single server, or a primary that fails over
+    /// behind one name); classic `PUBLISH` / `SUBSCRIBE`.
+    Single,
+    /// `redis-cluster://`, `rediss-cluster://`: a Redis Cluster (ElastiCache cluster mode),
+    /// found from the seed node(s) in the URL; sharded pub/sub.
+    Cluster,
+}
+
 pub struct RedisBus {
+    topology: Topology,
     prefix: String,
     publisher: Client,
     subscriber: SubscriberClient,
@@ -68,7 +89,7 @@ impl RedisBus {
         inbound: mpsc::Sender<Inbound>,
     ) -> BusResult<Self> {
         let shown = redact(url);
-        let mut builder = builder(url, ca)?;
+        let (mut builder, topology) = builder(url, ca)?;
         let subscriber = builder
             .build_subscriber_client()
             .map_err(|e| BusError::Other(format!("Redis client for {shown}: {e}")))?;
@@ -95,12 +116,14 @@ impl RedisBus {
             tokio::spawn(forward(messages, prefix.clone(), inbound.clone())),
             tokio::spawn(restore_subscriptions(
                 subscriber.clone(),
+                topology,
                 reconnects,
                 inbound,
             )),
-            tokio::spawn(heartbeat(subscriber.clone())),
+            tokio::spawn(heartbeat(subscriber.clone(), topology)),
         ];
         Ok(Self {
+            topology,
             prefix,
             publisher,
             subscriber,
@@ -125,20 +148,37 @@ impl RedisBus {
 }
 
 /// Pure: the fred configuration for `url`, with this bus's reconnect, timeout and buffer
-/// policy, and for `rediss://` the trust of [`client_config`].
-fn builder(url: &str, ca: Option<&CaFile>) -> BusResult<Builder> {
+/// policy, and for `rediss://` / `rediss-cluster://` the trust of [`client_config`].
+fn builder(url: &str, ca: Option<&CaFile>) -> BusResult<(Builder, Topology)> {
     let shown = redact(url);
-    // fred would build its own TLS settings for a rediss:// URL (the system's CA bundle, through
-    // a process-wide rustls provider); the URL is parsed as plain and ours are set instead.
-    let (plain, tls) = match url.strip_prefix("rediss://") {
-        Some(rest) => (format!("redis://{rest}"), true),
-        None => (url.to_string(), false),
+    // fred would build its own TLS settings for a TLS URL (the system's CA bundle, through a
+    // process-wide rustls provider); the URL is parsed as plain and ours are set instead.
+    let (scheme, rest) = url.split_once("://").unwrap_or((url, ""));
+    let (plain_scheme, tls, topology) = match scheme {
+        "redis" => ("redis", false, Topology::Single),
+        "rediss" => ("redis", true, Topology::Single),
+        "redis-cluster" => ("redis-cluster", false, Topology::Cluster),
+        "rediss-cluster" => ("redis-cluster", true, Topology::Cluster),
+        _ => {
+            return Err(BusError::Other(format!(
+                "invalid Redis URL {shown}: the scheme must be redis://, rediss://, \
+                 redis-cluster:// or rediss-cluster://"
+            )));
+        }
     };
     if let (Some(ca), false) = (ca, tls) {
         return Err(BusError::Other(format!(
-            "CHAT_BUS_CA_FILE ({}) is set but {shown} is not a rediss:// URL, so the connection \
-             would not be encrypted; use rediss:// or unset CHAT_BUS_CA_FILE",
+            "CHAT_BUS_CA_FILE ({}) is set but {shown} is not a TLS URL (rediss:// or \
+             rediss-cluster://), so the connection would not be encrypted; use TLS or unset \
+             CHAT_BUS_CA_FILE",
             ca.path().display()
+        )));
+    }
+    let plain = format!("{plain_scheme}://{rest}");
+    if topology == Topology::Cluster && !has_host(rest) {
+        return Err(BusError::Other(format!(
+            "invalid Redis URL {shown}: a cluster URL names at least one node, e.g. \
+             redis-cluster://host:6379 or redis-cluster://host1:6379?node=host2:6379"
         )));
     }
     let mut config = Config::from_url(&plain)
@@ -168,7 +208,14 @@ fn builder(url: &str, ca: Option<&CaFile>) -> BusResult<Builder> {
             },
             ..Default::default()
         });
-    Ok(builder)
+    Ok((builder, topology))
+}
+
+/// Whether the authority of a URL (after `scheme://`) names a host.
+fn has_host(rest: &str) -> bool {
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    !host_port.split(':').next().unwrap_or("").is_empty()
 }
 
 fn unreachable(shown: &str, e: fred::error::Error) -> BusError {
@@ -247,6 +294,7 @@ async fn forward(
 
 async fn restore_subscriptions(
     subscriber: SubscriberClient,
+    topology: Topology,
     mut reconnects: tokio::sync::broadcast::Receiver<fred::types::config::Server>,
     inbound: mpsc::Sender<Inbound>,
 ) {
@@ -255,9 +303,17 @@ async fn restore_subscriptions(
             Ok(_) | Err(RecvError::Lagged(_)) => {}
             Err(RecvError::Closed) => return,
         }
+        // A cluster announces each master it connected to; one restore covers them all.
+        while let Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) =
+            reconnects.try_recv()
+        {}
         tracing::info!("reconnected to Redis; restoring bus subscriptions");
         loop {
-            match resubscribe(&subscriber).await {
+            let restored = match topology {
+                Topology::Single => resubscribe(&subscriber).await,
+                Topology::Cluster => resubscribe_sharded(&subscriber).await,
+            };
+            match restored {
                 Ok(()) => {
                     if inbound.send(Inbound::Resynced).await.is_err() {
                         return;
@@ -289,6 +345,20 @@ async fn resubscribe(subscriber: &SubscriberClient) -> BusResult<()> {
     confirm(subscriber).await
 }
 
+/// One `SSUBSCRIBE` per channel (fred's `resubscribe_all` sends one per slot, but Redis answers
+/// each channel of it separately and fred takes only the first answer as the reply). Each is
+/// in effect when it returns: unlike the other subscription commands fred waits for Redis's
+/// answer to `SSUBSCRIBE`, so that it can follow a `MOVED` to the slot's new master.
+async fn resubscribe_sharded(subscriber: &SubscriberClient) -> BusResult<()> {
+    for channel in subscriber.tracked_shard_channels() {
+        subscriber
+            .ssubscribe(channel)
+            .await
+            .map_err(|e| map_error("SSUBSCRIBE", e))?;
+    }
+    Ok(())
+}
+
 /// fred resolves (UN)SUBSCRIBE as soon as it is written, before Redis has acted on it. Redis
 /// answers one connection's commands in order, so the reply to a PING sent after it means it
 /// took effect: from then on a publish from any connection is (or is no longer) delivered.
@@ -301,14 +371,51 @@ async fn confirm(subscriber: &SubscriberClient) -> BusResult<()> {
     Ok(())
 }
 
-async fn heartbeat(subscriber: SubscriberClient) {
+/// Like [`confirm`], on the master that serves `channel`'s slot: the one connection whose
+/// order matters after a `SUNSUBSCRIBE` of it.
+async fn confirm_on_shard(subscriber: &SubscriberClient, channel: &str) -> BusResult<()> {
+    let options = Options {
+        cluster_hash: Some(ClusterHash::Custom(fred::util::redis_keyslot(
+            channel.as_bytes(),
+        ))),
+        ..Default::default()
+    };
+    let _: () = subscriber
+        .with_options(&options)
+        .ping(None)
+        .await
+        .map_err(|e| map_error("PING", e))?;
+    Ok(())
+}
+
+async fn heartbeat(subscriber: SubscriberClient, topology: Topology) {
     let mut tick = tokio::time::interval(HEARTBEAT);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if subscriber.is_connected() {
-            // Failures surface through fred's reconnect logic; nothing to do here.
-            let _: Result<(), _> = subscriber.ping(None).await;
+        if !subscriber.is_connected() {
+            continue;
+        }
+        // Failures surface through fred's reconnect logic; nothing to do here.
+        match topology {
+            Topology::Single => {
+                let _: Result<(), _> = subscriber.ping(None).await;
+            }
+            // Every master's connection carries subscriptions of its own slots; a PING without
+            // a key would reach only one of them.
+            Topology::Cluster => {
+                let masters = subscriber
+                    .cached_cluster_state()
+                    .map(|state| state.unique_primary_nodes())
+                    .unwrap_or_default();
+                for master in masters {
+                    let options = Options {
+                        cluster_node: Some(master),
+                        ..Default::default()
+                    };
+                    let _: Result<(), _> = subscriber.with_options(&options).ping(None).await;
+                }
+            }
         }
     }
 }
@@ -317,12 +424,13 @@ async fn heartbeat(subscriber: SubscriberClient) {
 impl Bus for RedisBus {
     async fn publish(&self, topic: &str, payload: Bytes) -> BusResult<()> {
         self.ensure_connected(&self.publisher)?;
-        let _receivers: i64 = self
-            .publisher
-            .with_options(&command_options())
-            .publish(self.channel(topic), payload)
-            .await
-            .map_err(|e| map_error("PUBLISH", e))?;
+        let publisher = self.publisher.with_options(&command_options());
+        let channel = self.channel(topic);
+        let _receivers: i64 = match self.topology {
+            Topology::Single => publisher.publish(channel, payload).await,
+            Topology::Cluster => publisher.spublish(channel, payload).await,
+        }
+        .map_err(|e| map_error("PUBLISH", e))?;
         Ok(())
     }
 
@@ -330,20 +438,43 @@ impl Bus for RedisBus {
         self.ensure_connected(&self.subscriber)?;
         // Through the SubscriberClient itself (not `with_options`), so the channel is tracked
         // for resubscription; the default command timeout bounds the wait.
-        self.subscriber
-            .subscribe(self.channel(topic))
-            .await
-            .map_err(|e| map_error("SUBSCRIBE", e))?;
-        confirm(&self.subscriber).await
+        let channel = self.channel(topic);
+        match self.topology {
+            Topology::Single => {
+                self.subscriber
+                    .subscribe(channel)
+                    .await
+                    .map_err(|e| map_error("SUBSCRIBE", e))?;
+                confirm(&self.subscriber).await
+            }
+            // In effect on return (see `resubscribe_sharded`).
+            Topology::Cluster => self
+                .subscriber
+                .ssubscribe(channel)
+                .await
+                .map_err(|e| map_error("SSUBSCRIBE", e)),
+        }
     }
 
     async fn unsubscribe(&self, topic: &str) -> BusResult<()> {
         self.ensure_connected(&self.subscriber)?;
-        self.subscriber
-            .unsubscribe(self.channel(topic))
-            .await
-            .map_err(|e| map_error("UNSUBSCRIBE", e))?;
-        confirm(&self.subscriber).await
+        let channel = self.channel(topic);
+        match self.topology {
+            Topology::Single => {
+                self.subscriber
+                    .unsubscribe(channel)
+                    .await
+                    .map_err(|e| map_error("UNSUBSCRIBE", e))?;
+                confirm(&self.subscriber).await
+            }
+            Topology::Cluster => {
+                self.subscriber
+                    .sunsubscribe(channel.as_str())
+                    .await
+                    .map_err(|e| map_error("SUNSUBSCRIBE", e))?;
+                confirm_on_shard(&self.subscriber, &channel).await
+            }
+        }
     }
 
     async fn ping(&self) -> BusResult<()> {
@@ -399,9 +530,10 @@ mod tests {
 
     #[test]
     fn tls_urls_get_tls_and_plain_urls_do_not() {
-        let tls = builder("rediss://:pw@h:6380", None).unwrap();
+        let (tls, topology) = builder("rediss://:pw@h:6380", None).unwrap();
         assert!(tls.get_config().unwrap().uses_rustls());
-        let plain = builder("redis://h:6379", None).unwrap();
+        assert_eq!(topology, Topology::Single);
+        let (plain, _) = builder("redis://h:6379", None).unwrap();
         assert!(!plain.get_config().unwrap().uses_tls());
     }
 
@@ -414,10 +546,63 @@ mod tests {
             .expect_err("must fail")
             .to_string();
         assert!(
-            err.contains("not a rediss:// URL") && err.contains("redis://***@h:6379"),
+            err.contains("not a TLS URL") && err.contains("redis://***@h:6379"),
             "{err}"
         );
         assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn the_cluster_schemes_choose_the_cluster_with_every_seed_and_tls_as_asked() {
+        let (b, topology) = builder(
+            "redis-cluster://u:pw@h1:7000?node=h2:7001&node=h3:7002",
+            None,
+        )
+        .unwrap();
+        assert_eq!(topology, Topology::Cluster);
+        let config = b.get_config().unwrap();
+        assert!(!config.uses_tls());
+        let mut seeds: Vec<String> = config
+            .server
+            .hosts()
+            .iter()
+            .map(|s| format!("{}:{}", s.host, s.port))
+            .collect();
+        seeds.sort();
+        assert_eq!(seeds, ["h1:7000", "h2:7001", "h3:7002"]);
+        assert_eq!(config.password.as_deref(), Some("pw"));
+
+        let (tls, topology) = builder("rediss-cluster://:pw@cfg.example.com:6379", None).unwrap();
+        assert_eq!(topology, Topology::Cluster);
+        assert!(tls.get_config().unwrap().uses_rustls());
+        assert!(tls.get_config().unwrap().server.is_clustered());
+    }
+
+    #[test]
+    fn a_cluster_url_without_a_node_is_a_clear_error_without_the_password() {
+        for url in [
+            "redis-cluster://",
+            "redis-cluster://:secret@",
+            "rediss-cluster://u:secret@:6379",
+        ] {
+            let err = builder(url, None).expect_err(url).to_string();
+            assert!(
+                err.contains("a cluster URL names at least one node") && err.contains("://"),
+                "{err}"
+            );
+            assert!(!err.contains("secret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_scheme_is_a_clear_error() {
+        let err = builder("redis-sentinel://:secret@h:26379", None)
+            .expect_err("not supported")
+            .to_string();
+        assert!(
+            err.contains("redis-cluster://") && err.contains("redis-sentinel://***@h:26379"),
+            "{err}"
+        );
     }
 
     /// A self-signed CA certificate (any will do: only its parsing is exercised here).

@@ -27,12 +27,14 @@ pub const BUS_COMMANDS: &[&str] = &[
     "unsubscribe",
     // fred's `quit()` when a chat-server shuts down.
     "quit",
-    // Cluster mode (sharded pub/sub): fred reads the slot map and checks the cluster's health on
-    // every connection, then uses the sharded commands.
+    // Redis Cluster (`redis-cluster://`, chat-server/src/bus/redis.rs, Topology::Cluster): fred
+    // reads the slot map (`CLUSTER SLOTS`, router/clustered.rs) and checks `cluster_state:ok`
+    // (`CLUSTER INFO`, protocol/connection.rs) on every connection; the bus then uses sharded
+    // pub/sub. fred sends neither READONLY nor CLUSTER SHARDS without its `replicas` feature,
+    // which the chat-server does not enable. Checked under exactly this list on a 3-master
+    // cluster by e2e/tests/bus_isolation.rs (ACL LOG of every master).
     "cluster|slots",
-    "cluster|shards",
     "cluster|info",
-    "readonly",
     "spublish",
     "ssubscribe",
     "sunsubscribe",
@@ -143,6 +145,9 @@ mod tests {
             "eval",
             "debug",
             "pubsub",
+            "cluster|nodes",
+            "cluster|setslot",
+            "readonly",
         ] {
             assert!(!BUS_COMMANDS.contains(&c), "{c}");
         }

@@ -385,12 +385,32 @@ async fn apply_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
     )
     .await
     .map_err(fail("config map"))?;
+    let config_maps = Api::<ConfigMap>::namespaced(nsd(client), ns);
+    // Before the Deployment whose pods mount it; removed only after the Deployment no longer
+    // mounts it, so a pod of the new template never waits for a volume that is gone.
+    let remove_bus_ca = match objects.bus_ca {
+        Some(bus_ca) => {
+            apply::apply(&config_maps, bus_ca)
+                .await
+                .map_err(fail("bus CA config map"))?;
+            false
+        }
+        None => true,
+    };
     let deployment = apply::apply(
         &Api::<Deployment>::namespaced(nsd(client), ns),
         objects.deployment,
     )
     .await
     .map_err(fail("deployment"))?;
+    if remove_bus_ca {
+        apply::delete_if_present(&config_maps, resources::bus_ca::BUS_CA)
+            .await
+            .map_err(|source| Error::Delete {
+                what: "bus CA config map",
+                source,
+            })?;
+    }
     apply::apply(
         &Api::<Service>::namespaced(nsd(client), ns),
         objects.service,
@@ -754,6 +774,15 @@ pub fn controller(
         named(CHAT_SERVER),
         owning_tenant,
     );
+    // Only with --redis-ca-file: without it the reconcile deletes a leftover one anyway, and the
+    // watch would hold a connection open for nothing.
+    if ctx.settings.redis_ca_file.is_some() {
+        controller = controller.watches(
+            Api::<ConfigMap>::all(client.clone()),
+            named(resources::bus_ca::BUS_CA),
+            owning_tenant,
+        );
+    }
     for secret in secrets::ALL {
         controller = controller.watches(
             Api::<Secret>::all(client.clone()),

@@ -5,10 +5,15 @@
 //! restart forgets them, and every tenant's bus is refused until the next reconcile (at most the
 //! resync interval) converges its user again. README's self-managed guide says to keep an
 //! `aclfile` for that reason.
+//!
+//! A Redis Cluster (`redis-cluster://` admin URL) shares no ACLs between nodes either: each
+//! command goes to every master of the slot map. (A replica promoted later gets the user at the
+//! next reconcile.)
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+use fred::interfaces::ClusterInterface;
 use fred::prelude::{
     Builder, Client, ClientLike, Config, ErrorKind, PerformanceConfig, ReconnectPolicy,
 };
@@ -49,7 +54,31 @@ impl RedisAcl {
 
     async fn acl(&self, args: Vec<String>) -> Result<Value, fred::error::Error> {
         let acl = CustomCommand::new_static("ACL", ClusterHash::Random, false);
-        self.client.custom(acl, args).await
+        if !self.client.is_clustered() {
+            return self.client.custom(acl, args).await;
+        }
+        // The slot map is known once connected; a PING waits for that like any command.
+        let _: () = self.client.ping(None).await?;
+        let masters = self
+            .client
+            .cached_cluster_state()
+            .map(|state| state.unique_primary_nodes())
+            .unwrap_or_default();
+        if masters.is_empty() {
+            return Err(fred::error::Error::new(
+                ErrorKind::Cluster,
+                "the cluster's slot map names no master",
+            ));
+        }
+        let mut reply = Value::Null;
+        for master in masters {
+            reply = self
+                .client
+                .with_cluster_node(master)
+                .custom(acl.clone(), args.clone())
+                .await?;
+        }
+        Ok(reply)
     }
 }
 

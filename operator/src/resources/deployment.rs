@@ -1,6 +1,6 @@
 //! The tenant's chat-server Deployment: the chat contract's environment, health probes, a
-//! restricted security context, the plan's resources, and a config hash that rolls the pods
-//! whenever their ConfigMap or Secrets change.
+//! restricted security context, the plan's resources, the Redis CA mounted read-only when there is
+//! one, and a config hash that rolls the pods whenever their ConfigMaps or Secrets change.
 
 use std::collections::BTreeMap;
 
@@ -9,16 +9,17 @@ use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, Lifecycle, LifecycleHandler,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
-    SecretKeySelector, SecurityContext, SleepAction, TopologySpreadConstraint, Volume, VolumeMount,
+    Capabilities, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, Lifecycle,
+    LifecycleHandler, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    SeccompProfile, SecretKeySelector, SecurityContext, SleepAction, TopologySpreadConstraint,
+    Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{CHAT_SERVER, cpu, memory, secrets};
+use super::{CHAT_SERVER, bus_ca, cpu, memory, secrets};
 use crate::context::TenantContext;
 
 pub const CONTAINER_PORT: i32 = 8080;
@@ -32,6 +33,8 @@ pub const CONFIG_HASH_ANNOTATION: &str = "atendo.io/config-hash";
 pub const PRE_STOP_SECONDS: i64 = 5;
 /// The chat-server's own drain after SIGTERM (CHAT_SHUTDOWN_GRACE_SECS).
 pub const SHUTDOWN_GRACE_SECONDS: i64 = 15;
+/// The pod volume of [`bus_ca::BUS_CA`], with `--redis-ca-file`.
+const BUS_CA_VOLUME: &str = "bus-ca";
 /// Distroless "nonroot".
 const RUN_AS: i64 = 65532;
 
@@ -109,14 +112,27 @@ fn pod_spec(ctx: &TenantContext, selector: LabelSelector) -> PodSpec {
         ]),
         containers: vec![container(ctx)],
         // The root filesystem is read-only; /tmp is the one writable place.
-        volumes: Some(vec![Volume {
-            name: "tmp".into(),
-            empty_dir: Some(EmptyDirVolumeSource {
-                size_limit: Some(Quantity("64Mi".into())),
-                ..EmptyDirVolumeSource::default()
-            }),
-            ..Volume::default()
-        }]),
+        volumes: Some(
+            [Volume {
+                name: "tmp".into(),
+                empty_dir: Some(EmptyDirVolumeSource {
+                    size_limit: Some(Quantity("64Mi".into())),
+                    ..EmptyDirVolumeSource::default()
+                }),
+                ..Volume::default()
+            }]
+            .into_iter()
+            .chain(ctx.settings.redis_ca_file.as_ref().map(|_| Volume {
+                name: BUS_CA_VOLUME.into(),
+                config_map: Some(ConfigMapVolumeSource {
+                    name: bus_ca::BUS_CA.into(),
+                    optional: Some(false),
+                    ..ConfigMapVolumeSource::default()
+                }),
+                ..Volume::default()
+            }))
+            .collect(),
+        ),
         ..PodSpec::default()
     }
 }
@@ -201,6 +217,11 @@ fn container(ctx: &TenantContext) -> Container {
                     .into_iter()
                     .flatten(),
             )
+            .chain(ctx.settings.redis_ca_file.as_ref().map(|_| EnvVar {
+                name: names::BUS_CA_FILE.into(),
+                value: Some(bus_ca::ca_file()),
+                ..EnvVar::default()
+            }))
             .collect(),
         ),
         resources: Some(ResourceRequirements {
@@ -230,11 +251,21 @@ fn container(ctx: &TenantContext) -> Container {
             }),
             ..SecurityContext::default()
         }),
-        volume_mounts: Some(vec![VolumeMount {
-            name: "tmp".into(),
-            mount_path: "/tmp".into(),
-            ..VolumeMount::default()
-        }]),
+        volume_mounts: Some(
+            [VolumeMount {
+                name: "tmp".into(),
+                mount_path: "/tmp".into(),
+                ..VolumeMount::default()
+            }]
+            .into_iter()
+            .chain(ctx.settings.redis_ca_file.as_ref().map(|_| VolumeMount {
+                name: BUS_CA_VOLUME.into(),
+                mount_path: bus_ca::MOUNT_DIR.into(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            }))
+            .collect(),
+        ),
         ..Container::default()
     }
 }

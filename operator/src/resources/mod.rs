@@ -1,6 +1,7 @@
 //! Pure builders, one file per owned kind: Tenant + settings (+ secret values) in, objects out.
 //! No client here; the controller applies what these return and `render` prints it.
 
+pub mod bus_ca;
 pub mod config_map;
 pub mod deployment;
 pub mod hpa;
@@ -43,6 +44,9 @@ pub struct TenantObjects {
     pub credentials_secret: Secret,
     pub admin_secret: Secret,
     pub config_map: ConfigMap,
+    /// The Redis CA the pods trust (`--redis-ca-file`); None without one: the controller then
+    /// deletes an existing one.
+    pub bus_ca: Option<ConfigMap>,
     pub deployment: Deployment,
     pub service: Service,
     pub ingress: Ingress,
@@ -53,11 +57,12 @@ pub struct TenantObjects {
 
 pub fn build(ctx: &TenantContext, credentials: &Credentials) -> TenantObjects {
     let config_map = config_map::build(ctx);
+    let bus_ca = bus_ca::build(ctx);
     let database_secret = secrets::database(ctx, credentials);
     let credentials_secret = secrets::credentials(ctx, credentials);
     let admin_secret = secrets::admin(ctx, credentials);
     let hash = config_hash(
-        &config_map,
+        &[Some(&config_map), bus_ca.as_ref()],
         &[&database_secret, &credentials_secret, &admin_secret],
     );
     TenantObjects {
@@ -75,6 +80,7 @@ pub fn build(ctx: &TenantContext, credentials: &Credentials) -> TenantObjects {
         credentials_secret,
         admin_secret,
         config_map,
+        bus_ca,
     }
 }
 
@@ -91,10 +97,15 @@ impl TenantObjects {
             yaml(&self.credentials_secret)?,
             yaml(&self.admin_secret)?,
             yaml(&self.config_map)?,
+        ];
+        if let Some(bus_ca) = &self.bus_ca {
+            docs.push(yaml(bus_ca)?);
+        }
+        docs.extend([
             yaml(&self.deployment)?,
             yaml(&self.service)?,
             yaml(&self.ingress)?,
-        ];
+        ]);
         if let Some(hpa) = &self.hpa {
             docs.push(yaml(hpa)?);
         }
@@ -108,10 +119,14 @@ fn yaml(object: &impl Serialize) -> Result<String, serde_yaml_ng::Error> {
 }
 
 /// SHA-256 over the pods' configuration. BTreeMaps serialise in key order, so equal data always
-/// gives the same hash and a no-op reconcile leaves the pod template untouched.
-pub fn config_hash(config_map: &ConfigMap, secrets: &[&Secret]) -> String {
+/// gives the same hash and a no-op reconcile leaves the pod template untouched. An absent
+/// ConfigMap (None) adds nothing, so a tenant without the optional ones keeps the hash it had
+/// before they existed, and its pods do not roll on an operator upgrade.
+pub fn config_hash(config_maps: &[Option<&ConfigMap>], secrets: &[&Secret]) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(serde_json::to_vec(&config_map.data).expect("string maps serialise"));
+    for config_map in config_maps.iter().flatten() {
+        hasher.update(serde_json::to_vec(&config_map.data).expect("string maps serialise"));
+    }
     for secret in secrets {
         hasher.update(serde_json::to_vec(&secret.data).expect("byte maps serialise"));
     }

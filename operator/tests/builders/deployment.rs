@@ -170,7 +170,7 @@ fn the_config_hash_changes_with_the_config_or_a_secret_and_only_then() {
                 .as_ref()
                 .unwrap()["atendo.io/config-hash"],
             config_hash(
-                &objects.config_map,
+                &[Some(&objects.config_map)],
                 &[
                     &objects.database_secret,
                     &objects.credentials_secret,
@@ -179,7 +179,7 @@ fn the_config_hash_changes_with_the_config_or_a_secret_and_only_then() {
             )
         );
         config_hash(
-            &objects.config_map,
+            &[Some(&objects.config_map)],
             &[
                 &objects.database_secret,
                 &objects.credentials_secret,
