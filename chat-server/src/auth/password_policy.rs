@@ -67,7 +67,7 @@ fn guessable(p: &str) -> bool {
 fn repeated(p: &str) -> bool {
     let chars: Vec<char> = p.chars().collect();
     (1..=chars.len() / 2)
-        .filter(|unit| chars.len() % unit == 0)
+        .filter(|unit| chars.len().is_multiple_of(*unit))
         .find(|&unit| chars.chunks(unit).all(|c| c == &chars[..unit]))
         .is_some_and(|unit| {
             let u: String = chars[..unit].iter().collect();
