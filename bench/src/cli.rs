@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::cluster::SystemKind;
 use crate::results::Results;
-use crate::scenario::{fanout, idle, latency, storm, tenant};
+use crate::scenario::{fanout, idle, latency, shards, storm, tenant};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -132,6 +132,31 @@ pub enum Cmd {
         system: Which,
         #[arg(long, default_value_t = 5)]
         settle_secs: u64,
+    },
+    /// Scenario 6: Atendo's fan-out ramp on a Redis Cluster of 1 and of 3 masters (sharded
+    /// pub/sub).
+    Shards {
+        /// Masters of each cluster, comma-separated; each gets its own ramp.
+        #[arg(long, value_delimiter = ',', default_value = "1,3")]
+        shards: Vec<usize>,
+        /// Many small rooms: every room is one channel, and the channels are what spread over
+        /// the shards.
+        #[arg(long, default_value_t = 60)]
+        rooms: usize,
+        #[arg(long, default_value_t = 10)]
+        per_room: usize,
+        #[arg(long, default_value_t = 100)]
+        body: usize,
+        #[arg(long, default_value_t = 8)]
+        step_secs: u64,
+        #[arg(long, default_value_t = 200.0)]
+        start_rate: f64,
+        #[arg(long, default_value_t = 1.5)]
+        growth: f64,
+        #[arg(long, default_value_t = 200_000.0)]
+        max_rate: f64,
+        #[arg(long, default_value_t = 50.0)]
+        p99_limit_ms: f64,
     },
     /// Prints the results file as the Markdown tables of docs/benchmarks.md.
     Report,
@@ -289,6 +314,33 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
                     r.rss as f64 / 1048576.0
                 );
                 save(&path, |res| res.add_tenant(r))?;
+            }
+        }
+        Cmd::Shards {
+            shards,
+            rooms,
+            per_room,
+            body,
+            step_secs,
+            start_rate,
+            growth,
+            max_rate,
+            p99_limit_ms,
+        } => {
+            anyhow::ensure!(growth > 1.0, "--growth must be above 1");
+            let p = fanout::FanoutParams {
+                rooms,
+                per_room,
+                body_size: body,
+                step: Duration::from_secs(step_secs),
+                start_rate,
+                growth,
+                max_rate,
+                p99_limit_ms,
+            };
+            for &n in &shards {
+                let r = shards::run(n, &p).await?;
+                save(&path, |res| res.add_shards(r))?;
             }
         }
         Cmd::Report => print!("{}", crate::report::markdown(&Results::load(&path)?)),

@@ -251,6 +251,42 @@ pub fn markdown(r: &Results) -> String {
             );
         }
     }
+    if !r.shards.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n#### Redis Cluster: Atendo's fan-out on 1 vs 3 shards (sharded pub/sub)\n"
+        );
+        let _ = writeln!(
+            out,
+            "| shards | rooms × subscribers | body | best deliveries/s, p99 ≤ limit | publishes/s asked | p99 ms | server CPU-s / M | Redis CPU-s per master at that step |"
+        );
+        let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|---:|---|");
+        for s in &r.shards {
+            let f = &s.fanout;
+            let row = f.best().map_or_else(
+                || "not reached | – | – | – | –".to_string(),
+                |b| {
+                    format!(
+                        "{} | {} | {:.2} | {:.2} | {}",
+                        count(b.deliveries_per_sec as u64),
+                        count(b.target_rate as u64),
+                        b.latency.p99_ms,
+                        b.cpu_s_per_million,
+                        b.redis_cpu_per_master_s
+                            .iter()
+                            .map(|c| format!("{c:.2}"))
+                            .collect::<Vec<_>>()
+                            .join(" / ")
+                    )
+                },
+            );
+            let _ = writeln!(
+                out,
+                "| {} | {} × {} | {} B | {row} |",
+                s.shards, f.rooms, f.per_room, f.body_size
+            );
+        }
+    }
     for l in &r.latency {
         let _ = writeln!(
             out,

@@ -10,6 +10,7 @@ use crate::cluster::SystemKind;
 use crate::scenario::fanout::FanoutResult;
 use crate::scenario::idle::IdleResult;
 use crate::scenario::latency::LatencyResult;
+use crate::scenario::shards::ShardsResult;
 use crate::scenario::storm::StormResult;
 use crate::scenario::tenant::TenantResult;
 
@@ -73,6 +74,8 @@ pub struct Results {
     pub storm: Vec<StormResult>,
     #[serde(default)]
     pub tenant: Vec<TenantResult>,
+    #[serde(default)]
+    pub shards: Vec<ShardsResult>,
 }
 
 fn replace<T>(list: &mut Vec<T>, item: T, same: impl Fn(&T, &T) -> bool) {
@@ -134,6 +137,13 @@ impl Results {
                 .total_cmp(&a.rate)
                 .then((a.system as u8).cmp(&(b.system as u8)))
         });
+    }
+
+    pub fn add_shards(&mut self, r: ShardsResult) {
+        replace(&mut self.shards, r, |a, b| {
+            a.shards == b.shards && a.fanout.body_size == b.fanout.body_size
+        });
+        self.shards.sort_by_key(|r| (r.fanout.body_size, r.shards));
     }
 
     pub fn add_tenant(&mut self, r: TenantResult) {

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::cluster::SystemKind;
-use crate::scenario::{fanout, idle, latency, storm, tenant};
+use crate::scenario::{fanout, idle, latency, shards, storm, tenant};
 
 pub async fn run() -> anyhow::Result<()> {
     let mut failures = Vec::new();
@@ -109,6 +109,38 @@ pub async fn run() -> anyhow::Result<()> {
                 );
             }
             Err(e) => check(false, format!("storm: {e:#}")),
+        }
+    }
+    // Atendo alone (Socket.IO's peer has no sharded adapter here), on a private cluster.
+    for n in [1, 3] {
+        let p = fanout::FanoutParams {
+            rooms: 6,
+            per_room: 5,
+            body_size: 100,
+            step: Duration::from_secs(2),
+            start_rate: 20.0,
+            growth: 2.0,
+            max_rate: 40.0,
+            p99_limit_ms: 1000.0,
+        };
+        let (ok, what) = match shards::run(n, &p).await {
+            Ok(r) => {
+                let f = &r.fanout;
+                let complete = f.steps.len() == 2 && f.steps.iter().all(|s| s.complete);
+                let spread = f.steps.iter().all(|s| s.redis_cpu_per_master_s.len() == n);
+                (
+                    complete && spread && f.totals.lost == 0 && f.totals.duplicates == 0,
+                    format!(
+                        "shards: fan-out on {n} shard(s), all complete {complete}, per-master CPU {spread}, lost {}, duplicated {}",
+                        f.totals.lost, f.totals.duplicates
+                    ),
+                )
+            }
+            Err(e) => (false, format!("shards ({n}): {e:#}")),
+        };
+        eprintln!("smoke Atendo: {} {what}", if ok { "ok  " } else { "FAIL" });
+        if !ok {
+            failures.push(format!("Atendo: {what}"));
         }
     }
     anyhow::ensure!(

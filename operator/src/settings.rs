@@ -167,8 +167,9 @@ pub enum SettingsError {
     )]
     SharedS3Key,
     #[error(
-        "--redis-ca-file ({0}) is set but --redis-url is not rediss://: the chat-servers would \
-         refuse to start (a CA applies to TLS only); use rediss:// or unset --redis-ca-file"
+        "--redis-ca-file ({0}) is set but --redis-url is not rediss:// (or rediss-cluster://): \
+         the chat-servers would refuse to start (a CA applies to TLS only); use TLS or unset \
+         --redis-ca-file"
     )]
     CaWithoutTls(String),
 }
@@ -223,7 +224,8 @@ impl Settings {
             return Err(SettingsError::SharedS3Key);
         }
         if let Some(ca) = &self.redis_ca_file
-            && !self.redis_url.starts_with("rediss://")
+            && !(self.redis_url.starts_with("rediss://")
+                || self.redis_url.starts_with("rediss-cluster://"))
         {
             return Err(SettingsError::CaWithoutTls(ca.path().display().to_string()));
         }

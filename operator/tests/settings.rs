@@ -375,6 +375,15 @@ fn a_cluster_endpoint_gets_the_tenant_user_in_front_of_its_seeds() {
     }
     let err = error(&["--redis-url=redis-cluster://:secret@10.0.0.1:7000"]);
     assert!(err.contains("must not contain credentials"), "{err}");
+    // A private CA goes with TLS to a cluster as it does to one server.
+    let ca = format!("--redis-ca-file={}", fixture("bus-ca-1.pem"));
+    let tls = parse(&["--redis-url=rediss-cluster://10.0.0.1:7000", &ca]).unwrap();
+    assert_eq!(tls.settings.check(), Ok(()));
+    let plain = parse(&["--redis-url=redis-cluster://10.0.0.1:7000", &ca]).unwrap();
+    assert!(matches!(
+        plain.settings.check(),
+        Err(SettingsError::CaWithoutTls(_))
+    ));
     assert!(error(&["--redis-url=redis-sentinel://h:26379"]).contains("redis-cluster://"));
 }
 

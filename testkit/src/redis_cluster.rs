@@ -251,6 +251,9 @@ fn start_node(binary: &Path, dir: &Path, port: u16) -> anyhow::Result<ChildGuard
     command
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--cluster-enabled", "yes"])
+        // A node learns its own address from the peers it meets; a lone master (the one-shard
+        // cluster) would otherwise announce an empty host in CLUSTER SLOTS.
+        .args(["--cluster-announce-ip", "127.0.0.1"])
         .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
         .args(["--cluster-node-timeout", &NODE_TIMEOUT_MS.to_string()])
         // The other shards keep serving while one master is down, as ElastiCache's do.

@@ -48,10 +48,12 @@ impl SystemKind {
 }
 
 /// Where the Redis comes from: a private `redis-server` per cluster (measurements: its CPU is
-/// the cluster's alone), or a shared one from `ATENDO_TEST_REDIS_URL` (CI smoke).
+/// the cluster's alone), a shared one from `ATENDO_TEST_REDIS_URL` (CI smoke), or a private
+/// Redis Cluster of some masters (the shards scenario; Atendo only, through its cluster URL).
 pub enum RedisHandle {
     Owned(testkit::redis::Redis),
     Shared(String),
+    Sharded(testkit::redis_cluster::RedisCluster),
 }
 
 impl RedisHandle {
@@ -62,18 +64,27 @@ impl RedisHandle {
         }
     }
 
+    /// A private Redis Cluster of `masters` masters.
+    pub fn sharded(masters: usize) -> anyhow::Result<Self> {
+        Ok(Self::Sharded(testkit::redis_cluster::spawn_redis_cluster(
+            masters,
+        )?))
+    }
+
     pub fn url(&self) -> &str {
         match self {
             Self::Owned(r) => &r.url,
             Self::Shared(u) => u,
+            Self::Sharded(c) => &c.url,
         }
     }
 
-    /// The redis-server process, when this cluster owns it.
-    pub fn pid(&self) -> Option<u32> {
+    /// The redis-server processes, when this cluster owns them.
+    pub fn pids(&self) -> Vec<u32> {
         match self {
-            Self::Owned(r) => redis_pid(r.port),
-            Self::Shared(_) => None,
+            Self::Owned(r) => redis_pid(r.port).into_iter().collect(),
+            Self::Shared(_) => Vec::new(),
+            Self::Sharded(c) => c.pids(),
         }
     }
 }
@@ -121,7 +132,19 @@ pub struct Cluster {
 impl Cluster {
     /// Starts a Redis (see [`RedisHandle`]) and `replicas` servers of `kind` on it.
     pub async fn start(kind: SystemKind, replicas: usize) -> anyhow::Result<Self> {
-        let redis = RedisHandle::start()?;
+        Self::start_on(kind, replicas, RedisHandle::start()?).await
+    }
+
+    /// `replicas` servers of `kind` on `redis`.
+    pub async fn start_on(
+        kind: SystemKind,
+        replicas: usize,
+        redis: RedisHandle,
+    ) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            kind == SystemKind::Atendo || !matches!(redis, RedisHandle::Sharded(_)),
+            "only Atendo is measured on a Redis Cluster"
+        );
         let namespace = testkit::unique("bench");
         let store = match kind {
             SystemKind::Atendo => Some(atendo::store_dir()?),
@@ -209,9 +232,22 @@ impl Cluster {
             .sum()
     }
 
-    /// CPU time of the cluster's own redis-server, when it has one.
+    /// CPU time of the cluster's own redis-server(s), summed, when it has any.
     pub fn redis_cpu(&self) -> Option<f64> {
-        self.redis.pid().and_then(|p| sys::cpu_seconds(p).ok())
+        let pids = self.redis.pids();
+        if pids.is_empty() {
+            return None;
+        }
+        pids.into_iter().map(|p| sys::cpu_seconds(p).ok()).sum()
+    }
+
+    /// CPU time of each redis-server of the cluster.
+    pub fn redis_cpu_each(&self) -> Vec<f64> {
+        self.redis
+            .pids()
+            .into_iter()
+            .map(|p| sys::cpu_seconds(p).unwrap_or(0.0))
+            .collect()
     }
 
     /// Fails naming the replica that exited (crashed, or refused its configuration).

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::cluster::SystemKind;
+use crate::cluster::{RedisHandle, SystemKind};
 use crate::record::Quantiles;
 
 use super::{CpuMark, Harness, Layout, Totals};
@@ -35,6 +35,9 @@ pub struct FanoutStep {
     pub latency: Quantiles,
     pub server_cpu_s: f64,
     pub redis_cpu_s: Option<f64>,
+    /// Redis CPU-seconds per redis-server of a Redis Cluster (the shards scenario).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redis_cpu_per_master_s: Vec<f64>,
     pub cpu_s_per_million: f64,
     /// Every publish acknowledged and delivered to every subscriber within the drain time.
     pub complete: bool,
@@ -69,13 +72,22 @@ impl FanoutResult {
 }
 
 pub async fn run(kind: SystemKind, p: &FanoutParams) -> anyhow::Result<FanoutResult> {
+    run_on(kind, p, RedisHandle::start()?).await
+}
+
+/// [`run`] on a given Redis (the shards scenario's Redis Cluster).
+pub async fn run_on(
+    kind: SystemKind,
+    p: &FanoutParams,
+    redis: RedisHandle,
+) -> anyhow::Result<FanoutResult> {
     let layout = Layout {
         replicas: 2,
         rooms: p.rooms,
         per_room: p.per_room,
         subscriber_replica: 1,
     };
-    let mut h = Harness::start(kind, &layout).await?;
+    let mut h = Harness::start_on(kind, &layout, redis).await?;
     let mut steps = Vec::new();
     let mut rate = p.start_rate;
     while rate <= p.max_rate {
@@ -122,6 +134,10 @@ async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<Fa
     h.pause();
     let complete = h.drain(Duration::from_secs(10)).await;
     let (server_cpu_s, redis_cpu_s, _) = cpu.since(&h.cluster)?;
+    let redis_cpu_per_master_s = match h.cluster.redis {
+        RedisHandle::Sharded(_) => cpu.redis_each_since(&h.cluster),
+        _ => Vec::new(),
+    };
     let published = r.published_total() - published0;
     let delivered = super::load(&r.delivered) - delivered0;
     Ok(FanoutStep {
@@ -133,6 +149,7 @@ async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<Fa
         latency: Quantiles::of(&r.take_latencies()),
         server_cpu_s,
         redis_cpu_s,
+        redis_cpu_per_master_s,
         cpu_s_per_million: if delivered > 0 {
             server_cpu_s / delivered as f64 * 1e6
         } else {

@@ -4,6 +4,7 @@
 pub mod fanout;
 pub mod idle;
 pub mod latency;
+pub mod shards;
 pub mod storm;
 pub mod tenant;
 
@@ -18,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{
     self, PublishPlan, PublisherReport, ReconnectPolicy, Shared, SubscriberReport,
 };
-use crate::cluster::{Cluster, SystemKind};
+use crate::cluster::{Cluster, RedisHandle, SystemKind};
 use crate::net::{SourcePlan, fresh_block};
 use crate::proto::Room;
 use crate::record::Recorder;
@@ -64,7 +65,16 @@ impl Harness {
     /// Starts the cluster, creates the rooms, joins every subscriber and connects one publisher
     /// per room (paused).
     pub async fn start(kind: SystemKind, layout: &Layout) -> anyhow::Result<Self> {
-        let cluster = Cluster::start(kind, layout.replicas).await?;
+        Self::start_on(kind, layout, RedisHandle::start()?).await
+    }
+
+    /// [`Harness::start`] on a given Redis.
+    pub async fn start_on(
+        kind: SystemKind,
+        layout: &Layout,
+        redis: RedisHandle,
+    ) -> anyhow::Result<Self> {
+        let cluster = Cluster::start_on(kind, layout.replicas, redis).await?;
         let rooms: Vec<Arc<Room>> = cluster
             .rooms(layout.rooms)
             .await?
@@ -224,6 +234,7 @@ impl Harness {
 pub struct CpuMark {
     server: f64,
     redis: Option<f64>,
+    redis_each: Vec<f64>,
     at: Instant,
 }
 
@@ -232,8 +243,19 @@ impl CpuMark {
         Ok(Self {
             server: cluster.cpu()?,
             redis: cluster.redis_cpu(),
+            redis_each: cluster.redis_cpu_each(),
             at: Instant::now(),
         })
+    }
+
+    /// Redis CPU-seconds of each redis-server (each master of a Redis Cluster) since `self`.
+    pub fn redis_each_since(&self, cluster: &Cluster) -> Vec<f64> {
+        cluster
+            .redis_cpu_each()
+            .iter()
+            .zip(&self.redis_each)
+            .map(|(now, then)| now - then)
+            .collect()
     }
 
     /// (server CPU-seconds, Redis CPU-seconds if known, wall seconds) since `self`.
