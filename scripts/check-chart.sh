@@ -117,6 +117,9 @@ must_fail "a value is misspelt (the schema is strict)" --set basedomain=chat.exa
 must_fail "the redis URL has another scheme" --set redis.url=http://redis:6379
 must_fail "the redis URL carries a credential" --set redis.url=redis://:shared@redis:6379
 must_fail "the self-managed redis provider has no admin Secret" --set redis.adminUrlSecret.name=
+must_fail "the elasticache redis provider has no user group" --set redis.provider=elasticache
+must_fail "the elasticache user group id is not an ElastiCache id" --set redis.provider=elasticache --set redis.elasticache.userGroupId=atendo_tenants
+must_fail "the redis provider is unknown" --set redis.provider=memorydb
 must_fail "the redis CA bundle is not PEM" --set redis.url=rediss://redis:6379 --set redis.caBundle=not-a-certificate
 must_fail "the redis CA bundle holds a private key" --set redis.url=rediss://redis:6379 \
     --set-file redis.caBundle=<(printf -- '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n')
@@ -269,6 +272,13 @@ for name, replicas_expected in (("default", 1), ("full", 2)):
             fail(f"{name}: ATENDO_REDIS_CA_FILE is not the mounted redis.caBundle")
         if "checksum/redis-ca" not in pod["metadata"].get("annotations", {}):
             fail(f"{name}: a new redis.caBundle would not restart the operator")
+    # The Redis provider's own settings, and only its own: ElastiCache's user group (full values)
+    # or the self-managed admin URL from a Secret (default values).
+    elasticache = name == "full"
+    if elasticache != ("ATENDO_ELASTICACHE_USER_GROUP_ID" in e) or elasticache == ("ATENDO_REDIS_ADMIN_URL" in e):
+        fail(f"{name}: provider settings {sorted(k for k in e if 'ELASTICACHE' in k or 'REDIS_ADMIN' in k)}")
+    if "ATENDO_REDIS_ADMIN_URL" in e and "secretKeyRef" not in e["ATENDO_REDIS_ADMIN_URL"]:
+        fail(f"{name}: ATENDO_REDIS_ADMIN_URL is not taken from a Secret")
     # Credentials only ever come from Secrets.
     for key in ("ATENDO_MONGODB_ADMIN_URI", "ATENDO_ATLAS_PRIVATE_KEY", "ATENDO_ATLAS_PUBLIC_KEY", "AWS_SECRET_ACCESS_KEY"):
         if key in e and not (isinstance(e[key], dict) and "secretKeyRef" in e[key]):

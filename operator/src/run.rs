@@ -6,6 +6,7 @@ use futures::StreamExt;
 
 use crate::cli::RunArgs;
 use crate::controller::atlas_database::{AtlasConfig, AtlasDatabase};
+use crate::controller::elasticache_users::ElastiCacheUsers;
 use crate::controller::mongo_database::MongoDatabase;
 use crate::controller::providers::{BusIdentity, Database, ProviderError};
 use crate::controller::redis_acl::RedisAcl;
@@ -172,6 +173,22 @@ async fn bus_provider(args: &BusArgs) -> Result<Arc<dyn BusIdentity>, RunError> 
                 ))
             })?;
             Arc::new(RedisAcl::connect(url).map_err(RunError::Bus)?)
+        }
+        RedisProvider::Elasticache => {
+            let group = args.elasticache_user_group_id.as_deref().ok_or_else(|| {
+                RunError::Bus(ProviderError::new(
+                    "Misconfigured",
+                    "--redis-provider elasticache needs --elasticache-user-group-id",
+                ))
+            })?;
+            Arc::new(
+                ElastiCacheUsers::from_settings(
+                    args.elasticache_region.as_deref(),
+                    args.elasticache_endpoint.as_deref(),
+                    group,
+                )
+                .await,
+            )
         }
     })
 }

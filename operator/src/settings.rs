@@ -350,6 +350,9 @@ pub struct DatabaseArgs {
 pub enum RedisProvider {
     /// ACL SETUSER/DELUSER through --redis-admin-url (Redis 6.2+ you run yourself, kind).
     SelfManaged,
+    /// ElastiCache RBAC: one user per tenant in --elasticache-user-group-id, through the AWS API
+    /// (IRSA on EKS).
+    Elasticache,
 }
 
 /// Bus provider credentials: used by the controller, never by `render`.
@@ -369,6 +372,24 @@ pub struct BusArgs {
         required_if_eq("redis_provider", "self-managed")
     )]
     pub redis_admin_url: Option<String>,
+
+    /// The ElastiCache RBAC user group attached to the replication group, e.g. atendo-tenants:
+    /// the operator adds each tenant's user to it (and never touches another group).
+    #[arg(
+        long,
+        env = "ATENDO_ELASTICACHE_USER_GROUP_ID",
+        value_parser = elasticache_id,
+        required_if_eq("redis_provider", "elasticache")
+    )]
+    pub elasticache_user_group_id: Option<String>,
+
+    /// Region of the ElastiCache cache; unset takes the AWS default chain's (AWS_REGION).
+    #[arg(long, env = "ATENDO_ELASTICACHE_REGION", value_parser = non_empty)]
+    pub elasticache_region: Option<String>,
+
+    /// ElastiCache API endpoint (a VPC interface endpoint, or a stand-in); unset means AWS.
+    #[arg(long, env = "ATENDO_ELASTICACHE_ENDPOINT", value_parser = http_url)]
+    pub elasticache_endpoint: Option<String>,
 }
 
 /// How the controller process runs: probes, metrics and leader election.
@@ -470,6 +491,32 @@ fn non_empty(s: &str) -> Result<String, String> {
         Err("must not be empty".into())
     } else {
         Ok(s.trim().to_string())
+    }
+}
+
+/// ElastiCache's identifier rule: a letter, then letters, digits and single hyphens, not ending in
+/// one, at most 40 characters.
+fn elasticache_id(s: &str) -> Result<String, String> {
+    let ok = s.len() <= 40
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !s.ends_with('-')
+        && !s.contains("--");
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not an ElastiCache user group id (a letter, then letters, digits and single \
+             hyphens, not ending in '-', at most 40 characters)"
+        ))
+    }
+}
+
+fn http_url(s: &str) -> Result<String, String> {
+    if (s.starts_with("https://") || s.starts_with("http://")) && s.len() > "https://".len() {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not an http(s):// URL"))
     }
 }
 

@@ -400,7 +400,7 @@ fn the_self_managed_redis_provider_requires_an_admin_url() {
     assert!(err.contains("--redis-admin-url"), "{err}");
     let err = error(&["--redis-provider=memcached"]);
     assert!(
-        err.contains("self-managed"),
+        err.contains("self-managed") && err.contains("elasticache"),
         "the choices are listed: {err}"
     );
 }
@@ -530,4 +530,67 @@ fn the_operator_refuses_to_start_with_a_bad_redis_ca_file_and_names_the_file() {
         stderr.contains("bus-ca-1.pem") && stderr.contains("is not rediss://"),
         "refused before connecting anywhere: {stderr}"
     );
+}
+
+#[test]
+fn the_elasticache_redis_provider_requires_its_user_group_and_checks_the_ids() {
+    let without_admin: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with("--redis-admin-url") && !a.starts_with("--redis-provider"))
+        .collect();
+    let parse_with = |extra: &[&str]| {
+        All::try_parse_from(
+            ["atendo-operator", "--redis-provider=elasticache"]
+                .iter()
+                .chain(&without_admin)
+                .chain(extra),
+        )
+    };
+    let err = parse_with(&[]).unwrap_err().to_string();
+    assert!(err.contains("--elasticache-user-group-id"), "{err}");
+    let all = parse_with(&[
+        "--elasticache-user-group-id=atendo-tenants",
+        "--elasticache-region=sa-east-1",
+        "--elasticache-endpoint=http://127.0.0.1:4566",
+    ])
+    .unwrap();
+    assert_eq!(all.bus.redis_provider, RedisProvider::Elasticache);
+    assert_eq!(
+        (
+            all.bus.elasticache_user_group_id.as_deref(),
+            all.bus.elasticache_region.as_deref(),
+            all.bus.elasticache_endpoint.as_deref(),
+            all.bus.redis_admin_url.as_deref()
+        ),
+        (
+            Some("atendo-tenants"),
+            Some("sa-east-1"),
+            Some("http://127.0.0.1:4566"),
+            None
+        )
+    );
+    for bad in [
+        "atendo_tenants",
+        "9tenants",
+        "atendo-",
+        "a--b",
+        &"a".repeat(41),
+    ] {
+        let err = parse_with(&[&format!("--elasticache-user-group-id={bad}")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--elasticache-user-group-id")
+                && err.contains("not an ElastiCache user group id"),
+            "{bad}: {err}"
+        );
+    }
+    let err = parse_with(&[
+        "--elasticache-user-group-id=atendo-tenants",
+        "--elasticache-endpoint=elasticache.internal",
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("not an http(s):// URL"), "{err}");
 }

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod atlas_database;
 pub mod bus_access;
 pub mod credentials;
+pub mod elasticache_users;
 pub mod mongo_database;
 pub mod providers;
 pub mod redis_acl;

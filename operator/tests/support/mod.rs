@@ -4,6 +4,7 @@
 pub mod atlas;
 pub mod bus_conformance;
 pub mod database_conformance;
+pub mod elasticache;
 pub mod fake_api;
 pub mod faults;
 pub mod providers;
