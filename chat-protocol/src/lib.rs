@@ -29,6 +29,9 @@ pub mod close_code {
     /// The client sent nothing, not even a ping, for the idle timeout (RFC 6455 "going away"):
     /// reconnect and resume. Clients that ping every 25 s never see it.
     pub const IDLE: u16 = 1001;
+    /// Signed out: the token was revoked (logout, password or role change, agent disabled or
+    /// deleted). Do not reconnect with the same token.
+    pub const SIGNED_OUT: u16 = 4001;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +53,9 @@ pub enum ClientFrame {
         /// Extension: ids from `POST /api/v1/uploads` for this conversation.
         #[serde(default)]
         attachments: Vec<String>,
+        /// A private note: agents only, never delivered to the visitor.
+        #[serde(default)]
+        private: bool,
     },
     Typing {
         conversation_id: String,

@@ -51,7 +51,45 @@ pub struct Conversation {
     pub assignee: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The highest seq, private notes included (agents see every message).
     pub last_seq: u64,
+    /// The highest seq of a message that is not a private note: what a visitor is shown as
+    /// `last_seq` (see [`Conversation::as_visitor_sees_it`]). Stored conversations that predate
+    /// notes have only public messages, so stores read it as `last_seq` there.
+    #[serde(default)]
+    pub last_public_seq: u64,
+    /// How far each reader has read, as stored; never moves back.
+    #[serde(default)]
+    pub read: ReadState,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// The team the conversation is routed to, if any.
+    #[serde(default)]
+    pub team_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadState {
+    /// The visitor's last read seq (0: nothing read).
+    #[serde(default)]
+    pub visitor: u64,
+    /// Each agent's last read seq, by agent id; agents that never read are absent.
+    #[serde(default)]
+    pub agents: std::collections::BTreeMap<String, u64>,
+}
+
+impl Conversation {
+    /// The conversation as its visitor may see it: `last_seq` counts no private note, so the
+    /// visitor never waits for a seq it will not get, and `last_public_seq` says nothing more.
+    /// The agents' read seqs are capped there too: an agent who read a trailing note has, for
+    /// the visitor, read the last public message.
+    pub fn as_visitor_sees_it(mut self) -> Self {
+        self.last_seq = self.last_public_seq;
+        for seq in self.read.agents.values_mut() {
+            *seq = (*seq).min(self.last_public_seq);
+        }
+        self
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,5 +138,13 @@ pub struct Message {
     pub body: String,
     #[serde(default)]
     pub attachments: Vec<AttachmentRef>,
+    /// A note agents write for each other: never shown to the visitor. On the wire only when
+    /// true.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub private: bool,
     pub created_at: DateTime<Utc>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }

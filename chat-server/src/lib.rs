@@ -1,10 +1,12 @@
 //! Atendo chat-server: one tenant's visitors and agents, several replicas sharing a store and a bus.
 //!
 //! Where things live:
-//! - `api`: the HTTP surface (`app(state) -> Router`), REST handlers and the websocket upgrade;
-//! - `chat`: the use cases (who may do what; store, then publish);
+//! - `api`: the HTTP surface (`app(state) -> Router`), REST handlers, the websocket upgrade and
+//!   what each client frame means (`api/ws/commands.rs`); the only place errors become statuses;
+//! - `chat`: the use cases, one file per capability (who may do what; store, then publish);
+//! - `error`: the core's error type, free of HTTP;
 //! - `delivery`: how a stored message reaches sockets (publish to the bus, per-process hub,
-//!   the gap-free subscribe algorithm, the per-socket session);
+//!   the gap-free subscribe algorithm, the per-socket session); it never calls the use cases;
 //! - `store`, `bus`, `uploads`: traits for the outside world and their implementations;
 //! - `auth`: tokens, passwords, OIDC;
 //! - `limits`: rate limits against abuse (per address, account and token principal);
@@ -17,6 +19,7 @@ pub mod bus;
 pub mod chat;
 pub mod config;
 pub mod delivery;
+pub mod error;
 pub mod http;
 pub mod limits;
 pub mod metrics;

@@ -14,8 +14,8 @@ use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
 
-use crate::api::error::ApiError;
 use crate::config::Config;
+use crate::error::Error;
 use crate::metrics::Metrics;
 
 /// Longest account key kept: longer "emails" cannot belong to an account (254 bytes at most),
@@ -74,17 +74,17 @@ impl Limiters {
         key: &K,
         label: &'static str,
         message: impl FnOnce() -> String,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         limiter.check_key(key).map_err(|not_until| {
             self.metrics.limited(label);
             let wait = not_until.wait_time_from(limiter.clock().now());
-            ApiError::too_many(message()).retry_after(wait)
+            Error::limited(message()).retry_after(wait)
         })
     }
 
     /// Both login limits, the address first: an attempt refused for its address spends nothing
     /// of the account's budget.
-    pub fn check_login(&self, address: IpAddr, email: &str) -> Result<(), ApiError> {
+    pub fn check_login(&self, address: IpAddr, email: &str) -> Result<(), Error> {
         self.check(&self.login_address, &address, "login_address", || {
             format!("too many sign-in attempts from {address}; wait, then try again")
         })?;
@@ -102,7 +102,7 @@ impl Limiters {
         principal_id: &str,
         label: &'static str,
         message: impl FnOnce() -> String,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         self.check(&self.principal, &principal_id.to_string(), label, message)
     }
 

@@ -42,6 +42,8 @@ pub struct Metrics {
     pub bus_unconfirmed: Counter,
     pub rate_limited: Family<LimitLabels, Counter>,
     pub login_failures: Counter,
+    pub ws_token_in_url: Counter,
+    pub revoked_sessions_closed: Counter,
 }
 
 impl Default for Metrics {
@@ -106,6 +108,18 @@ impl Metrics {
             "Store reads those asks made; the rest joined a read of the same page under way",
             store_page_reads.clone(),
         );
+        let ws_token_in_url = Counter::default();
+        registry.register(
+            "chat_ws_token_in_url",
+            "Websockets opened with the deprecated ?token= (the token lands in access logs)",
+            ws_token_in_url.clone(),
+        );
+        let revoked_sessions_closed = Counter::default();
+        registry.register(
+            "chat_revoked_sessions_closed",
+            "Websockets closed with 4001 because their token was revoked",
+            revoked_sessions_closed.clone(),
+        );
         let holes_skipped = Counter::default();
         registry.register(
             "chat_holes_skipped",
@@ -152,6 +166,8 @@ impl Metrics {
             bus_unconfirmed,
             rate_limited,
             login_failures,
+            ws_token_in_url,
+            revoked_sessions_closed,
         }
     }
 

@@ -6,7 +6,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use chat_protocol::model::{
-    AttachmentRef, Author, AuthorKind, Conversation, ConversationStatus, Message, VisitorRef,
+    AttachmentRef, Author, AuthorKind, Conversation, ConversationStatus, Message, ReadState,
+    VisitorRef,
 };
 
 /// Current time truncated to milliseconds: both stores keep millisecond precision, and a value
@@ -15,9 +16,20 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(3)
 }
 
-/// Time-ordered, so sorting by id is sorting by creation.
+/// Time-ordered, so sorting by id is sorting by creation. Within one process ids also rise
+/// inside one millisecond (a monotonic generator), so "newest first by id" is the order things
+/// were made in, which the search's cursor relies on.
 pub fn new_id() -> String {
-    ulid::Ulid::new().to_string().to_lowercase()
+    static GENERATOR: std::sync::Mutex<ulid::Generator> =
+        std::sync::Mutex::new(ulid::Generator::new());
+    let next = GENERATOR
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .generate();
+    // Only fails when 2^80 ids were made in one millisecond; a random one is still unique.
+    next.unwrap_or_else(|_| ulid::Ulid::new())
+        .to_string()
+        .to_lowercase()
 }
 
 /// What a sender asks the store to append; the store assigns `id`, `seq` and `created_at`.
@@ -28,6 +40,36 @@ pub struct NewMessage {
     pub author: Author,
     pub body: String,
     pub attachments: Vec<AttachmentRef>,
+    /// A private note: takes the next seq like any message but leaves `last_public_seq`.
+    pub private: bool,
+}
+
+/// A group of agents conversations can be routed to. `name` is unique, compared ignoring case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    /// In the order they were given, without repeats.
+    pub agent_ids: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A saved reply agents insert by typing `/` + `shortcut`; `shortcut` is unique, compared
+/// ignoring case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CannedResponse {
+    pub id: String,
+    pub shortcut: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Whose read position `Store::mark_read` moves.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Reader {
+    Visitor,
+    Agent(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -43,6 +85,10 @@ pub struct Agent {
     pub email: String,
     pub name: String,
     pub role: Role,
+    /// A disabled agent keeps its history but cannot sign in. Absent in what older servers
+    /// stored, which reads as enabled.
+    #[serde(default)]
+    pub disabled: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -54,6 +100,24 @@ pub struct AgentRecord {
     pub password_hash: Option<String>,
     /// The OIDC identity this agent signs in as; at most one agent holds a given one.
     pub oidc: Option<OidcSubject>,
+}
+
+/// "Tokens of `key` issued before `not_before` are no longer valid", as every replica must learn
+/// within seconds. `key` names what the tokens belong to: `agent:<id>`, `session:<sid>`,
+/// `visitor:<id>`, `api_token:<id>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub key: String,
+    pub not_before: DateTime<Utc>,
+    /// After this instant no token the revocation covers can still be valid (they have all
+    /// expired by themselves), so the record may be forgotten.
+    pub expires_at: DateTime<Utc>,
+    /// When it was written: replicas poll for the ones written since they last looked.
+    pub at: DateTime<Utc>,
+    /// One sign-in session this revocation spares (a password change keeps the session that
+    /// made it). Belongs to `not_before`: a later revocation of the key replaces it.
+    #[serde(default)]
+    pub keep_session: Option<String>,
 }
 
 /// Who an OIDC issuer says signed in: `sub` is stable and unique only within its `iss`, while the

@@ -10,20 +10,28 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::api::health::Dependencies;
 use crate::api::origins::AllowedOrigins;
 use crate::api::{AppState, WsSettings, app, metrics_app};
 use crate::auth::oidc::{OidcPolicy, OidcVerifier};
 use crate::auth::passwords::{self, Passwords};
+use crate::auth::revocation;
 use crate::auth::{Authenticator, tokens::TokenIssuer};
-use crate::chat::{Chat, Limits};
+use crate::chat::{self, Chat, Limits};
 use crate::config::Config;
+use crate::delivery::Delivery;
+use crate::delivery::catch_up::CatchUp;
 use crate::delivery::hub::Hub;
 use crate::delivery::publish::Publisher;
 use crate::delivery::seal::BusSeal;
 use crate::delivery::session::SessionLimits;
+use crate::delivery::signed_in::SignedIn;
 use crate::http::HttpTimeouts;
 use crate::limits::Limiters;
 use crate::metrics::Metrics;
+
+/// How long a seq hole may block a subscriber before it is taken to be permanent.
+const HOLE_GRACE: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -200,18 +208,43 @@ pub async fn build(
     let limits = Limits {
         max_message_bytes: config.max_message_bytes,
         max_upload_bytes: config.max_upload_mb.saturating_mul(1024 * 1024),
-        hole_grace: Duration::from_secs(3),
         max_open_conversations: config.visitor_max_open_conversations,
     };
-    let chat = Arc::new(Chat::new(
+    let publisher = Publisher::new(bus.clone(), seal, metrics.clone());
+    let signed_in = Arc::new(SignedIn::default());
+    // Before serving: a token revoked while this replica was down must already be refused.
+    let closes = signed_in.clone();
+    revocation::watch(
+        store.clone(),
+        auth.revoked.clone(),
+        move |r| {
+            closes.sign_out(r);
+        },
+        shutdown.clone(),
+    )
+    .await
+    .map_err(|e| StartError::Store(crate::store::StoreError::Unavailable(e.message)))?;
+    let delivery = Arc::new(Delivery {
+        hub: hub.clone(),
+        publisher: publisher.clone(),
+        catch_up: CatchUp::from_store(store.clone(), metrics.clone()),
+        metrics: metrics.clone(),
+        signed_in: signed_in.clone(),
+    });
+    let dependencies = Dependencies {
+        store: store.clone(),
+        bus,
+    };
+    let chat = Arc::new(Chat::new(chat::Parts {
         store,
-        Publisher::new(bus, seal, metrics.clone()),
-        hub,
+        publisher,
         auth,
         blobs,
         limits,
         metrics,
-    ));
+        hub,
+        signed_in,
+    }));
     if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password)
         && chat
             .bootstrap_admin(email, password)
@@ -225,6 +258,8 @@ pub async fn build(
     }
     let state = AppState {
         chat,
+        delivery,
+        dependencies,
         ws: WsSettings {
             session: SessionLimits {
                 outbound_queue: config.ws_outbound_queue,
@@ -233,6 +268,7 @@ pub async fn build(
                 max_subscriptions_visitor: config.ws_max_subscriptions_visitor,
                 max_subscriptions_agent: config.ws_max_subscriptions_agent,
                 idle_timeout: Duration::from_secs(config.ws_idle_timeout_secs),
+                hole_grace: HOLE_GRACE,
             },
             read_buffer: config.ws_read_buffer,
             max_frame_bytes: config.max_frame_bytes,

@@ -33,6 +33,45 @@ async fn the_upgrade_needs_a_valid_token_of_this_deployment() {
 }
 
 #[tokio::test]
+async fn the_token_travels_in_the_subprotocol_and_the_url_form_still_works_but_is_counted() {
+    let s = TestServer::start().await;
+    let (_, token) = s.visitor().await;
+    // The way clients should: nothing of the token in the URL an access log records.
+    let mut ws = s.ws(&token).await;
+    ws.send(json!({"type": "ping"})).await;
+    assert_eq!(ws.next().await.unwrap(), json!({"type": "pong"}));
+    let metrics = |s: &TestServer| {
+        let http = s.http.clone();
+        let url = s.url("/metrics");
+        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(metrics(&s).await.contains("chat_ws_token_in_url_total 0"));
+
+    // A bad token in the subprotocol is refused like one in the URL.
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("{}/api/v1/ws", s.ws_base)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        "atendo.v1, atendo.bearer.garbage".parse().unwrap(),
+    );
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 401),
+        other => panic!(
+            "a bad subprotocol token must get 401, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+
+    // Deprecated, kept for old clients, and visible in the metrics.
+    let mut old = Ws::connect(&format!("{}/api/v1/ws?token={token}", s.ws_base)).await;
+    old.send(json!({"type": "ping"})).await;
+    assert_eq!(old.next().await.unwrap(), json!({"type": "pong"}));
+    assert!(metrics(&s).await.contains("chat_ws_token_in_url_total 1"));
+}
+
+#[tokio::test]
 async fn ping_is_answered_with_pong() {
     let s = TestServer::start().await;
     let (_, token) = s.visitor().await;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::Message as WsMessage;
 use bytes::Bytes;
+use chat_server::api::AppState;
 use chat_server::auth::Principal;
 use chat_server::chat::Chat;
 use chat_server::config::{BusLocation, Config};
@@ -38,10 +39,10 @@ const WAIT: Duration = Duration::from_secs(5);
 
 /// One deployment built in this process (embedded store, local bus) and a visitor's conversation.
 struct Deployment {
+    state: AppState,
     chat: Arc<Chat>,
     visitor: Principal,
     conversation: String,
-    session: chat_server::delivery::session::SessionLimits,
     shutdown: CancellationToken,
     _dir: tempfile::TempDir,
 }
@@ -70,10 +71,10 @@ impl Deployment {
         };
         let conversation = state.chat.create_conversation(&visitor).await.unwrap().id;
         Self {
-            chat: state.chat,
+            chat: state.chat.clone(),
+            state,
             visitor,
             conversation,
-            session: state.ws.session,
             shutdown,
             _dir: dir,
         }
@@ -101,7 +102,8 @@ impl Deployment {
         message.seq = seq;
         message.body = body.to_string();
         message.id = format!("forged-{seq}");
-        self.chat
+        self.state
+            .delivery
             .publisher
             .publish(
                 conversation_topic(&self.conversation),
@@ -113,13 +115,11 @@ impl Deployment {
     fn socket(&self) -> Socket {
         let (to_server, from_client) = mpsc::unbounded::<Result<WsMessage, String>>();
         let (to_client, from_server) = mpsc::channel::<WsMessage>(64);
-        let session = tokio::spawn(chat_server::delivery::session::run(
-            self.chat.clone(),
-            self.visitor.clone(),
-            self.session.clone(),
+        let session = tokio::spawn(chat_server::api::ws::run_session(
+            &self.state,
+            chat_server::auth::Authenticated::now(self.visitor.clone(), None),
             to_client,
             from_client,
-            self.shutdown.clone(),
         ));
         Socket {
             to_server,
@@ -236,7 +236,7 @@ async fn a_forged_seq_of_a_million_never_holds_back_the_real_messages_live_or_af
     let two = socket.next().await;
     let two_after = forged_at.elapsed();
     assert_eq!(seq_body(&two), (2, "two".to_string()), "not delayed: {two}");
-    let metrics = d.chat.metrics.clone();
+    let metrics = d.state.delivery.metrics.clone();
     let dropped_after = wait_for("dropping the forged frame", || {
         metrics.encode().contains("chat_bus_unconfirmed_total 1")
     })
@@ -247,7 +247,7 @@ async fn a_forged_seq_of_a_million_never_holds_back_the_real_messages_live_or_af
     );
 
     // Past the hole grace, where the old algorithm jumped to the forged seq.
-    tokio::time::sleep(d.chat.hole_grace() + Duration::from_millis(500)).await;
+    tokio::time::sleep(d.state.ws.session.hole_grace + Duration::from_millis(500)).await;
     d.send("three").await;
     assert_eq!(
         socket.messages_until_pong().await,
@@ -284,7 +284,7 @@ async fn a_forged_frame_across_a_gap_is_replaced_by_the_stores_copy() {
         seen.extend(socket.messages_until_pong().await);
     }
     assert_eq!(seen, owned(&[(2, "two"), (3, "three")]));
-    tokio::time::sleep(d.chat.hole_grace() + Duration::from_millis(500)).await;
+    tokio::time::sleep(d.state.ws.session.hole_grace + Duration::from_millis(500)).await;
     assert_eq!(socket.messages_until_pong().await, []);
 }
 

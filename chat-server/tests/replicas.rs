@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use common::binary::{self, Replica};
-use common::{ADMIN_EMAIL, ADMIN_PASSWORD, SIGNING_KEY, Ws, str_of};
+use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Ws, str_of};
 use futures::SinkExt;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -147,16 +147,11 @@ async fn two_replicas_exchange_2000_messages_exactly_once_in_order_across_drops(
     let mongo = testkit::mongo::mongo();
     let db = testkit::unique("replicas");
     let store = mongo.database_uri(&db).await;
-    let env = vec![
-        ("CHAT_STORE", store),
-        ("CHAT_BUS", redis.url.clone()),
-        ("CHAT_BUS_NAMESPACE", testkit::unique("ns")),
-        ("CHAT_SIGNING_KEY", SIGNING_KEY.to_string()),
-        ("CHAT_ADMIN_EMAIL", ADMIN_EMAIL.to_string()),
-        ("CHAT_ADMIN_PASSWORD", ADMIN_PASSWORD.to_string()),
+    let mut env = binary::deployment_env(&redis.url, store);
+    env.extend([
         ("CHAT_WS_RATE", "100000".to_string()),
         ("CHAT_WS_BURST", "100000".to_string()),
-    ];
+    ]);
     let a: Replica = binary::start(&env);
     let b: Replica = binary::start(&env);
 

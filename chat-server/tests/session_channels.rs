@@ -43,13 +43,11 @@ async fn a_client_that_stops_reading_is_closed_and_senders_never_wait_for_it() {
     // Client -> server frames, and a server -> client channel with no room to spare.
     let (mut to_server, from_client) = mpsc::unbounded::<Result<WsMessage, String>>();
     let (to_client, mut from_server) = mpsc::channel::<WsMessage>(0);
-    let session = tokio::spawn(chat_server::delivery::session::run(
-        chat.clone(),
-        agent,
-        state.ws.session.clone(),
+    let session = tokio::spawn(chat_server::api::ws::run_session(
+        &state,
+        chat_server::auth::Authenticated::now(agent, None),
         to_client,
         from_client,
-        shutdown.clone(),
     ));
     let subscribe = json!({"type": "subscribe", "conversation_id": conversation.id});
     to_server
@@ -87,7 +85,7 @@ async fn a_client_that_stops_reading_is_closed_and_senders_never_wait_for_it() {
         .await
         .expect("the slow session ends instead of buffering")
         .unwrap();
-    let metrics = chat.metrics.encode();
+    let metrics = state.delivery.metrics.encode();
     assert!(
         metrics.contains("chat_ws_closed_total{reason=\"slow_consumer\"} 1"),
         "{metrics}"

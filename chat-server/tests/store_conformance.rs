@@ -5,18 +5,38 @@
 
 #[path = "store_conformance/conversations.rs"]
 mod conversations;
+#[path = "store_conformance/desk.rs"]
+mod desk;
 #[path = "store_conformance/directory.rs"]
 mod directory;
 #[path = "store_conformance/fixtures.rs"]
 mod fixtures;
+#[path = "store_conformance/lifecycle.rs"]
+mod lifecycle;
 #[path = "store_conformance/messages.rs"]
 mod messages;
+#[path = "store_conformance/notes.rs"]
+mod notes;
+#[path = "store_conformance/old_schema.rs"]
+mod old_schema;
+#[path = "store_conformance/reads.rs"]
+mod reads;
+#[path = "store_conformance/routing.rs"]
+mod routing;
+#[path = "store_conformance/search.rs"]
+mod search;
 
 /// Every case, for the macro below.
 mod cases {
     pub use super::conversations::*;
+    pub use super::desk::*;
     pub use super::directory::*;
+    pub use super::lifecycle::*;
     pub use super::messages::*;
+    pub use super::notes::*;
+    pub use super::reads::*;
+    pub use super::routing::*;
+    pub use super::search::*;
 }
 
 use std::path::{Path, PathBuf};
@@ -119,6 +139,24 @@ macro_rules! suite {
                 messages_after_returns_ascending_seqs_above_after_seq_up_to_limit,
                 attachments_read_back_as_written_alone_and_inside_messages,
                 two_replicas_appending_concurrently_leave_no_hole_and_no_duplicate,
+                updating_an_agent_changes_only_what_the_patch_names,
+                the_last_enabled_admin_cannot_be_disabled_demoted_or_deleted,
+                two_replicas_demoting_the_last_two_admins_at_once_leave_one_enabled_admin,
+                deleting_an_agent_unassigns_its_open_and_pending_conversations_and_returns_them,
+                a_revocation_of_a_known_key_keeps_the_later_not_before_and_the_new_at,
+                revocations_since_returns_the_unexpired_ones_written_at_or_after_it_oldest_first,
+                private_notes_take_seqs_from_the_one_sequence_and_leave_last_public_seq,
+                read_positions_only_rise_and_say_whether_they_changed,
+                two_replicas_marking_read_at_once_end_at_the_highest_seq,
+                labels_replace_read_back_and_filter_conversation_lists,
+                teams_have_unique_names_page_newest_first_and_change,
+                conversations_route_to_teams_and_deleting_a_team_releases_its_open_ones,
+                deleting_an_agent_takes_it_out_of_every_team,
+                canned_responses_have_unique_shortcuts_and_can_be_changed_and_removed,
+                search_finds_every_word_ignoring_case_and_accents_newest_first_notes_included,
+                open_counts_by_assignee_count_only_open_assigned_conversations,
+                assigning_if_unassigned_succeeds_once_even_across_replicas,
+                the_unassigned_queue_is_open_conversations_oldest_first_by_team,
             );
         )*
     };
@@ -131,6 +169,82 @@ mod sqlite_only {
     use crate::fixtures::{open_conversation, text};
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
+
+    const CURRENT_SCHEMA: i64 = 8;
+
+    /// The last released schema (2) with data in it: everything reads back, the new fields
+    /// take their defaults, and the new features work on the old rows.
+    #[tokio::test]
+    async fn a_version_2_database_opens_with_its_data_intact_and_takes_the_new_features() {
+        let dir = TempDir::new();
+        crate::old_schema::create(&dir.0, 2);
+        let sqlite = SqliteStore::open(&dir.0).await.unwrap();
+        let path = sqlite.path().to_path_buf();
+        let store: Arc<dyn Store> = Arc::new(sqlite);
+
+        let admin = store.agent_by_id("01old").await.unwrap().unwrap().agent;
+        assert_eq!(
+            (admin.email.as_str(), admin.disabled),
+            ("Old@Acme.test", false)
+        );
+        let conversation = store.conversation("01conv").await.unwrap().unwrap();
+        assert_eq!(
+            (conversation.last_seq, conversation.last_public_seq),
+            (2, 2)
+        );
+        assert_eq!(conversation.assignee.as_deref(), Some("01old"));
+        assert_eq!(conversation.read, chat_server::model::ReadState::default());
+        assert_eq!((conversation.labels.len(), conversation.team_id), (0, None));
+        let labelled = store
+            .set_labels("01conv", &["legacy".to_string()])
+            .await
+            .unwrap();
+        assert_eq!(labelled.labels, vec!["legacy".to_string()]);
+        // Messages stored before search existed are found.
+        let all = chat_server::store::Page {
+            before_id: None,
+            limit: 10,
+        };
+        let hits = store.search_messages("ola CAFE", &all).await.unwrap();
+        assert_eq!(
+            hits.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+            vec!["01m1"]
+        );
+        let messages = store.messages_after("01conv", 0, 10).await.unwrap();
+        assert_eq!(
+            messages
+                .iter()
+                .map(|m| (m.seq, m.body.as_str(), m.private))
+                .collect::<Vec<_>>(),
+            vec![(1, "Olá, café?", false), (2, "Tudo certo", false)]
+        );
+
+        let note = store
+            .append_message(chat_server::model::NewMessage {
+                private: true,
+                ..text("01conv", Some("n1"), "old customer")
+            })
+            .await
+            .unwrap();
+        assert_eq!((note.message().seq, note.message().private), (3, true));
+        let conversation = store.conversation("01conv").await.unwrap().unwrap();
+        assert_eq!(
+            (conversation.last_seq, conversation.last_public_seq),
+            (3, 2)
+        );
+        let err = store
+            .update_agent(
+                "01old",
+                &chat_server::store::AgentPatch {
+                    role: Some(chat_server::model::Role::Agent),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::LastAdmin(_)), "{err:?}");
+        assert_eq!(schema_version_and_journal(&path).0, CURRENT_SCHEMA);
+    }
 
     fn schema_version_and_journal(file: &Path) -> (i64, String) {
         let conn = rusqlite::Connection::open(file).unwrap();
@@ -182,27 +296,14 @@ mod sqlite_only {
         assert_eq!(store.path(), dir.0.join("nested/data").join(FILE_NAME));
         assert_eq!(
             schema_version_and_journal(store.path()),
-            (2, "wal".to_string())
+            (CURRENT_SCHEMA, "wal".to_string())
         );
     }
 
     #[tokio::test]
     async fn agents_stored_before_oidc_links_existed_read_back_unlinked_and_can_be_linked() {
         let dir = TempDir::new();
-        std::fs::create_dir_all(&dir.0).unwrap();
-        let conn = rusqlite::Connection::open(dir.0.join(FILE_NAME)).unwrap();
-        // Version 1's agents table, as released, with one agent in it.
-        conn.execute_batch(
-            "CREATE TABLE agents (id TEXT PRIMARY KEY, email TEXT NOT NULL, \
-             email_key TEXT NOT NULL UNIQUE, name TEXT NOT NULL, \
-             role TEXT NOT NULL CHECK (role IN ('agent', 'admin')), password_hash TEXT, \
-             created_at INTEGER NOT NULL) STRICT;
-             INSERT INTO agents VALUES ('01old', 'Old@Acme.test', 'old@acme.test', 'Old', 'admin', \
-             '$argon2id$v=19$x', 1700000000000);
-             PRAGMA user_version = 1;",
-        )
-        .unwrap();
-        drop(conn);
+        crate::old_schema::create(&dir.0, 1);
         let store = SqliteStore::open(&dir.0).await.unwrap();
         let old = store
             .agent_by_email("old@acme.test")
@@ -222,7 +323,8 @@ mod sqlite_only {
                 .id,
             "01old"
         );
-        assert_eq!(schema_version_and_journal(store.path()).0, 2);
+        assert_eq!(schema_version_and_journal(store.path()).0, CURRENT_SCHEMA);
+        assert!(!old.agent.disabled);
     }
 
     #[tokio::test]
@@ -307,6 +409,92 @@ mod mongodb_only {
             let err = denied.expect_err("another tenant's database must be out of reach");
             assert!(err.to_string().contains("not authorized"), "{err}");
         }
+    }
+
+    /// Documents written before a field existed read as its default.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn documents_older_servers_wrote_read_back_with_the_new_fields_defaulted() {
+        let server = testkit::mongo::mongo();
+        let name = testkit::unique("old");
+        let uri = server.database_uri(&name).await;
+        let raw = ::mongodb::Client::with_uri_str(&uri)
+            .await
+            .unwrap()
+            .database(&name);
+        let at = ::mongodb::bson::DateTime::now();
+        raw.collection::<Document>("agents")
+            .insert_one(doc! {
+                "_id": "01old", "email": "Old@Acme.test", "email_key": "old@acme.test",
+                "name": "Old", "role": "admin", "password_hash": "$argon2id$v=19$x",
+                "created_at": at,
+            })
+            .await
+            .unwrap();
+        raw.collection::<Document>("conversations")
+            .insert_one(doc! {
+                "_id": "01conv", "status": "open", "visitor": { "id": "01vis" },
+                "assignee": "01old", "created_at": at, "updated_at": at, "last_seq": 2_i64,
+            })
+            .await
+            .unwrap();
+        raw.collection::<Document>("messages")
+            .insert_many([
+                doc! { "_id": "01m1", "conversation_id": "01conv", "seq": 1_i64,
+                "author": { "kind": "visitor", "id": "01vis" }, "body": "Olá, café?",
+                "attachments": [], "created_at": at },
+                doc! { "_id": "01m2", "conversation_id": "01conv", "seq": 2_i64,
+                "author": { "kind": "agent", "id": "01old" }, "body": "Tudo certo",
+                "attachments": [], "created_at": at },
+            ])
+            .await
+            .unwrap();
+        let store = store::open(&uri.parse().unwrap()).await.unwrap();
+        let conversation = store.conversation("01conv").await.unwrap().unwrap();
+        assert_eq!(
+            (conversation.last_seq, conversation.last_public_seq),
+            (2, 2)
+        );
+        let messages = store.messages_after("01conv", 0, 10).await.unwrap();
+        assert!(messages.iter().all(|m| !m.private), "{messages:?}");
+        let note = store
+            .append_message(chat_server::model::NewMessage {
+                private: true,
+                ..crate::fixtures::text("01conv", Some("n1"), "old customer")
+            })
+            .await
+            .unwrap();
+        assert_eq!(note.message().seq, 3);
+        let conversation = store.conversation("01conv").await.unwrap().unwrap();
+        assert_eq!(
+            (conversation.last_seq, conversation.last_public_seq),
+            (3, 2)
+        );
+
+        // Messages stored before search existed are found.
+        let all = chat_server::store::Page {
+            before_id: None,
+            limit: 10,
+        };
+        let hits = store.search_messages("ola CAFE", &all).await.unwrap();
+        assert_eq!(
+            hits.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+            vec!["01m1"]
+        );
+
+        let old = store.agent_by_id("01old").await.unwrap().unwrap().agent;
+        assert_eq!((old.email.as_str(), old.disabled), ("Old@Acme.test", false));
+        // The last-admin guard counts it as the enabled admin it is.
+        let err = store
+            .update_agent(
+                "01old",
+                &chat_server::store::AgentPatch {
+                    disabled: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::LastAdmin(_)), "{err:?}");
     }
 
     #[tokio::test]

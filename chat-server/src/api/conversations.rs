@@ -7,15 +7,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::ApiError;
 use super::extract::{Auth, Body};
+use crate::chat::Assignment;
+use crate::error::Error;
 use crate::model::ConversationStatus;
 use crate::store::{Appended, AssigneeFilter, ConversationFilter};
 
 pub async fn create(
     State(state): State<AppState>,
     Auth(by): Auth,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), Error> {
     super::charge_write(&state, &by)?;
     let c = state.chat.create_conversation(&by).await?;
     Ok((StatusCode::CREATED, Json(json!(c))))
@@ -25,6 +26,8 @@ pub async fn create(
 pub struct ListQuery {
     status: Option<String>,
     assignee: Option<String>,
+    label: Option<String>,
+    team: Option<String>,
     before: Option<String>,
     limit: Option<u32>,
 }
@@ -33,13 +36,13 @@ pub async fn list(
     State(state): State<AppState>,
     Auth(by): Auth,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let status = q
         .status
         .as_deref()
         .map(str::parse::<ConversationStatus>)
         .transpose()
-        .map_err(|e| ApiError::bad_request("invalid_status", e))?;
+        .map_err(|e| Error::invalid("invalid_status", e))?;
     let assignee = match q.assignee.as_deref() {
         None | Some("") | Some("all") => AssigneeFilter::Any,
         Some("none") => AssigneeFilter::Unassigned,
@@ -50,6 +53,8 @@ pub async fn list(
         status,
         assignee,
         visitor_id: None,
+        label: q.label,
+        team: q.team,
         before_id: q.before,
         limit: q.limit.unwrap_or(50),
     };
@@ -61,8 +66,8 @@ pub async fn get(
     State(state): State<AppState>,
     Auth(by): Auth,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.chat.authorize(&by, &id).await?)))
+) -> Result<Json<Value>, Error> {
+    Ok(Json(json!(state.chat.conversation(&by, &id).await?)))
 }
 
 #[derive(Deserialize)]
@@ -76,7 +81,7 @@ pub async fn messages(
     Auth(by): Auth,
     Path(id): Path<String>,
     Query(q): Query<MessagesQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let list = state
         .chat
         .messages(&by, &id, q.after_seq.unwrap_or(0), q.limit.unwrap_or(100))
@@ -90,6 +95,9 @@ pub struct NewMessage {
     client_msg_id: Option<String>,
     #[serde(default)]
     attachments: Vec<String>,
+    /// A private note (agents only).
+    #[serde(default)]
+    private: bool,
 }
 
 /// 201 with the message; a repeated `client_msg_id` answers 201 with the original message and
@@ -99,11 +107,11 @@ pub async fn send(
     Auth(by): Auth,
     Path(id): Path<String>,
     Body(b): Body<NewMessage>,
-) -> Result<(StatusCode, HeaderMap, Json<Value>), ApiError> {
+) -> Result<(StatusCode, HeaderMap, Json<Value>), Error> {
     super::charge_write(&state, &by)?;
     let appended = state
         .chat
-        .send(&by, &id, b.client_msg_id, b.body, &b.attachments)
+        .send_as(&by, &id, b.client_msg_id, b.body, &b.attachments, b.private)
         .await?;
     let mut headers = HeaderMap::new();
     if let Appended::Existing(_) = appended {
@@ -116,9 +124,18 @@ pub async fn send(
     ))
 }
 
+/// A field given as `null` clears that side; one left out stays as it is.
 #[derive(Deserialize)]
 pub struct Assign {
-    agent_id: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    agent_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    team_id: Option<Option<String>>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from one left out (`None`, the default).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 pub async fn assign(
@@ -126,8 +143,12 @@ pub async fn assign(
     Auth(by): Auth,
     Path(id): Path<String>,
     Body(b): Body<Assign>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.chat.assign(&by, &id, b.agent_id).await?)))
+) -> Result<Json<Value>, Error> {
+    let to = Assignment {
+        agent_id: b.agent_id,
+        team_id: b.team_id,
+    };
+    Ok(Json(json!(state.chat.assign(&by, &id, to).await?)))
 }
 
 #[derive(Deserialize)]
@@ -140,10 +161,27 @@ pub async fn status(
     Auth(by): Auth,
     Path(id): Path<String>,
     Body(b): Body<SetStatus>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let status = b
         .status
         .parse()
-        .map_err(|e| ApiError::bad_request("invalid_status", e))?;
+        .map_err(|e| Error::invalid("invalid_status", e))?;
     Ok(Json(json!(state.chat.set_status(&by, &id, status).await?)))
+}
+
+#[derive(Deserialize)]
+pub struct Labels {
+    labels: Vec<String>,
+}
+
+pub async fn labels(
+    State(state): State<AppState>,
+    Auth(by): Auth,
+    Path(id): Path<String>,
+    Body(b): Body<Labels>,
+) -> Result<Json<Value>, Error> {
+    super::charge_write(&state, &by)?;
+    Ok(Json(json!(
+        state.chat.set_labels(&by, &id, &b.labels).await?
+    )))
 }

@@ -8,27 +8,39 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
-use super::error::ApiError;
-use crate::auth::Principal;
+use crate::auth::{Authenticated, Principal};
+use crate::error::Error;
 
 /// The caller, from `Authorization: Bearer <token>`.
 pub struct Auth(pub Principal);
 
-impl FromRequestParts<AppState> for Auth {
-    type Rejection = ApiError;
+/// The caller with the sign-in its token belongs to (for logout and password changes).
+pub struct Session(pub Authenticated);
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthorized("missing Authorization: Bearer <token> header")
+            Error::unauthenticated("missing Authorization: Bearer <token> header")
         })?;
         let token = header
             .to_str()
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or_else(|| {
-                ApiError::unauthorized("Authorization header must be \"Bearer <token>\"")
+                Error::unauthenticated("Authorization header must be \"Bearer <token>\"")
             })?;
-        Ok(Auth(state.chat.auth.authenticate(token.trim()).await?))
+        Ok(Session(state.chat.authenticate(token.trim()).await?))
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let Session(who) = Session::from_request_parts(parts, state).await?;
+        Ok(Auth(who.principal))
     }
 }
 
@@ -38,9 +50,9 @@ impl FromRequestParts<AppState> for Auth {
 pub struct ClientIp(pub IpAddr);
 
 impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -105,15 +117,15 @@ fn parse_entry(entry: &str) -> Option<IpAddr> {
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
-    type Rejection = ApiError;
+    type Rejection = axum::response::Response;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(rejection) => Err(ApiError::new(
+            Err(rejection) => Err(super::error::error_response(
                 rejection.status(),
                 "invalid_body",
-                rejection.body_text(),
+                &rejection.body_text(),
             )),
         }
     }

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::ApiError;
 use super::extract::{Auth, Body, ClientIp};
 use crate::auth::Principal;
+use crate::error::Error;
 use crate::model::Role;
 
 #[derive(Deserialize)]
@@ -22,7 +22,7 @@ pub async fn create_visitor(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), Error> {
     let limits = &state.limits;
     limits.check(&limits.visitor, &ip, "visitor_create", || {
         format!("too many visitor sessions from {ip}; try again in a minute")
@@ -35,7 +35,7 @@ pub async fn create_visitor(
         }
     } else {
         serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request("invalid_body", format!("invalid JSON body: {e}")))?
+            .map_err(|e| Error::invalid("invalid_body", format!("invalid JSON body: {e}")))?
     };
     let (visitor, token) = state.chat.create_visitor(name, email).await?;
     Ok((
@@ -56,7 +56,7 @@ pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Body(b): Body<Login>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     state.limits.check_login(ip, &b.email)?;
     let (agent, token) = state.chat.login(&b.email, &b.password).await?;
     Ok(Json(json!({
@@ -76,7 +76,7 @@ pub async fn create_agent(
     State(state): State<AppState>,
     Auth(by): Auth,
     Body(b): Body<NewAgent>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), Error> {
     let agent = state
         .chat
         .create_agent(&by, &b.email, &b.password, &b.name, b.role)
@@ -87,15 +87,16 @@ pub async fn create_agent(
 pub async fn list_agents(
     State(state): State<AppState>,
     Auth(by): Auth,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let agents: Vec<Value> = state
         .chat
         .list_agents(&by)
         .await?
         .into_iter()
-        .map(|(agent, presence)| {
-            let mut v = json!(agent);
-            v["presence"] = json!(presence);
+        .map(|listed| {
+            let mut v = json!(listed.agent);
+            v["teams"] = json!(listed.teams);
+            v["presence"] = json!(listed.presence);
             v
         })
         .collect();

@@ -1,20 +1,25 @@
 //! The HTTP surface: `app(state) -> Router`. Handlers are thin; the rules live in `chat`.
 
+mod canned;
 mod conversations;
 pub mod error;
 mod extract;
-mod health;
+pub mod health;
 mod identity;
 pub mod origins;
+mod paging;
+mod search;
+mod sessions;
+mod teams;
 mod uploads;
-mod ws;
+pub mod ws;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post, put};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{Any, CorsLayer};
@@ -24,7 +29,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::chat::Chat;
+use crate::delivery::Delivery;
 use crate::delivery::session::SessionLimits;
+use crate::error::{Error, Kind};
 use crate::limits::Limiters;
 
 #[derive(Clone, Debug)]
@@ -37,6 +44,9 @@ pub struct WsSettings {
 #[derive(Clone)]
 pub struct AppState {
     pub chat: Arc<Chat>,
+    pub delivery: Arc<Delivery>,
+    /// What `/health/ready` checks.
+    pub dependencies: health::Dependencies,
     pub ws: WsSettings,
     pub limits: Arc<Limiters>,
     /// X-Forwarded-For entries to trust, counted from the right (CHAT_TRUSTED_PROXY_HOPS).
@@ -52,7 +62,7 @@ pub struct AppState {
 }
 
 /// Charges one REST write to the caller's budget, the one its websockets' frames draw on too.
-fn charge_write(state: &AppState, by: &crate::auth::Principal) -> Result<(), error::ApiError> {
+fn charge_write(state: &AppState, by: &crate::auth::Principal) -> Result<(), Error> {
     state.limits.check_principal(by.id(), "rest_write", || {
         "too many writes with this token; slow down".into()
     })
@@ -74,6 +84,12 @@ pub fn app(state: AppState, extra: Option<Router>) -> Router {
             "/agents",
             post(identity::create_agent).get(identity::list_agents),
         )
+        .route(
+            "/agents/{id}",
+            patch(sessions::change).delete(sessions::delete),
+        )
+        .route("/agents/me/password", post(sessions::password))
+        .route("/auth/logout", post(sessions::logout))
         .route("/me", get(identity::me))
         .route(
             "/conversations",
@@ -86,6 +102,18 @@ pub fn app(state: AppState, extra: Option<Router>) -> Router {
         )
         .route("/conversations/{id}/assign", post(conversations::assign))
         .route("/conversations/{id}/status", post(conversations::status))
+        .route("/conversations/{id}/labels", put(conversations::labels))
+        .route("/teams", get(teams::list).post(teams::create))
+        .route(
+            "/teams/{id}",
+            get(teams::get).patch(teams::update).delete(teams::delete),
+        )
+        .route("/canned-responses", get(canned::list).post(canned::create))
+        .route(
+            "/canned-responses/{id}",
+            put(canned::replace).delete(canned::delete),
+        )
+        .route("/search", get(search::search))
         .route("/uploads", post(uploads::create))
         .route("/attachments/{id}", get(uploads::download))
         .route("/ws", get(ws::upgrade))
@@ -95,8 +123,8 @@ pub fn app(state: AppState, extra: Option<Router>) -> Router {
             tower::ServiceBuilder::new()
                 .layer(axum::error_handling::HandleErrorLayer::new(
                     |_: tower::BoxError| async {
-                        error::ApiError::new(
-                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        Error::new(
+                            Kind::Unavailable,
                             "timeout",
                             "the request took too long; try again",
                         )

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::ApiError;
 use super::extract::{Auth, Body};
+use crate::error::Error;
 
 #[derive(Deserialize)]
 pub struct NewUpload {
@@ -23,7 +23,7 @@ pub async fn create(
     State(state): State<AppState>,
     Auth(by): Auth,
     Body(b): Body<NewUpload>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), Error> {
     super::charge_write(&state, &by)?;
     let upload = state
         .chat
@@ -69,7 +69,7 @@ pub async fn download(
     Auth(by): Auth,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let url = state.chat.attachment_url(&by, &id).await?;
     let wants_json = headers
         .get(header::ACCEPT)

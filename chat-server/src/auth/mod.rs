@@ -5,11 +5,12 @@ pub mod jwks;
 pub mod oidc;
 pub mod password_policy;
 pub mod passwords;
+pub mod revocation;
 pub mod tokens;
 
 use std::sync::Arc;
 
-use crate::api::error::ApiError;
+use crate::error::Error;
 use crate::model::{Author, AuthorKind, Role};
 use crate::store::Store;
 
@@ -67,7 +68,30 @@ pub struct Authenticator {
     /// The bounded gate password hashes and verifies go through; replaced at start from the
     /// configuration.
     pub passwords: passwords::Passwords,
+    /// What this replica knows to be revoked (kept current by `revocation::watch`).
+    pub revoked: Arc<revocation::Revocations>,
     store: Arc<dyn Store>,
+}
+
+/// A caller proven by a token that is not revoked.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    pub principal: Principal,
+    pub issued: revocation::Issued,
+}
+
+impl Authenticated {
+    /// `principal` signed in just now in session `session` (tests that skip the token).
+    pub fn now(principal: Principal, session: Option<String>) -> Self {
+        Self {
+            issued: revocation::Issued {
+                subject: revocation::Issued::subject_of(&principal),
+                session,
+                at: chrono::Utc::now(),
+            },
+            principal,
+        }
+    }
 }
 
 impl Authenticator {
@@ -80,22 +104,28 @@ impl Authenticator {
             tokens,
             oidc,
             passwords: passwords::Passwords::default(),
+            revoked: Arc::default(),
             store,
         }
     }
 
-    pub async fn authenticate(&self, token: &str) -> Result<Principal, ApiError> {
+    pub async fn authenticate(&self, token: &str) -> Result<Authenticated, Error> {
         if token.is_empty() {
-            return Err(ApiError::unauthorized("missing token"));
+            return Err(Error::unauthenticated("missing token"));
         }
-        match self.tokens.verify(token) {
-            Ok(p) => Ok(p),
+        let who = match self.tokens.verify(token) {
+            Ok(v) => Authenticated {
+                principal: v.principal,
+                issued: v.issued,
+            },
             Err(own) => match &self.oidc {
                 Some(oidc) if tokens::looks_asymmetric(token) => {
-                    oidc.authenticate(token, self.store.as_ref()).await
+                    oidc.authenticate(token, self.store.as_ref()).await?
                 }
-                _ => Err(own),
+                _ => return Err(own),
             },
-        }
+        };
+        self.revoked.check(&who.issued)?;
+        Ok(who)
     }
 }

@@ -14,14 +14,14 @@
 //! - With `CHAT_OIDC_ADMIN_GROUP`, the token's groups decide the role on every request (`admin`
 //!   when the group is in `cognito:groups` or `groups`, else `agent`); without it, the stored role.
 
-use axum::http::StatusCode;
 use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Principal;
 use super::jwks::{JwksCache, KeyError, REFRESH_COOLDOWN};
-use crate::api::error::ApiError;
+use super::revocation::Issued;
+use super::{Authenticated, Principal};
+use crate::error::{Error, Kind};
 use crate::model::{Agent, AgentRecord, OidcSubject, Role, new_id, now};
 use crate::store::{Store, StoreError};
 
@@ -37,6 +37,9 @@ pub struct OidcPolicy {
 struct OidcClaims {
     iss: String,
     sub: String,
+    /// Issued-at, which revocations of the agent are compared with.
+    #[serde(default)]
+    iat: Option<i64>,
     #[serde(default)]
     email: Option<String>,
     /// Kept raw: only JSON `true` counts (not `"true"`, not absent).
@@ -79,7 +82,7 @@ impl OidcVerifier {
         &self,
         token: &str,
         store: &dyn Store,
-    ) -> Result<Principal, ApiError> {
+    ) -> Result<Authenticated, Error> {
         let claims = self.verify(token).await?;
         let email = self.admitted_email(&claims)?;
         let identity = OidcSubject {
@@ -91,24 +94,45 @@ impl OidcVerifier {
             Some(r) => r,
             None => first_sign_in(store, &identity, &email, claims.name, role).await?,
         };
-        Ok(Principal::Agent {
+        // The issuer may still vouch for a person the tenant has disabled.
+        if record.agent.disabled {
+            return Err(Error::forbidden_code(
+                "agent_disabled",
+                "this account is disabled; ask an admin",
+            ));
+        }
+        let principal = Principal::Agent {
             id: record.agent.id,
             name: record.agent.name,
             role: role.unwrap_or(record.agent.role),
+        };
+        // An issuer's token has no session of ours: revoking the agent covers it; a token
+        // without `iat` is taken as issued just now, so only later revocations reach it.
+        let at = claims
+            .iat
+            .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+            .unwrap_or_else(chrono::Utc::now);
+        Ok(Authenticated {
+            issued: Issued {
+                subject: Issued::subject_of(&principal),
+                session: None,
+                at,
+            },
+            principal,
         })
     }
 
-    async fn verify(&self, token: &str) -> Result<OidcClaims, ApiError> {
+    async fn verify(&self, token: &str) -> Result<OidcClaims, Error> {
         let header =
-            decode_header(token).map_err(|_| ApiError::unauthorized("token is malformed"))?;
+            decode_header(token).map_err(|_| Error::unauthenticated("token is malformed"))?;
         let kid = header
             .kid
-            .ok_or_else(|| ApiError::unauthorized("OIDC token has no key id"))?;
+            .ok_or_else(|| Error::unauthenticated("OIDC token has no key id"))?;
         if !matches!(
             header.alg,
             Algorithm::RS256 | Algorithm::ES256 | Algorithm::PS256
         ) {
-            return Err(ApiError::unauthorized(
+            return Err(Error::unauthenticated(
                 "OIDC token algorithm is not accepted",
             ));
         }
@@ -120,19 +144,19 @@ impl OidcVerifier {
         // Checked below, per token kind: Cognito access tokens have `client_id`, not `aud`.
         validation.validate_aud = false;
         let claims = decode::<OidcClaims>(token, &key, &validation)
-            .map_err(|e| ApiError::unauthorized(format!("OIDC token rejected: {e}")))?
+            .map_err(|e| Error::unauthenticated(format!("OIDC token rejected: {e}")))?
             .claims;
         let for_us = match claims.token_use.as_deref() {
             None | Some("id") => self.in_aud(&claims.aud),
             Some("access") => claims.client_id.as_deref() == Some(&self.audience),
             Some(other) => {
-                return Err(ApiError::unauthorized(format!(
+                return Err(Error::unauthenticated(format!(
                     "OIDC token_use {other:?} is not accepted (only id or access tokens)"
                 )));
             }
         };
         if !for_us {
-            return Err(ApiError::unauthorized(format!(
+            return Err(Error::unauthenticated(format!(
                 "OIDC token is not for audience {}",
                 self.audience
             )));
@@ -148,13 +172,13 @@ impl OidcVerifier {
         }
     }
 
-    fn admitted_email(&self, claims: &OidcClaims) -> Result<String, ApiError> {
+    fn admitted_email(&self, claims: &OidcClaims) -> Result<String, Error> {
         let email = claims.email.as_deref().ok_or_else(|| {
-            ApiError::unauthorized("OIDC token carries no email claim (send the ID token)")
+            Error::unauthenticated("OIDC token carries no email claim (send the ID token)")
         })?;
         if claims.email_verified != Some(Value::Bool(true)) {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
+            return Err(Error::new(
+                Kind::Unauthenticated,
                 "email_not_verified",
                 "the identity provider has not verified this email address (email_verified is not true)",
             ));
@@ -164,8 +188,8 @@ impl OidcVerifier {
         let allowed = self.policy.allowed_domains.is_empty()
             || domain.is_some_and(|d| self.policy.allowed_domains.contains(&d));
         if !allowed {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
+            return Err(Error::new(
+                Kind::Forbidden,
                 "email_domain_not_allowed",
                 format!(
                     "{email} is not in a domain allowed to sign in here (CHAT_OIDC_ALLOWED_DOMAINS)"
@@ -219,19 +243,15 @@ pub fn group_name(s: &str) -> Result<String, String> {
     }
 }
 
-fn key_error(e: KeyError) -> ApiError {
+fn key_error(e: KeyError) -> Error {
     match e {
-        KeyError::Unavailable => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "oidc_unavailable",
-            e.to_string(),
-        ),
-        other => ApiError::unauthorized(other.to_string()),
+        KeyError::Unavailable => Error::new(Kind::Unavailable, "oidc_unavailable", e.to_string()),
+        other => Error::unauthenticated(other.to_string()),
     }
 }
 
-fn account_conflict(why: &str) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, "oidc_account_conflict", why)
+fn account_conflict(why: &str) -> Error {
+    Error::new(Kind::Conflict, "oidc_account_conflict", why)
 }
 
 /// No agent holds `identity` yet: adopt an unlinked password-less account with this email (made
@@ -242,7 +262,7 @@ async fn first_sign_in(
     email: &str,
     name: Option<String>,
     role: Option<Role>,
-) -> Result<AgentRecord, ApiError> {
+) -> Result<AgentRecord, Error> {
     if let Some(existing) = store.agent_by_email(email).await? {
         if existing.password_hash.is_some() {
             return Err(account_conflict(
@@ -269,6 +289,7 @@ async fn first_sign_in(
                 .flatten()
                 .unwrap_or_else(|| email.to_string()),
             role: role.unwrap_or(Role::Agent),
+            disabled: false,
             created_at: now(),
         },
         password_hash: None,

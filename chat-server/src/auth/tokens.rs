@@ -5,7 +5,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, deco
 use serde::{Deserialize, Serialize};
 
 use super::Principal;
-use crate::api::error::ApiError;
+use super::revocation::Issued;
+use crate::error::Error;
 use crate::model::Role;
 
 /// Tokens name this issuer; it documents who made them and rejects tokens minted for other
@@ -24,6 +25,21 @@ struct Claims {
     name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     role: Option<Role>,
+    /// The sign-in session: logout revokes exactly this one. Absent in tokens issued before
+    /// sessions existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+    /// Issued-at in milliseconds: `iat` has whole seconds, and a token issued in the same second
+    /// as a revocation, just after it, must not be caught by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat_ms: Option<i64>,
+}
+
+/// A token of ours, checked: who it names and which sign-in it belongs to.
+#[derive(Debug)]
+pub struct Verified {
+    pub principal: Principal,
+    pub issued: Issued,
 }
 
 pub struct TokenIssuer {
@@ -47,9 +63,21 @@ impl TokenIssuer {
         }
     }
 
+    /// How long a token lives.
+    pub fn ttl(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.ttl_secs)
+    }
+
+    /// A token for a new sign-in session.
     pub fn issue(&self, principal: &Principal) -> String {
-        let now = chrono::Utc::now().timestamp();
-        let claims = match principal {
+        self.issue_for(principal, &crate::model::new_id())
+    }
+
+    /// A token for sign-in session `sid` (a refreshed token keeps its session).
+    pub fn issue_for(&self, principal: &Principal, sid: &str) -> String {
+        let at = chrono::Utc::now();
+        let now = at.timestamp();
+        let mut claims = match principal {
             Principal::Visitor { id, name } => Claims {
                 sub: id.clone(),
                 iss: ISSUER.into(),
@@ -58,6 +86,8 @@ impl TokenIssuer {
                 kind: "visitor".into(),
                 name: name.clone(),
                 role: None,
+                sid: None,
+                iat_ms: None,
             },
             Principal::Agent { id, name, role } => Claims {
                 sub: id.clone(),
@@ -67,14 +97,18 @@ impl TokenIssuer {
                 kind: "agent".into(),
                 name: Some(name.clone()),
                 role: Some(*role),
+                sid: None,
+                iat_ms: None,
             },
         };
+        claims.sid = Some(sid.to_string());
+        claims.iat_ms = Some(at.timestamp_millis());
         // HS256 over serializable claims cannot fail.
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 encoding succeeds")
     }
 
-    pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+    pub fn verify(&self, token: &str) -> Result<Verified, Error> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             let why = match e.kind() {
@@ -84,23 +118,32 @@ impl TokenIssuer {
                 ErrorKind::InvalidAlgorithm => "token algorithm is not accepted",
                 _ => "token is malformed",
             };
-            ApiError::unauthorized(why)
+            Error::unauthenticated(why)
         })?;
         let c = data.claims;
-        match (c.kind.as_str(), c.role) {
-            ("visitor", _) => Ok(Principal::Visitor {
+        let principal = match (c.kind.as_str(), c.role) {
+            ("visitor", _) => Principal::Visitor {
                 id: c.sub,
                 name: c.name,
-            }),
-            ("agent", Some(role)) => Ok(Principal::Agent {
+            },
+            ("agent", Some(role)) => Principal::Agent {
                 id: c.sub,
                 name: c.name.unwrap_or_default(),
                 role,
-            }),
-            _ => Err(ApiError::unauthorized(
-                "token carries an unknown principal kind",
-            )),
-        }
+            },
+            _ => {
+                return Err(Error::unauthenticated(
+                    "token carries an unknown principal kind",
+                ));
+            }
+        };
+        let at_ms = c.iat_ms.unwrap_or(c.iat.saturating_mul(1000));
+        let issued = Issued {
+            subject: Issued::subject_of(&principal),
+            session: c.sid,
+            at: chrono::DateTime::from_timestamp_millis(at_ms).unwrap_or_default(),
+        };
+        Ok(Verified { principal, issued })
     }
 }
 
@@ -119,6 +162,7 @@ pub fn looks_asymmetric(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Kind;
 
     fn agent() -> Principal {
         Principal::Agent {
@@ -131,12 +175,12 @@ mod tests {
     #[test]
     fn a_token_round_trips_to_the_same_principal() {
         let t = TokenIssuer::new(&[7; 32], 1);
-        assert_eq!(t.verify(&t.issue(&agent())).unwrap(), agent());
+        assert_eq!(t.verify(&t.issue(&agent())).unwrap().principal, agent());
         let v = Principal::Visitor {
             id: "v1".into(),
             name: None,
         };
-        assert_eq!(t.verify(&t.issue(&v)).unwrap(), v);
+        assert_eq!(t.verify(&t.issue(&v)).unwrap().principal, v);
     }
 
     #[test]
@@ -144,7 +188,7 @@ mod tests {
         let ours = TokenIssuer::new(&[7; 32], 1);
         let theirs = TokenIssuer::new(&[8; 32], 1);
         let err = ours.verify(&theirs.issue(&agent())).unwrap_err();
-        assert_eq!(err.status, axum::http::StatusCode::UNAUTHORIZED);
+        assert_eq!(err.kind, Kind::Unauthenticated);
         assert!(err.message.contains("not valid for this deployment"));
     }
 

@@ -1,11 +1,7 @@
 //! Input checks with messages that name what is wrong.
 
-use std::time::Duration;
-
-use axum::http::StatusCode;
-
-use crate::api::error::ApiError;
 use crate::auth::password_policy;
+use crate::error::{Error, Kind};
 
 /// A valid argon2id hash of a random string, verified against when an email is unknown so that
 /// a failed login costs the same either way.
@@ -15,22 +11,20 @@ pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2F
 pub struct Limits {
     pub max_message_bytes: usize,
     pub max_upload_bytes: u64,
-    /// How long a seq hole may block delivery before it is taken to be permanent.
-    pub hole_grace: Duration,
     /// Conversations one visitor may have open or pending at once.
     pub max_open_conversations: u32,
 }
 
-pub fn body(body: &str, has_attachments: bool, max: usize) -> Result<(), ApiError> {
+pub fn body(body: &str, has_attachments: bool, max: usize) -> Result<(), Error> {
     if body.len() > max {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
+        return Err(Error::new(
+            Kind::TooLarge,
             "body_too_large",
             format!("message body is {} bytes; the limit is {max}", body.len()),
         ));
     }
     if body.trim().is_empty() && !has_attachments {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "empty_body",
             "message body is empty and there are no attachments",
         ));
@@ -38,9 +32,9 @@ pub fn body(body: &str, has_attachments: bool, max: usize) -> Result<(), ApiErro
     Ok(())
 }
 
-pub fn client_msg_id(id: &str) -> Result<String, ApiError> {
+pub fn client_msg_id(id: &str) -> Result<String, Error> {
     if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "invalid_client_msg_id",
             "client_msg_id must be 1-128 printable characters",
         ));
@@ -48,28 +42,28 @@ pub fn client_msg_id(id: &str) -> Result<String, ApiError> {
     Ok(id.to_string())
 }
 
-pub fn email(email: &str) -> Result<String, ApiError> {
+pub fn email(email: &str) -> Result<String, Error> {
     let e = email.trim();
     // The rule the Tenant's adminEmail is validated by, so the operator's admin always exists.
     if chat_settings::rules::is_email(e) {
         Ok(e.to_string())
     } else {
-        Err(ApiError::bad_request(
+        Err(Error::invalid(
             "invalid_email",
             format!("{e:?} is not an email address"),
         ))
     }
 }
 
-pub fn required_name(name: &str) -> Result<String, ApiError> {
+pub fn required_name(name: &str) -> Result<String, Error> {
     optional_name(Some(name.to_string()))?
-        .ok_or_else(|| ApiError::bad_request("invalid_name", "name must not be empty"))
+        .ok_or_else(|| Error::invalid("invalid_name", "name must not be empty"))
 }
 
-pub fn optional_name(name: Option<String>) -> Result<Option<String>, ApiError> {
+pub fn optional_name(name: Option<String>) -> Result<Option<String>, Error> {
     match name.map(|n| n.trim().to_string()) {
         Some(n) if n.chars().count() > 100 || n.chars().any(char::is_control) => {
-            Err(ApiError::bad_request(
+            Err(Error::invalid(
                 "invalid_name",
                 "name must be at most 100 printable characters",
             ))
@@ -80,16 +74,16 @@ pub fn optional_name(name: Option<String>) -> Result<Option<String>, ApiError> {
 }
 
 /// The message never contains the password.
-pub fn password(password: &str) -> Result<(), ApiError> {
+pub fn password(password: &str) -> Result<(), Error> {
     password_policy::check(password)
-        .map_err(|weakness| ApiError::bad_request("weak_password", weakness.to_string()))
+        .map_err(|weakness| Error::invalid("weak_password", weakness.to_string()))
 }
 
 /// Keeps a filename usable as the last segment of an object key, and honest on screen: no path,
 /// no control or reserved characters, no leading dots (a hidden file, or `..`), and none of the
 /// invisible characters that reorder or hide text (`invoice\u{202E}fdp.exe` shows as
 /// `invoiceexe.pdf`).
-pub fn filename(name: &str) -> Result<String, ApiError> {
+pub fn filename(name: &str) -> Result<String, Error> {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
@@ -107,7 +101,7 @@ pub fn filename(name: &str) -> Result<String, ApiError> {
         .trim_start_matches(|c: char| c == '.' || c.is_whitespace())
         .to_string();
     if cleaned.is_empty() || cleaned.len() > 255 {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "invalid_filename",
             format!(
                 "{name:?} is not a usable file name (1-255 bytes of visible characters, no path, not only dots)"
@@ -132,7 +126,7 @@ fn is_invisible_format(c: char) -> bool {
     )
 }
 
-pub fn content_type(ct: &str) -> Result<String, ApiError> {
+pub fn content_type(ct: &str) -> Result<String, Error> {
     let ct = ct.trim();
     let valid = ct.split_once('/').is_some_and(|(a, b)| {
         !a.is_empty()
@@ -143,7 +137,7 @@ pub fn content_type(ct: &str) -> Result<String, ApiError> {
     if valid {
         Ok(ct.to_ascii_lowercase())
     } else {
-        Err(ApiError::bad_request(
+        Err(Error::invalid(
             "invalid_content_type",
             format!("{ct:?} is not a media type like image/png"),
         ))
@@ -157,7 +151,7 @@ mod tests {
     #[test]
     fn a_body_over_the_limit_is_rejected_with_413_and_both_sizes() {
         let e = body(&"x".repeat(5000), false, 4096).unwrap_err();
-        assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(e.kind, Kind::TooLarge);
         assert!(e.message.contains("5000") && e.message.contains("4096"));
     }
 
@@ -176,7 +170,7 @@ mod tests {
         );
         for only_dots in ["..", ".", "...", "\u{202E}..", " . "] {
             let e = filename(only_dots).unwrap_err();
-            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{only_dots:?}");
+            assert_eq!(e.kind, Kind::Invalid, "{only_dots:?}");
         }
     }
 

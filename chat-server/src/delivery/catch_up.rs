@@ -131,6 +131,7 @@ pub fn frame(m: &Message) -> Outgoing {
         seq: m.seq,
         committed_ms: m.created_at.timestamp_millis(),
         text: ServerFrame::Message { message: m.clone() }.to_text().into(),
+        private: m.private,
     }
 }
 
@@ -146,6 +147,7 @@ mod tests {
             seq,
             committed_ms: 0,
             text: format!("m{seq}").into(),
+            private: false,
         }
     }
 

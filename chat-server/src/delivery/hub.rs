@@ -53,6 +53,7 @@ pub enum EventKind {
         conversation_id: String,
         seq: u64,
         committed_ms: i64,
+        private: bool,
     },
     Presence {
         agent_id: String,
@@ -69,11 +70,15 @@ impl HubEvent {
     pub fn outgoing(&self) -> Option<Outgoing> {
         match self.kind {
             EventKind::Message {
-                seq, committed_ms, ..
+                seq,
+                committed_ms,
+                private,
+                ..
             } => Some(Outgoing {
                 seq,
                 committed_ms,
                 text: self.text.clone(),
+                private,
             }),
             _ => None,
         }
@@ -327,6 +332,8 @@ struct PeekMessage {
     conversation_id: String,
     seq: u64,
     created_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default)]
+    private: bool,
 }
 
 #[derive(Deserialize)]
@@ -369,6 +376,7 @@ fn parse(topic: String, payload: bytes::Bytes) -> Option<HubEvent> {
             conversation_id: m.conversation_id,
             seq: m.seq,
             committed_ms: m.created_at.timestamp_millis(),
+            private: m.private,
         },
         ("typing", _, Some(a)) => EventKind::Typing { author_id: a.id },
         _ => EventKind::Other,

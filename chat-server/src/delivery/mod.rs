@@ -5,11 +5,30 @@
 //! - [`hub`]: each process's single bus subscription per topic, verified and fanned out to sessions;
 //! - [`subscription`]: the gap-free replay-then-live algorithm (read its top comment);
 //! - [`session`]: one websocket, its bounded queue and its close codes;
-//! - [`catch_up`]: the store reads of replay and gap fills, shared between sessions.
+//! - [`commands`]: what a session asks of the chat for each client frame (the websocket edge
+//!   answers it), so delivery never reaches into the use cases;
+//! - [`catch_up`]: the store reads of replay and gap fills, shared between sessions;
+//! - [`signed_in`]: open sockets by token, so a revocation closes them.
 
 pub mod catch_up;
+pub mod commands;
 pub mod hub;
 pub mod publish;
 pub mod seal;
 pub mod session;
+pub mod signed_in;
 pub mod subscription;
+
+use std::sync::Arc;
+
+use crate::metrics::Metrics;
+
+/// The delivery objects of one process, owned here and handed to each session.
+pub struct Delivery {
+    pub hub: Arc<hub::Hub>,
+    pub publisher: publish::Publisher,
+    /// Store reads for replay and gap fills, shared by sessions asking for the same page.
+    pub catch_up: catch_up::CatchUp,
+    pub metrics: Arc<Metrics>,
+    pub signed_in: Arc<signed_in::SignedIn>,
+}

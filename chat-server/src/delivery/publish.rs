@@ -64,9 +64,3 @@ impl Publisher {
         });
     }
 }
-
-impl Publisher {
-    pub async fn ping(&self) -> crate::bus::BusResult<()> {
-        self.bus.ping().await
-    }
-}

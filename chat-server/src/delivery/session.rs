@@ -10,19 +10,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
-use axum::http::StatusCode;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::Delivery;
+use super::commands::{Commands, Outcome};
 use super::hub::{EventKind, HubItem, SessionId, SessionPort};
 use super::publish::{AGENTS_TOPIC, conversation_topic};
 use super::subscription::{Outgoing, StoreRead, Subscription};
-use crate::api::error::ApiError;
+use crate::auth::Authenticated;
 use crate::auth::Principal;
-use crate::chat::Chat;
+use crate::error::{Error, Kind};
 use crate::limits::Limiters;
-use crate::protocol::{ClientFrame, PresenceState, ServerFrame, close_code};
+use crate::protocol::{ClientFrame, ServerFrame, close_code};
 
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// After sending a close frame, how long the socket is kept open for the client's reply. Closing
@@ -52,6 +53,8 @@ pub struct SessionLimits {
     pub max_subscriptions_agent: usize,
     /// A socket silent this long is closed (`close_code::IDLE`).
     pub idle_timeout: Duration,
+    /// How long a seq hole may block delivery before it is taken to be permanent.
+    pub hole_grace: Duration,
 }
 
 struct SubState {
@@ -79,6 +82,9 @@ impl SubState {
     }
 }
 
+/// An error for the client, with the `ref` its error frame echoes.
+type Refusal = (Error, Option<String>);
+
 /// Why the session ended, and what close frame (if any) the client gets.
 enum End {
     /// The socket is gone or unusable; the label says why, for metrics.
@@ -87,8 +93,9 @@ enum End {
 }
 
 pub async fn run<S, R, E>(
-    chat: Arc<Chat>,
-    principal: Principal,
+    delivery: Arc<Delivery>,
+    commands: Arc<dyn Commands>,
+    who: Authenticated,
     limits: SessionLimits,
     sink: S,
     stream: R,
@@ -99,11 +106,17 @@ pub async fn run<S, R, E>(
     R: Stream<Item = Result<WsMessage, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let id = chat.hub.new_session_id();
+    let id = delivery.hub.new_session_id();
     let (tx, rx) = mpsc::channel(limits.outbound_queue);
     let kick = CancellationToken::new();
+    let signed_out = CancellationToken::new();
+    delivery
+        .signed_in
+        .register(id, who.issued, signed_out.clone());
+    let principal = who.principal;
     let mut session = Session {
-        chat: chat.clone(),
+        delivery: delivery.clone(),
+        commands,
         principal,
         id,
         port: SessionPort {
@@ -116,15 +129,17 @@ pub async fn run<S, R, E>(
         strikes: 0,
         limits,
     };
-    chat.metrics.connections_active.inc();
+    delivery.metrics.connections_active.inc();
     let mut stream = stream;
-    let end = session.run(&mut stream, shutdown, kick).await;
+    let end = session.run(&mut stream, shutdown, kick, signed_out).await;
+    delivery.signed_in.forget(id);
     session.finish(end, &mut stream).await;
-    chat.metrics.connections_active.dec();
+    delivery.metrics.connections_active.dec();
 }
 
 struct Session<S> {
-    chat: Arc<Chat>,
+    delivery: Arc<Delivery>,
+    commands: Arc<dyn Commands>,
     principal: Principal,
     id: SessionId,
     port: SessionPort,
@@ -148,27 +163,27 @@ where
         mut stream: R,
         shutdown: CancellationToken,
         kick: CancellationToken,
+        signed_out: CancellationToken,
     ) -> End
     where
         R: Stream<Item = Result<WsMessage, E>> + Unpin,
         E: std::fmt::Display,
     {
-        if let Principal::Agent { id, .. } = &self.principal {
-            if let Err(e) = self
-                .chat
+        if self.principal.is_agent()
+            && let Err(e) = self
+                .delivery
                 .hub
                 .subscribe(AGENTS_TOPIC, self.id, self.port.clone())
                 .await
-            {
-                tracing::warn!(error = %e, "agent socket could not join the agents topic");
-                return End::Close(
-                    close_code::SERVICE_RESTART,
-                    "bus unavailable; retry",
-                    "bus_unavailable",
-                );
-            }
-            self.chat.agent_connected(&id.clone(), true).await;
+        {
+            tracing::warn!(error = %e, "agent socket could not join the agents topic");
+            return End::Close(
+                close_code::SERVICE_RESTART,
+                "bus unavailable; retry",
+                "bus_unavailable",
+            );
         }
+        self.commands.opened(&self.principal).await;
         // One timer for the idle limit, moved only when it fires early: resetting it on every
         // frame would cost a timer-wheel update per frame.
         let mut last_heard = Instant::now();
@@ -180,6 +195,10 @@ where
                 biased;
                 _ = shutdown.cancelled() => {
                     return End::Close(close_code::SERVICE_RESTART, "server restarting; reconnect and resume", "shutdown");
+                }
+                _ = signed_out.cancelled() => {
+                    self.delivery.metrics.revoked_sessions_closed.inc();
+                    return End::Close(close_code::SIGNED_OUT, "signed out: the token was revoked", "signed_out");
                 }
                 _ = kick.cancelled() => {
                     return End::Close(close_code::SLOW_CONSUMER, "too slow; reconnect and resume with after_seq", "slow_consumer");
@@ -237,18 +256,18 @@ where
         R: Stream<Item = Result<WsMessage, E>> + Unpin,
     {
         for conversation_id in self.subs.keys() {
-            self.chat
+            self.delivery
                 .hub
                 .unsubscribe(&conversation_topic(conversation_id), self.id);
         }
-        if let Principal::Agent { id, .. } = &self.principal {
-            self.chat.hub.unsubscribe(AGENTS_TOPIC, self.id);
-            self.chat.agent_connected(&id.clone(), false).await;
+        if self.principal.is_agent() {
+            self.delivery.hub.unsubscribe(AGENTS_TOPIC, self.id);
         }
+        self.commands.closed(&self.principal).await;
         match end {
-            End::Gone(why) => self.chat.metrics.closed(why),
+            End::Gone(why) => self.delivery.metrics.closed(why),
             End::Close(code, reason, label) => {
-                self.chat.metrics.closed(label);
+                self.delivery.metrics.closed(label);
                 let frame = CloseFrame {
                     code,
                     reason: Utf8Bytes::from_static(reason),
@@ -295,11 +314,16 @@ where
         self.write(frame.to_text().into()).await
     }
 
+    /// Writes what the subscription released. A note is consumed like any message (the
+    /// visitor's stream never waits for its seq) but reaches only agents' sockets.
     async fn emit(&mut self, ready: Vec<Outgoing>, live: bool) -> Result<(), Broken> {
         for o in ready {
+            if o.private && !self.principal.is_agent() {
+                continue;
+            }
             if live {
                 let ms = chrono::Utc::now().timestamp_millis() - o.committed_ms;
-                self.chat
+                self.delivery
                     .metrics
                     .delivery_seconds
                     .observe(ms.max(0) as f64 / 1000.0);
@@ -310,15 +334,11 @@ where
     }
 
     /// An error frame; misbehaving past `max_strikes` in a row closes the connection.
-    async fn reject(
-        &mut self,
-        e: ApiError,
-        reference: Option<String>,
-    ) -> Result<Option<End>, Broken> {
-        self.chat.metrics.ws_error_frames.inc();
+    async fn reject(&mut self, e: Error, reference: Option<String>) -> Result<Option<End>, Broken> {
+        self.delivery.metrics.ws_error_frames.inc();
         self.frame(&ServerFrame::error(e.code, e.message, reference))
             .await?;
-        if e.status.is_client_error() {
+        if e.kind.is_callers_fault() {
             self.strikes += 1;
             if self.strikes > self.limits.max_strikes {
                 return Ok(Some(End::Close(
@@ -347,7 +367,7 @@ where
             WsMessage::Text(text) => self.on_text(text).await,
             WsMessage::Binary(_) => {
                 self.reject(
-                    ApiError::bad_request(
+                    Error::invalid(
                         "malformed_frame",
                         "binary frames are not part of the protocol; send JSON text",
                     ),
@@ -375,91 +395,29 @@ where
         }
     }
 
-    #[allow(clippy::type_complexity)]
-    async fn handle(
-        &mut self,
-        frame: ClientFrame,
-    ) -> Result<Result<(), (ApiError, Option<String>)>, Broken> {
-        let chat = self.chat.clone();
-        let p = self.principal.clone();
-        match frame {
-            ClientFrame::Ping => self.frame(&ServerFrame::Pong).await.map(Ok),
-            ClientFrame::Subscribe {
+    /// Asks the chat what the frame means, then does it; `Err` inside is a refusal for the
+    /// client, `Err` outside a broken socket.
+    async fn handle(&mut self, frame: ClientFrame) -> Result<Result<(), Refusal>, Broken> {
+        let outcome = self.commands.handle(&self.principal, frame).await;
+        match outcome {
+            Outcome::Done => Ok(Ok(())),
+            Outcome::Reply(frame) => self.frame(&frame).await.map(Ok),
+            Outcome::Subscribe {
                 conversation_id,
                 after_seq,
-            } => {
-                match self
-                    .subscribe(&conversation_id, after_seq.unwrap_or(0))
-                    .await
-                {
-                    Ok(r) => Ok(r.map_err(|e| (e, None))),
-                    Err(b) => Err(b),
-                }
-            }
-            ClientFrame::Unsubscribe { conversation_id } => {
+            } => Ok(self
+                .subscribe(&conversation_id, after_seq)
+                .await?
+                .map_err(|e| (e, None))),
+            Outcome::Unsubscribe { conversation_id } => {
                 if self.subs.remove(&conversation_id).is_some() {
-                    chat.hub
+                    self.delivery
+                        .hub
                         .unsubscribe(&conversation_topic(&conversation_id), self.id);
                 }
                 Ok(Ok(()))
             }
-            ClientFrame::Send {
-                conversation_id,
-                client_msg_id,
-                body,
-                attachments,
-            } => {
-                match chat
-                    .send(
-                        &p,
-                        &conversation_id,
-                        Some(client_msg_id.clone()),
-                        body,
-                        &attachments,
-                    )
-                    .await
-                {
-                    Ok(appended) => {
-                        let ack = ServerFrame::Ack {
-                            client_msg_id,
-                            message: appended.into_message(),
-                        };
-                        self.frame(&ack).await.map(Ok)
-                    }
-                    Err(e) => Ok(Err((e, Some(client_msg_id)))),
-                }
-            }
-            ClientFrame::Typing {
-                conversation_id,
-                state,
-            } => Ok(chat
-                .typing(&p, &conversation_id, state)
-                .await
-                .map_err(|e| (e, None))),
-            ClientFrame::Read {
-                conversation_id,
-                seq,
-            } => Ok(chat
-                .read(&p, &conversation_id, seq)
-                .await
-                .map_err(|e| (e, None))),
-            ClientFrame::Presence { state } => match (&p, state) {
-                (Principal::Agent { id, .. }, PresenceState::Online | PresenceState::Away) => {
-                    chat.set_presence(id, state).await;
-                    Ok(Ok(()))
-                }
-                (Principal::Agent { .. }, PresenceState::Offline) => Ok(Err((
-                    ApiError::bad_request(
-                        "invalid_presence",
-                        "set online or away; offline follows from disconnecting",
-                    ),
-                    None,
-                ))),
-                _ => Ok(Err((
-                    ApiError::forbidden("only agents have presence"),
-                    None,
-                ))),
-            },
+            Outcome::Refused(e, reference) => Ok(Err((e, reference))),
         }
     }
 
@@ -468,15 +426,15 @@ where
         &mut self,
         conversation_id: &str,
         after_seq: u64,
-    ) -> Result<Result<(), ApiError>, Broken> {
+    ) -> Result<Result<(), Error>, Broken> {
         let cap = if self.principal.is_agent() {
             self.limits.max_subscriptions_agent
         } else {
             self.limits.max_subscriptions_visitor
         };
         if self.subs.len() >= cap && !self.subs.contains_key(conversation_id) {
-            return Ok(Err(ApiError::new(
-                StatusCode::CONFLICT,
+            return Ok(Err(Error::new(
+                Kind::Conflict,
                 "too_many_subscriptions",
                 format!(
                     "this socket already follows {cap} conversations, the most it may; \
@@ -484,12 +442,9 @@ where
                 ),
             )));
         }
-        if let Err(e) = self.chat.authorize(&self.principal, conversation_id).await {
-            return Ok(Err(e));
-        }
         let topic = conversation_topic(conversation_id);
         if let Err(e) = self
-            .chat
+            .delivery
             .hub
             .subscribe(&topic, self.id, self.port.clone())
             .await
@@ -504,14 +459,14 @@ where
         let mut cursor = after_seq;
         loop {
             let page = match self
-                .chat
+                .delivery
                 .catch_up
                 .page(conversation_id, cursor, REPLAY_PAGE)
                 .await
             {
                 Ok(p) => p,
                 Err(e) => {
-                    self.chat.hub.unsubscribe(&topic, self.id);
+                    self.delivery.hub.unsubscribe(&topic, self.id);
                     self.subs.remove(conversation_id);
                     return Ok(Err(e.into()));
                 }
@@ -580,9 +535,9 @@ where
             let Some(after) = self.subs.get(conversation_id).map(|s| s.sub.delivered()) else {
                 return Ok(());
             };
-            self.chat.metrics.gap_fills.inc();
+            self.delivery.metrics.gap_fills.inc();
             let page = self
-                .chat
+                .delivery
                 .catch_up
                 .page(conversation_id, after, REPLAY_PAGE)
                 .await;
@@ -610,7 +565,7 @@ where
             };
             let confirmed = state.sub.confirm(read, now);
             if confirmed.dropped > 0 {
-                self.chat
+                self.delivery
                     .metrics
                     .bus_unconfirmed
                     .inc_by(confirmed.dropped as u64);
@@ -631,13 +586,13 @@ where
     }
 
     fn next_wake(&self) -> Option<Instant> {
-        let grace = self.chat.hole_grace();
+        let grace = self.limits.hole_grace;
         self.subs.values().filter_map(|s| s.wake(grace)).min()
     }
 
     async fn on_timer(&mut self) -> Result<Option<End>, Broken> {
         let now = Instant::now();
-        let grace = self.chat.hole_grace();
+        let grace = self.limits.hole_grace;
         let due: Vec<String> = self
             .subs
             .iter()
@@ -651,7 +606,7 @@ where
                 None => Vec::new(),
             };
             if !skipped.is_empty() {
-                self.chat.metrics.holes_skipped.inc();
+                self.delivery.metrics.holes_skipped.inc();
                 tracing::warn!(conversation_id = %id, "skipping a seq hole older than the grace period");
                 self.emit(skipped, true).await?;
             }
@@ -669,21 +624,19 @@ async fn sleep_until(at: Option<Instant>) {
 
 /// Parses a client frame (`chat_protocol::parse`); a refusal becomes the 400 the session answers
 /// with an error frame, and keeps the frame's `client_msg_id` for the frame's `ref`.
-pub fn parse(text: &str) -> Result<ClientFrame, (ApiError, Option<String>)> {
-    crate::protocol::parse(text)
-        .map_err(|e| (ApiError::bad_request(e.code, e.message), e.reference))
+pub fn parse(text: &str) -> Result<ClientFrame, Refusal> {
+    crate::protocol::parse(text).map_err(|e| (Error::invalid(e.code, e.message), e.reference))
 }
 
 #[cfg(test)]
 mod tests {
-    use axum::http::StatusCode;
-
     use super::parse;
+    use crate::error::Kind;
 
     #[test]
     fn a_refused_frame_is_a_bad_request_that_keeps_its_client_msg_id() {
         let (e, r) = parse(r#"{"type":"send","client_msg_id":"c1"}"#).unwrap_err();
-        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert_eq!(e.kind, Kind::Invalid);
         assert_eq!(e.code, "invalid_frame");
         assert!(e.message.contains("conversation_id"), "{}", e.message);
         assert_eq!(r.as_deref(), Some("c1"));

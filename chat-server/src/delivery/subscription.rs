@@ -53,6 +53,8 @@ pub struct Outgoing {
     /// Commit time in unix milliseconds, for the delivery-latency histogram.
     pub committed_ms: i64,
     pub text: Utf8Bytes,
+    /// A private note: it takes its seq like any message, but only agents' sockets write it.
+    pub private: bool,
 }
 
 /// One store read as the state machine needs to judge the bus by it.
@@ -252,6 +254,7 @@ mod tests {
             seq,
             committed_ms: 0,
             text: format!("m{seq}").into(),
+            private: false,
         }
     }
 
@@ -260,6 +263,7 @@ mod tests {
             seq,
             committed_ms: 0,
             text: format!("forged{seq}").into(),
+            private: false,
         }
     }
 

@@ -1,4 +1,5 @@
-//! Durable state of one tenant: agents, visitors, conversations, messages, attachments.
+//! Durable state of one tenant: agents, visitors, conversations, messages (private notes
+//! included), attachments, teams, canned responses and token revocations.
 //!
 //! Two implementations share one conformance suite (`tests/store_conformance.rs`):
 //! [`mongo`] for production (MongoDB / Atlas) and [`sqlite`] for the embedded default.
@@ -13,15 +14,18 @@
 //! - A message returned by `append_message` is durable.
 
 pub mod mongo;
+pub mod search;
 pub mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use chrono::{DateTime, Utc};
+
 use crate::model::{
-    Agent, AgentRecord, Attachment, Conversation, ConversationStatus, Message, NewMessage,
-    OidcSubject, Visitor,
+    Agent, AgentRecord, Attachment, CannedResponse, Conversation, ConversationStatus, Message,
+    NewMessage, OidcSubject, Reader, Revocation, Role, Team, Visitor,
 };
 
 /// Clone: one failed read can be the answer to several sessions (`delivery::catch_up`).
@@ -31,6 +35,9 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0} already exists")]
     Conflict(String),
+    /// The change would leave the tenant without an enabled admin; names the agent.
+    #[error("agent {0} is the last enabled admin")]
+    LastAdmin(String),
     #[error("store unavailable: {0}")]
     Unavailable(String),
     #[error("store error: {0}")]
@@ -84,6 +91,10 @@ pub struct ConversationFilter {
     pub assignee: AssigneeFilter,
     /// Only this visitor's conversations.
     pub visitor_id: Option<String>,
+    /// Only conversations carrying this label (exact match).
+    pub label: Option<String>,
+    /// Only conversations routed to this team.
+    pub team: Option<String>,
     /// Only conversations with an id lower than this (paging; ids are time-ordered).
     pub before_id: Option<String>,
     pub limit: u32,
@@ -95,6 +106,8 @@ impl Default for ConversationFilter {
             status: None,
             assignee: AssigneeFilter::Any,
             visitor_id: None,
+            label: None,
+            team: None,
             before_id: None,
             limit: 100,
         }
@@ -107,6 +120,41 @@ pub struct ConversationPatch {
     pub status: Option<ConversationStatus>,
     /// `Some(None)` unassigns.
     pub assignee: Option<Option<String>>,
+    /// `Some(None)` takes the conversation out of its team.
+    pub team: Option<Option<String>>,
+}
+
+/// A change to a team; `None` leaves a field as it is. `agent_ids` replaces the members.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TeamPatch {
+    pub name: Option<String>,
+    pub agent_ids: Option<Vec<String>>,
+}
+
+/// A change to a canned response; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CannedPatch {
+    pub shortcut: Option<String>,
+    pub body: Option<String>,
+}
+
+/// One page of a list, newest first: items with an id below `before_id` (when given), at most
+/// `limit`. Ids are time-ordered, so the last item's id is the next page's `before_id`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub before_id: Option<String>,
+    pub limit: u32,
+}
+
+/// A change to an agent; `None` leaves a field as it is. The email and the OIDC link do not
+/// change here.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    /// A new PHC-format hash (the caller hashes).
+    pub password_hash: Option<String>,
 }
 
 #[async_trait]
@@ -126,6 +174,21 @@ pub trait Store: Send + Sync + 'static {
     async fn link_oidc(&self, agent_id: &str, oidc: &OidcSubject) -> StoreResult<()>;
     async fn agent_by_id(&self, id: &str) -> StoreResult<Option<AgentRecord>>;
     async fn list_agents(&self) -> StoreResult<Vec<Agent>>;
+    /// Applies the patch and returns the agent; `NotFound` if absent. Fails with `LastAdmin`
+    /// (changing nothing) when it would disable or demote the last enabled admin, also when
+    /// two such changes race (each implementation says how it serializes them).
+    async fn update_agent(&self, id: &str, patch: &AgentPatch) -> StoreResult<Agent>;
+    /// Removes the agent (`NotFound` if absent; `LastAdmin` if it is the last enabled admin),
+    /// takes it out of every team, unassigns its open and pending conversations and returns
+    /// those, as changed, for the caller to publish. Resolved conversations keep its id.
+    async fn delete_agent(&self, id: &str) -> StoreResult<Vec<Conversation>>;
+
+    /// Stores a revocation; one that already exists for `revocation.key` keeps the later
+    /// `not_before` and `expires_at` and takes the new `at`. Expired records may be purged.
+    async fn revoke(&self, revocation: &Revocation) -> StoreResult<()>;
+    /// The unexpired revocations whose `at` is at or after `since` (inclusive, so polling with
+    /// an overlap sees a record twice rather than never), oldest `at` first. Indexed by `at`.
+    async fn revocations_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<Revocation>>;
 
     async fn create_visitor(&self, visitor: Visitor) -> StoreResult<()>;
     async fn visitor(&self, id: &str) -> StoreResult<Option<Visitor>>;
@@ -145,16 +208,92 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Conversation>;
 
     /// Assigns the next seq atomically and stores the message (see the module invariants).
-    /// Also bumps the conversation's `last_seq` and `updated_at`. `NotFound` if the
-    /// conversation does not exist.
+    /// Also bumps the conversation's `last_seq` and `updated_at`, and `last_public_seq` unless
+    /// the message is a private note (notes take seqs from the same sequence). `NotFound` if
+    /// the conversation does not exist.
     async fn append_message(&self, message: NewMessage) -> StoreResult<Appended>;
-    /// Messages with `seq > after_seq`, ascending, at most `limit`.
+    /// Messages with `seq > after_seq`, ascending, at most `limit`, private notes included (the
+    /// caller filters them out for visitors).
     async fn messages_after(
         &self,
         conversation_id: &str,
         after_seq: u64,
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
+
+    /// Raises `reader`'s read seq of the conversation to `seq` and returns the conversation, or
+    /// `None` when the stored seq was already at or above it (nothing changed: nothing to
+    /// publish). Concurrent calls end at the highest seq. The caller keeps `seq` within
+    /// `last_seq`. `NotFound` if the conversation does not exist.
+    async fn mark_read(
+        &self,
+        conversation_id: &str,
+        reader: &Reader,
+        seq: u64,
+    ) -> StoreResult<Option<Conversation>>;
+
+    /// Replaces the conversation's labels (repeats dropped, order kept), bumps `updated_at` and
+    /// returns it; `NotFound` if absent.
+    async fn set_labels(
+        &self,
+        conversation_id: &str,
+        labels: &[String],
+    ) -> StoreResult<Conversation>;
+
+    /// `Conflict` when the name (ignoring case) or the id is taken. Repeated agent ids are
+    /// dropped; they are not checked against the agents.
+    async fn create_team(&self, team: Team) -> StoreResult<Team>;
+    async fn team(&self, id: &str) -> StoreResult<Option<Team>>;
+    /// Newest first.
+    async fn list_teams(&self, page: &Page) -> StoreResult<Vec<Team>>;
+    /// `NotFound` if absent, `Conflict` if the new name is another team's.
+    async fn update_team(&self, id: &str, patch: &TeamPatch) -> StoreResult<Team>;
+    /// Removes the team and takes its open and pending conversations out of it, returning those
+    /// as changed (resolved ones keep the id, as history). `NotFound` if absent.
+    async fn delete_team(&self, id: &str) -> StoreResult<Vec<Conversation>>;
+    /// The ids of the teams `agent_id` belongs to, oldest team first.
+    async fn teams_of(&self, agent_id: &str) -> StoreResult<Vec<String>>;
+
+    /// `Conflict` when the shortcut (ignoring case) or the id is taken.
+    async fn create_canned_response(&self, canned: CannedResponse) -> StoreResult<CannedResponse>;
+    async fn canned_response(&self, id: &str) -> StoreResult<Option<CannedResponse>>;
+    /// Newest first.
+    async fn list_canned_responses(&self, page: &Page) -> StoreResult<Vec<CannedResponse>>;
+    /// Bumps `updated_at`. `NotFound` if absent, `Conflict` if the shortcut is another's.
+    async fn update_canned_response(
+        &self,
+        id: &str,
+        patch: &CannedPatch,
+    ) -> StoreResult<CannedResponse>;
+    /// `NotFound` if absent.
+    async fn delete_canned_response(&self, id: &str) -> StoreResult<()>;
+
+    /// How many `open` conversations each agent is assigned (agents with none are absent): the
+    /// load automatic assignment balances.
+    async fn open_counts_by_assignee(&self)
+    -> StoreResult<std::collections::BTreeMap<String, u64>>;
+    /// Assigns the conversation to `agent_id` only if it has no assignee at that instant (one
+    /// atomic compare-and-set), bumping `updated_at`: of two replicas routing one conversation,
+    /// exactly one gets `Some` (the changed conversation); the other gets `None`. `NotFound` if
+    /// the conversation does not exist. The status is not checked.
+    async fn assign_if_unassigned(
+        &self,
+        conversation_id: &str,
+        agent_id: &str,
+    ) -> StoreResult<Option<Conversation>>;
+    /// Open conversations without an assignee, oldest first, at most `limit`: with `teams`,
+    /// only those without a team or routed to one of `teams`.
+    async fn oldest_unassigned(
+        &self,
+        teams: Option<&[String]>,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>>;
+
+    /// Messages (private notes included) whose body has every word of `query`, compared after
+    /// [`search::fold`] (case and accents ignored), newest first: ids below `page.before_id`
+    /// when given, at most `page.limit`. A query without words ([`search::query_words`]) matches
+    /// nothing; words past [`search::MAX_QUERY_WORDS`] are ignored.
+    async fn search_messages(&self, query: &str, page: &Page) -> StoreResult<Vec<Message>>;
 
     async fn create_attachment(&self, attachment: Attachment) -> StoreResult<()>;
     async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>>;

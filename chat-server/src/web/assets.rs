@@ -42,6 +42,13 @@ macro_rules! asset {
 pub static ASSETS: &[Asset] = &[
     asset!("/", "console/index.html", HTML, ConsolePage),
     asset!("/assets/console/app.js", "console/app.js", JS, Console),
+    asset!("/assets/console/admin.js", "console/admin.js", JS, Console),
+    asset!(
+        "/assets/console/admin-agents.js",
+        "console/admin-agents.js",
+        JS,
+        Console
+    ),
     asset!("/assets/console/inbox.js", "console/inbox.js", JS, Console),
     asset!(
         "/assets/console/thread.js",
@@ -50,6 +57,12 @@ pub static ASSETS: &[Asset] = &[
         Console
     ),
     asset!("/assets/console/team.js", "console/team.js", JS, Console),
+    asset!(
+        "/assets/console/notify.js",
+        "console/notify.js",
+        JS,
+        Console
+    ),
     asset!(
         "/assets/console/console.css",
         "console/console.css",
@@ -60,12 +73,38 @@ pub static ASSETS: &[Asset] = &[
     asset!("/assets/widget/main.js", "widget/main.js", JS, Widget),
     asset!("/assets/widget/view.js", "widget/view.js", JS, Widget),
     asset!(
+        "/assets/widget/viewport.js",
+        "widget/viewport.js",
+        JS,
+        Widget
+    ),
+    asset!(
         "/assets/widget/widget.css",
         "widget/widget.css",
         CSS,
         Widget
     ),
     asset!("/assets/shared/client.js", "shared/client.js", JS, Widget),
+    asset!(
+        "/assets/shared/conversation.js",
+        "shared/conversation.js",
+        JS,
+        Widget
+    ),
+    asset!("/assets/shared/limits.js", "shared/limits.js", JS, Widget),
+    asset!(
+        "/assets/shared/reconnect.js",
+        "shared/reconnect.js",
+        JS,
+        Widget
+    ),
+    asset!("/assets/shared/socket.js", "shared/socket.js", JS, Widget),
+    asset!(
+        "/assets/shared/timeline.js",
+        "shared/timeline.js",
+        JS,
+        Widget
+    ),
     asset!("/assets/shared/dom.js", "shared/dom.js", JS, Widget),
     asset!("/assets/shared/i18n.js", "shared/i18n.js", JS, Widget),
 ];

@@ -62,7 +62,9 @@ struct Served {
     policies: Arc<Policies>,
 }
 
-/// `{product_name, primary_color, logo_url, locale, welcome_message}` from the CHAT_BRAND_* settings.
+/// `{product_name, primary_color, logo_url, locale, welcome_message}` from the CHAT_BRAND_* settings,
+/// and `max_message_bytes` (CHAT_MAX_MESSAGE_BYTES): both screens need it before anyone signs
+/// in, to refuse an over-long message the way the server counts it (UTF-8 bytes).
 fn branding_json(config: &Config) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "product_name": config.brand_product_name,
@@ -70,6 +72,7 @@ fn branding_json(config: &Config) -> Vec<u8> {
         "logo_url": config.brand_logo_url,
         "locale": config.brand_locale,
         "welcome_message": config.brand_welcome_message,
+        "max_message_bytes": config.max_message_bytes,
     }))
     .expect("branding serializes")
 }

@@ -60,6 +60,8 @@ async fn branding_json_carries_the_configured_brand() {
         "pt-BR",
         "--brand-welcome-message",
         "Olá! Como podemos ajudar?",
+        "--max-message-bytes",
+        "2000",
     ]);
     let r = get(&c, "/api/v1/branding").await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -74,6 +76,7 @@ async fn branding_json_carries_the_configured_brand() {
             "logo_url": "https://cdn.acme.example/logo.png",
             "locale": "pt-BR",
             "welcome_message": "Olá! Como podemos ajudar?",
+            "max_message_bytes": 2000,
         })
     );
 }

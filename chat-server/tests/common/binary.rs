@@ -34,3 +34,16 @@ pub fn start(env: &[(&str, String)]) -> Replica {
         port,
     }
 }
+
+/// What replicas sharing one Redis bus and one store need to be one deployment: the store, the
+/// bus under a namespace of their own, one signing key, and the bootstrap admin.
+pub fn deployment_env(bus_url: &str, store_uri: String) -> Vec<(&'static str, String)> {
+    vec![
+        ("CHAT_STORE", store_uri),
+        ("CHAT_BUS", bus_url.to_string()),
+        ("CHAT_BUS_NAMESPACE", testkit::unique("ns")),
+        ("CHAT_SIGNING_KEY", super::SIGNING_KEY.to_string()),
+        ("CHAT_ADMIN_EMAIL", super::ADMIN_EMAIL.to_string()),
+        ("CHAT_ADMIN_PASSWORD", super::ADMIN_PASSWORD.to_string()),
+    ]
+}

@@ -169,8 +169,9 @@ impl TestServer {
         (token, str_of(&c, "id"))
     }
 
+    /// A websocket carrying `token` the way clients should: in `Sec-WebSocket-Protocol`.
     pub async fn ws(&self, token: &str) -> Ws {
-        Ws::connect(&format!("{}/api/v1/ws?token={token}", self.ws_base)).await
+        Ws::connect_bearer(&self.ws_base, token).await
     }
 }
 
@@ -201,6 +202,33 @@ impl Ws {
         let (stream, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("ws connect");
+        Self { stream }
+    }
+
+    /// `GET {ws_base}/api/v1/ws` offering the protocol and the token as subprotocols; checks
+    /// that the server selected the protocol (and never echoed the token).
+    pub async fn connect_bearer(ws_base: &str, token: &str) -> Self {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = format!("{ws_base}/api/v1/ws")
+            .into_client_request()
+            .expect("ws request");
+        req.headers_mut().insert(
+            "sec-websocket-protocol",
+            format!("atendo.v1, atendo.bearer.{token}")
+                .parse()
+                .expect("token is a header value"),
+        );
+        let (stream, response) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("ws connect");
+        assert_eq!(
+            response
+                .headers()
+                .get("sec-websocket-protocol")
+                .and_then(|v| v.to_str().ok()),
+            Some("atendo.v1"),
+            "the server selects the protocol, never the token"
+        );
         Self { stream }
     }
 

@@ -15,6 +15,7 @@ pub fn agent_record(email: &str, role: Role, password_hash: Option<&str>) -> Age
             email: email.to_string(),
             name: format!("Agent {email}"),
             role,
+            disabled: false,
             created_at: now(),
         },
         password_hash: password_hash.map(str::to_string),
@@ -54,6 +55,10 @@ pub async fn open_conversation(store: &Arc<dyn Store>, status: ConversationStatu
             created_at: at,
             updated_at: at,
             last_seq: 0,
+            last_public_seq: 0,
+            read: Default::default(),
+            labels: Vec::new(),
+            team_id: None,
         })
         .await
         .unwrap()
@@ -70,6 +75,7 @@ pub fn text(conversation_id: &str, client_msg_id: Option<&str>, body: &str) -> N
         },
         body: body.to_string(),
         attachments: Vec::new(),
+        private: false,
     }
 }
 

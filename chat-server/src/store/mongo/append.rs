@@ -33,7 +33,7 @@ impl MongoStore {
             .await;
         // The conversation's last_seq is where the next seq starts: it never goes back (`$max`),
         // so seqs are not reused even if old messages were ever deleted.
-        let Some(last_seq) = self.last_seq_of(&conversation_id).await? else {
+        let Some((last_seq, last_public_seq)) = self.last_seqs_of(&conversation_id).await? else {
             return Err(StoreError::NotFound(format!(
                 "conversation {conversation_id}"
             )));
@@ -48,6 +48,7 @@ impl MongoStore {
                 author: new.author.clone(),
                 body: new.body.clone(),
                 attachments: new.attachments.clone(),
+                private: new.private,
                 created_at: now(),
             };
             let inserted = self
@@ -56,7 +57,7 @@ impl MongoStore {
                 .await;
             match inserted {
                 Ok(_) => {
-                    self.bump_conversation(&message).await?;
+                    self.bump_conversation(&message, last_public_seq).await?;
                     return Ok(Appended::Created(message));
                 }
                 Err(e) if is_duplicate_key(&e) => {
@@ -88,16 +89,21 @@ impl MongoStore {
         unreachable!("the retry loop only ends by returning")
     }
 
-    /// `None` when the conversation does not exist.
-    async fn last_seq_of(&self, conversation_id: &str) -> StoreResult<Option<u64>> {
+    /// `(last_seq, last_public_seq)`, or `None` when the conversation does not exist.
+    async fn last_seqs_of(&self, conversation_id: &str) -> StoreResult<Option<(u64, u64)>> {
         let doc = self
             .conversations
             .clone_with_type::<Document>()
             .find_one(doc! { "_id": conversation_id })
-            .projection(doc! { "last_seq": 1 })
+            .projection(doc! { "last_seq": 1, "last_public_seq": 1 })
             .await
             .map_err(|e| store_error(&format!("reading conversation {conversation_id}"), e))?;
-        Ok(doc.map(|d| d.get_i64("last_seq").map_or(0, |s| s.max(0) as u64)))
+        let seq = |d: &Document, field| d.get_i64(field).ok().map(|s| s.max(0) as u64);
+        Ok(doc.map(|d| {
+            let last = seq(&d, "last_seq").unwrap_or(0);
+            // Absent before private notes existed, when all messages were public.
+            (last, seq(&d, "last_public_seq").unwrap_or(last))
+        }))
     }
 
     async fn by_client_msg_id(&self, new: &NewMessage) -> StoreResult<Option<Message>> {
@@ -114,13 +120,20 @@ impl MongoStore {
         Ok(found.map(Message::from))
     }
 
-    /// `$max`, not `$set`: appends finish out of order, and neither field may move back.
-    async fn bump_conversation(&self, message: &Message) -> StoreResult<()> {
+    /// `$max`, not `$set`: appends finish out of order, and no field may move back. A note
+    /// leaves `last_public_seq` where it was read, which also writes it into a conversation
+    /// that predates notes (absent, it would read as `last_seq`, the note's seq).
+    async fn bump_conversation(&self, message: &Message, last_public_seq: u64) -> StoreResult<()> {
+        let public = match message.private {
+            true => last_public_seq,
+            false => message.seq,
+        };
         self.conversations
             .update_one(
                 doc! { "_id": &message.conversation_id },
                 doc! { "$max": {
                     "last_seq": message.seq as i64,
+                    "last_public_seq": public as i64,
                     "updated_at": bson_time(message.created_at),
                 } },
             )

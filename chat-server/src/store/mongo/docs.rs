@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Agent, AgentRecord, Attachment, AttachmentRef, Author, Conversation, ConversationStatus,
-    Message, OidcSubject, Role, Visitor, VisitorRef,
+    Agent, AgentRecord, Attachment, AttachmentRef, Author, CannedResponse, Conversation,
+    ConversationStatus, Message, OidcSubject, ReadState, Revocation, Role, Team, Visitor,
+    VisitorRef,
 };
 
 /// `chrono` times as BSON datetimes, without the driver's optional chrono feature.
@@ -45,6 +46,9 @@ pub struct AgentDoc {
     pub email_key: String,
     pub name: String,
     pub role: Role,
+    /// Missing in documents older servers wrote: enabled.
+    #[serde(default)]
+    pub disabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
     #[serde(with = "bson_time")]
@@ -77,6 +81,7 @@ impl From<&AgentRecord> for AgentDoc {
             email_key: email_key(&r.agent.email),
             name: r.agent.name.clone(),
             role: r.agent.role,
+            disabled: r.agent.disabled,
             password_hash: r.password_hash.clone(),
             created_at: r.agent.created_at,
             oidc: r.oidc.as_ref().map(OidcDoc::from),
@@ -92,6 +97,7 @@ impl From<AgentDoc> for AgentRecord {
                 email: d.email,
                 name: d.name,
                 role: d.role,
+                disabled: d.disabled,
                 created_at: d.created_at,
             },
             password_hash: d.password_hash,
@@ -99,6 +105,107 @@ impl From<AgentDoc> for AgentRecord {
                 issuer: o.iss,
                 subject: o.sub,
             }),
+        }
+    }
+}
+
+/// Names are unique ignoring case through `name_key`, as emails are.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TeamDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub name: String,
+    pub name_key: String,
+    /// Multikey-indexed for `teams_of` and for taking a deleted agent out.
+    pub agent_ids: Vec<String>,
+    #[serde(with = "bson_time")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Team> for TeamDoc {
+    fn from(t: Team) -> Self {
+        Self {
+            name_key: t.name.to_lowercase(),
+            id: t.id,
+            name: t.name,
+            agent_ids: t.agent_ids,
+            created_at: t.created_at,
+        }
+    }
+}
+
+impl From<TeamDoc> for Team {
+    fn from(d: TeamDoc) -> Self {
+        Self {
+            id: d.id,
+            name: d.name,
+            agent_ids: d.agent_ids,
+            created_at: d.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CannedDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub shortcut: String,
+    pub shortcut_key: String,
+    pub body: String,
+    #[serde(with = "bson_time")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "bson_time")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<CannedResponse> for CannedDoc {
+    fn from(c: CannedResponse) -> Self {
+        Self {
+            shortcut_key: c.shortcut.to_lowercase(),
+            id: c.id,
+            shortcut: c.shortcut,
+            body: c.body,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+impl From<CannedDoc> for CannedResponse {
+    fn from(d: CannedDoc) -> Self {
+        Self {
+            id: d.id,
+            shortcut: d.shortcut,
+            body: d.body,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
+}
+
+/// One per key: the upsert in `revoke` merges a second revocation of the same key.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RevocationDoc {
+    #[serde(rename = "_id")]
+    pub key: String,
+    #[serde(with = "bson_time")]
+    pub not_before: DateTime<Utc>,
+    #[serde(with = "bson_time")]
+    pub expires_at: DateTime<Utc>,
+    #[serde(with = "bson_time")]
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_session: Option<String>,
+}
+
+impl From<RevocationDoc> for Revocation {
+    fn from(d: RevocationDoc) -> Self {
+        Self {
+            key: d.key,
+            not_before: d.not_before,
+            expires_at: d.expires_at,
+            at: d.at,
+            keep_session: d.keep_session,
         }
     }
 }
@@ -151,6 +258,18 @@ pub struct ConversationDoc {
     #[serde(with = "bson_time")]
     pub updated_at: DateTime<Utc>,
     pub last_seq: u64,
+    /// Missing in documents written before private notes, when every message was public: read
+    /// as `last_seq` then. The first note's append writes it (see `append`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_public_seq: Option<u64>,
+    /// `read.visitor` and `read.agents.<agent id>`, each raised with `$max`.
+    #[serde(default)]
+    pub read: ReadState,
+    /// Multikey-indexed for the label filter.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub team_id: Option<String>,
 }
 
 impl From<Conversation> for ConversationDoc {
@@ -163,6 +282,10 @@ impl From<Conversation> for ConversationDoc {
             created_at: c.created_at,
             updated_at: c.updated_at,
             last_seq: c.last_seq,
+            last_public_seq: Some(c.last_public_seq),
+            read: c.read,
+            labels: c.labels,
+            team_id: c.team_id,
         }
     }
 }
@@ -177,6 +300,10 @@ impl From<ConversationDoc> for Conversation {
             created_at: d.created_at,
             updated_at: d.updated_at,
             last_seq: d.last_seq,
+            last_public_seq: d.last_public_seq.unwrap_or(d.last_seq),
+            read: d.read,
+            labels: d.labels,
+            team_id: d.team_id,
         }
     }
 }
@@ -195,13 +322,25 @@ pub struct MessageDoc {
     pub body: String,
     #[serde(default)]
     pub attachments: Vec<AttachmentRef>,
+    /// Left out when false, as older documents are.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub private: bool,
     #[serde(with = "bson_time")]
     pub created_at: DateTime<Utc>,
+    /// The body's folded words (`store::search`), multikey-indexed for search. Always written,
+    /// also empty, so `{words: {$exists: false}}` finds exactly the documents to backfill.
+    #[serde(default)]
+    pub words: Vec<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl From<Message> for MessageDoc {
     fn from(m: Message) -> Self {
         Self {
+            words: crate::store::search::words(&m.body),
             id: m.id,
             conversation_id: m.conversation_id,
             seq: m.seq,
@@ -209,6 +348,7 @@ impl From<Message> for MessageDoc {
             author: m.author,
             body: m.body,
             attachments: m.attachments,
+            private: m.private,
             created_at: m.created_at,
         }
     }
@@ -224,6 +364,7 @@ impl From<MessageDoc> for Message {
             author: d.author,
             body: d.body,
             attachments: d.attachments,
+            private: d.private,
             created_at: d.created_at,
         }
     }

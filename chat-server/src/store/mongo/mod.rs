@@ -11,8 +11,8 @@
 //! 3. on a duplicate key, if the `client_msg_id` is taken, return that message as `Existing`;
 //!    otherwise another writer took the seq, which is therefore stored: try the next one (2).
 //!
-//! Then `$max` the conversation's `last_seq` and `updated_at` (never backwards, whatever order
-//! concurrent appends finish in).
+//! Then `$max` the conversation's `last_seq`, `last_public_seq` (not for a private note) and
+//! `updated_at` (never backwards, whatever order concurrent appends finish in).
 //!
 //! Why not reserve seqs with `$inc` on the conversation and write the message afterwards: that is
 //! two documents, and without a multi-document transaction the gap between them shows. A writer
@@ -43,25 +43,38 @@
 //! Every write asks for `w: "majority", j: true`, overriding the URI: the API tells clients
 //! about a message as soon as the store returns, so it must survive a primary failing over.
 
+mod agents;
 mod append;
+mod conversations;
 mod docs;
 mod errors;
+mod indexes;
+mod lease;
+mod revocations;
+mod routing;
+mod search;
+mod teams;
 
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::{
-    Acknowledgment, ClientOptions, DatabaseOptions, IndexOptions, ReturnDocument, WriteConcern,
+    Acknowledgment, ClientOptions, DatabaseOptions, ReturnDocument, WriteConcern,
 };
-use mongodb::{Client, Collection, Database, IndexModel};
+use mongodb::{Client, Collection, Database};
 
-use self::docs::{AgentDoc, AttachmentDoc, ConversationDoc, MessageDoc, VisitorDoc, bson_time};
+use self::docs::{
+    AgentDoc, AttachmentDoc, CannedDoc, ConversationDoc, MessageDoc, RevocationDoc, TeamDoc,
+    VisitorDoc, bson_time,
+};
 use self::errors::{is_duplicate_key, store_error};
 use super::{
-    Appended, AssigneeFilter, ConversationFilter, ConversationPatch, Store, StoreError, StoreResult,
+    AgentPatch, Appended, AssigneeFilter, CannedPatch, ConversationFilter, ConversationPatch, Page,
+    Store, StoreError, StoreResult, TeamPatch,
 };
 use crate::model::{
-    Agent, AgentRecord, Attachment, Conversation, Message, NewMessage, OidcSubject, Visitor, now,
+    Agent, AgentRecord, Attachment, CannedResponse, Conversation, Message, NewMessage, OidcSubject,
+    Reader, Revocation, Team, Visitor, now,
 };
 
 pub struct MongoStore {
@@ -74,6 +87,13 @@ pub struct MongoStore {
     conversations: Collection<ConversationDoc>,
     messages: Collection<MessageDoc>,
     attachments: Collection<AttachmentDoc>,
+    revocations: Collection<RevocationDoc>,
+    teams: Collection<TeamDoc>,
+    canned: Collection<CannedDoc>,
+    /// See [`lease`].
+    leases: Collection<Document>,
+    /// One-off facts about the database, e.g. that a backfill is done.
+    meta: Collection<Document>,
 }
 
 /// The driver's own default is 30 s: while MongoDB is away, every send would hang that long
@@ -115,70 +135,27 @@ impl MongoStore {
             conversations: db.collection("conversations"),
             messages: db.collection("messages"),
             attachments: db.collection("attachments"),
+            revocations: db.collection("revocations"),
+            teams: db.collection("teams"),
+            canned: db.collection("canned_responses"),
+            leases: db.collection("leases"),
+            meta: db.collection("meta"),
             db,
         };
         store.create_indexes().await?;
+        store.backfill_search_words().await?;
         Ok(store)
     }
+}
 
-    async fn create_indexes(&self) -> StoreResult<()> {
-        fn index(keys: Document, name: &str, unique: bool) -> IndexModel {
-            let options = IndexOptions::builder()
-                .name(name.to_string())
-                .unique(unique.then_some(true))
-                .build();
-            IndexModel::builder().keys(keys).options(options).build()
-        }
-        let only_with_client_msg_id = IndexOptions::builder()
-            .name("client_msg_id_unique".to_string())
-            .unique(true)
-            .partial_filter_expression(doc! { "client_msg_id": { "$exists": true } })
-            .build();
-        let message_indexes = [
-            // Allocates seqs (see the module comment) and serves messages_after.
-            index(doc! { "conversation_id": 1, "seq": 1 }, "seq_unique", true),
-            IndexModel::builder()
-                .keys(doc! { "conversation_id": 1, "client_msg_id": 1 })
-                .options(only_with_client_msg_id)
-                .build(),
-        ];
-        // Every list filter ends in "newest first", so each index ends in _id descending.
-        let conversation_indexes = [
-            index(doc! { "status": 1, "_id": -1 }, "status_newest", false),
-            index(doc! { "assignee": 1, "_id": -1 }, "assignee_newest", false),
-            index(doc! { "visitor.id": 1, "_id": -1 }, "visitor_newest", false),
-        ];
-        let what = |collection: &str| format!("creating the indexes of {collection}");
-        self.messages
-            .create_indexes(message_indexes)
-            .await
-            .map_err(|e| store_error(&what("messages"), e))?;
-        self.conversations
-            .create_indexes(conversation_indexes)
-            .await
-            .map_err(|e| store_error(&what("conversations"), e))?;
-        let only_linked = IndexOptions::builder()
-            .name("oidc_unique".to_string())
-            .unique(true)
-            .partial_filter_expression(doc! { "oidc": { "$exists": true } })
-            .build();
-        let agent_indexes = [
-            index(doc! { "email_key": 1 }, "email_unique", true),
-            IndexModel::builder()
-                .keys(doc! { "oidc.iss": 1, "oidc.sub": 1 })
-                .options(only_linked)
-                .build(),
-        ];
-        self.agents
-            .create_indexes(agent_indexes)
-            .await
-            .map_err(|e| store_error(&what("agents"), e))?;
-        self.attachments
-            .create_index(index(doc! { "conversation_id": 1 }, "conversation", false))
-            .await
-            .map_err(|e| store_error(&what("attachments"), e))?;
-        Ok(())
-    }
+/// Without repeats, first occurrence kept.
+fn distinct(items: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items
+        .iter()
+        .filter(|i| seen.insert(i.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// Maps an insert's duplicate key to `Conflict` naming `what`.
@@ -283,6 +260,25 @@ impl Store for MongoStore {
             .collect())
     }
 
+    async fn update_agent(&self, id: &str, patch: &AgentPatch) -> StoreResult<Agent> {
+        self.update_agent_doc(id, patch).await
+    }
+
+    async fn delete_agent(&self, id: &str) -> StoreResult<Vec<Conversation>> {
+        self.delete_agent_doc(id).await
+    }
+
+    async fn revoke(&self, revocation: &Revocation) -> StoreResult<()> {
+        self.upsert_revocation(revocation).await
+    }
+
+    async fn revocations_since(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Vec<Revocation>> {
+        self.revocations_written_since(since).await
+    }
+
     async fn create_visitor(&self, visitor: Visitor) -> StoreResult<()> {
         let id = visitor.id.clone();
         let result = self.visitors.insert_one(VisitorDoc::from(visitor)).await;
@@ -299,9 +295,12 @@ impl Store for MongoStore {
     }
 
     async fn create_conversation(&self, conversation: Conversation) -> StoreResult<Conversation> {
-        // `last_seq` belongs to the store: a new conversation has no messages yet.
+        // The seqs belong to the store: a new conversation has no messages yet.
         let conversation = Conversation {
             last_seq: 0,
+            last_public_seq: 0,
+            read: Default::default(),
+            labels: distinct(&conversation.labels),
             ..conversation
         };
         let result = self
@@ -345,6 +344,12 @@ impl Store for MongoStore {
         if let Some(visitor) = &filter.visitor_id {
             query.insert("visitor.id", visitor.as_str());
         }
+        if let Some(label) = &filter.label {
+            query.insert("labels", label.as_str());
+        }
+        if let Some(team) = &filter.team {
+            query.insert("team_id", team.as_str());
+        }
         if let Some(before) = &filter.before_id {
             query.insert("_id", doc! { "$lt": before.as_str() });
         }
@@ -377,6 +382,9 @@ impl Store for MongoStore {
                 "assignee",
                 assignee.as_deref().map_or(Bson::Null, Bson::from),
             );
+        }
+        if let Some(team) = &patch.team {
+            set.insert("team_id", team.as_deref().map_or(Bson::Null, Bson::from));
         }
         // `$max`: an append in the same millisecond may already have moved updated_at.
         let mut update = doc! { "$max": { "updated_at": bson_time(now()) } };
@@ -423,6 +431,98 @@ impl Store for MongoStore {
             .await
             .map_err(|e| store_error(&what(), e))?;
         Ok(docs.into_iter().map(Message::from).collect())
+    }
+
+    async fn mark_read(
+        &self,
+        conversation_id: &str,
+        reader: &Reader,
+        seq: u64,
+    ) -> StoreResult<Option<Conversation>> {
+        self.raise_read(conversation_id, reader, seq).await
+    }
+
+    async fn set_labels(
+        &self,
+        conversation_id: &str,
+        labels: &[String],
+    ) -> StoreResult<Conversation> {
+        self.replace_labels(conversation_id, labels).await
+    }
+
+    async fn create_team(&self, team: Team) -> StoreResult<Team> {
+        self.insert_team(team).await
+    }
+
+    async fn team(&self, id: &str) -> StoreResult<Option<Team>> {
+        self.find_team(id).await
+    }
+
+    async fn list_teams(&self, page: &Page) -> StoreResult<Vec<Team>> {
+        self.page_of(&self.teams, page, "listing teams").await
+    }
+
+    async fn update_team(&self, id: &str, patch: &TeamPatch) -> StoreResult<Team> {
+        self.patch_team(id, patch).await
+    }
+
+    async fn delete_team(&self, id: &str) -> StoreResult<Vec<Conversation>> {
+        self.remove_team(id).await
+    }
+
+    async fn teams_of(&self, agent_id: &str) -> StoreResult<Vec<String>> {
+        self.team_ids_of(agent_id).await
+    }
+
+    async fn create_canned_response(&self, canned: CannedResponse) -> StoreResult<CannedResponse> {
+        self.insert_canned(canned).await
+    }
+
+    async fn canned_response(&self, id: &str) -> StoreResult<Option<CannedResponse>> {
+        self.find_canned(id).await
+    }
+
+    async fn list_canned_responses(&self, page: &Page) -> StoreResult<Vec<CannedResponse>> {
+        self.page_of(&self.canned, page, "listing canned responses")
+            .await
+    }
+
+    async fn update_canned_response(
+        &self,
+        id: &str,
+        patch: &CannedPatch,
+    ) -> StoreResult<CannedResponse> {
+        self.patch_canned(id, patch).await
+    }
+
+    async fn delete_canned_response(&self, id: &str) -> StoreResult<()> {
+        self.remove_canned(id).await
+    }
+
+    async fn open_counts_by_assignee(
+        &self,
+    ) -> StoreResult<std::collections::BTreeMap<String, u64>> {
+        self.count_open_by_assignee().await
+    }
+
+    async fn assign_if_unassigned(
+        &self,
+        conversation_id: &str,
+        agent_id: &str,
+    ) -> StoreResult<Option<Conversation>> {
+        self.assign_when_unassigned(conversation_id, agent_id).await
+    }
+
+    async fn oldest_unassigned(
+        &self,
+        teams: Option<&[String]>,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>> {
+        self.unassigned_oldest_first(teams, limit).await
+    }
+
+    async fn search_messages(&self, query: &str, page: &Page) -> StoreResult<Vec<Message>> {
+        self.search(query, page).await
     }
 
     async fn create_attachment(&self, attachment: Attachment) -> StoreResult<()> {

@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::rows::{self, MESSAGE_COLUMNS, millis, signed, store_error};
 use crate::model::{Message, NewMessage, new_id, now};
-use crate::store::{Appended, StoreError, StoreResult};
+use crate::store::{Appended, StoreError, StoreResult, search};
 
 /// The append itself, inside the write transaction (see the module comment for why this is
 /// enough to keep seqs gap-free and client_msg_ids unique).
@@ -44,12 +44,13 @@ pub fn append(tx: &rusqlite::Transaction, path: &Path, new: NewMessage) -> Store
         author: new.author,
         body: new.body,
         attachments: new.attachments,
+        private: new.private,
         created_at: now(),
     };
     let attachments = serde_json::to_string(&message.attachments)
         .map_err(|e| StoreError::Other(format!("encoding attachments: {e}")))?;
     tx.prepare_cached(&format!(
-        "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -62,16 +63,27 @@ pub fn append(tx: &rusqlite::Transaction, path: &Path, new: NewMessage) -> Store
             message.author.name,
             message.body,
             attachments,
-            millis(message.created_at)
+            millis(message.created_at),
+            message.private
         ])
     })
     .map_err(err)?;
+    let rowid = tx.last_insert_rowid();
+    tx.prepare_cached("INSERT INTO message_search (rowid, words) VALUES (?, ?)")
+        .and_then(|mut stmt| stmt.execute(params![rowid, search::words(&message.body).join(" ")]))
+        .map_err(err)?;
+    // In the same transaction as the insert: a visitor shown `last_public_seq` never waits for
+    // a seq that is not stored yet.
     tx.prepare_cached(
-        "UPDATE conversations SET last_seq = ?, updated_at = max(updated_at, ?) WHERE id = ?",
+        "UPDATE conversations SET last_seq = ?1,
+             last_public_seq = CASE WHEN ?2 THEN last_public_seq ELSE ?1 END,
+             updated_at = max(updated_at, ?3)
+         WHERE id = ?4",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
             signed(message.seq),
+            message.private,
             millis(message.created_at),
             message.conversation_id
         ])

@@ -138,6 +138,7 @@ fn same(e: &StoreError) -> StoreError {
     match e {
         StoreError::NotFound(m) => StoreError::NotFound(m.clone()),
         StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
+        StoreError::LastAdmin(m) => StoreError::LastAdmin(m.clone()),
         StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
         StoreError::Other(m) => StoreError::Other(m.clone()),
     }
@@ -163,6 +164,7 @@ mod tests {
             },
             body: body.into(),
             attachments: Vec::new(),
+            private: false,
         }
     }
 
@@ -187,6 +189,10 @@ mod tests {
                 created_at: now(),
                 updated_at: now(),
                 last_seq: 0,
+                last_public_seq: 0,
+                read: Default::default(),
+                labels: Vec::new(),
+                team_id: None,
             })
             .await
             .unwrap()

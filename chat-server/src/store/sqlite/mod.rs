@@ -20,16 +20,23 @@
 //!   embedded store is for one replica; several replicas belong on MongoDB.
 //! - **Schema** changes are migrations numbered with `PRAGMA user_version` (see [`schema`]).
 
+mod agents;
 mod append;
 mod connections;
+mod conversations;
 mod group;
+mod revocations;
+mod routing;
 mod rows;
 mod schema;
+mod search;
+mod teams;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
 
@@ -41,10 +48,12 @@ use self::rows::{
     is_unique_violation, millis, signed, store_error, text,
 };
 use super::{
-    Appended, AssigneeFilter, ConversationFilter, ConversationPatch, Store, StoreError, StoreResult,
+    AgentPatch, Appended, AssigneeFilter, CannedPatch, ConversationFilter, ConversationPatch, Page,
+    Store, StoreError, StoreResult, TeamPatch,
 };
 use crate::model::{
-    Agent, AgentRecord, Attachment, Conversation, Message, NewMessage, OidcSubject, Visitor, now,
+    Agent, AgentRecord, Attachment, CannedResponse, Conversation, Message, NewMessage, OidcSubject,
+    Reader, Revocation, Team, Visitor, now,
 };
 
 /// The database file inside the configured directory.
@@ -64,6 +73,13 @@ impl SqliteStore {
             conns: Arc::new(conns),
             appends: Arc::default(),
         })
+    }
+
+    /// Bulk load: see [`search::import`].
+    pub async fn import_messages(&self, messages: Vec<Message>) -> StoreResult<()> {
+        self.conns
+            .write(move |conn, path| search::import(conn, path, messages))
+            .await
     }
 
     /// The database file, for messages and backups.
@@ -86,7 +102,7 @@ impl Store for SqliteStore {
                 let a = &record.agent;
                 conn.execute(
                 &format!(
-                    "INSERT INTO agents ({AGENT_COLUMNS}, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    "INSERT INTO agents ({AGENT_COLUMNS}, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 ),
                 params![
                     a.id,
@@ -97,6 +113,7 @@ impl Store for SqliteStore {
                     millis(a.created_at),
                     record.oidc.as_ref().map(|o| &o.issuer),
                     record.oidc.as_ref().map(|o| &o.subject),
+                    a.disabled,
                     a.email.to_lowercase()
                 ],
             )
@@ -202,6 +219,33 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn update_agent(&self, id: &str, patch: &AgentPatch) -> StoreResult<Agent> {
+        let (id, patch) = (id.to_string(), patch.clone());
+        self.conns
+            .write(move |conn, path| agents::update(conn, path, &id, &patch))
+            .await
+    }
+
+    async fn delete_agent(&self, id: &str) -> StoreResult<Vec<Conversation>> {
+        let id = id.to_string();
+        self.conns
+            .write(move |conn, path| agents::delete(conn, path, &id))
+            .await
+    }
+
+    async fn revoke(&self, revocation: &Revocation) -> StoreResult<()> {
+        let revocation = revocation.clone();
+        self.conns
+            .write(move |conn, path| revocations::revoke(conn, path, &revocation))
+            .await
+    }
+
+    async fn revocations_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<Revocation>> {
+        self.conns
+            .read(move |conn| revocations::since(conn, millis(since)))
+            .await
+    }
+
     async fn create_visitor(&self, visitor: Visitor) -> StoreResult<()> {
         self.conns
             .write(move |conn, path| {
@@ -238,25 +282,16 @@ impl Store for SqliteStore {
     }
 
     async fn create_conversation(&self, conversation: Conversation) -> StoreResult<Conversation> {
-        // `last_seq` belongs to the store: a new conversation has no messages yet.
+        // The seqs belong to the store: a new conversation has no messages yet.
         let conversation = Conversation {
             last_seq: 0,
+            last_public_seq: 0,
+            read: Default::default(),
             ..conversation
         };
-        self.conns.write(move |conn, path| {
-            let c = &conversation;
-            conn.execute(
-                &format!("INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-                params![c.id, c.status.as_str(), c.visitor.id, c.visitor.name, c.assignee,
-                    millis(c.created_at), millis(c.updated_at), 0],
-            )
-            .map_err(|e| match is_unique_violation(&e) {
-                true => StoreError::Conflict(format!("conversation {}", c.id)),
-                false => store_error(path, e),
-            })?;
-            Ok(conversation)
-        })
-        .await
+        self.conns
+            .write(move |conn, path| conversations::create(conn, path, conversation))
+            .await
     }
 
     async fn conversation(&self, id: &str) -> StoreResult<Option<Conversation>> {
@@ -295,6 +330,16 @@ impl Store for SqliteStore {
             sql.push_str(" AND visitor_id = ?");
             args.push(Value::Text(visitor.clone()));
         }
+        if let Some(label) = &filter.label {
+            sql.push_str(
+                " AND id IN (SELECT conversation_id FROM conversation_labels WHERE label = ?)",
+            );
+            args.push(Value::Text(label.clone()));
+        }
+        if let Some(team) = &filter.team {
+            sql.push_str(" AND team_id = ?");
+            args.push(Value::Text(team.clone()));
+        }
         if let Some(before) = &filter.before_id {
             sql.push_str(" AND id < ?");
             args.push(Value::Text(before.clone()));
@@ -323,11 +368,16 @@ impl Store for SqliteStore {
                     Some(a) => (true, a),
                     None => (false, None),
                 };
+                let (set_team, team) = match patch.team {
+                    Some(t) => (true, t),
+                    None => (false, None),
+                };
                 // max(): an append in the same millisecond may already have moved updated_at.
                 conn.query_row(
                     &format!(
                         "UPDATE conversations SET status = coalesce(?1, status),
                          assignee = CASE WHEN ?2 THEN ?3 ELSE assignee END,
+                         team_id = CASE WHEN ?6 THEN ?7 ELSE team_id END,
                          updated_at = max(updated_at, ?4)
                      WHERE id = ?5 RETURNING {CONVERSATION_COLUMNS}"
                     ),
@@ -336,7 +386,9 @@ impl Store for SqliteStore {
                         set_assignee,
                         assignee,
                         millis(now()),
-                        id
+                        id,
+                        set_team,
+                        team
                     ],
                     rows::conversation,
                 )
@@ -370,6 +422,139 @@ impl Store for SqliteStore {
                 )?;
                 rows.collect()
             })
+            .await
+    }
+
+    async fn mark_read(
+        &self,
+        conversation_id: &str,
+        reader: &Reader,
+        seq: u64,
+    ) -> StoreResult<Option<Conversation>> {
+        let (id, reader) = (conversation_id.to_string(), reader.clone());
+        self.conns
+            .write(move |conn, path| conversations::mark_read(conn, path, &id, &reader, seq))
+            .await
+    }
+
+    async fn set_labels(
+        &self,
+        conversation_id: &str,
+        labels: &[String],
+    ) -> StoreResult<Conversation> {
+        let (id, labels) = (conversation_id.to_string(), labels.to_vec());
+        self.conns
+            .write(move |conn, path| conversations::set_labels(conn, path, &id, &labels))
+            .await
+    }
+
+    async fn create_team(&self, team: Team) -> StoreResult<Team> {
+        self.conns
+            .write(move |conn, path| teams::create_team(conn, path, team))
+            .await
+    }
+
+    async fn team(&self, id: &str) -> StoreResult<Option<Team>> {
+        let id = id.to_string();
+        self.conns.read(move |conn| teams::team(conn, &id)).await
+    }
+
+    async fn list_teams(&self, page: &Page) -> StoreResult<Vec<Team>> {
+        let page = page.clone();
+        self.conns
+            .read(move |conn| teams::list_teams(conn, &page))
+            .await
+    }
+
+    async fn update_team(&self, id: &str, patch: &TeamPatch) -> StoreResult<Team> {
+        let (id, patch) = (id.to_string(), patch.clone());
+        self.conns
+            .write(move |conn, path| teams::update_team(conn, path, &id, &patch))
+            .await
+    }
+
+    async fn delete_team(&self, id: &str) -> StoreResult<Vec<Conversation>> {
+        let id = id.to_string();
+        self.conns
+            .write(move |conn, path| teams::delete_team(conn, path, &id))
+            .await
+    }
+
+    async fn teams_of(&self, agent_id: &str) -> StoreResult<Vec<String>> {
+        let id = agent_id.to_string();
+        self.conns
+            .read(move |conn| teams::teams_of(conn, &id))
+            .await
+    }
+
+    async fn create_canned_response(&self, canned: CannedResponse) -> StoreResult<CannedResponse> {
+        self.conns
+            .write(move |conn, path| teams::create_canned(conn, path, canned))
+            .await
+    }
+
+    async fn canned_response(&self, id: &str) -> StoreResult<Option<CannedResponse>> {
+        let id = id.to_string();
+        self.conns.read(move |conn| teams::canned(conn, &id)).await
+    }
+
+    async fn list_canned_responses(&self, page: &Page) -> StoreResult<Vec<CannedResponse>> {
+        let page = page.clone();
+        self.conns
+            .read(move |conn| teams::list_canned(conn, &page))
+            .await
+    }
+
+    async fn update_canned_response(
+        &self,
+        id: &str,
+        patch: &CannedPatch,
+    ) -> StoreResult<CannedResponse> {
+        let (id, patch) = (id.to_string(), patch.clone());
+        self.conns
+            .write(move |conn, path| teams::update_canned(conn, path, &id, &patch))
+            .await
+    }
+
+    async fn delete_canned_response(&self, id: &str) -> StoreResult<()> {
+        let id = id.to_string();
+        self.conns
+            .write(move |conn, path| teams::delete_canned(conn, path, &id))
+            .await
+    }
+
+    async fn open_counts_by_assignee(
+        &self,
+    ) -> StoreResult<std::collections::BTreeMap<String, u64>> {
+        self.conns.read(routing::open_counts).await
+    }
+
+    async fn assign_if_unassigned(
+        &self,
+        conversation_id: &str,
+        agent_id: &str,
+    ) -> StoreResult<Option<Conversation>> {
+        let (id, agent) = (conversation_id.to_string(), agent_id.to_string());
+        self.conns
+            .write(move |conn, path| routing::assign_if_unassigned(conn, path, &id, &agent))
+            .await
+    }
+
+    async fn oldest_unassigned(
+        &self,
+        teams: Option<&[String]>,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>> {
+        let teams = teams.map(<[String]>::to_vec);
+        self.conns
+            .read(move |conn| routing::oldest_unassigned(conn, teams.as_deref(), limit))
+            .await
+    }
+
+    async fn search_messages(&self, query: &str, page: &Page) -> StoreResult<Vec<Message>> {
+        let (query, page) = (query.to_string(), page.clone());
+        self.conns
+            .read(move |conn| search::search(conn, &query, &page))
             .await
     }
 

@@ -7,20 +7,34 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::model::{
-    Agent, AgentRecord, Attachment, Author, Conversation, Message, OidcSubject, Role, Visitor,
-    VisitorRef,
+    Agent, AgentRecord, Attachment, Author, CannedResponse, Conversation, Message, OidcSubject,
+    Revocation, Role, Team, Visitor, VisitorRef,
 };
 use crate::store::StoreError;
 
 pub const AGENT_COLUMNS: &str =
-    "id, email, name, role, password_hash, created_at, oidc_issuer, oidc_subject";
+    "id, email, name, role, password_hash, created_at, oidc_issuer, oidc_subject, disabled";
 pub const VISITOR_COLUMNS: &str = "id, name, email, created_at";
-pub const CONVERSATION_COLUMNS: &str =
-    "id, status, visitor_id, visitor_name, assignee, created_at, updated_at, last_seq";
+pub const CONVERSATION_COLUMNS: &str = "id, status, visitor_id, visitor_name, assignee, \
+     created_at, updated_at, last_seq, last_public_seq, read, labels, team_id";
+pub const TEAM_COLUMNS: &str = "id, name, agent_ids, created_at";
+pub const CANNED_COLUMNS: &str = "id, shortcut, body, created_at, updated_at";
 pub const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, client_msg_id, author_kind, author_id, \
-     author_name, body, attachments, created_at";
+     author_name, body, attachments, created_at, private";
 pub const ATTACHMENT_COLUMNS: &str = "id, conversation_id, filename, content_type, size, key, \
      uploaded_by_kind, uploaded_by_id, uploaded_by_name, created_at";
+
+pub const REVOCATION_COLUMNS: &str = "key, not_before, expires_at, at, keep_session";
+
+pub fn revocation(row: &Row) -> rusqlite::Result<Revocation> {
+    Ok(Revocation {
+        key: row.get(0)?,
+        not_before: time(row, 1)?,
+        expires_at: time(row, 2)?,
+        at: time(row, 3)?,
+        keep_session: row.get(4)?,
+    })
+}
 
 pub fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -69,6 +83,7 @@ pub fn agent_record(row: &Row) -> rusqlite::Result<AgentRecord> {
             email: row.get(1)?,
             name: row.get(2)?,
             role: from_text::<Role>(row, 3)?,
+            disabled: row.get(8)?,
             created_at: time(row, 5)?,
         },
         password_hash: row.get(4)?,
@@ -100,7 +115,36 @@ pub fn conversation(row: &Row) -> rusqlite::Result<Conversation> {
         created_at: time(row, 5)?,
         updated_at: time(row, 6)?,
         last_seq: unsigned(row, 7)?,
+        last_public_seq: unsigned(row, 8)?,
+        read: json(row, 9)?,
+        labels: json(row, 10)?,
+        team_id: row.get(11)?,
     })
+}
+
+pub fn team(row: &Row) -> rusqlite::Result<Team> {
+    Ok(Team {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        agent_ids: json(row, 2)?,
+        created_at: time(row, 3)?,
+    })
+}
+
+pub fn canned(row: &Row) -> rusqlite::Result<CannedResponse> {
+    Ok(CannedResponse {
+        id: row.get(0)?,
+        shortcut: row.get(1)?,
+        body: row.get(2)?,
+        created_at: time(row, 3)?,
+        updated_at: time(row, 4)?,
+    })
+}
+
+fn json<T: DeserializeOwned>(row: &Row, idx: usize) -> rusqlite::Result<T> {
+    let s: String = row.get(idx)?;
+    serde_json::from_str(&s)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, e.into()))
 }
 
 pub fn message(row: &Row) -> rusqlite::Result<Message> {
@@ -118,6 +162,7 @@ pub fn message(row: &Row) -> rusqlite::Result<Message> {
         body: row.get(7)?,
         attachments: serde_json::from_str(&attachments)
             .map_err(|e| rusqlite::Error::FromSqlConversionFailure(8, Type::Text, e.into()))?,
+        private: row.get(10)?,
         created_at: time(row, 9)?,
     })
 }
@@ -137,6 +182,23 @@ pub fn attachment(row: &Row) -> rusqlite::Result<Attachment> {
         },
         created_at: time(row, 9)?,
     })
+}
+
+/// JSON text for a column (labels, member lists).
+pub fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Other(format!("encoding JSON: {e}")))
+}
+
+/// `Conflict` naming `what` for a unique violation, the usual mapping otherwise.
+pub fn conflict_or(
+    path: &std::path::Path,
+    what: impl FnOnce() -> String,
+    e: rusqlite::Error,
+) -> StoreError {
+    match is_unique_violation(&e) {
+        true => StoreError::Conflict(what()),
+        false => store_error(path, e),
+    }
 }
 
 pub fn is_unique_violation(e: &rusqlite::Error) -> bool {

@@ -7,7 +7,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
 /// Times are milliseconds since the Unix epoch (the model keeps millisecond precision).
@@ -85,6 +85,101 @@ ALTER TABLE agents ADD COLUMN oidc_subject TEXT;
 CREATE UNIQUE INDEX agents_by_oidc ON agents (oidc_issuer, oidc_subject);
 ";
 
+/// Agents can be disabled (0/1, existing agents stay enabled); revocations are polled by `at`
+/// every second by every replica and purged by `expires_at`, hence both indexes.
+const V3: &str = "
+ALTER TABLE agents ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1));
+CREATE TABLE revocations (
+    key        TEXT PRIMARY KEY,
+    not_before INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    at         INTEGER NOT NULL,
+    keep_session TEXT
+) STRICT;
+CREATE INDEX revocations_by_at ON revocations (at);
+CREATE INDEX revocations_by_expiry ON revocations (expires_at);
+";
+
+/// Private notes. Every message stored before them is public, so a conversation's
+/// `last_public_seq` starts at its `last_seq`.
+const V4: &str = "
+ALTER TABLE messages ADD COLUMN private INTEGER NOT NULL DEFAULT 0 CHECK (private IN (0, 1));
+ALTER TABLE conversations ADD COLUMN last_public_seq INTEGER NOT NULL DEFAULT 0
+    CHECK (last_public_seq >= 0);
+UPDATE conversations SET last_public_seq = last_seq;
+";
+
+/// Stored read positions, as the JSON of `ReadState` (`{}` reads as nobody has read anything):
+/// they are only ever read and written with their conversation.
+const V5: &str = "
+ALTER TABLE conversations ADD COLUMN read TEXT NOT NULL DEFAULT '{}';
+";
+
+/// Labels, teams and canned responses. A conversation's labels are read with it (the JSON
+/// column) and filtered through `conversation_labels`, written in the same transaction. Teams
+/// keep their members as a JSON list: there are few teams, and members are read with the team.
+/// Names and shortcuts are unique ignoring case (`*_key`, lowercased), as emails are.
+const V6: &str = "
+ALTER TABLE conversations ADD COLUMN labels TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE conversations ADD COLUMN team_id TEXT;
+CREATE INDEX conversations_by_team ON conversations (team_id, id);
+CREATE TABLE conversation_labels (
+    label           TEXT NOT NULL,
+    conversation_id TEXT NOT NULL REFERENCES conversations (id),
+    PRIMARY KEY (label, conversation_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX conversation_labels_by_conversation ON conversation_labels (conversation_id);
+
+CREATE TABLE teams (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    name_key   TEXT NOT NULL UNIQUE,
+    agent_ids  TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE canned_responses (
+    id           TEXT PRIMARY KEY,
+    shortcut     TEXT NOT NULL,
+    shortcut_key TEXT NOT NULL UNIQUE,
+    body         TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+) STRICT;
+";
+
+/// Message search: an FTS5 index of each message's folded words (`store::search`), keyed by the
+/// message's rowid. Contentless (the text is in `messages`), with deletes allowed for erasure.
+/// The messages already stored are indexed by [`backfill_search`] right after this step.
+const V7: &str = "
+CREATE VIRTUAL TABLE message_search USING fts5(words, content = '', contentless_delete = 1);
+";
+
+/// Routing: open conversations by assignee (the load count; the unassigned queue, oldest first).
+const V8: &str = "
+CREATE INDEX conversations_by_status_assignee ON conversations (status, assignee, id);
+";
+
+/// The schema version whose step [`backfill_search`] completes.
+const SEARCH_VERSION: i64 = 7;
+
+/// Indexes the messages stored before search existed (the folding is Rust, not SQL).
+fn backfill_search(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
+    let mut read = tx.prepare("SELECT rowid, body FROM messages")?;
+    let mut write = tx.prepare("INSERT INTO message_search (rowid, words) VALUES (?, ?)")?;
+    let rows = read.query_map([], |row| {
+        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (rowid, body) = row?;
+        write.execute(rusqlite::params![
+            rowid,
+            crate::store::search::words(&body).join(" ")
+        ])?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
     #[error(
@@ -103,8 +198,11 @@ pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
     if found > known {
         return Err(MigrationError::TooNew { found, known });
     }
-    for step in &MIGRATIONS[found as usize..] {
+    for (version, step) in (found + 1..).zip(&MIGRATIONS[found as usize..]) {
         tx.execute_batch(step)?;
+        if version == SEARCH_VERSION {
+            backfill_search(&tx)?;
+        }
     }
     // user_version lives in the database header, so it commits (or rolls back) with the steps.
     tx.pragma_update(None, "user_version", known)?;

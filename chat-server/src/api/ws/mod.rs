@@ -1,0 +1,132 @@
+//! `GET /api/v1/ws`: authenticate, then hand the socket to a delivery session whose frames
+//! [`commands`] answers.
+//!
+//! The token travels in `Sec-WebSocket-Protocol`: the client offers [`PROTOCOL`] and
+//! `atendo.bearer.<token>`, and the server answers with [`PROTOCOL`] alone, so the token is never
+//! echoed. A token in the URL (`?token=`) still works for old clients but is deprecated: ingress
+//! and proxy access logs record URLs, and a long-lived credential does not belong in them.
+
+mod commands;
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use futures::StreamExt;
+use serde::Deserialize;
+
+use super::AppState;
+use super::extract::ClientIp;
+use crate::auth::Authenticated;
+use crate::delivery::session;
+use crate::error::{Error, Kind};
+use commands::ChatCommands;
+
+/// The subprotocol both sides speak; the server selects it when the client offers it.
+pub const PROTOCOL: &str = "atendo.v1";
+/// Prefix of the offered subprotocol that carries the token (JWTs use only token characters).
+pub const BEARER_PREFIX: &str = "atendo.bearer.";
+
+#[derive(Deserialize)]
+pub struct WsQuery {
+    /// Deprecated: see the module comment.
+    token: Option<String>,
+}
+
+/// The token offered as a subprotocol, if any.
+fn offered_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().strip_prefix(BEARER_PREFIX).map(str::to_string))
+}
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Query(q): Query<WsQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, Error> {
+    // Browsers always send Origin on a websocket upgrade and CORS does not apply to it, so this
+    // is where a page outside CHAT_ALLOWED_ORIGINS is turned away.
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && !state.origins.allows(origin)
+    {
+        return Err(Error::new(
+            Kind::Forbidden,
+            "origin_not_allowed",
+            "this page's origin is not in the tenant's allowed origins (spec.widget.allowedOrigins)",
+        ));
+    }
+    // Before the token check: a loop of upgrades costs the server even when the token is bad.
+    let limits = &state.limits;
+    limits.check(&limits.ws_connect, &ip, "ws_connect", || {
+        format!("too many websocket connections from {ip}; wait, then reconnect with backoff")
+    })?;
+    let token = match (offered_token(&headers), q.token) {
+        (Some(token), _) => token,
+        (None, Some(token)) => {
+            state.delivery.metrics.ws_token_in_url.inc();
+            token
+        }
+        (None, None) => {
+            return Err(Error::unauthenticated(format!(
+                "no token: offer the subprotocols \"{PROTOCOL}, {BEARER_PREFIX}<token>\" \
+                 (Sec-WebSocket-Protocol)"
+            )));
+        }
+    };
+    let who = state.chat.authenticate(&token).await?;
+    if state.shutdown.is_cancelled() {
+        return Err(Error::new(
+            Kind::Unavailable,
+            "shutting_down",
+            "this replica is shutting down; reconnect",
+        ));
+    }
+    let settings = state.ws.clone();
+    Ok(ws
+        // Selected only when offered: a client that sends its token in the URL offers none.
+        .protocols([PROTOCOL])
+        .read_buffer_size(settings.read_buffer)
+        // Write each frame through at once instead of holding a 128 KiB buffer per socket.
+        .write_buffer_size(0)
+        .max_write_buffer_size(settings.max_frame_bytes.max(64 * 1024) * 4)
+        .max_message_size(settings.max_frame_bytes)
+        .max_frame_size(settings.max_frame_bytes)
+        .on_upgrade(move |socket| {
+            let (sink, stream) = socket.split();
+            state
+                .sessions
+                .track_future(run_session(&state, who, sink, stream))
+        }))
+}
+
+/// One websocket session for `principal` over any sink and stream (tests drive it with
+/// channels), with this deployment's delivery, chat and limits.
+pub fn run_session<S, R, E>(
+    state: &AppState,
+    who: Authenticated,
+    sink: S,
+    stream: R,
+) -> impl std::future::Future<Output = ()> + use<S, R, E>
+where
+    S: futures::Sink<axum::extract::ws::Message> + Unpin,
+    S::Error: std::fmt::Display,
+    R: futures::Stream<Item = Result<axum::extract::ws::Message, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    session::run(
+        state.delivery.clone(),
+        Arc::new(ChatCommands(state.chat.clone())),
+        who,
+        state.ws.session.clone(),
+        sink,
+        stream,
+        state.shutdown.clone(),
+    )
+}

@@ -1,0 +1,163 @@
+//! Messages: sending (stored, then published), reading history back, typing and read receipts.
+
+use super::{Chat, validate};
+use crate::auth::Principal;
+use crate::delivery::publish::conversation_topic;
+use crate::error::Error;
+use crate::model::{ConversationStatus, Message, NewMessage};
+use crate::protocol::ServerFrame;
+use crate::store::{Appended, ConversationPatch};
+
+impl Chat {
+    pub async fn messages(
+        &self,
+        by: &Principal,
+        conversation_id: &str,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<Message>, Error> {
+        self.authorize(by, conversation_id).await?;
+        let mut messages = self
+            .store
+            .messages_after(conversation_id, after_seq, limit.clamp(1, 1000))
+            .await?;
+        // A page may come back shorter for a visitor: `after_seq` of its last message still
+        // pages on, since notes only ever sit between the seqs it gets.
+        if !by.is_agent() {
+            messages.retain(|m| !m.private);
+        }
+        Ok(messages)
+    }
+
+    /// Stores a message (idempotently by `client_msg_id`), then publishes it.
+    pub async fn send(
+        &self,
+        by: &Principal,
+        conversation_id: &str,
+        client_msg_id: Option<String>,
+        body: String,
+        attachment_ids: &[String],
+    ) -> Result<Appended, Error> {
+        self.send_as(
+            by,
+            conversation_id,
+            client_msg_id,
+            body,
+            attachment_ids,
+            false,
+        )
+        .await
+    }
+
+    /// [`Chat::send`], or with `private` a note only agents ever see.
+    pub async fn send_as(
+        &self,
+        by: &Principal,
+        conversation_id: &str,
+        client_msg_id: Option<String>,
+        body: String,
+        attachment_ids: &[String],
+        private: bool,
+    ) -> Result<Appended, Error> {
+        if private && !by.is_agent() {
+            return Err(Error::forbidden("only agents write private notes"));
+        }
+        let client_msg_id = client_msg_id
+            .map(|c| validate::client_msg_id(&c))
+            .transpose()?;
+        validate::body(
+            &body,
+            !attachment_ids.is_empty(),
+            self.limits.max_message_bytes,
+        )?;
+        let conversation = self.authorize(by, conversation_id).await?;
+        let attachments = self
+            .attachments_for(conversation_id, attachment_ids)
+            .await?;
+        let appended = self
+            .store
+            .append_message(NewMessage {
+                conversation_id: conversation_id.to_string(),
+                client_msg_id,
+                author: by.author(),
+                body,
+                attachments,
+                private,
+            })
+            .await?;
+        if let Appended::Created(_) = appended {
+            self.metrics.messages.inc();
+        }
+        // The replay of someone else's message would hand it over (a note, to a visitor who
+        // guessed its client_msg_id): only the author's own retry gets the original back.
+        if let Appended::Existing(m) = &appended
+            && m.author.id != by.id()
+        {
+            return Err(Error::conflict(
+                "duplicate_client_msg_id",
+                "client_msg_id was already used in this conversation by someone else; use a new one",
+            ));
+        }
+        // Publishing a replayed send again is harmless (receivers drop seqs they have) and
+        // heals the case where the first attempt stored but died before publishing.
+        let message = appended.message().clone();
+        self.tell_subscribers(conversation_id, &ServerFrame::Message { message })
+            .await;
+        if !by.is_agent() && conversation.status == ConversationStatus::Resolved {
+            // A visitor writing again reopens the conversation for the agents.
+            self.change(
+                conversation_id,
+                ConversationPatch {
+                    status: Some(ConversationStatus::Open),
+                    assignee: None,
+                    team: None,
+                },
+            )
+            .await?;
+        }
+        Ok(appended)
+    }
+
+    pub async fn typing(
+        &self,
+        by: &Principal,
+        conversation_id: &str,
+        state: bool,
+    ) -> Result<(), Error> {
+        self.authorize(by, conversation_id).await?;
+        let frame = ServerFrame::Typing {
+            conversation_id: conversation_id.to_string(),
+            author: by.author(),
+            state,
+        };
+        self.tell_subscribers(conversation_id, &frame).await;
+        Ok(())
+    }
+
+    pub async fn read(&self, by: &Principal, conversation_id: &str, seq: u64) -> Result<(), Error> {
+        let conversation = self.conversation(by, conversation_id).await?;
+        if seq > conversation.last_seq {
+            return Err(Error::invalid(
+                "invalid_seq",
+                format!(
+                    "seq {seq} is beyond the conversation's last message ({})",
+                    conversation.last_seq
+                ),
+            ));
+        }
+        let frame = ServerFrame::Read {
+            conversation_id: conversation_id.to_string(),
+            author: by.author(),
+            seq,
+        };
+        self.tell_subscribers(conversation_id, &frame).await;
+        Ok(())
+    }
+
+    /// Publishes `frame` to every socket subscribed to the conversation, on every replica.
+    async fn tell_subscribers(&self, conversation_id: &str, frame: &ServerFrame) {
+        self.publisher
+            .publish(conversation_topic(conversation_id), frame)
+            .await;
+    }
+}

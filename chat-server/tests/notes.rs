@@ -1,0 +1,149 @@
+//! Private notes: agents only, never any part of them to a visitor, and the visitor's stream
+//! never waits for a note's seq.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{TestServer, str_of};
+use serde_json::{Value, json};
+
+/// A reply must reach the visitor's socket this fast; waiting for a note's seq would cost the
+/// hole grace (3 s) instead.
+const PROMPT: Duration = Duration::from_millis(1000);
+
+#[tokio::test]
+async fn a_visitor_receives_every_reply_promptly_and_never_a_note() {
+    let s = TestServer::start().await;
+    let (visitor, c) = s.conversation().await;
+    let (_, agent) = s.admin().await;
+    let mut v_ws = s.ws(&visitor).await;
+    v_ws.subscribe(&c, 0).await;
+    let mut a_ws = s.ws(&agent).await;
+    a_ws.subscribe(&c, 0).await;
+
+    let mut slowest = Duration::ZERO;
+    for i in 0..10 {
+        // Two notes (one over the socket, one over REST), then a reply.
+        a_ws.send(
+            json!({"type": "send", "conversation_id": c, "client_msg_id": format!("n{i}"),
+            "body": format!("note {i}: secret"), "private": true}),
+        )
+        .await;
+        let ack = a_ws.expect("ack").await;
+        assert_eq!(ack["message"]["private"], true, "{ack}");
+        let (st, note) = s
+            .post(
+                &format!("/api/v1/conversations/{c}/messages"),
+                Some(&agent),
+                json!({"body": format!("rest note {i}: secret"), "client_msg_id": format!("r{i}"), "private": true}),
+            )
+            .await;
+        assert_eq!((st, note["private"].clone()), (201, json!(true)), "{note}");
+        let sent = Instant::now();
+        a_ws.send(
+            json!({"type": "send", "conversation_id": c, "client_msg_id": format!("m{i}"),
+            "body": format!("reply {i}")}),
+        )
+        .await;
+        loop {
+            let f = tokio::time::timeout(PROMPT, v_ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("reply {i} did not reach the visitor within {PROMPT:?}"))
+                .expect("visitor socket open");
+            assert!(
+                !f.to_string().contains("secret"),
+                "a note reached the visitor: {f}"
+            );
+            if f["type"] == "message" {
+                assert_eq!(f["message"]["body"], format!("reply {i}"));
+                break;
+            }
+        }
+        slowest = slowest.max(sent.elapsed());
+        assert_eq!(a_ws.expect("ack").await["client_msg_id"], format!("m{i}"));
+    }
+    eprintln!("10 replies after 20 notes: the slowest reached the visitor in {slowest:?}");
+
+    // REST and the conversation object say nothing of the notes either.
+    let (_, page) = s
+        .get(
+            &format!("/api/v1/conversations/{c}/messages"),
+            Some(&visitor),
+        )
+        .await;
+    let bodies: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 10, "{bodies:?}");
+    assert!(bodies.iter().all(|b| b.starts_with("reply")), "{bodies:?}");
+    let (_, conv) = s
+        .get(&format!("/api/v1/conversations/{c}"), Some(&visitor))
+        .await;
+    let last_reply = page["messages"][9]["seq"].clone();
+    assert_eq!(conv["last_seq"], last_reply, "{conv}");
+    let (_, conv) = s
+        .get(&format!("/api/v1/conversations/{c}"), Some(&agent))
+        .await;
+    assert_eq!(conv["last_seq"], 30, "agents count every note: {conv}");
+    let (_, page) = s
+        .get(
+            &format!("/api/v1/conversations/{c}/messages?limit=100"),
+            Some(&agent),
+        )
+        .await;
+    assert_eq!(page["messages"].as_array().unwrap().len(), 30);
+
+    // A visitor resuming from 0 replays the replies only.
+    let mut again = s.ws(&visitor).await;
+    let replayed = again.subscribe(&c, 0).await;
+    assert_eq!(replayed.len(), 10);
+    assert!(replayed.iter().all(|m| m["private"] != json!(true)));
+}
+
+#[tokio::test]
+async fn a_visitor_cannot_write_a_note_nor_take_one_by_its_client_msg_id() {
+    let s = TestServer::start().await;
+    let (visitor, c) = s.conversation().await;
+    let (_, agent) = s.admin().await;
+    let (st, v) = s
+        .post(
+            &format!("/api/v1/conversations/{c}/messages"),
+            Some(&visitor),
+            json!({"body": "hi", "client_msg_id": "v1", "private": true}),
+        )
+        .await;
+    assert_eq!((st, v["error"]["code"].clone()), (403, json!("forbidden")));
+    let mut ws = s.ws(&visitor).await;
+    ws.send(json!({"type": "send", "conversation_id": c, "client_msg_id": "v2", "body": "hi", "private": true}))
+        .await;
+    let e = ws.expect("error").await;
+    assert_eq!(
+        (e["code"].as_str(), e["ref"].as_str()),
+        (Some("forbidden"), Some("v2"))
+    );
+
+    // An agent's note, and the visitor "retrying" its client_msg_id: refused, nothing leaks.
+    let (st, _) = s
+        .post(
+            &format!("/api/v1/conversations/{c}/messages"),
+            Some(&agent),
+            json!({"body": "secret", "client_msg_id": "guess", "private": true}),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let (st, v) = s
+        .post(
+            &format!("/api/v1/conversations/{c}/messages"),
+            Some(&visitor),
+            json!({"body": "hello", "client_msg_id": "guess"}),
+        )
+        .await;
+    assert_eq!(st, 409, "{v}");
+    assert_eq!(str_of(&v["error"], "code"), "duplicate_client_msg_id");
+    assert!(!v.to_string().contains("secret"), "{v}");
+    let _: Value = v;
+}
