@@ -19,6 +19,7 @@ const page = (chatOrigin) => `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Loja Exemplo</title>
   <link rel="stylesheet" href="/site.css">
 </head>

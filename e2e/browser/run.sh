@@ -7,6 +7,7 @@
 # the operator's own S3 provider (e2e-s3-bucket) and CHAT_ALLOWED_ORIGINS naming the host page.
 #
 # Usage: e2e/browser/run.sh [path/to/chat-server]   (default: target/debug/chat-server)
+# E2E_ONLY=phone runs tests/phone.test.js alone (a glob on the file name; default: every file).
 # moto: $MOTO_SERVER, else .venv/bin/moto_server (scripts/test.sh creates it).
 set -euo pipefail
 
@@ -151,4 +152,4 @@ log "chat-server on $CHAT_URL, host page on $HOST_URL; S3 mode: chat-server on $
 mkdir -p "$HERE/test-results"
 E2E_CHAT_URL=$CHAT_URL E2E_HOST_URL=$HOST_URL E2E_RESULTS="$HERE/test-results" E2E_CHAT_BIN="$BIN" \
   E2E_S3_CHAT_URL=$S3_CHAT_URL E2E_S3_URL=$S3_URL E2E_S3_BUCKET=$S3_BUCKET \
-  node --test --test-concurrency=1 "$HERE"/tests/*.test.js
+  node --test --test-concurrency=1 "$HERE"/tests/${E2E_ONLY:-*}.test.js

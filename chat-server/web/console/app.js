@@ -1,20 +1,27 @@
 // The agent console: sign-in, then one websocket shared by the inbox, the open conversation
 // and the team panel. The token lives in sessionStorage: it dies with the tab.
 
-import { createApi, socketUrl, ChatSocket, ApiError } from '../shared/client.js';
+import { createApi, ApiError } from '../shared/client.js';
+import { ChatSocket, socketTarget } from '../shared/socket.js';
+import { maxMessageBytes } from '../shared/limits.js';
 import { contrastText } from '../shared/dom.js';
 import { strings } from '../shared/i18n.js';
 import { Inbox } from './inbox.js';
 import { Thread } from './thread.js';
 import { Team } from './team.js';
+import { AdminArea } from './admin.js';
+import { Notifier } from './notify.js';
 
 const SESSION_KEY = 'atendo.console';
+/** Why the last session ended, shown on the sign-in form after the reload that ends it. */
+const NOTICE_KEY = 'atendo.console.notice';
 const $ = (sel) => document.querySelector(sel);
 
 let session = readSession();
 const request = createApi(location.origin, () => session && session.token);
 let t = strings('en');
 let locale = 'en';
+let branding = null;
 let running = null;
 
 function readSession() {
@@ -36,6 +43,10 @@ function translate() {
   for (const el of document.querySelectorAll('[data-i18n]')) {
     const value = el.dataset.i18n.split('.').reduce((o, k) => (o ? o[k] : undefined), t);
     if (typeof value === 'string') el.textContent = value;
+  }
+  for (const el of document.querySelectorAll('[data-i18n-label]')) {
+    const value = t[el.dataset.i18nLabel];
+    if (typeof value === 'string') el.setAttribute('aria-label', value);
   }
 }
 
@@ -62,7 +73,7 @@ function show(view) {
 }
 
 async function boot() {
-  const branding = await request('GET', '/api/v1/branding').catch(() => ({
+  branding = await request('GET', '/api/v1/branding').catch(() => ({
     product_name: 'Atendo',
     primary_color: '#0b5fff',
     locale: 'en',
@@ -128,68 +139,120 @@ function signOut(message) {
   writeSession(null);
   location.hash = '';
   // A fresh page drops every listener and DOM node of the old session.
-  if (message) sessionStorage.setItem('atendo.console.notice', message);
+  if (message) sessionStorage.setItem(NOTICE_KEY, message);
   location.reload();
 }
 
+async function tokenStillValid() {
+  try {
+    await request('GET', '/api/v1/me');
+    return true;
+  } catch (e) {
+    return !(e instanceof ApiError && e.status === 401);
+  }
+}
+
+/**
+ * The signed-in console. Order matters only here, and explicitly: the socket is built inert,
+ * every part gets what it uses as an argument, and the socket's handlers are bound and the
+ * socket started once all parts exist.
+ */
 function startApp() {
   show('app');
   $('#me-name').textContent = session.name;
-  const ctx = { request, session, t, locale, me: session.agent_id, origin: location.origin };
-  const team = new Team(ctx);
-  ctx.agentName = (id) => team.name(id);
+  const me = session.agent_id;
   const socket = new ChatSocket({
-    url: () => socketUrl(location.origin, session.token),
-    onFrame: (f) => dispatch(f),
-    onOpen: () => {
-      team.resendPresence();
-      thread.resubscribe();
-      inbox.refresh();
-    },
+    target: () => socketTarget(location.origin, session.token),
     onState: (s) => {
       const el = $('#conn');
       el.dataset.state = s;
       el.textContent = t.state[s] || s;
     },
-    checkAuth: async () => {
-      try {
-        await request('GET', '/api/v1/me');
-        return true;
-      } catch (e) {
-        return !(e instanceof ApiError && e.status === 401);
-      }
-    },
-    onAuthLost: () => signOut(t.sessionExpired),
+    checkAuth: tokenStillValid,
+    // 4001: revoked (disabled, deleted, password or role changed, logged out elsewhere).
+    onSignedOut: (reason) => signOut(reason === 'revoked' ? t.signedOutElsewhere : t.sessionExpired),
   });
-  ctx.socket = socket;
-  const thread = new Thread(ctx);
-  const inbox = new Inbox(ctx, (c) => thread.open(c));
+  const team = new Team({ request, socket, t, me });
+  const thread = new Thread({
+    request,
+    socket,
+    t,
+    locale,
+    me,
+    team,
+    origin: location.origin,
+    token: () => session.token,
+    maxBytes: maxMessageBytes(branding),
+  });
+  const inbox = new Inbox({ request, t, locale, me, team });
+  const notifier = new Notifier({ t });
+
+  // How the parts reach each other, bound now that all of them exist.
+  // On a phone the desk shows one pane at a time (console.css): the inbox, or the conversation.
+  const showPane = (pane) => {
+    $('#desk').dataset.pane = pane;
+    if (pane === 'inbox') inbox.focusSelected();
+  };
+  const openConversation = (c) => {
+    showPane('thread');
+    thread.open(c);
+  };
+  thread.onBack = () => showPane('inbox');
+  inbox.onSelect = openConversation;
+  notifier.onOpen = (c) => {
+    location.hash = '#/';
+    inbox.select(c.id);
+    openConversation(c);
+  };
   team.onChange = () => {
     inbox.render();
     thread.renderAgents();
   };
+  socket.listen({
+    onOpen: () => {
+      team.resendPresence();
+      thread.resubscribe();
+      inbox.refresh();
+    },
+    onFrame: (f) => {
+      switch (f.type) {
+        case 'conversation':
+          notifier.conversation(f.conversation);
+          inbox.upsert(f.conversation);
+          thread.conversationChanged(f.conversation);
+          break;
+        case 'presence':
+          team.setPresence(f.agent_id, f.state);
+          break;
+        default:
+          thread.onFrame(f);
+      }
+    },
+  });
   running = { socket };
-
-  function dispatch(f) {
-    switch (f.type) {
-      case 'conversation':
-        inbox.upsert(f.conversation);
-        thread.conversationChanged(f.conversation);
-        break;
-      case 'presence':
-        team.setPresence(f.agent_id, f.state);
-        break;
-      default:
-        thread.onFrame(f);
-    }
-  }
-
+  const admin = session.role === 'admin' ? new AdminArea({ request, t, me, onAgentsChanged: () => team.load() }) : null;
+  $('#nav-admin').hidden = !admin;
+  window.addEventListener('hashchange', () => route(admin));
+  route(admin);
   team.load();
+  inbox.refresh();
   socket.start();
 }
 
-const notice = sessionStorage.getItem('atendo.console.notice');
-sessionStorage.removeItem('atendo.console.notice');
+/** `#/admin` shows the admin area (admins only); anything else the desk. */
+function route(admin) {
+  const inAdmin = !!admin && location.hash === '#/admin';
+  $('#desk').hidden = inAdmin;
+  $('#admin-view').hidden = !inAdmin;
+  for (const [id, current] of [['#nav-desk', !inAdmin], ['#nav-admin', inAdmin]]) {
+    if (current) $(id).setAttribute('aria-current', 'page');
+    else $(id).removeAttribute('aria-current');
+  }
+  if (inAdmin) admin.show();
+}
+
+const notice = sessionStorage.getItem(NOTICE_KEY);
+sessionStorage.removeItem(NOTICE_KEY);
 boot().then(() => {
   if (notice && !session) $('#login-error').textContent = notice;
 });

@@ -1,20 +1,25 @@
 // The inbox: conversations filtered by status and assignee, newest first, kept live by the
-// `conversation` frames every agent socket receives.
+// `conversation` frames every agent socket receives. Rows are keyed by conversation id and
+// updated in place, so a live update never takes the keyboard focus or the selection away.
+// Arrow keys (or j/k), Home and End move between rows; Enter opens one.
 
-import { h, formatTime } from '../shared/dom.js';
+import { h, replace, formatTime } from '../shared/dom.js';
 
 const PAGE = 50;
 
+/** `deps`: { request, t, locale, me, team }. The owner sets `onSelect(conversation)`. */
 export class Inbox {
-  constructor(ctx, onSelect) {
-    this.ctx = ctx;
-    this.onSelect = onSelect;
+  constructor(deps) {
+    this.deps = deps;
+    this.onSelect = () => {};
     this.items = new Map(); // id -> conversation
+    this.rows = new Map(); // id -> <li>, kept across renders
     this.selected = null;
     this.fresh = new Set(); // ids that arrived live, highlighted until opened
     this.list = document.getElementById('conversation-list');
     this.empty = document.getElementById('inbox-empty');
     this.more = document.getElementById('inbox-more');
+    this.error = document.getElementById('inbox-error');
     this.filter = { status: 'open', assignee: 'all' };
     for (const input of document.querySelectorAll('#status-filter input, #assignee-filter input')) {
       input.addEventListener('change', () => {
@@ -23,9 +28,10 @@ export class Inbox {
       });
     }
     this.more.addEventListener('click', () => this.loadMore());
-    this.refresh();
+    this.list.addEventListener('keydown', (e) => this.onKey(e));
   }
 
+  /** The list query for the current filters; new filters (labels, teams) add their parameter here. */
   query(before) {
     const q = new URLSearchParams({ status: this.filter.status, limit: String(PAGE) });
     if (this.filter.assignee !== 'all') q.set('assignee', this.filter.assignee);
@@ -36,28 +42,39 @@ export class Inbox {
   async refresh() {
     const generation = (this.generation = (this.generation || 0) + 1);
     try {
-      const { conversations } = await this.ctx.request('GET', this.query());
+      const { conversations } = await this.deps.request('GET', this.query());
       if (generation !== this.generation) return; // a newer filter won
       this.items = new Map(conversations.map((c) => [c.id, c]));
       this.more.hidden = conversations.length < PAGE;
+      this.showError(null);
       this.render();
     } catch (e) {
-      this.showError(e.message);
+      if (generation === this.generation) this.showError(e.message);
     }
   }
 
   async loadMore() {
+    const generation = this.generation;
     const ids = [...this.items.keys()].sort().reverse();
-    const { conversations } = await this.ctx.request('GET', this.query(ids[ids.length - 1]));
-    for (const c of conversations) this.items.set(c.id, c);
-    this.more.hidden = conversations.length < PAGE;
-    this.render();
+    this.more.disabled = true;
+    try {
+      const { conversations } = await this.deps.request('GET', this.query(ids[ids.length - 1]));
+      if (generation !== this.generation) return;
+      for (const c of conversations) this.items.set(c.id, c);
+      this.more.hidden = conversations.length < PAGE;
+      this.showError(null);
+      this.render();
+    } catch (e) {
+      this.showError(e.message);
+    } finally {
+      this.more.disabled = false;
+    }
   }
 
   matches(c) {
     if (c.status !== this.filter.status) return false;
     if (this.filter.assignee === 'none') return c.assignee === null || c.assignee === undefined;
-    if (this.filter.assignee === 'me') return c.assignee === this.ctx.me;
+    if (this.filter.assignee === 'me') return c.assignee === this.deps.me;
     return true;
   }
 
@@ -80,45 +97,87 @@ export class Inbox {
   }
 
   showError(message) {
-    this.list.replaceChildren(h('li', { class: 'form-error', role: 'alert' }, message));
+    this.error.textContent = message || '';
+    this.error.hidden = !message;
   }
 
+  /** Brings the DOM in line with `items`: rows are reused, moved only when their place changes. */
   render() {
-    const t = this.ctx.t;
     // ULIDs sort by creation time: newest first.
     const ordered = [...this.items.values()].sort((a, b) => (a.id < b.id ? 1 : -1));
     this.empty.hidden = ordered.length > 0;
-    const rows = ordered.map((c) => {
-      const visitor = c.visitor.name || `${t.anonymous} ${c.visitor.id.slice(-6)}`;
-      const assignee = c.assignee ? this.ctx.agentName(c.assignee) : t.unassigned;
-      const current = c.id === this.selected;
-      return h(
-        'li',
-        { class: `conv ${this.fresh.has(c.id) ? 'is-new' : ''}`, 'data-id': c.id },
-        h(
-          'button',
-          {
-            type: 'button',
-            'aria-current': current ? 'true' : false,
-            on: {
-              click: () => {
-                this.select(c.id);
-                this.onSelect(c);
-              },
-            },
-          },
-          h('span', { class: 'conv-title' }, visitor),
-          this.fresh.has(c.id) ? h('span', { class: 'chip new' }, t.newConversation) : null,
-          h(
-            'span',
-            { class: 'conv-meta' },
-            h('span', { class: `chip status-${c.status}` }, t.statuses[c.status]),
-            h('span', { class: 'conv-assignee' }, assignee),
-            h('time', { datetime: c.updated_at }, formatTime(c.updated_at, this.ctx.locale)),
-          ),
-        ),
-      );
+    for (const [id, li] of this.rows) {
+      if (!this.items.has(id)) {
+        li.remove();
+        this.rows.delete(id);
+      }
+    }
+    ordered.forEach((c, i) => {
+      let li = this.rows.get(c.id);
+      if (!li) {
+        li = this.row(c);
+        this.rows.set(c.id, li);
+      }
+      this.fill(li, c);
+      if (this.list.children[i] !== li) this.list.insertBefore(li, this.list.children[i] || null);
     });
-    this.list.replaceChildren(...rows);
+  }
+
+  row(c) {
+    const button = h('button', {
+      type: 'button',
+      on: {
+        click: () => {
+          this.select(c.id);
+          this.onSelect(this.items.get(c.id));
+        },
+      },
+    });
+    return h('li', { class: 'conv', 'data-id': c.id }, button);
+  }
+
+  /** Rewrites a row's content (never the button itself, which may hold the focus). */
+  fill(li, c) {
+    const t = this.deps.t;
+    const fresh = this.fresh.has(c.id);
+    const visitor = c.visitor.name || `${t.anonymous} ${c.visitor.id.slice(-6)}`;
+    const assignee = c.assignee ? this.deps.team.name(c.assignee) : t.unassigned;
+    const key = JSON.stringify([visitor, assignee, c.status, c.updated_at, fresh]);
+    li.classList.toggle('is-new', fresh);
+    const button = li.firstChild;
+    if (c.id === this.selected) button.setAttribute('aria-current', 'true');
+    else button.removeAttribute('aria-current');
+    if (li.dataset.key === key) return;
+    li.dataset.key = key;
+    replace(
+      button,
+      h('span', { class: 'conv-title' }, visitor),
+      fresh ? h('span', { class: 'chip new' }, t.newConversation) : null,
+      h(
+        'span',
+        { class: 'conv-meta' },
+        h('span', { class: `chip status-${c.status}` }, t.statuses[c.status]),
+        h('span', { class: 'conv-assignee' }, assignee),
+        h('time', { datetime: c.updated_at }, formatTime(c.updated_at, this.deps.locale)),
+      ),
+    );
+  }
+
+  /** Back from the conversation (phone layout): the keyboard lands where the agent left. */
+  focusSelected() {
+    const li = this.selected && this.rows.get(this.selected);
+    if (li) li.firstChild.focus();
+  }
+
+  /** Moves the focus between rows; Enter and Space are the buttons' own. */
+  onKey(e) {
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    const buttons = [...this.list.querySelectorAll('li.conv > button')];
+    const at = buttons.indexOf(document.activeElement);
+    if (at < 0) return;
+    const to = { ArrowDown: at + 1, j: at + 1, ArrowUp: at - 1, k: at - 1, Home: 0, End: buttons.length - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    buttons[Math.max(0, Math.min(buttons.length - 1, to))].focus();
   }
 }

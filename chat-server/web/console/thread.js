@@ -1,55 +1,34 @@
-// One conversation: its history (latest page first, older pages on demand), live messages over
-// the shared socket, the reply box, typing, read receipts, assignment and status.
+// One conversation in the console: its history (latest page first, older pages on demand), the
+// reply box, assignment and status. The protocol side (live messages, pending sends and their
+// retries, typing, receipts, resume) is shared/conversation.js, the same as the widget's.
 
 import { h, replace, messageBody, formatTime, formatSize } from '../shared/dom.js';
-import { Timeline, fetchMessages, newClientMsgId, downloadAttachment } from '../shared/client.js';
+import { fetchMessages, downloadAttachment } from '../shared/client.js';
+import { ConversationClient } from '../shared/conversation.js';
+import { utf8Length } from '../shared/limits.js';
 
 const PAGE = 50;
-const TYPING_REFRESH_MS = 3000;
-const TYPING_IDLE_MS = 4000;
-const TYPING_SHOW_MS = 8000;
 
+/**
+ * `deps`: { request, socket, t, locale, me, origin, token(), team, maxBytes }. `team` answers
+ * `name(id)` and `agents` (the assignee picker). The owner sets `onBack` (back to the inbox on a
+ * phone).
+ */
 export class Thread {
-  constructor(ctx) {
-    this.ctx = ctx;
+  constructor(deps) {
+    this.deps = deps;
     this.section = document.getElementById('thread');
-    this.conversation = null;
-    document.addEventListener('visibilitychange', () => this.conversation && this.markRead());
-  }
-
-  /** Opens `c`: fresh state, the latest page of history, then the socket from there on. */
-  async open(c) {
-    const t = this.ctx.t;
-    if (this.conversation) {
-      this.stopTyping();
-      this.ctx.socket.send({ type: 'unsubscribe', conversation_id: this.conversation.id });
-    }
-    const opening = (this.opening = {});
-    this.conversation = c;
-    this.timeline = new Timeline();
-    this.pending = new Map();
-    this.subscribed = false;
-    this.visitorRead = 0;
-    this.sentRead = 0;
+    this.emptyNote = document.getElementById('thread-empty');
+    this.conversation = null; // the conversation object (REST shape)
+    this.client = null; // its ConversationClient
+    this.onBack = () => {};
     this.build();
-    try {
-      const fresh = await this.ctx.request('GET', `/api/v1/conversations/${encodeURIComponent(c.id)}`);
-      const from = Math.max(0, fresh.last_seq - PAGE);
-      const messages = await fetchMessages(this.ctx.request, c.id, from);
-      if (this.opening !== opening) return; // another conversation was opened meanwhile
-      this.conversation = fresh;
-      for (const m of messages) this.show(m);
-      this.olderBtn.hidden = this.timeline.firstSeq <= 1 && from === 0;
-      this.renderHeader();
-      this.resubscribe();
-    } catch (e) {
-      if (this.opening === opening) this.error.textContent = e.message;
-    }
-    if (this.opening === opening) this.input.focus();
+    document.addEventListener('visibilitychange', () => this.client && this.client.markRead());
   }
 
+  /** Every element, once; `open()` only refills them. */
   build() {
-    const t = this.ctx.t;
+    const t = this.deps.t;
     this.title = h('h2', { id: 'thread-title' });
     this.statusSelect = h(
       'select',
@@ -57,17 +36,17 @@ export class Thread {
       ['open', 'pending', 'resolved'].map((s) => h('option', { value: s }, t.statuses[s])),
     );
     this.assignSelect = h('select', { id: 'thread-assignee', on: { change: () => this.assign(this.assignSelect.value || null) } });
-    this.assignMe = h('button', { type: 'button', on: { click: () => this.assign(this.ctx.me) } }, t.assignToMe);
+    this.assignMe = h('button', { type: 'button', on: { click: () => this.assign(this.deps.me) } }, t.assignToMe);
     this.olderBtn = h('button', { type: 'button', class: 'older', hidden: true, on: { click: () => this.loadOlder() } }, t.loadOlder);
     this.list = h('ol', { class: 'messages' });
     this.pendingList = h('ol', { class: 'messages pending' });
+    this.pendingRows = new Map(); // client_msg_id -> <li>
     this.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': t.messages, tabindex: '0' }, this.olderBtn, this.list, this.pendingList);
     this.typing = h('p', { class: 'typing', 'aria-live': 'polite' });
     this.error = h('p', { class: 'form-error', role: 'alert' });
     this.input = h('textarea', {
       id: 'reply-input',
       rows: '3',
-      maxlength: '4096',
       placeholder: t.typeReply,
       on: {
         keydown: (e) => {
@@ -79,14 +58,14 @@ export class Thread {
         input: () => this.onInput(),
       },
     });
-    const form = h(
+    this.form = h(
       'form',
       { class: 'reply', on: { submit: (e) => (e.preventDefault(), this.reply()) } },
       h('label', { for: 'reply-input', class: 'sr-only' }, t.reply),
       this.input,
       h('button', { type: 'submit', class: 'primary' }, t.reply),
     );
-    const controls = h(
+    this.controls = h(
       'div',
       { class: 'thread-controls' },
       h('label', { for: 'thread-status' }, t.status),
@@ -95,29 +74,100 @@ export class Thread {
       h('label', { for: 'thread-assignee' }, t.assignTo),
       this.assignSelect,
     );
+    // Only shown at phone width, where the conversation replaces the inbox (console.css).
+    this.back = h('button', { type: 'button', class: 'back', on: { click: () => this.onBack() } }, h('span', { 'aria-hidden': 'true' }, '← '), t.backToInbox);
+    this.head = h('header', { class: 'thread-head' }, this.back, this.title, this.controls);
+    this.body = h('div', { class: 'thread-body', hidden: true }, this.head, this.log, this.typing, this.error, this.form);
     this.section.setAttribute('aria-labelledby', 'thread-title');
-    replace(this.section, h('header', { class: 'thread-head' }, this.title, controls), this.log, this.typing, this.error, form);
-    this.renderHeader();
+    this.section.append(this.body);
     this.renderAgents();
+  }
+
+  /** Opens `c`: fresh state, the latest page of history, then the socket from there on. */
+  async open(c) {
+    if (this.client) this.client.close();
+    const opening = (this.opening = {});
+    this.conversation = c;
+    this.client = this.newClient(c.id);
+    this.list.replaceChildren();
+    this.pendingList.replaceChildren();
+    this.pendingRows.clear();
+    this.typing.textContent = '';
+    this.error.textContent = '';
+    this.olderBtn.hidden = true;
+    this.emptyNote.hidden = true;
+    this.body.hidden = false;
+    this.renderHeader();
+    try {
+      const fresh = await this.deps.request('GET', `/api/v1/conversations/${encodeURIComponent(c.id)}`);
+      const from = Math.max(0, fresh.last_seq - PAGE);
+      const messages = await fetchMessages(this.deps.request, c.id, from);
+      if (this.opening !== opening) return; // another conversation was opened meanwhile
+      this.conversation = fresh;
+      this.client.addHistory(messages);
+      // v1.1 servers store read state: "Seen" survives a reload.
+      if (fresh.read && fresh.read.visitor) this.client.notePeerRead(fresh.read.visitor);
+      this.olderBtn.hidden = this.client.timeline.firstSeq <= 1 && from === 0;
+      this.log.scrollTop = this.log.scrollHeight;
+      this.renderHeader();
+      this.client.resubscribe();
+    } catch (e) {
+      if (this.opening === opening) this.error.textContent = e.message;
+    }
+    if (this.opening === opening) this.input.focus();
+  }
+
+  newClient(id) {
+    const client = new ConversationClient({
+      socket: this.deps.socket,
+      self: 'agent',
+      canMarkRead: () => document.visibilityState === 'visible',
+      on: {
+        message: (m, index, live) => this.showMessage(m, index, live),
+        pending: (p) => this.showPending(p),
+        typing: (author) => (this.typing.textContent = author ? this.deps.t.typing(author.name || this.deps.t.visitor) : ''),
+        read: () => this.showReceipts(),
+        error: (text) => (this.error.textContent = text),
+      },
+    });
+    client.bind(id);
+    return client;
+  }
+
+  /** After every reconnect: resume from the last seq shown. */
+  resubscribe() {
+    if (this.client) this.client.resubscribe();
+  }
+
+  /** A frame the inbox and team did not take. */
+  onFrame(f) {
+    if (this.client) this.client.receive(f);
   }
 
   renderHeader() {
     const c = this.conversation;
-    if (!c || !this.title) return;
-    const t = this.ctx.t;
+    if (!c) return;
+    const t = this.deps.t;
     this.title.textContent = t.conversationWith(c.visitor.name || `${t.anonymous} ${c.visitor.id.slice(-6)}`);
     this.statusSelect.value = c.status;
     this.assignSelect.value = c.assignee || '';
-    this.assignMe.hidden = c.assignee === this.ctx.me;
+    this.assignMe.hidden = c.assignee === this.deps.me;
   }
 
-  /** The assignee picker, from the team directory. */
+  /** The assignee picker, from the team directory: options kept, so an open picker survives. */
   renderAgents() {
-    if (!this.assignSelect) return;
-    const t = this.ctx.t;
-    const options = [h('option', { value: '' }, t.unassigned)];
-    for (const a of this.ctx.agents || []) options.push(h('option', { value: a.id }, a.name));
-    this.assignSelect.replaceChildren(...options);
+    const t = this.deps.t;
+    const wanted = [['', t.unassigned], ...this.deps.team.agents.map((a) => [a.id, a.name])];
+    const options = this.assignSelect.options;
+    wanted.forEach(([value, label], i) => {
+      const o = options[i];
+      if (o && o.value === value) {
+        if (o.textContent !== label) o.textContent = label;
+      } else {
+        this.assignSelect.insertBefore(h('option', { value }, label), o || null);
+      }
+    });
+    while (options.length > wanted.length) options[options.length - 1].remove();
     this.renderHeader();
   }
 
@@ -139,7 +189,7 @@ export class Thread {
   async change(what, body) {
     this.error.textContent = '';
     try {
-      const c = await this.ctx.request('POST', `/api/v1/conversations/${encodeURIComponent(this.conversation.id)}/${what}`, body);
+      const c = await this.deps.request('POST', `/api/v1/conversations/${encodeURIComponent(this.conversation.id)}/${what}`, body);
       this.conversationChanged(c);
     } catch (e) {
       this.error.textContent = e.message;
@@ -147,87 +197,67 @@ export class Thread {
     }
   }
 
-  resubscribe() {
-    if (!this.conversation || !this.timeline) return;
-    this.subscribed = false;
-    this.ctx.socket.send({ type: 'subscribe', conversation_id: this.conversation.id, after_seq: this.timeline.lastSeq });
-  }
-
   async loadOlder() {
-    const first = this.timeline.firstSeq;
+    const client = this.client;
+    const first = client.timeline.firstSeq;
     const from = Math.max(0, first - 1 - PAGE);
     const path = `/api/v1/conversations/${encodeURIComponent(this.conversation.id)}/messages?after_seq=${from}&limit=${first - 1 - from}`;
     const height = this.log.scrollHeight;
-    const { messages } = await this.ctx.request('GET', path);
-    for (const m of messages) this.show(m, false);
-    // Keep what the agent was looking at in place while older messages appear above it.
-    this.log.scrollTop += this.log.scrollHeight - height;
-    this.olderBtn.hidden = from === 0;
-  }
-
-  onFrame(f) {
-    if (!this.conversation || (f.conversation_id && f.conversation_id !== this.conversation.id)) return;
-    const t = this.ctx.t;
-    switch (f.type) {
-      case 'subscribed':
-        this.subscribed = true;
-        for (const p of this.pending.values()) this.ctx.socket.send(p.frame);
-        this.markRead();
-        break;
-      case 'message':
-        if (f.message.conversation_id === this.conversation.id) this.show(f.message);
-        break;
-      case 'ack':
-        if (f.message.conversation_id === this.conversation.id) this.show(f.message);
-        break;
-      case 'typing':
-        if (f.author.kind === 'visitor') this.showTyping(f.state ? f.author.name || t.visitor : null);
-        break;
-      case 'read':
-        if (f.author.kind === 'visitor' && f.seq > this.visitorRead) {
-          this.visitorRead = f.seq;
-          this.showReceipts();
-        }
-        break;
-      case 'error':
-        this.onError(f);
-        break;
-      default:
-        break;
+    this.error.textContent = '';
+    this.olderBtn.disabled = true;
+    try {
+      const { messages } = await this.deps.request('GET', path);
+      if (client !== this.client) return;
+      client.addHistory(messages);
+      // Keep what the agent was looking at in place while older messages appear above it.
+      this.log.scrollTop += this.log.scrollHeight - height;
+      this.olderBtn.hidden = from === 0;
+    } catch (e) {
+      if (client === this.client) this.error.textContent = e.message;
+    } finally {
+      this.olderBtn.disabled = false;
     }
   }
 
-  onError(f) {
-    const p = f.ref && this.pending.get(f.ref);
-    if (p) {
-      p.li.classList.add('is-failed');
-      p.li.querySelector('.receipt').textContent = `${this.ctx.t.failed}: ${f.message}`;
-      this.pending.delete(f.ref);
-    } else {
-      this.error.textContent = f.message;
-    }
-  }
-
-  show(m, scroll = true) {
-    const index = this.timeline.insert(m);
-    if (index < 0) return;
-    const p = m.client_msg_id && this.pending.get(m.client_msg_id);
-    if (p) {
-      p.li.remove();
-      this.pending.delete(m.client_msg_id);
-    }
-    if (m.author.kind === 'visitor') this.showTyping(null);
-    const li = this.bubble(m);
-    this.list.insertBefore(li, this.list.children[index] || null);
-    if (scroll) this.log.scrollTop = this.log.scrollHeight;
+  showMessage(m, index, live) {
+    this.list.insertBefore(this.bubble(m), this.list.children[index] || null);
+    if (live) this.log.scrollTop = this.log.scrollHeight;
     this.showReceipts();
-    this.markRead();
+  }
+
+  /** A reply on its way: at the bottom until stored; a failed one offers Retry. */
+  showPending(p) {
+    let li = this.pendingRows.get(p.clientMsgId);
+    if (p.state === 'done') {
+      if (li) li.remove();
+      this.pendingRows.delete(p.clientMsgId);
+      return;
+    }
+    if (!li) {
+      li = this.bubble({ author: { kind: 'agent', id: this.deps.me }, body: p.body, attachments: p.attachments });
+      li.classList.add('is-pending');
+      this.pendingRows.set(p.clientMsgId, li);
+      this.pendingList.append(li);
+      this.log.scrollTop = this.log.scrollHeight;
+    }
+    const failed = p.state === 'failed';
+    li.classList.toggle('is-failed', failed);
+    const receipt = li.querySelector('.receipt');
+    if (failed) {
+      replace(
+        receipt,
+        `${this.deps.t.failed}: ${p.error} `,
+        h('button', { type: 'button', class: 'link-btn', on: { click: () => this.client.retry(p.clientMsgId) } }, this.deps.t.retry),
+      );
+    } else {
+      receipt.textContent = this.deps.t.sending;
+    }
   }
 
   bubble(m) {
-    const t = this.ctx.t;
-    const mine = m.author.kind === 'agent' && m.author.id === this.ctx.me;
-    const who = mine ? t.you : m.author.name || (m.author.kind === 'agent' ? this.ctx.agentName(m.author.id) : t[m.author.kind]);
+    const t = this.deps.t;
+    const mine = m.author.kind === 'agent' && m.author.id === this.deps.me;
+    const who = mine ? t.you : m.author.name || (m.author.kind === 'agent' ? this.deps.team.name(m.author.id) : t[m.author.kind]);
     const files = (m.attachments || []).map((a) =>
       h(
         'li',
@@ -244,14 +274,14 @@ export class Thread {
       h(
         'span',
         { class: 'meta' },
-        m.created_at ? h('time', { datetime: m.created_at }, formatTime(m.created_at, this.ctx.locale)) : null,
+        m.created_at ? h('time', { datetime: m.created_at }, formatTime(m.created_at, this.deps.locale)) : null,
         h('span', { class: 'receipt' }),
       ),
     );
   }
 
   download(a) {
-    downloadAttachment(this.ctx.origin, this.ctx.session.token, a).catch((e) => (this.error.textContent = e.message));
+    downloadAttachment(this.deps.origin, this.deps.token(), a).catch((e) => (this.error.textContent = e.message));
   }
 
   /** "Seen" on the newest agent message the visitor has read. */
@@ -260,64 +290,32 @@ export class Thread {
       el.classList.remove('seen');
       el.textContent = '';
     }
-    const seqs = this.timeline.seqs;
-    for (let i = seqs.length - 1; i >= 0; i--) {
-      const m = this.timeline.get(seqs[i]);
-      if (m.seq <= this.visitorRead && m.author.kind === 'agent') {
-        const el = this.list.querySelector(`li[data-seq="${m.seq}"] .receipt`);
-        if (el) {
-          el.classList.add('seen');
-          el.textContent = this.ctx.t.seen;
-        }
-        return;
-      }
+    const seq = this.client.seenSeq();
+    const el = seq && this.list.querySelector(`li[data-seq="${seq}"] .receipt`);
+    if (el) {
+      el.classList.add('seen');
+      el.textContent = this.deps.t.seen;
     }
   }
 
+  /** Sends the reply box, unless it is over the server's limit in UTF-8 bytes. */
   reply() {
     const body = this.input.value;
-    if (!body.trim() || !this.conversation) return;
+    if (!body.trim() || !this.client) return;
+    if (utf8Length(body) > this.deps.maxBytes) {
+      this.input.setAttribute('aria-invalid', 'true');
+      this.error.textContent = this.deps.t.tooLong(this.deps.maxBytes);
+      return;
+    }
     this.input.value = '';
-    this.stopTyping();
-    const clientMsgId = newClientMsgId();
-    const frame = { type: 'send', conversation_id: this.conversation.id, client_msg_id: clientMsgId, body };
-    const li = this.bubble({ author: { kind: 'agent', id: this.ctx.me }, body, attachments: [] });
-    li.classList.add('is-pending');
-    li.querySelector('.receipt').textContent = this.ctx.t.sending;
-    this.pendingList.append(li);
-    this.log.scrollTop = this.log.scrollHeight;
-    this.pending.set(clientMsgId, { frame, li });
-    if (this.subscribed) this.ctx.socket.send(frame);
+    this.client.send(body);
   }
 
   onInput() {
-    if (!this.subscribed) return;
-    clearTimeout(this.typingIdle);
-    if (!this.input.value) return this.stopTyping();
-    const now = Date.now();
-    if (now - (this.typingSentAt || 0) > TYPING_REFRESH_MS) {
-      this.typingSentAt = now;
-      this.ctx.socket.send({ type: 'typing', conversation_id: this.conversation.id, state: true });
+    if (this.input.hasAttribute('aria-invalid') && utf8Length(this.input.value) <= this.deps.maxBytes) {
+      this.input.removeAttribute('aria-invalid');
+      this.error.textContent = '';
     }
-    this.typingIdle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
-  }
-
-  stopTyping() {
-    clearTimeout(this.typingIdle);
-    if (!this.typingSentAt || !this.conversation) return;
-    this.typingSentAt = 0;
-    this.ctx.socket.send({ type: 'typing', conversation_id: this.conversation.id, state: false });
-  }
-
-  showTyping(name) {
-    clearTimeout(this.typingHide);
-    this.typing.textContent = name ? this.ctx.t.typing(name) : '';
-    if (name) this.typingHide = setTimeout(() => (this.typing.textContent = ''), TYPING_SHOW_MS);
-  }
-
-  markRead() {
-    const seq = this.timeline.lastSeq;
-    if (!this.subscribed || document.visibilityState !== 'visible' || seq <= this.sentRead) return;
-    if (this.ctx.socket.send({ type: 'read', conversation_id: this.conversation.id, seq })) this.sentRead = seq;
+    if (this.client) this.client.input(this.input.value);
   }
 }

@@ -58,9 +58,19 @@ const en = {
   create: 'Create',
   agentCreated: (name) => `${name} can now sign in.`,
   sessionExpired: 'Your session ended; please sign in again.',
+  signedOutElsewhere: 'You were signed out (your access was revoked or changed); please sign in again.',
+  tooLong: (max) => `This message is too long: at most ${max} bytes.`,
   conversationWith: (name) => `Conversation with ${name}`,
   anonymous: 'Anonymous visitor',
   newConversation: 'New conversation',
+  areas: 'Console areas',
+  admin: 'Administration',
+  agents: 'Agents',
+  backToInbox: 'Back to the inbox',
+  alerts: 'Alerts for new conversations',
+  alertsOn: 'Alerts on: a notification and a sound for each new conversation',
+  alertsOff: 'Alerts off',
+  alertsBlocked: 'Notifications are blocked in this browser’s site settings.',
 };
 
 const ptBR = {
@@ -121,9 +131,19 @@ const ptBR = {
   create: 'Criar',
   agentCreated: (name) => `${name} já pode entrar.`,
   sessionExpired: 'Sua sessão terminou; entre novamente.',
+  signedOutElsewhere: 'Você foi desconectado (seu acesso foi revogado ou alterado); entre novamente.',
+  tooLong: (max) => `Mensagem longa demais: no máximo ${max} bytes.`,
   conversationWith: (name) => `Conversa com ${name}`,
   anonymous: 'Visitante anônimo',
   newConversation: 'Nova conversa',
+  areas: 'Áreas do console',
+  admin: 'Administração',
+  agents: 'Atendentes',
+  backToInbox: 'Voltar à caixa de entrada',
+  alerts: 'Alertas de novas conversas',
+  alertsOn: 'Alertas ligados: uma notificação e um som a cada nova conversa',
+  alertsOff: 'Alertas desligados',
+  alertsBlocked: 'As notificações estão bloqueadas nas configurações do site neste navegador.',
 };
 
 const LOCALES = { en, 'pt-BR': ptBR };

@@ -2,23 +2,13 @@
 // localStorage per API origin so a reload resumes where it was, and a socket that resubscribes
 // after the last seq it has shown.
 
-import {
-  createApi,
-  fetchMessages,
-  uploadFile,
-  downloadAttachment,
-  newClientMsgId,
-  socketUrl,
-  ChatSocket,
-  Timeline,
-  ApiError,
-} from '../shared/client.js';
+import { createApi, fetchMessages, uploadFile, downloadAttachment, ApiError } from '../shared/client.js';
+import { ChatSocket, socketTarget } from '../shared/socket.js';
+import { ConversationClient } from '../shared/conversation.js';
+import { maxMessageBytes, utf8Length } from '../shared/limits.js';
 import { strings } from '../shared/i18n.js';
 import { WidgetView } from './view.js';
-
-const TYPING_REFRESH_MS = 3000;
-const TYPING_IDLE_MS = 4000;
-const TYPING_SHOW_MS = 8000;
+import { followKeyboard } from './viewport.js';
 
 /** The visitor's session in the host page's localStorage, one entry per chat server. */
 class SessionStore {
@@ -82,35 +72,68 @@ class Widget {
   constructor(origin, root, branding, locale) {
     this.origin = origin;
     this.t = strings(locale);
+    this.maxBytes = maxMessageBytes(branding);
     this.store = new SessionStore(origin);
     this.session = this.store.load();
     this.request = createApi(origin, () => this.session.token);
-    this.timeline = new Timeline();
-    this.pending = new Map(); // client_msg_id -> {frame, li}
-    this.subscribed = false;
-    this.agentRead = 0;
-    this.typingSentAt = 0;
+    this.connection = 'idle';
     this.view = new WidgetView(root, this.t, locale, {
       toggle: () => this.setOpen(!this.open),
       close: () => this.setOpen(false, true),
-      send: (text) => this.send(text, []),
-      typing: (text) => this.onInput(text),
+      send: (text) => this.write(text),
+      input: (text) => this.onInput(text),
+      retry: (clientMsgId) => this.retry(clientMsgId),
       upload: (file) => this.upload(file),
       download: (a) => downloadAttachment(this.origin, this.session.token, a).catch((e) => this.view.showError(e.message)),
     });
     this.view.brand(branding);
+    followKeyboard(this.view.panel);
     this.socket = new ChatSocket({
-      url: () => socketUrl(origin, this.session.token),
-      onFrame: (f) => this.onFrame(f),
-      onOpen: () => this.resubscribe(),
+      target: () => socketTarget(origin, this.session.token),
+      onFrame: (f) => this.conversation.receive(f),
+      onOpen: () => this.conversation.resubscribe(),
       onState: (s) => {
-        if (s !== 'online') this.subscribed = false;
-        this.view.setConnection(s === 'online' && !this.subscribed ? 'connecting' : s);
+        this.connection = s;
+        this.showConnection();
       },
       checkAuth: () => this.tokenStillValid(),
-      onAuthLost: () => this.forget(),
+      // 4001 (the visitor's tokens were revoked, e.g. its data erased) or an expired token:
+      // the old conversation is gone for this browser; the next message starts a new session.
+      onSignedOut: () => this.forget(),
     });
+    this.conversation = this.newConversation();
     document.addEventListener('visibilitychange', () => this.markRead());
+  }
+
+  newConversation() {
+    const c = new ConversationClient({
+      socket: this.socket,
+      self: 'visitor',
+      canMarkRead: () => this.open && document.visibilityState === 'visible',
+      on: {
+        message: (m, index) => {
+          this.view.addMessage(m, index, this.session.visitor_id);
+          this.view.showReceipts(c.peerRead);
+          this.updateUnread();
+        },
+        pending: (p) => this.view.showPending(p),
+        typing: (author) => this.view.setTyping(author ? author.name || this.t.agent : null),
+        read: (seq) => this.view.showReceipts(seq),
+        subscribed: () => {
+          this.showConnection();
+          this.updateUnread();
+        },
+        error: (text) => this.view.showError(text),
+      },
+    });
+    if (this.session.conversation_id) c.bind(this.session.conversation_id);
+    return c;
+  }
+
+  /** Online only once the subscription's replay is done: until then history may still arrive. */
+  showConnection() {
+    const s = this.connection;
+    this.view.setConnection(s === 'online' && !this.conversation.subscribed ? 'connecting' : s);
   }
 
   async start() {
@@ -137,15 +160,20 @@ class Widget {
 
   /** Full history over REST (paged), before the socket takes over from the last seq. */
   async loadHistory() {
-    const messages = await fetchMessages(this.request, this.session.conversation_id, this.timeline.lastSeq);
-    for (const m of messages) this.show(m);
+    const c = this.conversation;
+    c.addHistory(await fetchMessages(this.request, c.id, c.timeline.lastSeq));
   }
 
-  /** Drops a session the server no longer accepts (expired token, data gone) and starts fresh. */
+  /** Drops a session the server no longer accepts (revoked, expired, data gone) and starts fresh. */
   forget() {
     this.socket.stop();
+    this.conversation.close();
     this.session = { open: this.open };
     this.store.save(this.session);
+    this.view.reset();
+    this.conversation = this.newConversation();
+    this.updateUnread();
+    this.showConnection();
   }
 
   async tokenStillValid() {
@@ -157,89 +185,9 @@ class Widget {
     }
   }
 
-  resubscribe() {
-    this.subscribed = false;
-    this.socket.send({ type: 'subscribe', conversation_id: this.session.conversation_id, after_seq: this.timeline.lastSeq });
-  }
-
-  onFrame(f) {
-    if (f.conversation_id && f.conversation_id !== this.session.conversation_id) return;
-    switch (f.type) {
-      case 'subscribed':
-        this.subscribed = true;
-        this.view.setConnection('online');
-        // Sends that waited for the connection go out now; the server dedupes by client_msg_id.
-        for (const p of this.pending.values()) if (p.frame && !p.failed) this.socket.send(p.frame);
-        this.markRead();
-        break;
-      case 'message':
-        this.show(f.message);
-        break;
-      case 'ack':
-        this.acknowledge(f.client_msg_id, f.message);
-        break;
-      case 'typing':
-        if (f.author.kind === 'agent') this.showTyping(f.state ? f.author.name || this.t.agent : null);
-        break;
-      case 'read':
-        if (f.author.kind === 'agent' && f.seq > this.agentRead) {
-          this.agentRead = f.seq;
-          this.view.showReceipts(this.agentRead);
-        }
-        break;
-      case 'error':
-        this.onError(f);
-        break;
-      default:
-        break;
-    }
-  }
-
-  show(m) {
-    const index = this.timeline.insert(m);
-    if (index < 0) return;
-    if (m.client_msg_id && this.pending.has(m.client_msg_id)) {
-      this.pending.get(m.client_msg_id).li.remove();
-      this.pending.delete(m.client_msg_id);
-    }
-    this.view.addMessage(m, index, this.session.visitor_id);
-    if (m.author.kind === 'agent') this.showTyping(null);
-    this.session.last_seq = this.timeline.lastSeq;
-    this.store.save(this.session);
-    this.view.showReceipts(this.agentRead);
-    this.markRead();
-    this.updateUnread();
-  }
-
-  acknowledge(clientMsgId, message) {
-    this.show(message);
-    const p = this.pending.get(clientMsgId);
-    if (p) {
-      p.li.remove();
-      this.pending.delete(clientMsgId);
-    }
-  }
-
-  onError(f) {
-    const p = f.ref && this.pending.get(f.ref);
-    if (p) {
-      p.failed = true;
-      this.view.markFailed(p.li, f.message, () => this.retry(f.ref));
-    } else {
-      this.view.showError(f.message);
-    }
-  }
-
-  retry(clientMsgId) {
-    const p = this.pending.get(clientMsgId);
-    if (!p) return;
-    p.failed = false;
-    this.view.markRetrying(p.li);
-    if (this.subscribed) this.socket.send(p.frame);
-  }
-
   /** Creates the visitor and the conversation the first time the visitor writes. */
   ensureConversation() {
+    if (this.conversation.id) return Promise.resolve();
     // Two quick sends must not create two visitors: share the one creation in flight.
     this.ensuring =
       this.ensuring ||
@@ -258,38 +206,40 @@ class Widget {
     if (!this.session.conversation_id) {
       const c = await this.request('POST', '/api/v1/conversations');
       this.session.conversation_id = c.id;
-      this.session.last_seq = 0;
       this.store.save(this.session);
     }
-    this.socket.start();
+    if (!this.conversation.id) this.conversation.bind(this.session.conversation_id);
+    if (this.socket.isOpen) this.conversation.resubscribe();
+    else this.socket.start();
+  }
+
+  /** The composer's text: refused (and kept in the box) when over the server's byte limit. */
+  write(text) {
+    if (utf8Length(text) > this.maxBytes) {
+      this.view.setInputError(this.t.tooLong(this.maxBytes));
+      return false;
+    }
+    this.view.setInputError(null);
+    this.send(text, []);
+    return true;
   }
 
   async send(text, attachments) {
     this.view.showError(null);
-    const clientMsgId = newClientMsgId();
-    const li = this.view.addPending(clientMsgId, text, attachments.map((a) => a.ref));
-    const entry = { li, failed: false, frame: null };
-    this.pending.set(clientMsgId, entry);
+    const c = this.conversation;
+    c.send(text, { attachments });
     try {
       await this.ensureConversation();
     } catch (e) {
-      entry.failed = true;
-      this.view.markFailed(li, e.message, async () => {
-        this.pending.delete(clientMsgId);
-        li.remove();
-        this.send(text, attachments);
-      });
-      return;
+      c.failUnbound(e.message);
     }
-    entry.frame = {
-      type: 'send',
-      conversation_id: this.session.conversation_id,
-      client_msg_id: clientMsgId,
-      body: text,
-      attachments: attachments.map((a) => a.id),
-    };
-    this.stopTyping();
-    if (this.subscribed) this.socket.send(entry.frame);
+  }
+
+  retry(clientMsgId) {
+    const c = this.conversation;
+    c.retry(clientMsgId);
+    // A send that failed before the conversation existed needs the conversation first.
+    if (!c.id) this.ensureConversation().catch((e) => c.failUnbound(e.message));
   }
 
   async upload(file) {
@@ -299,66 +249,36 @@ class Widget {
       this.view.showError(this.t.uploading(file.name));
       const id = await uploadFile(this.request, this.session.conversation_id, file);
       this.view.showError(null);
-      const ref = { id, filename: file.name, size: file.size, content_type: file.type };
-      await this.send('', [{ id, ref }]);
+      await this.send('', [{ id, filename: file.name, size: file.size, content_type: file.type }]);
     } catch (e) {
       this.view.showError(e.message || this.t.errorGeneric);
     }
   }
 
   onInput(text) {
-    if (!this.subscribed) return;
-    clearTimeout(this.typingIdle);
-    if (!text) {
-      this.stopTyping();
-      return;
-    }
-    const now = Date.now();
-    if (now - this.typingSentAt > TYPING_REFRESH_MS) {
-      this.typingSentAt = now;
-      this.socket.send({ type: 'typing', conversation_id: this.session.conversation_id, state: true });
-    }
-    this.typingIdle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
-  }
-
-  stopTyping() {
-    clearTimeout(this.typingIdle);
-    if (!this.typingSentAt) return;
-    this.typingSentAt = 0;
-    this.socket.send({ type: 'typing', conversation_id: this.session.conversation_id, state: false });
-  }
-
-  showTyping(name) {
-    clearTimeout(this.typingHide);
-    this.view.setTyping(name);
-    // A lost "stopped typing" frame must not leave the indicator up for ever.
-    if (name) this.typingHide = setTimeout(() => this.view.setTyping(null), TYPING_SHOW_MS);
+    if (utf8Length(text) <= this.maxBytes) this.view.setInputError(null);
+    this.conversation.input(text);
   }
 
   /** Tells the agent what the visitor has seen: only while the panel is open and visible. */
   markRead() {
-    const seq = this.timeline.lastSeq;
-    if (!this.open || document.visibilityState !== 'visible' || !this.subscribed) return;
-    if (seq > (this.session.read_seq || 0) || seq > (this.sentRead || 0)) {
-      if (this.socket.send({ type: 'read', conversation_id: this.session.conversation_id, seq })) {
-        this.sentRead = seq;
-        this.session.read_seq = seq;
-        this.store.save(this.session);
-      }
-    }
+    this.conversation.markRead();
     this.updateUnread();
   }
 
+  /** The launcher's badge: replies after what the visitor has read, remembered across reloads. */
   updateUnread() {
+    const readSeq = Math.max(this.session.read_seq || 0, this.conversation.sentRead);
+    if (readSeq !== (this.session.read_seq || 0)) {
+      this.session.read_seq = readSeq;
+      this.store.save(this.session);
+    }
     if (this.open) {
       this.view.setUnread(0);
       return;
     }
-    const readSeq = this.session.read_seq || 0;
     let n = 0;
-    for (let i = this.timeline.seqs.length - 1; i >= 0 && this.timeline.seqs[i] > readSeq; i--) {
-      if (this.timeline.get(this.timeline.seqs[i]).author.kind !== 'visitor') n++;
-    }
+    for (const m of this.conversation.timeline.since(readSeq)) if (m.author.kind !== 'visitor') n++;
     this.view.setUnread(n);
   }
 }

@@ -8,8 +8,8 @@ export class WidgetView {
     this.t = t;
     this.locale = locale;
     this.handlers = handlers;
-    this.rows = new Map(); // seq -> <li>
     this.ownRows = []; // [seq, <li>] of the visitor's own messages, ascending
+    this.pendingRows = new Map(); // client_msg_id -> <li>
 
     this.badge = h('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' });
     this.launcher = h(
@@ -50,7 +50,6 @@ export class WidgetView {
     this.input = h('textarea', {
       id: 'atendo-input',
       rows: '1',
-      maxlength: '4096',
       placeholder: t.typeMessage,
       'aria-label': t.typeMessage,
       on: {
@@ -60,7 +59,7 @@ export class WidgetView {
             this.submit();
           }
         },
-        input: () => handlers.typing(this.input.value),
+        input: () => handlers.input(this.input.value),
       },
     });
     this.file = h('input', {
@@ -148,8 +147,15 @@ export class WidgetView {
   submit() {
     const text = this.input.value;
     if (!text.trim()) return;
-    this.input.value = '';
-    this.handlers.send(text);
+    // The input keeps what was written when main.js refuses it (too long, say).
+    if (this.handlers.send(text) !== false) this.input.value = '';
+  }
+
+  /** Marks the input as refused (a message over the server's limit) with `text`, or clears it. */
+  setInputError(text) {
+    if (text) this.input.setAttribute('aria-invalid', 'true');
+    else this.input.removeAttribute('aria-invalid');
+    this.showError(text);
   }
 
   setOpen(open) {
@@ -188,7 +194,6 @@ export class WidgetView {
     const li = this.bubble(m.author, m.body, m.attachments || [], mine, m.created_at);
     li.dataset.seq = String(m.seq);
     this.list.insertBefore(li, this.list.children[index] || null);
-    this.rows.set(m.seq, li);
     if (mine) {
       this.ownRows.push([m.seq, li]);
       this.ownRows.sort((a, b) => a[0] - b[0]);
@@ -196,30 +201,43 @@ export class WidgetView {
     this.scrollToEnd();
   }
 
-  /** A message on its way: shown at the bottom until the server acknowledges it. */
-  addPending(clientMsgId, body, attachments) {
-    const li = this.bubble({ kind: 'visitor' }, body, attachments, true, null);
-    li.dataset.pending = clientMsgId;
-    li.classList.add('is-pending');
-    li.querySelector('.receipt').textContent = this.t.sending;
-    this.pendingList.append(li);
-    this.scrollToEnd();
-    return li;
-  }
-
-  markFailed(li, message, retry) {
-    li.classList.add('is-failed');
+  /** A message on its way (shared/conversation.js `pending`): at the bottom until stored. */
+  showPending(p) {
+    let li = this.pendingRows.get(p.clientMsgId);
+    if (p.state === 'done') {
+      if (li) li.remove();
+      this.pendingRows.delete(p.clientMsgId);
+      return;
+    }
+    if (!li) {
+      li = this.bubble({ kind: 'visitor' }, p.body, p.attachments, true, null);
+      li.dataset.pending = p.clientMsgId;
+      li.classList.add('is-pending');
+      this.pendingRows.set(p.clientMsgId, li);
+      this.pendingList.append(li);
+      this.scrollToEnd();
+    }
+    const failed = p.state === 'failed';
+    li.classList.toggle('is-failed', failed);
     const receipt = li.querySelector('.receipt');
-    replace(
-      receipt,
-      `${this.t.failed}: ${message} `,
-      h('button', { type: 'button', class: 'link-btn', on: { click: retry } }, this.t.retry),
-    );
+    if (failed) {
+      replace(
+        receipt,
+        `${this.t.failed}: ${p.error} `,
+        h('button', { type: 'button', class: 'link-btn', on: { click: () => this.handlers.retry(p.clientMsgId) } }, this.t.retry),
+      );
+    } else {
+      receipt.textContent = this.t.sending;
+    }
   }
 
-  markRetrying(li) {
-    li.classList.remove('is-failed');
-    li.querySelector('.receipt').textContent = this.t.sending;
+  /** Empties the conversation: the visitor's session ended and the next message starts anew. */
+  reset() {
+    this.list.replaceChildren();
+    this.pendingList.replaceChildren();
+    this.ownRows = [];
+    this.pendingRows.clear();
+    this.setTyping(null);
   }
 
   /** "Seen" on the newest own message the agent has read, "Sent" on a newer one. */

@@ -1,5 +1,6 @@
 // What the browser tests share: where things run (set by run.sh), and Debian's chromium.
 
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 function need(name) {
@@ -67,4 +68,59 @@ export function watch(page, label) {
     }
   });
   return problems;
+}
+
+/** Signs in to the console (pt-BR) and waits until its socket is online. */
+export async function signIn(page, email, password) {
+  await page.goto(env.chatUrl + '/');
+  const form = page.getByRole('form', { name: 'Entrar' });
+  await form.getByLabel('E-mail').fill(email);
+  await form.getByLabel('Senha').fill(password);
+  await form.getByRole('button', { name: 'Entrar' }).click();
+  await page.locator('#conn[data-state="online"]').waitFor();
+}
+
+/** A REST call to the chat-server; fails the test on an error status. */
+export async function api(method, path, token, body) {
+  const res = await fetch(env.chatUrl + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = res.status === 204 ? null : await res.json();
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/**
+ * Puts Playwright between the page and the chat-server's websocket, as the server would be
+ * seen from the page: every frame the page sends is recorded in `sent`; `refuse(frame)` may
+ * answer a frame itself (return true) instead of passing it on; `close(code)` ends the current
+ * connection with a close code the way the server does (4001, 4008, …).
+ */
+export async function tapSocket(page) {
+  const tap = {
+    sent: [],
+    urls: [], // every socket's URL, as an access log would record it
+    connections: 0,
+    refuse: () => false,
+    async close(code, reason = 'test') {
+      const { page: pageSide, server } = tap.current;
+      await pageSide.close({ code, reason });
+      await server.close();
+    },
+  };
+  await page.routeWebSocket(/\/api\/v1\/ws/, (ws) => {
+    const server = ws.connectToServer();
+    tap.current = { page: ws, server };
+    tap.connections += 1;
+    tap.urls.push(ws.url());
+    ws.onMessage((text) => {
+      const frame = JSON.parse(text);
+      tap.sent.push(frame);
+      if (!tap.refuse(frame, (reply) => ws.send(JSON.stringify(reply)))) server.send(text);
+    });
+    server.onMessage((text) => ws.send(text));
+  });
+  return tap;
 }

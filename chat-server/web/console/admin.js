@@ -1,0 +1,21 @@
+// The admin area (#/admin), apart from the conversations: one section per concern, each its own
+// module with the same shape, `{ element, load() }`. Teams, canned responses and webhooks join
+// as further entries of SECTIONS once their endpoints exist.
+
+import { AgentsSection } from './admin-agents.js';
+
+const SECTIONS = [AgentsSection];
+
+/** `deps`: what the sections need ({ request, t, me, onAgentsChanged }). */
+export class AdminArea {
+  constructor(deps) {
+    this.view = document.getElementById('admin-view');
+    this.sections = SECTIONS.map((Section) => new Section(deps));
+    document.getElementById('admin-sections').append(...this.sections.map((s) => s.element));
+  }
+
+  /** Shown: each section fetches afresh, so the area never shows what another admin changed. */
+  show() {
+    for (const s of this.sections) s.load();
+  }
+}
