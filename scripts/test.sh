@@ -48,6 +48,11 @@ if [ "$(cat "$VENV/.atendo-requirements" 2>/dev/null)" != "$REQUIREMENTS" ]; the
 fi
 export SECANTUSD="$VENV/bin/secantusd-py" MOTO_SERVER="$VENV/bin/moto_server"
 
+# The browser code's pure modules (timeline, reconnect policy, socket, conversation client)
+# under node:test: milliseconds, and no build needed.
+step "JS unit tests (e2e/browser/unit)"
+node --test e2e/browser/unit/
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::cluster::SystemKind;
 use crate::results::Results;
-use crate::scenario::{fanout, idle, latency, shards, storm, tenant};
+use crate::scenario::search::{SearchParams, SearchStore};
+use crate::scenario::{fanout, idle, latency, search, shards, storm, tenant};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -132,6 +133,26 @@ pub enum Cmd {
         system: Which,
         #[arg(long, default_value_t = 5)]
         settle_secs: u64,
+    },
+    /// Scenario 7: two-word message search over a large store (the store layer alone).
+    Search {
+        /// Stores to measure, comma-separated.
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            default_value = "embedded,mongo"
+        )]
+        store: Vec<SearchStore>,
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 10_000)]
+        conversations: usize,
+        #[arg(long, default_value_t = 500)]
+        queries: usize,
+        /// Distinct words the synthetic text draws from (Zipf-distributed).
+        #[arg(long, default_value_t = 50_000)]
+        vocabulary: usize,
     },
     /// Scenario 6: Atendo's fan-out ramp on a Redis Cluster of 1 and of 3 masters (sharded
     /// pub/sub).
@@ -300,6 +321,37 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
                     );
                 }
                 save(&path, |res| res.add_storm(r))?;
+            }
+        }
+        Cmd::Search {
+            store,
+            messages,
+            conversations,
+            queries,
+            vocabulary,
+        } => {
+            anyhow::ensure!(queries <= messages, "--queries must not exceed --messages");
+            let p = SearchParams {
+                messages,
+                conversations,
+                queries,
+                vocabulary,
+            };
+            for kind in store {
+                let r = search::run(kind, &p).await?;
+                eprintln!(
+                    "search {kind:?}: {} messages loaded in {:.0} s; {} two-word queries: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {:.1} hits each; load average {:.2}",
+                    r.messages,
+                    r.load_secs,
+                    r.queries,
+                    r.p50_ms,
+                    r.p95_ms,
+                    r.p99_ms,
+                    r.max_ms,
+                    r.hits_avg,
+                    r.load_avg
+                );
+                save(&path, |res| res.add_search(r))?;
             }
         }
         Cmd::Tenant {

@@ -10,6 +10,7 @@ use crate::cluster::SystemKind;
 use crate::scenario::fanout::FanoutResult;
 use crate::scenario::idle::IdleResult;
 use crate::scenario::latency::LatencyResult;
+use crate::scenario::search::SearchResult;
 use crate::scenario::shards::ShardsResult;
 use crate::scenario::storm::StormResult;
 use crate::scenario::tenant::TenantResult;
@@ -76,6 +77,8 @@ pub struct Results {
     pub tenant: Vec<TenantResult>,
     #[serde(default)]
     pub shards: Vec<ShardsResult>,
+    #[serde(default)]
+    pub search: Vec<SearchResult>,
 }
 
 fn replace<T>(list: &mut Vec<T>, item: T, same: impl Fn(&T, &T) -> bool) {
@@ -144,6 +147,12 @@ impl Results {
             a.shards == b.shards && a.fanout.body_size == b.fanout.body_size
         });
         self.shards.sort_by_key(|r| (r.fanout.body_size, r.shards));
+    }
+
+    pub fn add_search(&mut self, r: SearchResult) {
+        replace(&mut self.search, r, |a, b| {
+            a.store == b.store && a.messages == b.messages
+        });
     }
 
     pub fn add_tenant(&mut self, r: TenantResult) {

@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use crate::cluster::SystemKind;
-use crate::scenario::{fanout, idle, latency, shards, storm, tenant};
+use crate::scenario::search::{SearchParams, SearchStore};
+use crate::scenario::{fanout, idle, latency, search, shards, storm, tenant};
 
 pub async fn run() -> anyhow::Result<()> {
     let mut failures = Vec::new();
@@ -137,6 +138,30 @@ pub async fn run() -> anyhow::Result<()> {
                 )
             }
             Err(e) => (false, format!("shards ({n}): {e:#}")),
+        };
+        eprintln!("smoke Atendo: {} {what}", if ok { "ok  " } else { "FAIL" });
+        if !ok {
+            failures.push(format!("Atendo: {what}"));
+        }
+    }
+    // Search at 5,000 messages on both stores: every query has hits (its words come from a
+    // stored message), so a broken index or folding fails here.
+    for store in [SearchStore::Embedded, SearchStore::Mongo] {
+        let p = SearchParams {
+            messages: 5_000,
+            conversations: 50,
+            queries: 50,
+            vocabulary: 5_000,
+        };
+        let (ok, what) = match search::run(store, &p).await {
+            Ok(r) => (
+                r.hits_avg >= 1.0,
+                format!(
+                    "search {store:?}: {} messages, p95 {:.2} ms, {:.1} hits per query",
+                    r.messages, r.p95_ms, r.hits_avg
+                ),
+            ),
+            Err(e) => (false, format!("search {store:?}: {e:#}")),
         };
         eprintln!("smoke Atendo: {} {what}", if ok { "ok  " } else { "FAIL" });
         if !ok {
