@@ -12,9 +12,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
+use chat_settings::rules::Locale;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::config::Config;
 use assets::{ASSETS, Audience};
@@ -38,19 +42,35 @@ pub fn router(config: &Config) -> Router {
             get(move |request: HeaderMap| serve(served.clone(), request)),
         );
     }
-    let branding = branding_json(config);
+    let brand = branding_json(config);
     let served = Arc::new(Served {
-        etag: assets::etag(&branding),
-        body: branding.into(),
+        etag: assets::etag(&brand),
+        body: brand.into(),
         content_type: "application/json",
         // The widget reads it from customers' pages.
         audience: Audience::Widget,
         policies,
     });
-    router.route(
-        "/api/v1/branding",
-        get(move |request: HeaderMap| serve(served.clone(), request)),
-    )
+    router.route("/api/v1/branding", get(branding).with_state(served))
+}
+
+/// The branding route's entry in the OpenAPI document (`api::openapi` merges it): the route is
+/// state-less and lives here, outside the v1 router.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(branding))]
+pub struct BrandingDoc;
+
+#[utoipa::path(
+    get, path = "/api/v1/branding", tag = "branding", operation_id = "branding",
+    summary = "The tenant's branding, for the widget and console before anyone signs in",
+    description = "Public. Carries an ETag; `If-None-Match` with it answers 304.",
+    responses(
+        (status = 200, description = "The branding", body = Branding),
+        (status = 304, description = "Not modified (If-None-Match matched the ETag)"),
+    ),
+)]
+async fn branding(State(served): State<Arc<Served>>, request: HeaderMap) -> Response {
+    serve(served, request).await
 }
 
 /// One fixed response, prepared when the router is built.
@@ -62,18 +82,32 @@ struct Served {
     policies: Arc<Policies>,
 }
 
-/// `{product_name, primary_color, logo_url, locale, welcome_message}` from the CHAT_BRAND_* settings,
-/// and `max_message_bytes` (CHAT_MAX_MESSAGE_BYTES): both screens need it before anyone signs
-/// in, to refuse an over-long message the way the server counts it (UTF-8 bytes).
+/// The CHAT_BRAND_* settings, and `max_message_bytes` (CHAT_MAX_MESSAGE_BYTES): both screens need
+/// it before anyone signs in, to refuse an over-long message the way the server counts it (UTF-8
+/// bytes).
+#[derive(Serialize, ToSchema)]
+pub struct Branding<'a> {
+    product_name: &'a str,
+    primary_color: &'a str,
+    #[schema(required = true)]
+    logo_url: Option<&'a str>,
+    /// `en` or `pt-BR`.
+    #[schema(value_type = String, example = "pt-BR")]
+    locale: Locale,
+    #[schema(required = true)]
+    welcome_message: Option<&'a str>,
+    max_message_bytes: usize,
+}
+
 fn branding_json(config: &Config) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "product_name": config.brand_product_name,
-        "primary_color": config.brand_primary_color,
-        "logo_url": config.brand_logo_url,
-        "locale": config.brand_locale,
-        "welcome_message": config.brand_welcome_message,
-        "max_message_bytes": config.max_message_bytes,
-    }))
+    serde_json::to_vec(&Branding {
+        product_name: &config.brand_product_name,
+        primary_color: &config.brand_primary_color,
+        logo_url: config.brand_logo_url.as_deref(),
+        locale: config.brand_locale,
+        welcome_message: config.brand_welcome_message.as_deref(),
+        max_message_bytes: config.max_message_bytes,
+    })
     .expect("branding serializes")
 }
 
