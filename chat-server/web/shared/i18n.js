@@ -71,6 +71,17 @@ const en = {
   alertsOn: 'Alerts on: a notification and a sound for each new conversation',
   alertsOff: 'Alerts off',
   alertsBlocked: 'Notifications are blocked in this browser’s site settings.',
+  // Console single sign-on (console/sso.js)
+  ssoSignIn: (name) => `Sign in with ${name}`,
+  ssoOr: 'or',
+  ssoEmailNotVerified: (name) => `Email not verified: ${name} has not verified your email address. Verify it there, then sign in again.`,
+  ssoDomainNotAllowed: 'Your email domain is not allowed to sign in here. Ask an admin, or sign in with another account.',
+  ssoAccountConflict: 'An account with this email signs in with a password: use the password form.',
+  ssoUnreachable: (name) => `${name} cannot be reached right now; try again, or sign in with your password.`,
+  ssoIssuerError: (name, detail) => `${name} refused the sign-in: ${detail}`,
+  ssoTokenError: (name, detail) => `${name} did not complete the sign-in: ${detail}`,
+  ssoStateMismatch: 'This sign-in answer does not belong to a sign-in started in this tab (state mismatch); nobody was signed in. Please sign in again.',
+  ssoNonceMismatch: 'The identity token was not issued for this sign-in (nonce mismatch); nobody was signed in. Please sign in again.',
 };
 
 const ptBR = {
@@ -144,6 +155,16 @@ const ptBR = {
   alertsOn: 'Alertas ligados: uma notificação e um som a cada nova conversa',
   alertsOff: 'Alertas desligados',
   alertsBlocked: 'As notificações estão bloqueadas nas configurações do site neste navegador.',
+  ssoSignIn: (name) => `Entrar com ${name}`,
+  ssoOr: 'ou',
+  ssoEmailNotVerified: (name) => `E-mail não verificado: ${name} não verificou seu endereço de e-mail. Verifique-o lá e entre novamente.`,
+  ssoDomainNotAllowed: 'O domínio do seu e-mail não tem permissão para entrar aqui. Fale com um administrador ou entre com outra conta.',
+  ssoAccountConflict: 'Uma conta com este e-mail entra com senha: use o formulário de senha.',
+  ssoUnreachable: (name) => `Não foi possível falar com ${name} agora; tente de novo ou entre com sua senha.`,
+  ssoIssuerError: (name, detail) => `${name} recusou a entrada: ${detail}`,
+  ssoTokenError: (name, detail) => `${name} não concluiu a entrada: ${detail}`,
+  ssoStateMismatch: 'Esta resposta de entrada não pertence a uma entrada iniciada nesta aba (state diferente); ninguém entrou. Entre novamente.',
+  ssoNonceMismatch: 'O token de identidade não foi emitido para esta entrada (nonce diferente); ninguém entrou. Entre novamente.',
 };
 
 const LOCALES = { en, 'pt-BR': ptBR };
