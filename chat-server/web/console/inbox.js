@@ -12,13 +12,30 @@ const PAGE = 50;
 const LABEL_DEBOUNCE_MS = 300;
 
 /**
- * Messages after my read seq. Lists carry it as `unread`; a frame that does not is worked out
- * from the read state it carries, else the last count stands.
+ * Messages after my read seq. Lists and GETs carry it as `unread`; `conversation` frames go to
+ * every agent alike, so for them it is worked out from `last_seq` and `read.agents[me]`.
  */
-export function unreadOf(c, me, previous) {
+export function unreadOf(c, me) {
   if (typeof c.unread === 'number') return c.unread;
-  if (c.read && c.read.agents) return Math.max(0, (c.last_seq || 0) - (c.read.agents[me] || 0));
-  return previous ? previous.unread || 0 : 0;
+  const read = (c.read && c.read.agents && c.read.agents[me]) || 0;
+  return Math.max(0, (c.last_seq || 0) - read);
+}
+
+/**
+ * `c` from a frame, after `known`: frames of concurrent appends and reads may arrive in any
+ * order, so the highest `last_seq` and my highest read seq seen win (the server's advice).
+ */
+export function mergeFrame(known, c, me) {
+  if (!known) return c;
+  const last = Math.max(known.last_seq || 0, c.last_seq || 0);
+  const mine = Math.max((known.read && known.read.agents && known.read.agents[me]) || 0, (c.read && c.read.agents && c.read.agents[me]) || 0);
+  const knownRead = known.read || {};
+  const read = c.read || knownRead;
+  const agents = { ...(read.agents || {}) };
+  if (mine) agents[me] = mine;
+  // A list answer's `unread` was for the state it came with; from here on it is worked out.
+  const { unread: _stale, ...rest } = c;
+  return { ...rest, last_seq: last, read: { ...read, agents } };
 }
 
 /**
@@ -76,10 +93,11 @@ export class Inbox {
   async refresh() {
     const generation = (this.generation = (this.generation || 0) + 1);
     try {
-      const { conversations } = await this.deps.request('GET', this.query());
+      const { conversations, next } = await this.deps.request('GET', this.query());
       if (generation !== this.generation) return; // a newer filter won
-      this.items = new Map(conversations.map((c) => [c.id, { ...c, unread: this.deps.reading(c.id) ? 0 : unreadOf(c, this.deps.me) }]));
-      this.more.hidden = conversations.length < PAGE;
+      this.items = new Map(conversations.map((c) => [c.id, this.counted(c)]));
+      this.next = next;
+      this.more.hidden = !next;
       this.showError(null);
       this.render();
     } catch (e) {
@@ -89,13 +107,13 @@ export class Inbox {
 
   async loadMore() {
     const generation = this.generation;
-    const ids = [...this.items.keys()].sort().reverse();
     this.more.disabled = true;
     try {
-      const { conversations } = await this.deps.request('GET', this.query(ids[ids.length - 1]));
+      const { conversations, next } = await this.deps.request('GET', this.query(this.next));
       if (generation !== this.generation) return;
-      for (const c of conversations) this.items.set(c.id, { ...c, unread: this.deps.reading(c.id) ? 0 : unreadOf(c, this.deps.me) });
-      this.more.hidden = conversations.length < PAGE;
+      for (const c of conversations) this.items.set(c.id, this.counted(c));
+      this.next = next;
+      this.more.hidden = !next;
       this.showError(null);
       this.render();
     } catch (e) {
@@ -118,13 +136,16 @@ export class Inbox {
     const known = this.items.has(c.id);
     if (this.matches(c)) {
       if (!known && c.last_seq === 0) this.fresh.add(c.id);
-      // What I am reading is read: the `read` frame the thread sends follows at once.
-      const unread = this.deps.reading(c.id) ? 0 : unreadOf(c, this.deps.me, this.items.get(c.id));
-      this.items.set(c.id, { ...c, unread });
+      this.items.set(c.id, this.counted(mergeFrame(this.items.get(c.id), c, this.deps.me)));
     } else {
       this.items.delete(c.id);
     }
     this.render();
+  }
+
+  /** `c` with its unread count; what I am reading is read (the thread's `read` frame follows). */
+  counted(c) {
+    return { ...c, unread: this.deps.reading(c.id) ? 0 : unreadOf(c, this.deps.me) };
   }
 
   select(id) {
