@@ -50,6 +50,9 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/teams"),
     ("patch", "/api/v1/teams/{id}"),
     ("delete", "/api/v1/teams/{id}"),
+    ("post", "/api/v1/api-tokens"),
+    ("get", "/api/v1/api-tokens"),
+    ("delete", "/api/v1/api-tokens/{id}"),
 ];
 
 fn operation<'a>(doc: &'a Value, method: &str, path: &str) -> Option<&'a Value> {
@@ -111,6 +114,7 @@ fn every_openapi_operation_names_its_errors_and_how_it_authenticates() {
         "/api/v1/visitors",
         "/api/v1/agents/login",
         "/api/v1/branding",
+        "/api/v1/auth/config",
         "/api/v1/openapi.json",
         "/api/v1/ws",
         "/health/live",

@@ -45,14 +45,20 @@ pub struct ListQuery {
     label: Option<String>,
     /// Only conversations routed to this team.
     team: Option<String>,
-    /// The `id` of the last conversation of the previous page.
+    /// The `next` cursor of the previous page.
     before: Option<String>,
-    limit: Option<u32>,
+    /// Conversations per page, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>)]
+    limit: Option<String>,
 }
 
+/// A page of conversations, newest first; to an agent each carries its `unread` count.
 #[derive(Serialize, ToSchema)]
-pub struct ConversationList {
+pub struct ConversationPage {
     conversations: Vec<Conversation>,
+    /// The cursor of the following page (`?before=`), null on the last.
+    #[schema(required = true)]
+    next: Option<String>,
 }
 
 #[utoipa::path(
@@ -61,8 +67,9 @@ pub struct ConversationList {
     description = "Agents see the tenant's conversations; a visitor only its own.",
     params(ListQuery),
     responses(
-        (status = 200, description = "A page of conversations", body = ConversationList),
-        (status = 400, description = "`invalid_status`, `invalid_label`", body = ErrorBody),
+        (status = 200, description = "A page of conversations", body = ConversationPage),
+        (status = 400, description = "`invalid_status`, `invalid_label`, `invalid_limit`, \
+                                      `invalid_cursor`", body = ErrorBody),
     ),
     security(("bearer" = [])),
 )]
@@ -70,7 +77,7 @@ pub async fn list(
     State(state): State<AppState>,
     Auth(by): Auth,
     Query(q): Query<ListQuery>,
-) -> Result<Json<ConversationList>, Error> {
+) -> Result<Json<ConversationPage>, Error> {
     let status = q
         .status
         .as_deref()
@@ -89,12 +96,13 @@ pub async fn list(
         visitor_id: None,
         label: q.label,
         team: q.team,
-        before_id: q.before,
-        limit: q.limit.unwrap_or(50),
+        ..ConversationFilter::default()
     };
-    let list = state.chat.list_conversations(&by, filter).await?;
-    Ok(Json(ConversationList {
-        conversations: list,
+    let page = crate::chat::paging::page(q.before.as_deref(), q.limit.as_deref())?;
+    let list = state.chat.list_conversations(&by, filter, &page).await?;
+    Ok(Json(ConversationPage {
+        conversations: list.items,
+        next: list.next,
     }))
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP surface: `app(state) -> Router`. Handlers are thin; the rules live in `chat`.
 
+mod api_tokens;
 mod canned;
 mod conversations;
 pub mod error;
@@ -102,6 +103,8 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(canned::list, canned::create))
         .routes(routes!(canned::replace, canned::delete))
         .routes(routes!(search::search))
+        .routes(routes!(api_tokens::list, api_tokens::create))
+        .routes(routes!(api_tokens::delete))
         .routes(routes!(uploads::create))
         .routes(routes!(uploads::download))
         .routes(routes!(ws::upgrade))

@@ -59,7 +59,7 @@ pub fn document() -> Document {
     let (_, mut doc) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", super::v1_routes())
         .split_for_parts();
-    doc.merge(crate::web::BrandingDoc::openapi());
+    doc.merge(crate::web::WebDoc::openapi());
     Shared.modify(&mut doc);
     doc
 }
@@ -158,7 +158,12 @@ impl Modify for Shared {
 }
 
 /// Routes that answer from memory.
-const STATIC: [&str; 3] = ["/health/live", "/api/v1/branding", "/api/v1/openapi.json"];
+const STATIC: [&str; 4] = [
+    "/health/live",
+    "/api/v1/branding",
+    "/api/v1/auth/config",
+    "/api/v1/openapi.json",
+];
 
 fn shared_responses(operation: &mut Operation, fixed: bool) {
     let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());

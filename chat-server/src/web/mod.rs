@@ -1,12 +1,14 @@
 //! The two screens people use, served by the chat-server itself (no CDN, works embedded):
 //! the agent console at `/`, the visitor widget at `/widget.js`, their ES modules and styles
-//! under `/assets/`, and the tenant's branding at `GET /api/v1/branding`.
+//! under `/assets/`, the tenant's branding at `GET /api/v1/branding`, and how the console may
+//! sign agents in at `GET /api/v1/auth/config` (see [`sign_in`]).
 //!
 //! The files live in `chat-server/web/` and are compiled in (see [`assets`]). Every response
 //! carries the security headers of [`security`].
 
 mod assets;
 mod security;
+pub mod sign_in;
 
 use std::sync::Arc;
 
@@ -49,16 +51,26 @@ pub fn router(config: &Config) -> Router {
         content_type: "application/json",
         // The widget reads it from customers' pages.
         audience: Audience::Widget,
+        policies: policies.clone(),
+    });
+    let router = router.route("/api/v1/branding", get(branding).with_state(served));
+    let sign_in = sign_in::config_json(config);
+    let served = Arc::new(Served {
+        etag: assets::etag(&sign_in),
+        body: sign_in.into(),
+        content_type: "application/json",
+        // Only the console signs agents in.
+        audience: Audience::Console,
         policies,
     });
-    router.route("/api/v1/branding", get(branding).with_state(served))
+    router.route("/api/v1/auth/config", get(auth_config).with_state(served))
 }
 
-/// The branding route's entry in the OpenAPI document (`api::openapi` merges it): the route is
-/// state-less and lives here, outside the v1 router.
+/// The entries of these state-less routes, which live here outside the v1 router, in the OpenAPI
+/// document (`api::openapi` merges it).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(branding))]
-pub struct BrandingDoc;
+#[openapi(paths(branding, auth_config))]
+pub struct WebDoc;
 
 #[utoipa::path(
     get, path = "/api/v1/branding", tag = "branding", operation_id = "branding",
@@ -70,6 +82,19 @@ pub struct BrandingDoc;
     ),
 )]
 async fn branding(State(served): State<Arc<Served>>, request: HeaderMap) -> Response {
+    serve(served, request).await
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/auth/config", tag = "identity", operation_id = "sign_in_config",
+    summary = "How agents may sign in to the console: password, and single sign-on when configured",
+    description = "Public. Carries an ETag; `If-None-Match` with it answers 304.",
+    responses(
+        (status = 200, description = "The sign-in options", body = sign_in::SignInConfig),
+        (status = 304, description = "Not modified (If-None-Match matched the ETag)"),
+    ),
+)]
+async fn auth_config(State(served): State<Arc<Served>>, request: HeaderMap) -> Response {
     serve(served, request).await
 }
 

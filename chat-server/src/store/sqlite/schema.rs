@@ -7,7 +7,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
 /// Times are milliseconds since the Unix epoch (the model keeps millisecond precision).
@@ -158,6 +158,17 @@ CREATE VIRTUAL TABLE message_search USING fts5(words, content = '', contentless_
 /// Routing: open conversations by assignee (the load count; the unassigned queue, oldest first).
 const V8: &str = "
 CREATE INDEX conversations_by_status_assignee ON conversations (status, assignee, id);
+";
+
+/// API tokens for integrations: the secret only as its SHA-256.
+const V9: &str = "
+CREATE TABLE api_tokens (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    created_by    TEXT NOT NULL,
+    secret_sha256 TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+) STRICT;
 ";
 
 /// The schema version whose step [`backfill_search`] completes.
