@@ -364,6 +364,14 @@ pub struct Config {
     /// websockets are not cut by it.
     #[arg(long, env = names::HTTP_REQUEST_TIMEOUT_SECS, value_name = names::HTTP_REQUEST_TIMEOUT_SECS, default_value = "30", value_parser = positive::<u64>)]
     pub http_request_timeout_secs: u64,
+
+    // ---- The agent workspace (issue 13) ----
+    /// Seconds between this replica's announcements of the agents it has sockets for; a replica
+    /// not heard from for three of them counts as gone, with its agents' presence. Hidden: a
+    /// knob for tests, capped so that a dead replica's agents go offline within the contract's
+    /// 60 s (3 × 19 s + the 1 s sweep).
+    #[arg(long, env = names::PRESENCE_HEARTBEAT_SECS, value_name = names::PRESENCE_HEARTBEAT_SECS, default_value = "15", value_parser = clap::value_parser!(u64).range(1..=19), hide = true)]
+    pub presence_heartbeat_secs: u64,
 }
 
 impl Config {

@@ -113,6 +113,8 @@ names! {
     VISITOR_MAX_OPEN_CONVERSATIONS = "CHAT_VISITOR_MAX_OPEN_CONVERSATIONS";
     /// Seconds a REST request may take.
     HTTP_REQUEST_TIMEOUT_SECS = "CHAT_HTTP_REQUEST_TIMEOUT_SECS";
+    /// Seconds between a replica's presence announcements (a tuning and test knob, hidden).
+    PRESENCE_HEARTBEAT_SECS = "CHAT_PRESENCE_HEARTBEAT_SECS";
 }
 
 /// The AWS SDK's own variables, which the chat-server's S3 client reads (not `CHAT_*`, not in

@@ -27,7 +27,7 @@ pub(crate) mod validate;
 use std::sync::Arc;
 
 use crate::auth::{Authenticated, Authenticator, Principal};
-use crate::delivery::hub::Hub;
+use crate::delivery::presence::PresenceBoard;
 use crate::delivery::publish::Publisher;
 use crate::delivery::signed_in::SignedIn;
 use crate::error::Error;
@@ -49,11 +49,10 @@ pub struct Chat {
     blobs: Arc<dyn BlobStore>,
     limits: Limits,
     metrics: Arc<Metrics>,
-    /// Read for the presence the bus carried; the hub records it as frames pass.
-    hub: Arc<Hub>,
     /// Open sockets by token, closed here at once when this replica revokes.
     signed_in: Arc<SignedIn>,
-    presence: presence::Presence,
+    /// Agents' sockets on every replica.
+    presence: Arc<PresenceBoard>,
 }
 
 /// What the core needs from the outside world.
@@ -64,8 +63,8 @@ pub struct Parts {
     pub blobs: Arc<dyn BlobStore>,
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
-    pub hub: Arc<Hub>,
     pub signed_in: Arc<SignedIn>,
+    pub presence: Arc<PresenceBoard>,
 }
 
 impl Chat {
@@ -77,8 +76,8 @@ impl Chat {
             blobs,
             limits,
             metrics,
-            hub,
             signed_in,
+            presence,
         } = parts;
         Self {
             store,
@@ -87,9 +86,8 @@ impl Chat {
             blobs,
             limits,
             metrics,
-            hub,
             signed_in,
-            presence: Default::default(),
+            presence,
         }
     }
 
