@@ -251,7 +251,12 @@ pub async fn build(
         metrics,
         signed_in,
         presence,
+        routing: chat::Routing::new(
+            config.auto_assign == crate::config::AutoAssign::RoundRobin,
+            config.agent_capacity,
+        ),
     }));
+    tokio::spawn(chat.clone().route_in_background(shutdown.clone()));
     if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password)
         && chat
             .bootstrap_admin(email, password)

@@ -6,6 +6,7 @@
 //! - [`conversations`]: starting, listing, assigning and resolving conversations;
 //! - [`messages`]: sending, reading back, typing and read receipts;
 //! - [`presence`]: which agents are online;
+//! - [`routing`]: automatic assignment of new and waiting conversations (round robin);
 //! - [`attachments`]: upload and download URLs for files in a conversation;
 //! - [`canned`], [`teams`], [`search`]: the desk's saved replies, agent teams and message search
 //!   (labels live with [`conversations`]), listed in pages ([`paging`]).
@@ -19,6 +20,7 @@ mod identity;
 mod messages;
 pub mod paging;
 mod presence;
+mod routing;
 mod search;
 mod sessions;
 mod teams;
@@ -38,6 +40,7 @@ use crate::uploads::BlobStore;
 pub use attachments::Upload;
 pub use conversations::Assignment;
 pub use identity::Listed;
+pub use routing::Routing;
 pub use search::SearchHit;
 pub use sessions::AgentChange;
 pub use validate::Limits;
@@ -53,6 +56,7 @@ pub struct Chat {
     signed_in: Arc<SignedIn>,
     /// Agents' sockets on every replica.
     presence: Arc<PresenceBoard>,
+    routing: Routing,
 }
 
 /// What the core needs from the outside world.
@@ -65,6 +69,7 @@ pub struct Parts {
     pub metrics: Arc<Metrics>,
     pub signed_in: Arc<SignedIn>,
     pub presence: Arc<PresenceBoard>,
+    pub routing: Routing,
 }
 
 impl Chat {
@@ -78,6 +83,7 @@ impl Chat {
             metrics,
             signed_in,
             presence,
+            routing,
         } = parts;
         Self {
             store,
@@ -88,6 +94,7 @@ impl Chat {
             metrics,
             signed_in,
             presence,
+            routing,
         }
     }
 

@@ -92,6 +92,8 @@ pub struct MongoStore {
     canned: Collection<CannedDoc>,
     /// See [`lease`].
     leases: Collection<Document>,
+    /// `{_id: agent_id, turn}`: see [`routing`].
+    routing_turns: Collection<Document>,
     /// One-off facts about the database, e.g. that a backfill is done.
     meta: Collection<Document>,
 }
@@ -139,6 +141,7 @@ impl MongoStore {
             teams: db.collection("teams"),
             canned: db.collection("canned_responses"),
             leases: db.collection("leases"),
+            routing_turns: db.collection("routing_turns"),
             meta: db.collection("meta"),
             db,
         };
@@ -519,6 +522,27 @@ impl Store for MongoStore {
         limit: u32,
     ) -> StoreResult<Vec<Conversation>> {
         self.unassigned_oldest_first(teams, limit).await
+    }
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> StoreResult<bool> {
+        self.take_lease(name, holder, ttl).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        self.give_up_lease(name, holder).await
+    }
+
+    async fn routing_turns(&self) -> StoreResult<std::collections::BTreeMap<String, u64>> {
+        self.turns().await
+    }
+
+    async fn record_routing_turn(&self, agent_id: &str, turn: u64) -> StoreResult<()> {
+        self.record_turn(agent_id, turn).await
     }
 
     async fn search_messages(&self, query: &str, page: &Page) -> StoreResult<Vec<Message>> {

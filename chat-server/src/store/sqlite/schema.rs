@@ -7,7 +7,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
 /// Times are milliseconds since the Unix epoch (the model keeps millisecond precision).
@@ -158,6 +158,20 @@ CREATE VIRTUAL TABLE message_search USING fts5(words, content = '', contentless_
 /// Routing: open conversations by assignee (the load count; the unassigned queue, oldest first).
 const V8: &str = "
 CREATE INDEX conversations_by_status_assignee ON conversations (status, assignee, id);
+";
+
+/// Automatic assignment across processes: named leases (one holder at a time until `until`, ms)
+/// and the turn each agent last took, for "ties in turn".
+const V9: &str = "
+CREATE TABLE leases (
+    name   TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until  INTEGER NOT NULL
+) STRICT;
+CREATE TABLE routing_turns (
+    agent_id TEXT PRIMARY KEY,
+    turn     INTEGER NOT NULL CHECK (turn >= 0)
+) STRICT;
 ";
 
 /// The schema version whose step [`backfill_search`] completes.
