@@ -66,6 +66,11 @@ pub struct Conversation {
     /// The team the conversation is routed to, if any.
     #[serde(default)]
     pub team_id: Option<String>,
+    /// For the agent who asked: messages after its read seq. Only in answers to one agent (a
+    /// list or a GET); frames broadcast to every agent leave it out, and a client works it out
+    /// from `last_seq` and `read.agents` (see [`Conversation::unread_for`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +84,12 @@ pub struct ReadState {
 }
 
 impl Conversation {
+    /// Messages (notes included) after `agent_id`'s read seq.
+    pub fn unread_for(&self, agent_id: &str) -> u64 {
+        let read = self.read.agents.get(agent_id).copied().unwrap_or(0);
+        self.last_seq.saturating_sub(read)
+    }
+
     /// The conversation as its visitor may see it: `last_seq` counts no private note, so the
     /// visitor never waits for a seq it will not get, and `last_public_seq` says nothing more.
     /// The agents' read seqs are capped there too: an agent who read a trailing note has, for

@@ -65,6 +65,25 @@ pub struct CannedResponse {
     pub updated_at: DateTime<Utc>,
 }
 
+/// An integration's credential as clients see it: never the secret, which is shown once when
+/// it is made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    /// The admin who made it.
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An API token as stored: the secret only as its SHA-256 (hex), so a copy of the database
+/// signs no one in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiTokenRecord {
+    pub token: ApiToken,
+    pub secret_sha256: String,
+}
+
 /// Whose read position `Store::mark_read` moves.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Reader {

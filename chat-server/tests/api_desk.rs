@@ -712,3 +712,22 @@ async fn the_agent_list_names_each_agents_teams_and_an_admin_patch_sets_them() {
     assert_eq!(teams_of(&list, &ana), vec![billing.clone()]);
     assert_eq!(teams_of(&list, &admin_id), vec![support]);
 }
+
+#[tokio::test]
+async fn search_finds_private_notes_for_agents_marked_private() {
+    let s = TestServer::start().await;
+    let (_, ana) = s.agent("Ana").await;
+    let (_, c) = s.conversation().await;
+    let (status, note) = s
+        .post(
+            &format!("/api/v1/conversations/{c}/messages"),
+            Some(&ana),
+            json!({"body": "Reembolso aprovado pelo financeiro", "private": true}),
+        )
+        .await;
+    assert_eq!(status, 201, "{note}");
+    let (status, page) = s.get("/api/v1/search?q=reembolso", Some(&ana)).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(hits(&page), vec![(c, str_of(&note, "id"))]);
+    assert_eq!(page["results"][0]["message"]["private"], true, "{page}");
+}

@@ -245,19 +245,6 @@ async fn agents_hear_about_new_and_changed_conversations_and_presence() {
     };
     assert_eq!(presence_of(&bia_id), "away");
     assert_eq!(presence_of(&ana_id), "online");
-    // A console opened now learns the current presence from the agent list.
-    let (_, list) = s.get("/api/v1/agents", Some(&ana)).await;
-    let presence_of = |id: &str| {
-        list["agents"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["id"] == id)
-            .unwrap()["presence"]
-            .clone()
-    };
-    assert_eq!(presence_of(&bia_id), "away");
-    assert_eq!(presence_of(&ana_id), "online");
 
     let (_, c) = s.conversation().await;
     let created = a.expect("conversation").await;

@@ -388,3 +388,34 @@ async fn a_role_change_and_a_deletion_revoke_and_the_last_admin_stays() {
     assert_eq!((s, v["error"]["code"].clone()), (409, json!("last_admin")));
     assert_eq!(d.me(Side::B, &d.admin).await.0, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_token_made_on_one_replica_works_on_both_and_deleting_it_stops_it_on_both() {
+    let d = Desk::start().await;
+    let (s, made) = d
+        .post(
+            Side::A,
+            "/api/v1/api-tokens",
+            &d.admin,
+            json!({"name": "crm sync"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{made}");
+    let token = str_of(&made, "token");
+    let id = str_of(&made, "id");
+    assert_eq!(d.me(Side::B, &token).await.0, 200);
+
+    let at = Instant::now();
+    let (s, _) = d
+        .call(
+            Side::A,
+            reqwest::Method::DELETE,
+            &format!("/api/v1/api-tokens/{id}"),
+            &d.admin,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let took = d.refused_within(Side::B, &token, at).await;
+    eprintln!("API token deleted on A: refused on B after {took:?}");
+}

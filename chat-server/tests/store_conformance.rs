@@ -3,6 +3,8 @@
 //! MongoDB with `--auth` as a tenant user that has `readWrite` on its own database only, which is
 //! how the operator deploys it. Tests specific to one implementation follow the suite.
 
+#[path = "store_conformance/api_tokens.rs"]
+mod api_tokens;
 #[path = "store_conformance/conversations.rs"]
 mod conversations;
 #[path = "store_conformance/desk.rs"]
@@ -28,6 +30,7 @@ mod search;
 
 /// Every case, for the macro below.
 mod cases {
+    pub use super::api_tokens::*;
     pub use super::conversations::*;
     pub use super::desk::*;
     pub use super::directory::*;
@@ -159,6 +162,7 @@ macro_rules! suite {
                 the_unassigned_queue_is_open_conversations_oldest_first_by_team,
                 a_lease_has_one_holder_until_it_is_released_or_runs_out,
                 routing_turns_read_back_the_last_turn_each_agent_took,
+                api_tokens_read_back_page_newest_first_and_vanish_when_deleted,
             );
         )*
     };
@@ -172,7 +176,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 9;
+    const CURRENT_SCHEMA: i64 = 10;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

@@ -195,6 +195,7 @@ pub async fn run(kind: SearchStore, p: &SearchParams) -> anyhow::Result<SearchRe
                 read: Default::default(),
                 labels: Vec::new(),
                 team_id: None,
+                unread: None,
             })
             .await?;
         conversations.push((c.id, 0u64));

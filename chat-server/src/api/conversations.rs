@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::extract::{Auth, Body};
+use super::paging::{self, PageQuery};
 use crate::chat::Assignment;
 use crate::error::Error;
 use crate::model::ConversationStatus;
@@ -28,8 +29,8 @@ pub struct ListQuery {
     assignee: Option<String>,
     label: Option<String>,
     team: Option<String>,
-    before: Option<String>,
-    limit: Option<u32>,
+    #[serde(flatten)]
+    page: PageQuery,
 }
 
 pub async fn list(
@@ -55,11 +56,11 @@ pub async fn list(
         visitor_id: None,
         label: q.label,
         team: q.team,
-        before_id: q.before,
-        limit: q.limit.unwrap_or(50),
+        ..ConversationFilter::default()
     };
-    let list = state.chat.list_conversations(&by, filter).await?;
-    Ok(Json(json!({"conversations": list})))
+    let page = q.page.page()?;
+    let list = state.chat.list_conversations(&by, filter, &page).await?;
+    Ok(Json(paging::body("conversations", list)))
 }
 
 pub async fn get(

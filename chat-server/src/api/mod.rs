@@ -1,5 +1,6 @@
 //! The HTTP surface: `app(state) -> Router`. Handlers are thin; the rules live in `chat`.
 
+mod api_tokens;
 mod canned;
 mod conversations;
 pub mod error;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{Any, CorsLayer};
@@ -114,6 +115,11 @@ pub fn app(state: AppState, extra: Option<Router>) -> Router {
             put(canned::replace).delete(canned::delete),
         )
         .route("/search", get(search::search))
+        .route(
+            "/api-tokens",
+            get(api_tokens::list).post(api_tokens::create),
+        )
+        .route("/api-tokens/{id}", delete(api_tokens::delete))
         .route("/uploads", post(uploads::create))
         .route("/attachments/{id}", get(uploads::download))
         .route("/ws", get(ws::upgrade))

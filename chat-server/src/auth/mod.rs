@@ -1,6 +1,8 @@
 //! Who is calling: visitors and agents, proven by tokens this deployment signed, or (for
-//! agents) by an OIDC bearer token from the configured issuer.
+//! agents) by an OIDC bearer token from the configured issuer; integrations by API tokens,
+//! which act as an agent on REST.
 
+pub mod api_tokens;
 pub mod jwks;
 pub mod oidc;
 pub mod password_policy;
@@ -81,6 +83,11 @@ pub struct Authenticated {
 }
 
 impl Authenticated {
+    /// An integration's API token: REST only, never a websocket.
+    pub fn is_api_token(&self) -> bool {
+        self.issued.subject.starts_with(api_tokens::SUBJECT_PREFIX)
+    }
+
     /// `principal` signed in just now in session `session` (tests that skip the token).
     pub fn now(principal: Principal, session: Option<String>) -> Self {
         Self {
@@ -112,6 +119,9 @@ impl Authenticator {
     pub async fn authenticate(&self, token: &str) -> Result<Authenticated, Error> {
         if token.is_empty() {
             return Err(Error::unauthenticated("missing token"));
+        }
+        if api_tokens::looks_like(token) {
+            return api_tokens::authenticate(self.store.as_ref(), token).await;
         }
         let who = match self.tokens.verify(token) {
             Ok(v) => Authenticated {

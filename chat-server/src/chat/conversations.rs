@@ -1,21 +1,15 @@
 //! Conversations: a visitor starts one, agents list, assign and resolve them, and every change
 //! is announced to the agents.
 
+use super::paging::{self, Paged};
+use super::reads::as_seen_by;
 use super::{Chat, require_agent};
 use crate::auth::Principal;
 use crate::delivery::publish::AGENTS_TOPIC;
 use crate::error::Error;
 use crate::model::{Conversation, ConversationStatus, VisitorRef, new_id, now};
 use crate::protocol::ServerFrame;
-use crate::store::{ConversationFilter, ConversationPatch};
-
-fn as_seen_by(by: &Principal, conversation: Conversation) -> Conversation {
-    if by.is_agent() {
-        conversation
-    } else {
-        conversation.as_visitor_sees_it()
-    }
-}
+use crate::store::{ConversationFilter, ConversationPatch, Page};
 
 impl Chat {
     pub async fn create_conversation(&self, by: &Principal) -> Result<Conversation, Error> {
@@ -41,6 +35,7 @@ impl Chat {
                 read: Default::default(),
                 labels: Vec::new(),
                 team_id: None,
+                unread: None,
             })
             .await?;
         self.announce(&conversation).await;
@@ -88,18 +83,24 @@ impl Chat {
         }
     }
 
+    /// One page of conversations, newest first; `filter`'s own cursor and limit are replaced by
+    /// `page`'s.
     pub async fn list_conversations(
         &self,
         by: &Principal,
         mut filter: ConversationFilter,
-    ) -> Result<Vec<Conversation>, Error> {
+        page: &Page,
+    ) -> Result<Paged<Conversation>, Error> {
         if let Principal::Visitor { id, .. } = by {
             filter.visitor_id = Some(id.clone());
         }
-        filter.limit = filter.limit.clamp(1, 500);
+        let probe = paging::probe(page);
+        filter.before_id = probe.before_id;
+        filter.limit = probe.limit;
         filter.label = filter.label.map(|l| label(&l, "label")).transpose()?;
         let list = self.store.list_conversations(&filter).await?;
-        Ok(list.into_iter().map(|c| as_seen_by(by, c)).collect())
+        let seen = list.into_iter().map(|c| as_seen_by(by, c)).collect();
+        Ok(paging::paged(seen, page, |c: &Conversation| &c.id))
     }
 
     /// The conversation as `by` may see it (a visitor's view counts no private note).

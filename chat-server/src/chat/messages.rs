@@ -1,4 +1,5 @@
-//! Messages: sending (stored, then published), reading history back, typing and read receipts.
+//! Messages: sending (stored, then published), reading history back, typing.
+//! Read receipts and unread counts are in [`super::reads`].
 
 use super::{Chat, validate};
 use crate::auth::Principal;
@@ -103,7 +104,13 @@ impl Chat {
         let message = appended.message().clone();
         self.tell_subscribers(conversation_id, &ServerFrame::Message { message })
             .await;
-        if !by.is_agent() && conversation.status == ConversationStatus::Resolved {
+        let reopens = !by.is_agent() && conversation.status == ConversationStatus::Resolved;
+        if let Appended::Created(m) = &appended
+            && !reopens
+        {
+            self.after_sent(by, conversation, m).await;
+        }
+        if reopens {
             // A visitor writing again reopens the conversation for the agents.
             self.change(
                 conversation_id,
@@ -134,28 +141,8 @@ impl Chat {
         Ok(())
     }
 
-    pub async fn read(&self, by: &Principal, conversation_id: &str, seq: u64) -> Result<(), Error> {
-        let conversation = self.conversation(by, conversation_id).await?;
-        if seq > conversation.last_seq {
-            return Err(Error::invalid(
-                "invalid_seq",
-                format!(
-                    "seq {seq} is beyond the conversation's last message ({})",
-                    conversation.last_seq
-                ),
-            ));
-        }
-        let frame = ServerFrame::Read {
-            conversation_id: conversation_id.to_string(),
-            author: by.author(),
-            seq,
-        };
-        self.tell_subscribers(conversation_id, &frame).await;
-        Ok(())
-    }
-
     /// Publishes `frame` to every socket subscribed to the conversation, on every replica.
-    async fn tell_subscribers(&self, conversation_id: &str, frame: &ServerFrame) {
+    pub(super) async fn tell_subscribers(&self, conversation_id: &str, frame: &ServerFrame) {
         self.publisher
             .publish(conversation_topic(conversation_id), frame)
             .await;

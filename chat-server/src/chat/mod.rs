@@ -4,15 +4,18 @@
 //!
 //! - [`identity`]: the bootstrap admin, visitors, agents and sign-in;
 //! - [`conversations`]: starting, listing, assigning and resolving conversations;
-//! - [`messages`]: sending, reading back, typing and read receipts;
+//! - [`messages`]: sending, reading back and typing;
+//! - [`reads`]: stored read state, receipts and unread counts;
 //! - [`presence`]: which agents are online;
 //! - [`routing`]: automatic assignment of new and waiting conversations (round robin);
 //! - [`attachments`]: upload and download URLs for files in a conversation;
+//! - [`api_tokens`]: integrations' credentials, shown once, stored hashed;
 //! - [`canned`], [`teams`], [`search`]: the desk's saved replies, agent teams and message search
 //!   (labels live with [`conversations`]), listed in pages ([`paging`]).
 //!
 //! Errors are the core's own ([`crate::error::Error`]); the edges map them to HTTP or frames.
 
+mod api_tokens;
 mod attachments;
 mod canned;
 mod conversations;
@@ -20,6 +23,7 @@ mod identity;
 mod messages;
 pub mod paging;
 mod presence;
+mod reads;
 mod routing;
 mod search;
 mod sessions;
@@ -37,6 +41,7 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::uploads::BlobStore;
 
+pub use api_tokens::NewApiToken;
 pub use attachments::Upload;
 pub use conversations::Assignment;
 pub use identity::Listed;

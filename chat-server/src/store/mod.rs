@@ -1,5 +1,5 @@
 //! Durable state of one tenant: agents, visitors, conversations, messages (private notes
-//! included), attachments, teams, canned responses and token revocations.
+//! included), attachments, teams, canned responses, API tokens and token revocations.
 //!
 //! Two implementations share one conformance suite (`tests/store_conformance.rs`):
 //! [`mongo`] for production (MongoDB / Atlas) and [`sqlite`] for the embedded default.
@@ -24,8 +24,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    Agent, AgentRecord, Attachment, CannedResponse, Conversation, ConversationStatus, Message,
-    NewMessage, OidcSubject, Reader, Revocation, Role, Team, Visitor,
+    Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
+    ConversationStatus, Message, NewMessage, OidcSubject, Reader, Revocation, Role, Team, Visitor,
 };
 
 /// Clone: one failed read can be the answer to several sessions (`delivery::catch_up`).
@@ -267,6 +267,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<CannedResponse>;
     /// `NotFound` if absent.
     async fn delete_canned_response(&self, id: &str) -> StoreResult<()>;
+
+    /// `Conflict` when the id is taken.
+    async fn create_api_token(&self, record: ApiTokenRecord) -> StoreResult<ApiToken>;
+    async fn api_token(&self, id: &str) -> StoreResult<Option<ApiTokenRecord>>;
+    /// Newest first, without secrets.
+    async fn list_api_tokens(&self, page: &Page) -> StoreResult<Vec<ApiToken>>;
+    /// `NotFound` if absent. Once it returns, `api_token` finds it on every replica: the token
+    /// signs no one in any more.
+    async fn delete_api_token(&self, id: &str) -> StoreResult<()>;
 
     /// How many `open` conversations each agent is assigned (agents with none are absent): the
     /// load automatic assignment balances.

@@ -59,6 +59,7 @@ pub async fn open_conversation(store: &Arc<dyn Store>, status: ConversationStatu
             read: Default::default(),
             labels: Vec::new(),
             team_id: None,
+            unread: None,
         })
         .await
         .unwrap()

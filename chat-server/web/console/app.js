@@ -11,6 +11,8 @@ import { Thread } from './thread.js';
 import { Team } from './team.js';
 import { AdminArea } from './admin.js';
 import { Notifier } from './notify.js';
+import { Search } from './search.js';
+import { AccountView } from './account.js';
 
 const SESSION_KEY = 'atendo.console';
 /** Why the last session ended, shown on the sign-in form after the reload that ends it. */
@@ -47,6 +49,10 @@ function translate() {
   for (const el of document.querySelectorAll('[data-i18n-label]')) {
     const value = t[el.dataset.i18nLabel];
     if (typeof value === 'string') el.setAttribute('aria-label', value);
+  }
+  for (const el of document.querySelectorAll('[data-i18n-placeholder]')) {
+    const value = t[el.dataset.i18nPlaceholder];
+    if (typeof value === 'string') el.setAttribute('placeholder', value);
   }
 }
 
@@ -184,8 +190,11 @@ function startApp() {
     token: () => session.token,
     maxBytes: maxMessageBytes(branding),
   });
-  const inbox = new Inbox({ request, t, locale, me, team });
+  // The conversation before the agent's eyes: its messages are read as they come.
+  const reading = (id) => !!thread.conversation && thread.conversation.id === id && document.visibilityState === 'visible';
+  const inbox = new Inbox({ request, t, locale, me, team, reading });
   const notifier = new Notifier({ t });
+  const search = new Search({ request, t, locale });
 
   // How the parts reach each other, bound now that all of them exist.
   // On a phone the desk shows one pane at a time (console.css): the inbox, or the conversation.
@@ -199,11 +208,18 @@ function startApp() {
   };
   thread.onBack = () => showPane('inbox');
   inbox.onSelect = openConversation;
-  notifier.onOpen = (c) => {
+  // Unread messages in the tab's title too, for an agent working in another tab.
+  inbox.onUnread = (n) => (document.title = n ? t.unreadTitle(n, branding.product_name) : branding.product_name);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && thread.conversation) inbox.clearUnread(thread.conversation.id);
+  });
+  const openFromElsewhere = (c) => {
     location.hash = '#/';
     inbox.select(c.id);
     openConversation(c);
   };
+  notifier.onOpen = openFromElsewhere;
+  search.onPick = openFromElsewhere;
   team.onChange = () => {
     inbox.render();
     thread.renderAgents();
@@ -232,23 +248,31 @@ function startApp() {
   running = { socket };
   const admin = session.role === 'admin' ? new AdminArea({ request, t, me, onAgentsChanged: () => team.load() }) : null;
   $('#nav-admin').hidden = !admin;
-  window.addEventListener('hashchange', () => route(admin));
-  route(admin);
+  const account = new AccountView({
+    request,
+    t,
+    stillSignedIn: tokenStillValid,
+    signOut: (message) => signOut(message),
+  });
+  window.addEventListener('hashchange', () => route(admin, account));
+  route(admin, account);
   team.load();
   inbox.refresh();
   socket.start();
 }
 
-/** `#/admin` shows the admin area (admins only); anything else the desk. */
-function route(admin) {
-  const inAdmin = !!admin && location.hash === '#/admin';
-  $('#desk').hidden = inAdmin;
-  $('#admin-view').hidden = !inAdmin;
-  for (const [id, current] of [['#nav-desk', !inAdmin], ['#nav-admin', inAdmin]]) {
+/** `#/admin` shows the admin area (admins only), `#/account` my account; anything else the desk. */
+function route(admin, account) {
+  const area = location.hash === '#/admin' && admin ? 'admin' : location.hash === '#/account' ? 'account' : 'desk';
+  $('#desk').hidden = area !== 'desk';
+  $('#admin-view').hidden = area !== 'admin';
+  $('#account-view').hidden = area !== 'account';
+  for (const [id, current] of [['#nav-desk', area === 'desk'], ['#nav-admin', area === 'admin'], ['#nav-account', area === 'account']]) {
     if (current) $(id).setAttribute('aria-current', 'page');
     else $(id).removeAttribute('aria-current');
   }
-  if (inAdmin) admin.show();
+  if (area === 'admin') admin.show();
+  if (area === 'account') account.show();
 }
 
 const notice = sessionStorage.getItem(NOTICE_KEY);

@@ -81,6 +81,14 @@ pub async fn upgrade(
         }
     };
     let who = state.chat.authenticate(&token).await?;
+    if who.is_api_token() {
+        // An integration's token lives long and sits in config files; a socket would keep it
+        // connected past revocation checks that REST makes on every call.
+        return Err(Error::forbidden_code(
+            "api_token_not_allowed",
+            "API tokens work on REST only; the websocket takes an agent's or visitor's sign-in token",
+        ));
+    }
     if state.shutdown.is_cancelled() {
         return Err(Error::new(
             Kind::Unavailable,

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Agent, AgentRecord, Attachment, AttachmentRef, Author, CannedResponse, Conversation,
-    ConversationStatus, Message, OidcSubject, ReadState, Revocation, Role, Team, Visitor,
-    VisitorRef,
+    Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, AttachmentRef, Author,
+    CannedResponse, Conversation, ConversationStatus, Message, OidcSubject, ReadState, Revocation,
+    Role, Team, Visitor, VisitorRef,
 };
 
 /// `chrono` times as BSON datetimes, without the driver's optional chrono feature.
@@ -183,6 +183,49 @@ impl From<CannedDoc> for CannedResponse {
     }
 }
 
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ApiTokenDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub name: String,
+    pub created_by: String,
+    #[serde(with = "bson_time")]
+    pub created_at: DateTime<Utc>,
+    pub secret_sha256: String,
+}
+
+impl From<ApiTokenRecord> for ApiTokenDoc {
+    fn from(r: ApiTokenRecord) -> Self {
+        Self {
+            id: r.token.id,
+            name: r.token.name,
+            created_by: r.token.created_by,
+            created_at: r.token.created_at,
+            secret_sha256: r.secret_sha256,
+        }
+    }
+}
+
+impl From<ApiTokenDoc> for ApiTokenRecord {
+    fn from(d: ApiTokenDoc) -> Self {
+        Self {
+            secret_sha256: d.secret_sha256,
+            token: ApiToken {
+                id: d.id,
+                name: d.name,
+                created_by: d.created_by,
+                created_at: d.created_at,
+            },
+        }
+    }
+}
+
+impl From<ApiTokenDoc> for ApiToken {
+    fn from(d: ApiTokenDoc) -> Self {
+        ApiTokenRecord::from(d).token
+    }
+}
+
 /// One per key: the upsert in `revoke` merges a second revocation of the same key.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RevocationDoc {
@@ -304,6 +347,7 @@ impl From<ConversationDoc> for Conversation {
             read: d.read,
             labels: d.labels,
             team_id: d.team_id,
+            unread: None,
         }
     }
 }

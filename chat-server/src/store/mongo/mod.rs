@@ -44,6 +44,7 @@
 //! about a message as soon as the store returns, so it must survive a primary failing over.
 
 mod agents;
+mod api_tokens;
 mod append;
 mod conversations;
 mod docs;
@@ -64,8 +65,8 @@ use mongodb::options::{
 use mongodb::{Client, Collection, Database};
 
 use self::docs::{
-    AgentDoc, AttachmentDoc, CannedDoc, ConversationDoc, MessageDoc, RevocationDoc, TeamDoc,
-    VisitorDoc, bson_time,
+    AgentDoc, ApiTokenDoc, AttachmentDoc, CannedDoc, ConversationDoc, MessageDoc, RevocationDoc,
+    TeamDoc, VisitorDoc, bson_time,
 };
 use self::errors::{is_duplicate_key, store_error};
 use super::{
@@ -73,8 +74,8 @@ use super::{
     Store, StoreError, StoreResult, TeamPatch,
 };
 use crate::model::{
-    Agent, AgentRecord, Attachment, CannedResponse, Conversation, Message, NewMessage, OidcSubject,
-    Reader, Revocation, Team, Visitor, now,
+    Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
+    Message, NewMessage, OidcSubject, Reader, Revocation, Team, Visitor, now,
 };
 
 pub struct MongoStore {
@@ -90,6 +91,7 @@ pub struct MongoStore {
     revocations: Collection<RevocationDoc>,
     teams: Collection<TeamDoc>,
     canned: Collection<CannedDoc>,
+    api_tokens: Collection<ApiTokenDoc>,
     /// See [`lease`].
     leases: Collection<Document>,
     /// `{_id: agent_id, turn}`: see [`routing`].
@@ -140,6 +142,7 @@ impl MongoStore {
             revocations: db.collection("revocations"),
             teams: db.collection("teams"),
             canned: db.collection("canned_responses"),
+            api_tokens: db.collection("api_tokens"),
             leases: db.collection("leases"),
             routing_turns: db.collection("routing_turns"),
             meta: db.collection("meta"),
@@ -500,6 +503,22 @@ impl Store for MongoStore {
 
     async fn delete_canned_response(&self, id: &str) -> StoreResult<()> {
         self.remove_canned(id).await
+    }
+
+    async fn create_api_token(&self, record: ApiTokenRecord) -> StoreResult<ApiToken> {
+        self.insert_api_token(record).await
+    }
+
+    async fn api_token(&self, id: &str) -> StoreResult<Option<ApiTokenRecord>> {
+        self.find_api_token(id).await
+    }
+
+    async fn list_api_tokens(&self, page: &Page) -> StoreResult<Vec<ApiToken>> {
+        self.page_of_api_tokens(page).await
+    }
+
+    async fn delete_api_token(&self, id: &str) -> StoreResult<()> {
+        self.remove_api_token(id).await
     }
 
     async fn open_counts_by_assignee(

@@ -193,6 +193,7 @@ mod tests {
                 read: Default::default(),
                 labels: Vec::new(),
                 team_id: None,
+                unread: None,
             })
             .await
             .unwrap()

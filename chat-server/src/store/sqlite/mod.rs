@@ -21,6 +21,7 @@
 //! - **Schema** changes are migrations numbered with `PRAGMA user_version` (see [`schema`]).
 
 mod agents;
+mod api_tokens;
 mod append;
 mod connections;
 mod conversations;
@@ -52,8 +53,8 @@ use super::{
     Store, StoreError, StoreResult, TeamPatch,
 };
 use crate::model::{
-    Agent, AgentRecord, Attachment, CannedResponse, Conversation, Message, NewMessage, OidcSubject,
-    Reader, Revocation, Team, Visitor, now,
+    Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
+    Message, NewMessage, OidcSubject, Reader, Revocation, Team, Visitor, now,
 };
 
 /// The database file inside the configured directory.
@@ -520,6 +521,33 @@ impl Store for SqliteStore {
         let id = id.to_string();
         self.conns
             .write(move |conn, path| teams::delete_canned(conn, path, &id))
+            .await
+    }
+
+    async fn create_api_token(&self, record: ApiTokenRecord) -> StoreResult<ApiToken> {
+        self.conns
+            .write(move |conn, path| api_tokens::create(conn, path, record))
+            .await
+    }
+
+    async fn api_token(&self, id: &str) -> StoreResult<Option<ApiTokenRecord>> {
+        let id = id.to_string();
+        self.conns
+            .read(move |conn| api_tokens::get(conn, &id))
+            .await
+    }
+
+    async fn list_api_tokens(&self, page: &Page) -> StoreResult<Vec<ApiToken>> {
+        let page = page.clone();
+        self.conns
+            .read(move |conn| api_tokens::list(conn, &page))
+            .await
+    }
+
+    async fn delete_api_token(&self, id: &str) -> StoreResult<()> {
+        let id = id.to_string();
+        self.conns
+            .write(move |conn, path| api_tokens::delete(conn, path, &id))
             .await
     }
 

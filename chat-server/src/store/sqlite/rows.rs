@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::model::{
-    Agent, AgentRecord, Attachment, Author, CannedResponse, Conversation, Message, OidcSubject,
-    Revocation, Role, Team, Visitor, VisitorRef,
+    Agent, AgentRecord, ApiToken, Attachment, Author, CannedResponse, Conversation, Message,
+    OidcSubject, Revocation, Role, Team, Visitor, VisitorRef,
 };
 use crate::store::StoreError;
 
@@ -19,6 +19,7 @@ pub const CONVERSATION_COLUMNS: &str = "id, status, visitor_id, visitor_name, as
      created_at, updated_at, last_seq, last_public_seq, read, labels, team_id";
 pub const TEAM_COLUMNS: &str = "id, name, agent_ids, created_at";
 pub const CANNED_COLUMNS: &str = "id, shortcut, body, created_at, updated_at";
+pub const API_TOKEN_COLUMNS: &str = "id, name, created_by, created_at, secret_sha256";
 pub const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, client_msg_id, author_kind, author_id, \
      author_name, body, attachments, created_at, private";
 pub const ATTACHMENT_COLUMNS: &str = "id, conversation_id, filename, content_type, size, key, \
@@ -119,6 +120,7 @@ pub fn conversation(row: &Row) -> rusqlite::Result<Conversation> {
         read: json(row, 9)?,
         labels: json(row, 10)?,
         team_id: row.get(11)?,
+        unread: None,
     })
 }
 
@@ -127,6 +129,17 @@ pub fn team(row: &Row) -> rusqlite::Result<Team> {
         id: row.get(0)?,
         name: row.get(1)?,
         agent_ids: json(row, 2)?,
+        created_at: time(row, 3)?,
+    })
+}
+
+/// Reads [`API_TOKEN_COLUMNS`]; the secret's hash is the last column, so a list reads the
+/// first four only.
+pub fn api_token(row: &Row) -> rusqlite::Result<ApiToken> {
+    Ok(ApiToken {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        created_by: row.get(2)?,
         created_at: time(row, 3)?,
     })
 }

@@ -7,7 +7,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
 /// Times are milliseconds since the Unix epoch (the model keeps millisecond precision).
@@ -160,9 +160,20 @@ const V8: &str = "
 CREATE INDEX conversations_by_status_assignee ON conversations (status, assignee, id);
 ";
 
+/// API tokens for integrations: the secret only as its SHA-256.
+const V9: &str = "
+CREATE TABLE api_tokens (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    created_by    TEXT NOT NULL,
+    secret_sha256 TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+) STRICT;
+";
+
 /// Automatic assignment across processes: named leases (one holder at a time until `until`, ms)
 /// and the turn each agent last took, for "ties in turn".
-const V9: &str = "
+const V10: &str = "
 CREATE TABLE leases (
     name   TEXT PRIMARY KEY,
     holder TEXT NOT NULL,

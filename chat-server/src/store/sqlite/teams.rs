@@ -212,7 +212,7 @@ pub fn delete_canned(conn: &Connection, path: &Path, id: &str) -> StoreResult<()
 }
 
 /// One page of `table`, newest (highest id) first.
-fn list<T>(
+pub(super) fn list<T>(
     conn: &Connection,
     table: &str,
     columns: &str,
