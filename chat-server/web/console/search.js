@@ -3,7 +3,7 @@
 // message with the words marked, says when it is a private note, and opens the conversation
 // when picked. Escape closes the results and gives the keyboard back to the field.
 
-import { h, formatTime } from '../shared/dom.js';
+import { h, formatTime, icon, ICONS } from '../shared/dom.js';
 
 /** The snippet's length around the first match, in characters. */
 const SNIPPET = 160;
@@ -154,7 +154,7 @@ export class Search {
           'span',
           { class: 'hit-head' },
           name,
-          m.private ? h('span', { class: 'chip note' }, h('span', { 'aria-hidden': 'true' }, '🔒 '), t.privateNote) : null,
+          m.private ? h('span', { class: 'chip note' }, icon(ICONS.lock, 12), t.privateNote) : null,
           h('time', { datetime: m.created_at }, formatTime(m.created_at, this.deps.locale)),
         ),
         h('span', { class: 'hit-snippet' }, snippet(m.body, words).map(([text, marked]) => (marked ? h('mark', {}, text) : text))),

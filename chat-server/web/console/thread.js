@@ -3,7 +3,7 @@
 // side (live messages, pending sends and their retries, typing, receipts, resume) is
 // shared/conversation.js, the same as the widget's.
 
-import { h, replace, messageBody, formatTime, formatSize } from '../shared/dom.js';
+import { h, replace, messageBody, formatTime, formatSize, icon, ICONS } from '../shared/dom.js';
 import { fetchMessages, downloadAttachment } from '../shared/client.js';
 import { ConversationClient } from '../shared/conversation.js';
 import { Composer } from './compose.js';
@@ -257,7 +257,7 @@ export class Thread {
     return h(
       'li',
       { class: `msg from-${m.author.kind} ${mine ? 'mine' : ''} ${m.private ? 'is-note' : ''}`, 'data-seq': m.seq || false },
-      m.private ? h('span', { class: 'note-label' }, h('span', { 'aria-hidden': 'true' }, '🔒 '), t.privateNote) : null,
+      m.private ? h('span', { class: 'note-label' }, icon(ICONS.lock, 12), t.privateNote) : null,
       h('span', { class: 'who' }, who),
       m.body ? h('p', { class: 'body' }, messageBody(m.body)) : null,
       files.length ? h('ul', { class: 'files' }, files) : null,

@@ -56,7 +56,7 @@ test('a note stays among agents: the visitor gets the reply, never the note', as
   await agent.getByRole('button', { name: 'Adicionar nota' }).click();
   const note = agent.locator('.thread li[data-seq="2"]');
   await note.waitFor();
-  assert.equal(await note.locator('.note-label').textContent(), '🔒 Nota privada', 'said in words, not only by colour');
+  assert.equal(await note.locator('.note-label').textContent(), 'Nota privada', 'said in words, not only by colour');
   assert.match(await note.getAttribute('class'), /is-note/);
   const look = await note.evaluate((el) => {
     const s = getComputedStyle(el);

@@ -45,7 +45,7 @@ test('a search lists matching messages and notes; picking one opens its conversa
   await results.locator('.hit-title', { hasText: 'Conversa com Pessoa Buscada' }).first().waitFor();
 
   const noteHit = hits.nth(0);
-  assert.equal(await noteHit.locator('.chip.note').textContent(), '🔒 Nota privada');
+  assert.equal(await noteHit.locator('.chip.note').textContent(), 'Nota privada');
   assert.deepEqual(await noteHit.locator('mark').allTextContents(), ['CAFE', WORD]);
   assert.deepEqual(await hits.nth(1).locator('mark').allTextContents(), ['Café', WORD], 'accents ignored, as the server does');
   assert.equal(await hits.nth(1).locator('.chip.note').count(), 0);
