@@ -147,3 +147,38 @@ async fn a_visitor_cannot_write_a_note_nor_take_one_by_its_client_msg_id() {
     assert!(!v.to_string().contains("secret"), "{v}");
     let _: Value = v;
 }
+
+#[tokio::test]
+async fn a_visitor_subscribing_after_a_trailing_note_is_told_the_last_reply_seq() {
+    let s = TestServer::start().await;
+    let (visitor, c) = s.conversation().await;
+    let (_, agent) = s.admin().await;
+    for (body, private) in [("hello", false), ("internal: vip", true)] {
+        let (st, m) = s
+            .post(
+                &format!("/api/v1/conversations/{c}/messages"),
+                Some(&agent),
+                json!({"body": body, "private": private}),
+            )
+            .await;
+        assert_eq!(st, 201, "{m}");
+    }
+    for after in [0, 1] {
+        let mut ws = s.ws(&visitor).await;
+        ws.send(json!({"type": "subscribe", "conversation_id": c, "after_seq": after}))
+            .await;
+        let subscribed = ws.expect("subscribed").await;
+        assert_eq!(
+            subscribed["last_seq"], 1,
+            "after_seq {after}: the visitor learnt of the note's seq: {subscribed}"
+        );
+    }
+    let mut ws = s.ws(&agent).await;
+    ws.send(json!({"type": "subscribe", "conversation_id": c, "after_seq": 0}))
+        .await;
+    assert_eq!(
+        ws.expect("subscribed").await["last_seq"],
+        2,
+        "agents count notes"
+    );
+}

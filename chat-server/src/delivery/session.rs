@@ -457,6 +457,9 @@ where
             failed_at: None,
         };
         let mut cursor = after_seq;
+        // What a visitor is told it has: the last message it was given, never a trailing
+        // note's seq (that would tell it a note exists).
+        let mut last_shown = after_seq;
         loop {
             let page = match self
                 .delivery
@@ -476,13 +479,20 @@ where
             for o in page.frames.iter() {
                 cursor = o.seq;
                 let ready = state.sub.offer_stored(o.clone(), now);
+                if let Some(shown) = ready.iter().filter(|r| !r.private).map(|r| r.seq).max() {
+                    last_shown = last_shown.max(shown);
+                }
                 self.emit(ready, false).await?;
             }
             if !full {
                 break;
             }
         }
-        let last_seq = state.sub.delivered();
+        let last_seq = if self.principal.is_agent() {
+            state.sub.delivered()
+        } else {
+            last_shown
+        };
         self.subs.insert(conversation_id.to_string(), state);
         self.frame(&ServerFrame::Subscribed {
             conversation_id: conversation_id.to_string(),
