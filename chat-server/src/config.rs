@@ -198,10 +198,12 @@ pub struct Config {
     )]
     pub log_format: LogFormat,
 
-    /// OIDC issuer whose bearer tokens sign agents in (e.g. a Cognito user pool URL).
-    #[arg(long, env = names::OIDC_ISSUER, value_name = names::OIDC_ISSUER, requires_all = ["oidc_audience", "oidc_jwks_url"])]
+    /// OIDC issuer whose bearer tokens sign agents in (e.g. a Cognito user pool URL). The console
+    /// then offers "Sign in with …" (authorization code + PKCE) against it.
+    #[arg(long, env = names::OIDC_ISSUER, value_name = names::OIDC_ISSUER, requires_all = ["oidc_audience", "oidc_jwks_url"], value_parser = crate::web::sign_in::http_url)]
     pub oidc_issuer: Option<String>,
-    /// Expected `aud` (or Cognito `client_id`) of OIDC tokens.
+    /// Expected `aud` (or Cognito `client_id`) of OIDC tokens; also the console's OAuth client id
+    /// (a public client: an ID token's `aud` is the client it was issued to).
     #[arg(
         long,
         env = names::OIDC_AUDIENCE,
@@ -225,6 +227,14 @@ pub struct Config {
     /// every other OIDC user is an agent. Unset: the role stored with the account.
     #[arg(long, env = names::OIDC_ADMIN_GROUP, value_name = names::OIDC_ADMIN_GROUP, value_parser = crate::auth::oidc::group_name, requires = "oidc_issuer")]
     pub oidc_admin_group: Option<String>,
+    /// Name on the console's "Sign in with …" button. Unset: the issuer's host name.
+    #[arg(long, env = names::OIDC_DISPLAY_NAME, value_name = names::OIDC_DISPLAY_NAME, requires = "oidc_issuer")]
+    pub oidc_display_name: Option<String>,
+    /// The issuer's token endpoint, when it is on another origin than the issuer (Cognito's
+    /// hosted domain, Google): the console exchanges its code there, and the console's CSP admits
+    /// that origin. Unset: the discovery document's, which must then be on the issuer's origin.
+    #[arg(long, env = names::OIDC_TOKEN_ENDPOINT, value_name = names::OIDC_TOKEN_ENDPOINT, requires = "oidc_issuer", value_parser = crate::web::sign_in::http_url)]
+    pub oidc_token_endpoint: Option<String>,
 
     /// Bucket for attachments; without it files are kept on local disk in CHAT_UPLOAD_DIR.
     #[arg(long, env = names::S3_BUCKET, value_name = names::S3_BUCKET)]

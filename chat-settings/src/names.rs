@@ -49,6 +49,10 @@ names! {
     OIDC_ALLOWED_DOMAINS = "CHAT_OIDC_ALLOWED_DOMAINS";
     /// OIDC group whose members sign in as admins.
     OIDC_ADMIN_GROUP = "CHAT_OIDC_ADMIN_GROUP";
+    /// Name on the console's "Sign in with …" button.
+    OIDC_DISPLAY_NAME = "CHAT_OIDC_DISPLAY_NAME";
+    /// The issuer's token endpoint, when it is not on the issuer's origin (Cognito, Google).
+    OIDC_TOKEN_ENDPOINT = "CHAT_OIDC_TOKEN_ENDPOINT";
     /// Bucket for attachments.
     S3_BUCKET = "CHAT_S3_BUCKET";
     /// Region of the bucket.

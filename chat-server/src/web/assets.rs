@@ -63,6 +63,7 @@ pub static ASSETS: &[Asset] = &[
         JS,
         Console
     ),
+    asset!("/assets/console/sso.js", "console/sso.js", JS, Console),
     asset!(
         "/assets/console/compose.js",
         "console/compose.js",

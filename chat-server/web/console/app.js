@@ -11,6 +11,7 @@ import { Thread } from './thread.js';
 import { Team } from './team.js';
 import { AdminArea } from './admin.js';
 import { Notifier } from './notify.js';
+import { SingleSignOn, PENDING_KEY, parseCallback, decodeJwtPayload, renewAt, ssoMessage } from './sso.js';
 import { Search } from './search.js';
 import { AccountView } from './account.js';
 
@@ -25,6 +26,8 @@ let t = strings('en');
 let locale = 'en';
 let branding = null;
 let running = null;
+/** Single sign-on, when the server offers it (GET /api/v1/auth/config). */
+let sso = null;
 
 function readSession() {
   try {
@@ -90,6 +93,17 @@ async function boot() {
   applyBranding(branding);
   $('#login-form').addEventListener('submit', signIn);
   $('#sign-out').addEventListener('click', () => signOut());
+  const auth = await request('GET', '/api/v1/auth/config').catch(() => null);
+  if (auth && auth.oidc) {
+    sso = new SingleSignOn({ config: auth.oidc, origin: location.origin });
+    sso.offer($('#login-form'), { label: t.ssoSignIn(sso.name), or: t.ssoOr }, (e) => showLogin(ssoMessage(e, t, sso.name)));
+    const callback = parseCallback(location.search);
+    if (callback) return finishSso(callback);
+    // An ID token that expired while the tab was closed or asleep: renew it, quietly if possible.
+    if (session && session.sso && decodeJwtPayload(session.token).exp * 1000 <= Date.now()) {
+      return sso.begin({ silent: true, place: { hash: location.hash } }).catch((e) => showLogin(ssoMessage(e, t, sso.name)));
+    }
+  }
   if (session) {
     try {
       const me = await request('GET', '/api/v1/me');
@@ -139,10 +153,29 @@ async function signIn(e) {
   }
 }
 
+/** The issuer sent the browser back: finish the sign-in there, or say why not. */
+async function finishSso(callback) {
+  let done;
+  try {
+    done = await sso.finish(callback);
+  } catch (e) {
+    history.replaceState(null, '', '/');
+    writeSession(null);
+    showLogin(ssoMessage(e, t, sso.name));
+    return;
+  }
+  if (done.redirected) return; // a silent renewal needs the person: on to the issuer's login page
+  // The code and state leave the address bar; the agent's route comes back.
+  history.replaceState(null, '', `/${(done.place && done.place.hash) || ''}`);
+  writeSession({ token: done.token, agent_id: done.me.id, role: done.me.role, name: done.me.name, sso: true });
+  startApp(done.place);
+}
+
 function signOut(message) {
   if (running) running.socket.stop();
   running = null;
   writeSession(null);
+  sessionStorage.removeItem(PENDING_KEY);
   location.hash = '';
   // A fresh page drops every listener and DOM node of the old session.
   if (message) sessionStorage.setItem(NOTICE_KEY, message);
@@ -163,7 +196,7 @@ async function tokenStillValid() {
  * every part gets what it uses as an argument, and the socket's handlers are bound and the
  * socket started once all parts exist.
  */
-function startApp() {
+function startApp(place) {
   show('app');
   $('#me-name').textContent = session.name;
   const me = session.agent_id;
@@ -259,6 +292,27 @@ function startApp() {
   team.load();
   inbox.refresh();
   socket.start();
+  if (session.sso && sso) renewSso(() => ({ hash: location.hash, conversation: thread.conversation && thread.conversation.id, draft: $('#reply-input').value }));
+  if (place && place.conversation) {
+    // Back from renewing the ID token: the conversation that was open, with the unsent draft.
+    request('GET', `/api/v1/conversations/${encodeURIComponent(place.conversation)}`)
+      .then((c) => {
+        inbox.select(c.id);
+        openConversation(c);
+        $('#reply-input').value = place.draft || '';
+      })
+      .catch(() => {});
+  }
+}
+
+/** Re-runs single sign-on shortly before the ID token expires; `place()` says what to come back to. */
+function renewSso(place) {
+  const wait = renewAt(decodeJwtPayload(session.token)) - Date.now();
+  setTimeout(function renew() {
+    if (!running) return;
+    // Unreachable issuer: keep working on the current token and try again in 30 s.
+    sso.begin({ silent: true, place: place() }).catch(() => setTimeout(renew, 30_000));
+  }, Math.min(Math.max(0, wait), 2 ** 31 - 1));
 }
 
 /** `#/admin` shows the admin area (admins only), `#/account` my account; anything else the desk. */
