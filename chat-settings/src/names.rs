@@ -117,6 +117,12 @@ names! {
     VISITOR_MAX_OPEN_CONVERSATIONS = "CHAT_VISITOR_MAX_OPEN_CONVERSATIONS";
     /// Seconds a REST request may take.
     HTTP_REQUEST_TIMEOUT_SECS = "CHAT_HTTP_REQUEST_TIMEOUT_SECS";
+    /// `off` or `round_robin`: how new conversations find an agent.
+    AUTO_ASSIGN = "CHAT_AUTO_ASSIGN";
+    /// Open conversations automatic assignment gives one agent at most.
+    AGENT_CAPACITY = "CHAT_AGENT_CAPACITY";
+    /// Seconds between a replica's presence announcements (a tuning and test knob, hidden).
+    PRESENCE_HEARTBEAT_SECS = "CHAT_PRESENCE_HEARTBEAT_SECS";
 }
 
 /// The AWS SDK's own variables, which the chat-server's S3 client reads (not `CHAT_*`, not in

@@ -7,6 +7,7 @@
 //! - [`messages`]: sending, reading back and typing;
 //! - [`reads`]: stored read state, receipts and unread counts;
 //! - [`presence`]: which agents are online;
+//! - [`routing`]: automatic assignment of new and waiting conversations (round robin);
 //! - [`attachments`]: upload and download URLs for files in a conversation;
 //! - [`api_tokens`]: integrations' credentials, shown once, stored hashed;
 //! - [`canned`], [`teams`], [`search`]: the desk's saved replies, agent teams and message search
@@ -23,6 +24,7 @@ mod messages;
 pub mod paging;
 mod presence;
 mod reads;
+mod routing;
 mod search;
 mod sessions;
 mod teams;
@@ -31,7 +33,7 @@ pub(crate) mod validate;
 use std::sync::Arc;
 
 use crate::auth::{Authenticated, Authenticator, Principal};
-use crate::delivery::hub::Hub;
+use crate::delivery::presence::PresenceBoard;
 use crate::delivery::publish::Publisher;
 use crate::delivery::signed_in::SignedIn;
 use crate::error::Error;
@@ -43,6 +45,7 @@ pub use api_tokens::NewApiToken;
 pub use attachments::Upload;
 pub use conversations::Assignment;
 pub use identity::Listed;
+pub use routing::Routing;
 pub use search::SearchHit;
 pub use sessions::AgentChange;
 pub use validate::Limits;
@@ -54,11 +57,11 @@ pub struct Chat {
     blobs: Arc<dyn BlobStore>,
     limits: Limits,
     metrics: Arc<Metrics>,
-    /// Read for the presence the bus carried; the hub records it as frames pass.
-    hub: Arc<Hub>,
     /// Open sockets by token, closed here at once when this replica revokes.
     signed_in: Arc<SignedIn>,
-    presence: presence::Presence,
+    /// Agents' sockets on every replica.
+    presence: Arc<PresenceBoard>,
+    routing: Routing,
 }
 
 /// What the core needs from the outside world.
@@ -69,8 +72,9 @@ pub struct Parts {
     pub blobs: Arc<dyn BlobStore>,
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
-    pub hub: Arc<Hub>,
     pub signed_in: Arc<SignedIn>,
+    pub presence: Arc<PresenceBoard>,
+    pub routing: Routing,
 }
 
 impl Chat {
@@ -82,8 +86,9 @@ impl Chat {
             blobs,
             limits,
             metrics,
-            hub,
             signed_in,
+            presence,
+            routing,
         } = parts;
         Self {
             store,
@@ -92,9 +97,9 @@ impl Chat {
             blobs,
             limits,
             metrics,
-            hub,
             signed_in,
-            presence: Default::default(),
+            presence,
+            routing,
         }
     }
 

@@ -11,7 +11,7 @@ import { Thread } from './thread.js';
 import { Team } from './team.js';
 import { AdminArea } from './admin.js';
 import { Notifier } from './notify.js';
-import { SingleSignOn, PENDING_KEY, parseCallback, decodeJwtPayload, renewAt, ssoMessage } from './sso.js';
+import { SingleSignOn, PENDING_KEY, parseCallback, decodeJwtPayload, isExpired, renewAt, ssoMessage } from './sso.js';
 import { Search } from './search.js';
 import { AccountView } from './account.js';
 
@@ -100,7 +100,7 @@ async function boot() {
     const callback = parseCallback(location.search);
     if (callback) return finishSso(callback);
     // An ID token that expired while the tab was closed or asleep: renew it, quietly if possible.
-    if (session && session.sso && decodeJwtPayload(session.token).exp * 1000 <= Date.now()) {
+    if (session && session.sso && isExpired(session.token)) {
       return sso.begin({ silent: true, place: { hash: location.hash } }).catch((e) => showLogin(ssoMessage(e, t, sso.name)));
     }
   }
@@ -307,7 +307,12 @@ function startApp(place) {
 
 /** Re-runs single sign-on shortly before the ID token expires; `place()` says what to come back to. */
 function renewSso(place) {
-  const wait = renewAt(decodeJwtPayload(session.token)) - Date.now();
+  let wait = 0; // an unreadable token: at once
+  try {
+    wait = renewAt(decodeJwtPayload(session.token)) - Date.now();
+  } catch {
+    /* renew at once */
+  }
   setTimeout(function renew() {
     if (!running) return;
     // Unreachable issuer: keep working on the current token and try again in 30 s.

@@ -143,6 +143,15 @@ export function decodeJwtPayload(jwt) {
   }
 }
 
+/** Whether a stored ID token is past its `exp`; an unreadable one counts as expired. */
+export function isExpired(token, now = Date.now()) {
+  try {
+    return !(decodeJwtPayload(token).exp * 1000 > now);
+  } catch {
+    return true;
+  }
+}
+
 /** Refuses an ID token that is not the answer to this sign-in (nonce) or not for this console. */
 export function checkIdToken(claims, { nonce, issuer, clientId, now = Date.now() }) {
   if (typeof claims.nonce !== 'string' || claims.nonce !== nonce) throw new SsoError('nonce_mismatch');

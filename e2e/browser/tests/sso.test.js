@@ -310,6 +310,37 @@ test('before the ID token expires the console renews it quietly and keeps the op
   await page.context().close();
 });
 
+test('a tab that comes back with an expired ID token signs in again quietly, in the same place', async () => {
+  const page = await newPage('ana-asleep');
+  await ssoSignIn(page, 'ana');
+  await page.locator('#conn[data-state="online"]').waitFor();
+  // The tab slept past `exp`: the stored token now says it has expired.
+  const stale = await page.evaluate(() => {
+    const s = JSON.parse(sessionStorage.getItem('atendo.console'));
+    const claims = JSON.parse(atob(s.token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    const expired = btoa(JSON.stringify({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 })).replace(/=+$/, '');
+    s.token = `${s.token.split('.')[0]}.${expired}.x`;
+    sessionStorage.setItem('atendo.console', JSON.stringify(s));
+    return s.token;
+  });
+  const silent = issuer.log.authorize.filter((q) => q.prompt === 'none').length;
+  await page.evaluate(() => {
+    location.hash = '#/account';
+  });
+  await page.reload();
+  for (let i = 0; ; i++) {
+    assert.ok(i < 50, 'not signed in again within 10 s');
+    const s = await storedSession(page).catch(() => null);
+    if (s && s.token !== stale) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await page.locator('#conn[data-state="online"]').waitFor();
+  assert.equal(page.url(), `${chatUrl}/#/account`, 'back where it was');
+  assert.ok(await page.locator('#account-view').isVisible());
+  assert.equal(issuer.log.authorize.filter((q) => q.prompt === 'none').length, silent + 1);
+  await page.context().close();
+});
+
 test('no dialogs, page errors or CSP violations on any page', () => {
   assert.deepEqual(problems.flat(), []);
 });

@@ -14,6 +14,7 @@ import {
   checkIdToken,
   decodeJwtPayload,
   discoveryUrl,
+  isExpired,
   parseCallback,
   pkcePair,
   renewAt,
@@ -134,6 +135,13 @@ test('an ID token is refused unless its nonce, issuer, audience and expiry fit t
   assert.equal(code(() => check({ ...good, exp: now / 1000 })), 'bad_token');
   assert.deepEqual(decodeJwtPayload(jwt({ sub: 'ü' })), { sub: 'ü' });
   assert.equal(code(() => decodeJwtPayload('nope')), 'bad_token');
+});
+
+test('a stored token is expired past its exp, and when unreadable', () => {
+  assert.equal(isExpired(jwt({ exp: 2000 }), 1_999_000), false);
+  assert.equal(isExpired(jwt({ exp: 2000 }), 2_000_000), true);
+  assert.equal(isExpired('not-a-jwt'), true);
+  assert.equal(isExpired(jwt({})), true);
 });
 
 test('renewal comes a minute before expiry, but not before half the token has lived', () => {

@@ -94,6 +94,8 @@ pub struct MongoStore {
     api_tokens: Collection<ApiTokenDoc>,
     /// See [`lease`].
     leases: Collection<Document>,
+    /// `{_id: agent_id, turn}`: see [`routing`].
+    routing_turns: Collection<Document>,
     /// One-off facts about the database, e.g. that a backfill is done.
     meta: Collection<Document>,
 }
@@ -142,6 +144,7 @@ impl MongoStore {
             canned: db.collection("canned_responses"),
             api_tokens: db.collection("api_tokens"),
             leases: db.collection("leases"),
+            routing_turns: db.collection("routing_turns"),
             meta: db.collection("meta"),
             db,
         };
@@ -538,6 +541,27 @@ impl Store for MongoStore {
         limit: u32,
     ) -> StoreResult<Vec<Conversation>> {
         self.unassigned_oldest_first(teams, limit).await
+    }
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> StoreResult<bool> {
+        self.take_lease(name, holder, ttl).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        self.give_up_lease(name, holder).await
+    }
+
+    async fn routing_turns(&self) -> StoreResult<std::collections::BTreeMap<String, u64>> {
+        self.turns().await
+    }
+
+    async fn record_routing_turn(&self, agent_id: &str, turn: u64) -> StoreResult<()> {
+        self.record_turn(agent_id, turn).await
     }
 
     async fn search_messages(&self, query: &str, page: &Page) -> StoreResult<Vec<Message>> {

@@ -7,7 +7,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
 /// Times are milliseconds since the Unix epoch (the model keeps millisecond precision).
@@ -168,6 +168,20 @@ CREATE TABLE api_tokens (
     created_by    TEXT NOT NULL,
     secret_sha256 TEXT NOT NULL,
     created_at    INTEGER NOT NULL
+) STRICT;
+";
+
+/// Automatic assignment across processes: named leases (one holder at a time until `until`, ms)
+/// and the turn each agent last took, for "ties in turn".
+const V10: &str = "
+CREATE TABLE leases (
+    name   TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until  INTEGER NOT NULL
+) STRICT;
+CREATE TABLE routing_turns (
+    agent_id TEXT PRIMARY KEY,
+    turn     INTEGER NOT NULL CHECK (turn >= 0)
 ) STRICT;
 ";
 
