@@ -77,7 +77,7 @@ export class AgentsSection {
     const name = a.name + (a.id === this.deps.me ? ` (${t.you})` : '');
     const role = h(
       'select',
-      { 'aria-label': `${t.role}: ${a.name}`, on: { change: () => this.change(a, { role: role.value }, error, () => (role.value = a.role)) } },
+      { 'aria-label': `${t.role}: ${a.name}`, 'data-action': 'role', on: { change: () => this.change(a, { role: role.value }, error, () => (role.value = a.role)) } },
       ['agent', 'admin'].map((r) => h('option', { value: r, selected: r === a.role }, t.roles[r])),
     );
     const actions = h('td', { class: 'row-actions' });
@@ -111,7 +111,7 @@ export class AgentsSection {
           ' ',
           h(
             'button',
-            { type: 'button', 'aria-label': `${a.disabled ? t.enable : t.disable} ${a.name}`, on: { click: () => this.change(a, { disabled: !a.disabled }, error) } },
+            { type: 'button', 'aria-label': `${a.disabled ? t.enable : t.disable} ${a.name}`, 'data-action': 'toggle', on: { click: () => this.change(a, { disabled: !a.disabled }, error) } },
             a.disabled ? t.enable : t.disable,
           ),
         ),
@@ -124,9 +124,13 @@ export class AgentsSection {
   /** PATCHes `a`; on a refusal the row says why and `undo` puts the control back. */
   async change(a, body, error, undo = () => {}) {
     error.textContent = '';
+    // The rows are rebuilt: the keyboard goes back to the same control of the same agent.
+    const action = document.activeElement && document.activeElement.dataset.action;
     try {
       await this.deps.request('PATCH', `/api/v1/agents/${encodeURIComponent(a.id)}`, body);
       await this.load();
+      const again = action && this.list.querySelector(`tr[data-agent-id="${CSS.escape(a.id)}"] [data-action="${action}"]`);
+      if (again) again.focus();
       this.deps.onAgentsChanged();
     } catch (e) {
       undo();

@@ -68,8 +68,12 @@ test('the admin changes a role, disables an agent (signed out at once) and enabl
   await caio.getByRole('form', { name: 'Entrar' }).waitFor();
   await caio.locator('#login-error', { hasText: 'Você foi desconectado' }).waitFor();
   await admin.screenshot({ path: path.join(env.results, 'accounts-disabled.png') });
-  await row.getByRole('button', { name: `Reativar ${CAIO.name}` }).click();
+  // From the keyboard: the rebuilt row gives the focus back to the same button.
+  await row.getByRole('button', { name: `Reativar ${CAIO.name}` }).focus();
+  await admin.keyboard.press('Enter');
   await row.locator('.chip', { hasText: 'Ativo' }).waitFor();
+  await row.getByRole('button', { name: `Desativar ${CAIO.name}` }).waitFor();
+  assert.equal(await row.getByRole('button', { name: `Desativar ${CAIO.name}` }).evaluate((el) => el === document.activeElement), true, 'focus kept');
   await signIn(caio, CAIO.email, CAIO.password);
 });
 
