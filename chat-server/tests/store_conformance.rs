@@ -21,6 +21,8 @@ mod messages;
 mod notes;
 #[path = "store_conformance/old_schema.rs"]
 mod old_schema;
+#[path = "store_conformance/outbox.rs"]
+mod outbox;
 #[path = "store_conformance/reads.rs"]
 mod reads;
 #[path = "store_conformance/routing.rs"]
@@ -37,6 +39,7 @@ mod cases {
     pub use super::lifecycle::*;
     pub use super::messages::*;
     pub use super::notes::*;
+    pub use super::outbox::*;
     pub use super::reads::*;
     pub use super::routing::*;
     pub use super::search::*;
@@ -161,6 +164,9 @@ macro_rules! suite {
                 assigning_if_unassigned_succeeds_once_even_across_replicas,
                 the_unassigned_queue_is_open_conversations_oldest_first_by_team,
                 api_tokens_read_back_page_newest_first_and_vanish_when_deleted,
+                mails_are_claimed_by_one_replica_until_the_lease_runs_out,
+                failed_mails_are_retried_later_then_given_up_with_the_last_error,
+                a_reset_token_is_taken_once_and_never_after_it_expires,
             );
         )*
     };

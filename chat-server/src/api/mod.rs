@@ -9,6 +9,7 @@ pub mod health;
 mod identity;
 pub mod origins;
 mod paging;
+mod password_reset;
 mod search;
 mod sessions;
 mod teams;
@@ -90,6 +91,11 @@ pub fn app(state: AppState, extra: Option<Router>) -> Router {
             patch(sessions::change).delete(sessions::delete),
         )
         .route("/agents/me/password", post(sessions::password))
+        .route("/agents/password-reset", post(password_reset::request))
+        .route(
+            "/agents/password-reset/confirm",
+            post(password_reset::confirm),
+        )
         .route("/auth/logout", post(sessions::logout))
         .route("/me", get(identity::me))
         .route(

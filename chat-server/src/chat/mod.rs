@@ -9,6 +9,7 @@
 //! - [`presence`]: which agents are online;
 //! - [`attachments`]: upload and download URLs for files in a conversation;
 //! - [`api_tokens`]: integrations' credentials, shown once, stored hashed;
+//! - [`password_reset`]: single-use reset links by mail;
 //! - [`canned`], [`teams`], [`search`]: the desk's saved replies, agent teams and message search
 //!   (labels live with [`conversations`]), listed in pages ([`paging`]).
 //!
@@ -21,6 +22,7 @@ mod conversations;
 mod identity;
 mod messages;
 pub mod paging;
+mod password_reset;
 mod presence;
 mod reads;
 mod search;
@@ -43,6 +45,7 @@ pub use api_tokens::NewApiToken;
 pub use attachments::Upload;
 pub use conversations::Assignment;
 pub use identity::Listed;
+pub use password_reset::ResetMail;
 pub use search::SearchHit;
 pub use sessions::AgentChange;
 pub use validate::Limits;
@@ -59,6 +62,8 @@ pub struct Chat {
     /// Open sockets by token, closed here at once when this replica revokes.
     signed_in: Arc<SignedIn>,
     presence: presence::Presence,
+    /// `None` without CHAT_SMTP_URL.
+    reset_mail: Option<ResetMail>,
 }
 
 /// What the core needs from the outside world.
@@ -71,6 +76,7 @@ pub struct Parts {
     pub metrics: Arc<Metrics>,
     pub hub: Arc<Hub>,
     pub signed_in: Arc<SignedIn>,
+    pub reset_mail: Option<ResetMail>,
 }
 
 impl Chat {
@@ -84,6 +90,7 @@ impl Chat {
             metrics,
             hub,
             signed_in,
+            reset_mail,
         } = parts;
         Self {
             store,
@@ -95,6 +102,7 @@ impl Chat {
             hub,
             signed_in,
             presence: Default::default(),
+            reset_mail,
         }
     }
 
