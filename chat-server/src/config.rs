@@ -99,6 +99,16 @@ pub enum LogFormat {
     Json,
 }
 
+/// CHAT_AUTO_ASSIGN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AutoAssign {
+    /// Conversations wait for an agent to take them or an admin to assign them.
+    Off,
+    /// Each new conversation goes to the online agent with the fewest open ones (`chat::routing`).
+    #[value(name = "round_robin")]
+    RoundRobin,
+}
+
 #[derive(Clone, Debug, Parser)]
 #[command(
     name = "chat-server",
@@ -198,10 +208,12 @@ pub struct Config {
     )]
     pub log_format: LogFormat,
 
-    /// OIDC issuer whose bearer tokens sign agents in (e.g. a Cognito user pool URL).
-    #[arg(long, env = names::OIDC_ISSUER, value_name = names::OIDC_ISSUER, requires_all = ["oidc_audience", "oidc_jwks_url"])]
+    /// OIDC issuer whose bearer tokens sign agents in (e.g. a Cognito user pool URL). The console
+    /// then offers "Sign in with …" (authorization code + PKCE) against it.
+    #[arg(long, env = names::OIDC_ISSUER, value_name = names::OIDC_ISSUER, requires_all = ["oidc_audience", "oidc_jwks_url"], value_parser = crate::web::sign_in::http_url)]
     pub oidc_issuer: Option<String>,
-    /// Expected `aud` (or Cognito `client_id`) of OIDC tokens.
+    /// Expected `aud` (or Cognito `client_id`) of OIDC tokens; also the console's OAuth client id
+    /// (a public client: an ID token's `aud` is the client it was issued to).
     #[arg(
         long,
         env = names::OIDC_AUDIENCE,
@@ -225,6 +237,14 @@ pub struct Config {
     /// every other OIDC user is an agent. Unset: the role stored with the account.
     #[arg(long, env = names::OIDC_ADMIN_GROUP, value_name = names::OIDC_ADMIN_GROUP, value_parser = crate::auth::oidc::group_name, requires = "oidc_issuer")]
     pub oidc_admin_group: Option<String>,
+    /// Name on the console's "Sign in with …" button. Unset: the issuer's host name.
+    #[arg(long, env = names::OIDC_DISPLAY_NAME, value_name = names::OIDC_DISPLAY_NAME, requires = "oidc_issuer")]
+    pub oidc_display_name: Option<String>,
+    /// The issuer's token endpoint, when it is on another origin than the issuer (Cognito's
+    /// hosted domain, Google): the console exchanges its code there, and the console's CSP admits
+    /// that origin. Unset: the discovery document's, which must then be on the issuer's origin.
+    #[arg(long, env = names::OIDC_TOKEN_ENDPOINT, value_name = names::OIDC_TOKEN_ENDPOINT, requires = "oidc_issuer", value_parser = crate::web::sign_in::http_url)]
+    pub oidc_token_endpoint: Option<String>,
 
     /// Bucket for attachments; without it files are kept on local disk in CHAT_UPLOAD_DIR.
     #[arg(long, env = names::S3_BUCKET, value_name = names::S3_BUCKET)]
@@ -364,6 +384,24 @@ pub struct Config {
     /// websockets are not cut by it.
     #[arg(long, env = names::HTTP_REQUEST_TIMEOUT_SECS, value_name = names::HTTP_REQUEST_TIMEOUT_SECS, default_value = "30", value_parser = positive::<u64>)]
     pub http_request_timeout_secs: u64,
+
+    // ---- The agent workspace (issue 13) ----
+    /// `round_robin`: a new conversation goes at once to the online, enabled agent (of its team,
+    /// when it has one) with the fewest open conversations below CHAT_AGENT_CAPACITY, ties in
+    /// turn; with none free it waits, and is assigned when one comes online or frees a slot.
+    /// `off`: conversations wait for an agent or an admin to assign them.
+    #[arg(long, env = names::AUTO_ASSIGN, value_name = names::AUTO_ASSIGN, value_enum, default_value = "off")]
+    pub auto_assign: AutoAssign,
+    /// Open conversations automatic assignment gives one agent at most (an agent or admin may
+    /// still assign more by hand).
+    #[arg(long, env = names::AGENT_CAPACITY, value_name = names::AGENT_CAPACITY, default_value = "10", value_parser = positive::<u32>)]
+    pub agent_capacity: u32,
+    /// Seconds between this replica's announcements of the agents it has sockets for; a replica
+    /// not heard from for three of them counts as gone, with its agents' presence. Hidden: a
+    /// knob for tests, capped so that a dead replica's agents go offline within the contract's
+    /// 60 s (3 × 19 s + the 1 s sweep).
+    #[arg(long, env = names::PRESENCE_HEARTBEAT_SECS, value_name = names::PRESENCE_HEARTBEAT_SECS, default_value = "15", value_parser = clap::value_parser!(u64).range(1..=19), hide = true)]
+    pub presence_heartbeat_secs: u64,
 
     // ---- Mail (issue 13's password resets, issue 14) ----
     /// `smtp://user:pass@host:587` (STARTTLS required; `?tls=none` for a relay on a trusted
@@ -572,6 +610,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("greater than zero"), "{err}");
+    }
+
+    #[test]
+    fn automatic_assignment_is_off_by_default_and_refuses_nonsense_naming_the_variable() {
+        let c = parse(&[]).unwrap();
+        assert_eq!((c.auto_assign, c.agent_capacity), (AutoAssign::Off, 10));
+        let c = parse(&["--auto-assign=round_robin", "--agent-capacity=3"]).unwrap();
+        assert_eq!(
+            (c.auto_assign, c.agent_capacity),
+            (AutoAssign::RoundRobin, 3)
+        );
+        for (args, name) in [
+            (["--auto-assign", "random"], "CHAT_AUTO_ASSIGN"),
+            (["--agent-capacity", "0"], "CHAT_AGENT_CAPACITY"),
+            (["--agent-capacity", "ten"], "CHAT_AGENT_CAPACITY"),
+            (
+                ["--presence-heartbeat-secs", "20"],
+                "CHAT_PRESENCE_HEARTBEAT_SECS",
+            ),
+        ] {
+            let err = parse(&args).unwrap_err().to_string();
+            assert!(err.contains(name), "{args:?}: {err}");
+        }
     }
 
     #[test]

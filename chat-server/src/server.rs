@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::delivery::Delivery;
 use crate::delivery::catch_up::CatchUp;
 use crate::delivery::hub::Hub;
+use crate::delivery::presence::PresenceBoard;
 use crate::delivery::publish::Publisher;
 use crate::delivery::seal::BusSeal;
 use crate::delivery::session::SessionLimits;
@@ -238,6 +239,12 @@ pub async fn build(
         store: store.clone(),
         bus,
     };
+    let presence = PresenceBoard::start(
+        hub,
+        publisher.clone(),
+        Duration::from_secs(config.presence_heartbeat_secs),
+        shutdown.clone(),
+    );
     let reset_mail = start_mail(config, &store, shutdown.clone())?;
     let chat = Arc::new(Chat::new(chat::Parts {
         store,
@@ -246,10 +253,15 @@ pub async fn build(
         blobs,
         limits,
         metrics,
-        hub,
         signed_in,
+        presence,
+        routing: chat::Routing::new(
+            config.auto_assign == crate::config::AutoAssign::RoundRobin,
+            config.agent_capacity,
+        ),
         reset_mail,
     }));
+    tokio::spawn(chat.clone().route_in_background(shutdown.clone()));
     if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password)
         && chat
             .bootstrap_admin(email, password)

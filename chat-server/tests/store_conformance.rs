@@ -163,6 +163,8 @@ macro_rules! suite {
                 open_counts_by_assignee_count_only_open_assigned_conversations,
                 assigning_if_unassigned_succeeds_once_even_across_replicas,
                 the_unassigned_queue_is_open_conversations_oldest_first_by_team,
+                a_lease_has_one_holder_until_it_is_released_or_runs_out,
+                routing_turns_read_back_the_last_turn_each_agent_took,
                 api_tokens_read_back_page_newest_first_and_vanish_when_deleted,
                 mails_are_claimed_by_one_replica_until_the_lease_runs_out,
                 failed_mails_are_retried_later_then_given_up_with_the_last_error,
@@ -180,7 +182,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 9;
+    const CURRENT_SCHEMA: i64 = 11;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

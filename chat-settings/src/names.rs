@@ -49,6 +49,10 @@ names! {
     OIDC_ALLOWED_DOMAINS = "CHAT_OIDC_ALLOWED_DOMAINS";
     /// OIDC group whose members sign in as admins.
     OIDC_ADMIN_GROUP = "CHAT_OIDC_ADMIN_GROUP";
+    /// Name on the console's "Sign in with …" button.
+    OIDC_DISPLAY_NAME = "CHAT_OIDC_DISPLAY_NAME";
+    /// The issuer's token endpoint, when it is not on the issuer's origin (Cognito, Google).
+    OIDC_TOKEN_ENDPOINT = "CHAT_OIDC_TOKEN_ENDPOINT";
     /// Bucket for attachments.
     S3_BUCKET = "CHAT_S3_BUCKET";
     /// Region of the bucket.
@@ -113,6 +117,12 @@ names! {
     VISITOR_MAX_OPEN_CONVERSATIONS = "CHAT_VISITOR_MAX_OPEN_CONVERSATIONS";
     /// Seconds a REST request may take.
     HTTP_REQUEST_TIMEOUT_SECS = "CHAT_HTTP_REQUEST_TIMEOUT_SECS";
+    /// `off` or `round_robin`: how new conversations find an agent.
+    AUTO_ASSIGN = "CHAT_AUTO_ASSIGN";
+    /// Open conversations automatic assignment gives one agent at most.
+    AGENT_CAPACITY = "CHAT_AGENT_CAPACITY";
+    /// Seconds between a replica's presence announcements (a tuning and test knob, hidden).
+    PRESENCE_HEARTBEAT_SECS = "CHAT_PRESENCE_HEARTBEAT_SECS";
     /// `smtp://user:pass@host:port` (STARTTLS) or `smtps://…` (TLS); unset = no mail.
     SMTP_URL = "CHAT_SMTP_URL";
     /// The sender of every mail (`Name <addr@host>`).

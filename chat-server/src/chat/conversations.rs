@@ -39,7 +39,7 @@ impl Chat {
             })
             .await?;
         self.announce(&conversation).await;
-        Ok(conversation)
+        Ok(self.route_new(conversation).await.as_visitor_sees_it())
     }
 
     /// One visitor cannot fill the agents' inbox: a few unresolved conversations at a time. Two
@@ -140,15 +140,19 @@ impl Chat {
                 format!("team {team_id} does not exist"),
             ));
         }
-        self.change(
-            conversation_id,
-            ConversationPatch {
-                status: None,
-                assignee: to.agent_id,
-                team: to.team_id,
-            },
-        )
-        .await
+        let changed = self
+            .change(
+                conversation_id,
+                ConversationPatch {
+                    status: None,
+                    assignee: to.agent_id,
+                    team: to.team_id,
+                },
+            )
+            .await?;
+        // The previous assignee has a slot more, or the conversation waits (for its team).
+        self.slot_may_have_opened();
+        Ok(changed)
     }
 
     /// Replaces the conversation's labels (normalised by [`labels`]) and tells the agents.
@@ -174,15 +178,19 @@ impl Chat {
     ) -> Result<Conversation, Error> {
         require_agent(by)?;
         self.authorize(by, conversation_id).await?;
-        self.change(
-            conversation_id,
-            ConversationPatch {
-                status: Some(status),
-                assignee: None,
-                team: None,
-            },
-        )
-        .await
+        let changed = self
+            .change(
+                conversation_id,
+                ConversationPatch {
+                    status: Some(status),
+                    assignee: None,
+                    team: None,
+                },
+            )
+            .await?;
+        // Resolved or pending: its agent has a slot more; reopened: it may be waiting.
+        self.slot_may_have_opened();
+        Ok(changed)
     }
 
     pub(super) async fn change(

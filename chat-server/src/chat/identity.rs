@@ -143,7 +143,7 @@ impl Chat {
         Ok(self.store.create_agent(record).await?)
     }
 
-    /// Agents with their teams and their presence as this replica last heard it.
+    /// Agents with their teams and their presence across every replica.
     pub async fn list_agents(&self, by: &Principal) -> Result<Vec<Listed>, Error> {
         require_agent(by)?;
         let agents = self.store.list_agents().await?;

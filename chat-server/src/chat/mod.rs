@@ -7,6 +7,7 @@
 //! - [`messages`]: sending, reading back and typing;
 //! - [`reads`]: stored read state, receipts and unread counts;
 //! - [`presence`]: which agents are online;
+//! - [`routing`]: automatic assignment of new and waiting conversations (round robin);
 //! - [`attachments`]: upload and download URLs for files in a conversation;
 //! - [`api_tokens`]: integrations' credentials, shown once, stored hashed;
 //! - [`password_reset`]: single-use reset links by mail;
@@ -25,6 +26,7 @@ pub mod paging;
 mod password_reset;
 mod presence;
 mod reads;
+mod routing;
 mod search;
 mod sessions;
 mod teams;
@@ -33,7 +35,7 @@ pub(crate) mod validate;
 use std::sync::Arc;
 
 use crate::auth::{Authenticated, Authenticator, Principal};
-use crate::delivery::hub::Hub;
+use crate::delivery::presence::PresenceBoard;
 use crate::delivery::publish::Publisher;
 use crate::delivery::signed_in::SignedIn;
 use crate::error::Error;
@@ -46,6 +48,7 @@ pub use attachments::Upload;
 pub use conversations::Assignment;
 pub use identity::Listed;
 pub use password_reset::ResetMail;
+pub use routing::Routing;
 pub use search::SearchHit;
 pub use sessions::AgentChange;
 pub use validate::Limits;
@@ -57,11 +60,11 @@ pub struct Chat {
     blobs: Arc<dyn BlobStore>,
     limits: Limits,
     metrics: Arc<Metrics>,
-    /// Read for the presence the bus carried; the hub records it as frames pass.
-    hub: Arc<Hub>,
     /// Open sockets by token, closed here at once when this replica revokes.
     signed_in: Arc<SignedIn>,
-    presence: presence::Presence,
+    /// Agents' sockets on every replica.
+    presence: Arc<PresenceBoard>,
+    routing: Routing,
     /// `None` without CHAT_SMTP_URL.
     reset_mail: Option<ResetMail>,
 }
@@ -74,8 +77,9 @@ pub struct Parts {
     pub blobs: Arc<dyn BlobStore>,
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
-    pub hub: Arc<Hub>,
     pub signed_in: Arc<SignedIn>,
+    pub presence: Arc<PresenceBoard>,
+    pub routing: Routing,
     pub reset_mail: Option<ResetMail>,
 }
 
@@ -88,8 +92,9 @@ impl Chat {
             blobs,
             limits,
             metrics,
-            hub,
             signed_in,
+            presence,
+            routing,
             reset_mail,
         } = parts;
         Self {
@@ -99,9 +104,9 @@ impl Chat {
             blobs,
             limits,
             metrics,
-            hub,
             signed_in,
-            presence: Default::default(),
+            presence,
+            routing,
             reset_mail,
         }
     }

@@ -1,54 +1,26 @@
-//! Which agents are online: this replica counts its own sockets per agent, announces the first
-//! and the last, and answers with what it last heard on the bus.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! Which agents are online: the use cases over this replica's view of every replica's sockets
+//! (`crate::delivery::presence`, which says how replicas keep it in step).
 
 use super::Chat;
-use crate::delivery::publish::AGENTS_TOPIC;
-use crate::protocol::{PresenceState, ServerFrame};
-
-/// Sockets per agent on this replica.
-#[derive(Default)]
-pub(super) struct Presence {
-    sockets: Mutex<HashMap<String, usize>>,
-}
+use crate::protocol::PresenceState;
 
 impl Chat {
-    /// Counts an agent's sockets on this replica; the first and last change its presence.
+    /// An agent's socket opened (`connected`) or closed on this replica.
     pub async fn agent_connected(&self, agent_id: &str, connected: bool) {
-        let changed_to = {
-            let mut counts = self.presence.sockets.lock().expect("presence lock");
-            let n = counts.entry(agent_id.to_string()).or_default();
-            if connected {
-                *n += 1;
-                (*n == 1).then_some(PresenceState::Online)
-            } else {
-                *n = n.saturating_sub(1);
-                let gone = *n == 0;
-                if gone {
-                    counts.remove(agent_id);
-                }
-                gone.then_some(PresenceState::Offline)
-            }
-        };
-        if let Some(state) = changed_to {
-            self.set_presence(agent_id, state).await;
+        if connected {
+            self.presence.connected(agent_id);
+        } else {
+            self.presence.disconnected(agent_id);
         }
     }
 
+    /// The agent chose to be online or away (offline follows from its sockets closing).
     pub async fn set_presence(&self, agent_id: &str, state: PresenceState) {
-        let frame = ServerFrame::Presence {
-            agent_id: agent_id.to_string(),
-            state,
-        };
-        self.publisher
-            .publish(AGENTS_TOPIC.to_string(), &frame)
-            .await;
+        self.presence.choose(agent_id, state);
     }
 
-    /// An agent's presence as this replica last heard it on the bus.
+    /// An agent's presence across every replica.
     pub(super) fn presence_of(&self, agent_id: &str) -> PresenceState {
-        self.hub.presence_of(agent_id)
+        self.presence.state_of(agent_id)
     }
 }

@@ -60,6 +60,8 @@ impl Chat {
         if signed_out {
             self.revoke(agent_key(agent_id), None).await?;
         }
+        // Re-enabled or given other teams, it may take conversations that wait for it.
+        self.slot_may_have_opened();
         Ok(agent)
     }
 
@@ -74,6 +76,8 @@ impl Chat {
         for conversation in &unassigned {
             self.announce(conversation).await;
         }
+        // Its open conversations wait again.
+        self.slot_may_have_opened();
         Ok(())
     }
 

@@ -64,10 +64,14 @@ impl Chat {
             name: name.clone(),
             agent_ids,
         };
-        self.store
+        let team = self
+            .store
             .update_team(id, &patch)
             .await
-            .map_err(|e| duplicate_team(e, name.as_deref().unwrap_or_default()))
+            .map_err(|e| duplicate_team(e, name.as_deref().unwrap_or_default()))?;
+        // New members may take the team's waiting conversations.
+        self.slot_may_have_opened();
+        Ok(team)
     }
 
     /// Deletes the team; its open and pending conversations leave it, and agents hear of each.
@@ -76,6 +80,8 @@ impl Chat {
         for conversation in self.store.delete_team(id).await? {
             self.announce(&conversation).await;
         }
+        // Its waiting conversations may now go to anyone.
+        self.slot_may_have_opened();
         Ok(())
     }
 

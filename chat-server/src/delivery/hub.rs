@@ -108,9 +108,6 @@ struct Topic {
 
 pub struct Hub {
     bus: Arc<dyn Bus>,
-    /// Last presence heard per agent, from any replica, while this process listened to the
-    /// agents topic; what `GET /api/v1/agents` reports.
-    presence: Mutex<HashMap<String, PresenceState>>,
     topics: Mutex<HashMap<String, Topic>>,
     bus_ops: tokio::sync::Mutex<()>,
     next_session: AtomicU64,
@@ -135,7 +132,6 @@ impl Hub {
     ) -> Arc<Self> {
         let hub = Arc::new(Self {
             bus,
-            presence: Mutex::new(HashMap::new()),
             topics: Mutex::new(HashMap::new()),
             bus_ops: tokio::sync::Mutex::new(()),
             next_session: AtomicU64::new(1),
@@ -210,14 +206,13 @@ impl Hub {
         }
     }
 
-    /// An agent's presence as last heard; offline when nothing was heard.
-    pub fn presence_of(&self, agent_id: &str) -> PresenceState {
-        self.presence
-            .lock()
-            .expect("presence lock")
-            .get(agent_id)
-            .copied()
-            .unwrap_or(PresenceState::Offline)
+    /// Hands `text` (a server frame) to this process's sessions on `topic` as if the bus had
+    /// carried it, without publishing it: for what every replica works out by itself (agents'
+    /// presence, `super::presence`), which published would reach each socket once per replica.
+    pub fn deliver_local(&self, topic: &str, text: String) {
+        if let Some(event) = parse(topic.to_string(), bytes::Bytes::from(text)) {
+            self.fan_out(event);
+        }
     }
 
     pub fn topic_count(&self) -> usize {
@@ -253,22 +248,8 @@ impl Hub {
                     Ok(frame) => frame,
                     Err(why) => return self.refuse(&topic, why.label(), payload.len()),
                 };
-                let Some(event) = parse(topic, frame) else {
-                    return;
-                };
-                if let EventKind::Presence { agent_id, state } = &event.kind {
-                    let mut known = self.presence.lock().expect("presence lock");
-                    match state {
-                        PresenceState::Offline => known.remove(agent_id),
-                        _ => known.insert(agent_id.clone(), *state),
-                    };
-                }
-                let event = Arc::new(event);
-                let topics = self.topics.lock().expect("hub lock");
-                if let Some(t) = topics.get(&event.topic) {
-                    for port in t.sessions.values() {
-                        port.deliver(HubItem::Event(event.clone()));
-                    }
+                if let Some(event) = parse(topic, frame) {
+                    self.fan_out(event);
                 }
             }
             Inbound::Resynced => {
@@ -288,6 +269,16 @@ impl Hub {
 }
 
 impl Hub {
+    fn fan_out(&self, event: HubEvent) {
+        let event = Arc::new(event);
+        let topics = self.topics.lock().expect("hub lock");
+        if let Some(t) = topics.get(&event.topic) {
+            for port in t.sessions.values() {
+                port.deliver(HubItem::Event(event.clone()));
+            }
+        }
+    }
+
     fn refuse(&self, topic: &str, reason: &'static str, len: usize) {
         self.metrics.bus_rejected(reason);
         let mut refusals = self.refusals.lock().expect("refusals lock");
@@ -402,7 +393,7 @@ mod tests {
 
     /// Payloads reach the hub as the bus hands them over: unsigned, sealed with another
     /// deployment's key, sealed for another topic, garbled, and finally one genuine. Only the
-    /// genuine one reaches the session (as the bare frame) or changes what the hub knows.
+    /// genuine one reaches the session (as the bare frame).
     #[tokio::test]
     async fn only_payloads_sealed_with_this_deployments_key_for_their_topic_reach_sessions() {
         let (bus_tx, _bus_rx) = mpsc::channel(8);
@@ -441,12 +432,6 @@ mod tests {
             panic!("the genuine payload arrives");
         };
         assert_eq!(event.text.as_str(), genuine);
-        assert_eq!(
-            hub.presence_of("a1"),
-            PresenceState::Offline,
-            "forged presence ignored"
-        );
-        assert_eq!(hub.presence_of("a2"), PresenceState::Online);
         assert!(session.try_recv().is_err(), "nothing else was delivered");
         let text = metrics.encode();
         for line in [
@@ -456,6 +441,51 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} in\n{text}");
         }
+        stop.cancel();
+    }
+
+    /// What one replica works out for itself reaches its own sessions on the topic, parsed as
+    /// a bus payload would be, and never the bus.
+    #[tokio::test]
+    async fn local_deliveries_reach_this_processs_sessions_on_the_topic_only() {
+        let (bus_tx, mut bus_rx) = mpsc::channel(8);
+        let (_inbound, rx) = mpsc::channel(8);
+        let stop = CancellationToken::new();
+        let seal = BusSeal::new(b"ours-0123456789abcdefghijklmnopqrstuv");
+        let bus = Arc::new(LocalBus::new(bus_tx));
+        let hub = Hub::start(bus, rx, seal, Arc::new(Metrics::new()), stop.clone());
+        let (tx, mut agents) = mpsc::channel(8);
+        let (other_tx, mut other) = mpsc::channel(8);
+        let kick = CancellationToken::new();
+        hub.subscribe(
+            "agents",
+            1,
+            SessionPort {
+                tx,
+                kick: kick.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        hub.subscribe("conv.c1", 2, SessionPort { tx: other_tx, kick })
+            .await
+            .unwrap();
+        hub.deliver_local("agents", PRESENCE.to_string());
+        let Some(HubItem::Event(event)) = agents.recv().await else {
+            panic!("delivered");
+        };
+        assert_eq!(
+            (event.text.as_str(), &event.kind),
+            (
+                PRESENCE,
+                &EventKind::Presence {
+                    agent_id: "a1".into(),
+                    state: PresenceState::Away
+                }
+            )
+        );
+        assert!(other.try_recv().is_err(), "not to other topics");
+        assert!(bus_rx.try_recv().is_err(), "nothing was published");
         stop.cancel();
     }
 

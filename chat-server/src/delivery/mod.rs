@@ -8,11 +8,14 @@
 //! - [`commands`]: what a session asks of the chat for each client frame (the websocket edge
 //!   answers it), so delivery never reaches into the use cases;
 //! - [`catch_up`]: the store reads of replay and gap fills, shared between sessions;
-//! - [`signed_in`]: open sockets by token, so a revocation closes them.
+//! - [`signed_in`]: open sockets by token, so a revocation closes them;
+//! - [`presence`]: which agents have sockets on any replica, merged from the replicas'
+//!   announcements and told to this replica's agent sockets.
 
 pub mod catch_up;
 pub mod commands;
 pub mod hub;
+pub mod presence;
 pub mod publish;
 pub mod seal;
 pub mod session;

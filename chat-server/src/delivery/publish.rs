@@ -43,7 +43,13 @@ impl Publisher {
 
     /// Publishes `frame` on `topic`; on failure keeps trying in the background and returns.
     pub async fn publish(&self, topic: String, frame: &ServerFrame) {
-        let payload: Bytes = self.seal.seal(&topic, &frame.to_text());
+        self.publish_text(topic, &frame.to_text()).await
+    }
+
+    /// As [`Self::publish`], for what replicas say to each other rather than to clients (e.g.
+    /// `super::presence`'s announcements): sealed the same way, never on a client's topic.
+    pub async fn publish_text(&self, topic: String, text: &str) {
+        let payload: Bytes = self.seal.seal(&topic, text);
         if self.bus.publish(&topic, payload.clone()).await.is_ok() {
             return;
         }

@@ -302,6 +302,25 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<Conversation>>;
 
+    /// Takes the lease `name` for `holder` until `ttl` from now when it is free, expired or
+    /// already `holder`'s (which renews it): `true` when `holder` holds it now. Of several callers
+    /// at once, at most one gets `true`. Holders are serialized as long as each finishes within
+    /// `ttl` and the processes' clocks agree to well within it. `"admins"` is the MongoDB store's
+    /// own (the last-admin rule); callers pick other names.
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> StoreResult<bool>;
+    /// Gives the lease up if `holder` holds it; otherwise changes nothing.
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
+    /// The turn each agent last took in automatic assignment (agents never given one are
+    /// absent): of agents equally loaded, the one whose turn is oldest goes next.
+    async fn routing_turns(&self) -> StoreResult<std::collections::BTreeMap<String, u64>>;
+    /// Records that `agent_id` took turn `turn` (replacing its previous one).
+    async fn record_routing_turn(&self, agent_id: &str, turn: u64) -> StoreResult<()>;
+
     /// Messages (private notes included) whose body has every word of `query`, compared after
     /// [`search::fold`] (case and accents ignored), newest first: ids below `page.before_id`
     /// when given, at most `page.limit`. A query without words ([`search::query_words`]) matches

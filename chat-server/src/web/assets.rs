@@ -63,6 +63,61 @@ pub static ASSETS: &[Asset] = &[
         JS,
         Console
     ),
+    asset!("/assets/console/sso.js", "console/sso.js", JS, Console),
+    asset!(
+        "/assets/console/compose.js",
+        "console/compose.js",
+        JS,
+        Console
+    ),
+    asset!(
+        "/assets/console/canned.js",
+        "console/canned.js",
+        JS,
+        Console
+    ),
+    asset!(
+        "/assets/console/assign.js",
+        "console/assign.js",
+        JS,
+        Console
+    ),
+    asset!(
+        "/assets/console/labels.js",
+        "console/labels.js",
+        JS,
+        Console
+    ),
+    asset!(
+        "/assets/console/search.js",
+        "console/search.js",
+        JS,
+        Console
+    ),
+    asset!(
+        "/assets/console/fields.js",
+        "console/fields.js",
+        JS,
+        Console
+    ),
+    asset!(
+        "/assets/console/admin-canned.js",
+        "console/admin-canned.js",
+        JS,
+        Console
+    ),
+    asset!(
+        "/assets/console/admin-teams.js",
+        "console/admin-teams.js",
+        JS,
+        Console
+    ),
+    asset!(
+        "/assets/console/account.js",
+        "console/account.js",
+        JS,
+        Console
+    ),
     asset!(
         "/assets/console/console.css",
         "console/console.css",

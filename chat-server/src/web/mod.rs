@@ -1,12 +1,14 @@
 //! The two screens people use, served by the chat-server itself (no CDN, works embedded):
 //! the agent console at `/`, the visitor widget at `/widget.js`, their ES modules and styles
-//! under `/assets/`, and the tenant's branding at `GET /api/v1/branding`.
+//! under `/assets/`, the tenant's branding at `GET /api/v1/branding`, and how the console may
+//! sign agents in at `GET /api/v1/auth/config` (see [`sign_in`]).
 //!
 //! The files live in `chat-server/web/` and are compiled in (see [`assets`]). Every response
 //! carries the security headers of [`security`].
 
 mod assets;
 mod security;
+pub mod sign_in;
 
 use std::sync::Arc;
 
@@ -45,10 +47,23 @@ pub fn router(config: &Config) -> Router {
         content_type: "application/json",
         // The widget reads it from customers' pages.
         audience: Audience::Widget,
+        policies: policies.clone(),
+    });
+    let router = router.route(
+        "/api/v1/branding",
+        get(move |request: HeaderMap| serve(served.clone(), request)),
+    );
+    let sign_in = sign_in::config_json(config);
+    let served = Arc::new(Served {
+        etag: assets::etag(&sign_in),
+        body: sign_in.into(),
+        content_type: "application/json",
+        // Only the console signs agents in.
+        audience: Audience::Console,
         policies,
     });
     router.route(
-        "/api/v1/branding",
+        "/api/v1/auth/config",
         get(move |request: HeaderMap| serve(served.clone(), request)),
     )
 }

@@ -2,8 +2,9 @@
 //!
 //! The console gets a strict Content-Security-Policy: scripts and styles only from this
 //! origin (no inline code at all), Trusted Types so that no string can reach an HTML sink,
-//! and no framing. Connections may go to this origin and to wherever attachments live (the
-//! tenant bucket), which is known from the configuration.
+//! and no framing. Connections may go to this origin, to wherever attachments live (the
+//! tenant bucket) and to the OIDC issuer's origins (single sign-on), all known from the
+//! configuration.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 
@@ -100,6 +101,8 @@ pub fn console_csp(config: &Config) -> String {
             None => connect.push("https://*.amazonaws.com".into()),
         }
     }
+    // Single sign-on: the issuer's discovery document and token endpoint (origins only).
+    connect.extend(super::sign_in::connect_origins(config));
     if let Some(origin) = config
         .brand_logo_url
         .as_deref()
@@ -108,7 +111,8 @@ pub fn console_csp(config: &Config) -> String {
     {
         img.push(origin);
     }
-    connect.dedup();
+    let mut seen = std::collections::HashSet::new();
+    connect.retain(|o| seen.insert(o.clone()));
     [
         "default-src 'none'".to_string(),
         "script-src 'self'".into(),

@@ -132,3 +132,57 @@ pub async fn the_unassigned_queue_is_open_conversations_oldest_first_by_team(h: 
         vec![id(1)]
     );
 }
+
+pub async fn a_lease_has_one_holder_until_it_is_released_or_runs_out(h: Harness) {
+    use std::time::Duration;
+    let (one, two) = (h.open().await, h.open().await);
+    let long = Duration::from_secs(30);
+    assert!(one.try_lease("routing", "r1", long).await.unwrap());
+    assert!(!two.try_lease("routing", "r2", long).await.unwrap());
+    assert!(
+        one.try_lease("routing", "r1", long).await.unwrap(),
+        "the holder renews"
+    );
+    assert!(
+        two.try_lease("other", "r2", long).await.unwrap(),
+        "names are separate"
+    );
+    two.release_lease("routing", "r2").await.unwrap();
+    assert!(
+        !two.try_lease("routing", "r2", long).await.unwrap(),
+        "only the holder releases"
+    );
+    one.release_lease("routing", "r1").await.unwrap();
+    assert!(two.try_lease("routing", "r2", long).await.unwrap());
+    // A holder that never releases blocks the others until its lease runs out.
+    assert!(
+        one.try_lease("short", "r1", Duration::from_millis(200))
+            .await
+            .unwrap()
+    );
+    assert!(!two.try_lease("short", "r2", long).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(two.try_lease("short", "r2", long).await.unwrap());
+    assert!(!one.try_lease("short", "r1", long).await.unwrap());
+
+    // Many replicas racing for a free lease: exactly one wins each round.
+    for round in 0..10 {
+        let name = format!("race{round}");
+        let (a, b) = tokio::join!(
+            one.try_lease(&name, "r1", long),
+            two.try_lease(&name, "r2", long)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a as u8 + b as u8, 1, "round {round}: {a} {b}");
+    }
+}
+
+pub async fn routing_turns_read_back_the_last_turn_each_agent_took(h: Harness) {
+    let (one, two) = (h.open().await, h.open().await);
+    assert!(one.routing_turns().await.unwrap().is_empty());
+    one.record_routing_turn("a1", 1).await.unwrap();
+    two.record_routing_turn("a2", 2).await.unwrap();
+    one.record_routing_turn("a1", 3).await.unwrap();
+    let expected = BTreeMap::from([("a1".to_string(), 3), ("a2".to_string(), 2)]);
+    assert_eq!(two.routing_turns().await.unwrap(), expected);
+}

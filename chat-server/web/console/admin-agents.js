@@ -1,7 +1,10 @@
-// Admin area, agents: everyone who can sign in, and the form that creates an agent.
-// (Disable, role and password changes of the v1.1 contract belong here, per row.)
+// Admin area, agents: everyone who can sign in, with per-row controls (role, disable/enable,
+// delete after an inline confirmation: a dialog would be easy to click through), and the form
+// that creates an agent. A refusal (409 last_admin above all) is shown on the agent's row, in
+// words that say what to do. Changing one's own password is everyone's (account.js).
 
 import { h, replace } from '../shared/dom.js';
+import { errorText } from './fields.js';
 
 export class AgentsSection {
   /** `deps`: { request, t, me, onAgentsChanged() }. */
@@ -38,8 +41,16 @@ export class AgentsSection {
       h('h2', { id: 'admin-agents-title' }, t.agents),
       h(
         'table',
-        { class: 'agents-table' },
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t.name), h('th', { scope: 'col' }, t.email), h('th', { scope: 'col' }, t.role))),
+        { class: 'admin-table agents-table' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            [t.name, t.email, t.role, t.accountState, t.actions].map((label) => h('th', { scope: 'col' }, label)),
+          ),
+        ),
         this.list,
       ),
       this.error,
@@ -52,20 +63,85 @@ export class AgentsSection {
     try {
       const { agents } = await this.deps.request('GET', '/api/v1/agents');
       this.error.textContent = '';
-      replace(
-        this.list,
-        agents.map((a) =>
-          h(
-            'tr',
-            { 'data-agent-id': a.id },
-            h('td', {}, a.name, a.id === this.deps.me ? ` (${t.you})` : ''),
-            h('td', {}, a.email || ''),
-            h('td', {}, t.roles[a.role] || a.role),
-          ),
-        ),
-      );
+      replace(this.list, agents.flatMap((a) => this.row(a)));
     } catch (e) {
       this.error.textContent = e.message;
+    }
+  }
+
+  /** An agent's row, and under it the line for what the server refused about them. */
+  row(a) {
+    const t = this.deps.t;
+    const error = h('td', { colspan: '5', class: 'form-error', role: 'alert' });
+    const errorRow = h('tr', { class: 'row-error', 'data-error-for': a.id }, error);
+    const name = a.name + (a.id === this.deps.me ? ` (${t.you})` : '');
+    const role = h(
+      'select',
+      { 'aria-label': `${t.role}: ${a.name}`, on: { change: () => this.change(a, { role: role.value }, error, () => (role.value = a.role)) } },
+      ['agent', 'admin'].map((r) => h('option', { value: r, selected: r === a.role }, t.roles[r])),
+    );
+    const actions = h('td', { class: 'row-actions' });
+    const idle = () =>
+      replace(
+        actions,
+        h('button', { type: 'button', class: 'danger', 'aria-label': `${t.delete} ${a.name}`, on: { click: () => confirming() } }, t.delete),
+      );
+    const confirming = () => {
+      const yes = h('button', { type: 'button', class: 'danger', on: { click: () => this.remove(a, error) } }, t.delete);
+      replace(
+        actions,
+        h('span', { class: 'confirm-text' }, t.confirmDelete(a.name)),
+        yes,
+        h('button', { type: 'button', on: { click: () => (idle(), actions.querySelector('button').focus()) } }, t.cancel),
+      );
+      yes.focus();
+    };
+    idle();
+    return [
+      h(
+        'tr',
+        { 'data-agent-id': a.id, class: a.disabled ? 'is-disabled' : '' },
+        h('td', { 'data-label': t.name }, name),
+        h('td', { 'data-label': t.email }, a.email || ''),
+        h('td', { 'data-label': t.role }, role),
+        h(
+          'td',
+          { 'data-label': t.accountState },
+          h('span', { class: `chip ${a.disabled ? 'state-disabled' : 'state-active'}` }, a.disabled ? t.disabled : t.active),
+          ' ',
+          h(
+            'button',
+            { type: 'button', 'aria-label': `${a.disabled ? t.enable : t.disable} ${a.name}`, on: { click: () => this.change(a, { disabled: !a.disabled }, error) } },
+            a.disabled ? t.enable : t.disable,
+          ),
+        ),
+        actions,
+      ),
+      errorRow,
+    ];
+  }
+
+  /** PATCHes `a`; on a refusal the row says why and `undo` puts the control back. */
+  async change(a, body, error, undo = () => {}) {
+    error.textContent = '';
+    try {
+      await this.deps.request('PATCH', `/api/v1/agents/${encodeURIComponent(a.id)}`, body);
+      await this.load();
+      this.deps.onAgentsChanged();
+    } catch (e) {
+      undo();
+      error.textContent = errorText(e, this.deps.t);
+    }
+  }
+
+  async remove(a, error) {
+    error.textContent = '';
+    try {
+      await this.deps.request('DELETE', `/api/v1/agents/${encodeURIComponent(a.id)}`);
+      await this.load();
+      this.deps.onAgentsChanged();
+    } catch (e) {
+      error.textContent = errorText(e, this.deps.t);
     }
   }
 

@@ -1,10 +1,12 @@
 // The admin area (#/admin), apart from the conversations: one section per concern, each its own
-// module with the same shape, `{ element, load() }`. Teams, canned responses and webhooks join
-// as further entries of SECTIONS once their endpoints exist.
+// module with the same shape, `{ element, load() }`. Webhooks and API tokens join as further
+// entries of SECTIONS.
 
 import { AgentsSection } from './admin-agents.js';
+import { TeamsSection } from './admin-teams.js';
+import { CannedSection } from './admin-canned.js';
 
-const SECTIONS = [AgentsSection];
+const SECTIONS = [AgentsSection, TeamsSection, CannedSection];
 
 /** `deps`: what the sections need ({ request, t, me, onAgentsChanged }). */
 export class AdminArea {

@@ -11,6 +11,9 @@ import { Thread } from './thread.js';
 import { Team } from './team.js';
 import { AdminArea } from './admin.js';
 import { Notifier } from './notify.js';
+import { SingleSignOn, PENDING_KEY, parseCallback, decodeJwtPayload, isExpired, renewAt, ssoMessage } from './sso.js';
+import { Search } from './search.js';
+import { AccountView } from './account.js';
 
 const SESSION_KEY = 'atendo.console';
 /** Why the last session ended, shown on the sign-in form after the reload that ends it. */
@@ -23,6 +26,8 @@ let t = strings('en');
 let locale = 'en';
 let branding = null;
 let running = null;
+/** Single sign-on, when the server offers it (GET /api/v1/auth/config). */
+let sso = null;
 
 function readSession() {
   try {
@@ -47,6 +52,10 @@ function translate() {
   for (const el of document.querySelectorAll('[data-i18n-label]')) {
     const value = t[el.dataset.i18nLabel];
     if (typeof value === 'string') el.setAttribute('aria-label', value);
+  }
+  for (const el of document.querySelectorAll('[data-i18n-placeholder]')) {
+    const value = t[el.dataset.i18nPlaceholder];
+    if (typeof value === 'string') el.setAttribute('placeholder', value);
   }
 }
 
@@ -84,6 +93,17 @@ async function boot() {
   applyBranding(branding);
   $('#login-form').addEventListener('submit', signIn);
   $('#sign-out').addEventListener('click', () => signOut());
+  const auth = await request('GET', '/api/v1/auth/config').catch(() => null);
+  if (auth && auth.oidc) {
+    sso = new SingleSignOn({ config: auth.oidc, origin: location.origin });
+    sso.offer($('#login-form'), { label: t.ssoSignIn(sso.name), or: t.ssoOr }, (e) => showLogin(ssoMessage(e, t, sso.name)));
+    const callback = parseCallback(location.search);
+    if (callback) return finishSso(callback);
+    // An ID token that expired while the tab was closed or asleep: renew it, quietly if possible.
+    if (session && session.sso && isExpired(session.token)) {
+      return sso.begin({ silent: true, place: { hash: location.hash } }).catch((e) => showLogin(ssoMessage(e, t, sso.name)));
+    }
+  }
   if (session) {
     try {
       const me = await request('GET', '/api/v1/me');
@@ -133,10 +153,29 @@ async function signIn(e) {
   }
 }
 
+/** The issuer sent the browser back: finish the sign-in there, or say why not. */
+async function finishSso(callback) {
+  let done;
+  try {
+    done = await sso.finish(callback);
+  } catch (e) {
+    history.replaceState(null, '', '/');
+    writeSession(null);
+    showLogin(ssoMessage(e, t, sso.name));
+    return;
+  }
+  if (done.redirected) return; // a silent renewal needs the person: on to the issuer's login page
+  // The code and state leave the address bar; the agent's route comes back.
+  history.replaceState(null, '', `/${(done.place && done.place.hash) || ''}`);
+  writeSession({ token: done.token, agent_id: done.me.id, role: done.me.role, name: done.me.name, sso: true });
+  startApp(done.place);
+}
+
 function signOut(message) {
   if (running) running.socket.stop();
   running = null;
   writeSession(null);
+  sessionStorage.removeItem(PENDING_KEY);
   location.hash = '';
   // A fresh page drops every listener and DOM node of the old session.
   if (message) sessionStorage.setItem(NOTICE_KEY, message);
@@ -157,7 +196,7 @@ async function tokenStillValid() {
  * every part gets what it uses as an argument, and the socket's handlers are bound and the
  * socket started once all parts exist.
  */
-function startApp() {
+function startApp(place) {
   show('app');
   $('#me-name').textContent = session.name;
   const me = session.agent_id;
@@ -184,8 +223,11 @@ function startApp() {
     token: () => session.token,
     maxBytes: maxMessageBytes(branding),
   });
-  const inbox = new Inbox({ request, t, locale, me, team });
+  // The conversation before the agent's eyes: its messages are read as they come.
+  const reading = (id) => !!thread.conversation && thread.conversation.id === id && document.visibilityState === 'visible';
+  const inbox = new Inbox({ request, t, locale, me, team, reading });
   const notifier = new Notifier({ t });
+  const search = new Search({ request, t, locale });
 
   // How the parts reach each other, bound now that all of them exist.
   // On a phone the desk shows one pane at a time (console.css): the inbox, or the conversation.
@@ -199,11 +241,18 @@ function startApp() {
   };
   thread.onBack = () => showPane('inbox');
   inbox.onSelect = openConversation;
-  notifier.onOpen = (c) => {
+  // Unread messages in the tab's title too, for an agent working in another tab.
+  inbox.onUnread = (n) => (document.title = n ? t.unreadTitle(n, branding.product_name) : branding.product_name);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && thread.conversation) inbox.clearUnread(thread.conversation.id);
+  });
+  const openFromElsewhere = (c) => {
     location.hash = '#/';
     inbox.select(c.id);
     openConversation(c);
   };
+  notifier.onOpen = openFromElsewhere;
+  search.onPick = openFromElsewhere;
   team.onChange = () => {
     inbox.render();
     thread.renderAgents();
@@ -232,23 +281,57 @@ function startApp() {
   running = { socket };
   const admin = session.role === 'admin' ? new AdminArea({ request, t, me, onAgentsChanged: () => team.load() }) : null;
   $('#nav-admin').hidden = !admin;
-  window.addEventListener('hashchange', () => route(admin));
-  route(admin);
+  const account = new AccountView({
+    request,
+    t,
+    stillSignedIn: tokenStillValid,
+    signOut: (message) => signOut(message),
+  });
+  window.addEventListener('hashchange', () => route(admin, account));
+  route(admin, account);
   team.load();
   inbox.refresh();
   socket.start();
+  if (session.sso && sso) renewSso(() => ({ hash: location.hash, conversation: thread.conversation && thread.conversation.id, draft: $('#reply-input').value }));
+  if (place && place.conversation) {
+    // Back from renewing the ID token: the conversation that was open, with the unsent draft.
+    request('GET', `/api/v1/conversations/${encodeURIComponent(place.conversation)}`)
+      .then((c) => {
+        inbox.select(c.id);
+        openConversation(c);
+        $('#reply-input').value = place.draft || '';
+      })
+      .catch(() => {});
+  }
 }
 
-/** `#/admin` shows the admin area (admins only); anything else the desk. */
-function route(admin) {
-  const inAdmin = !!admin && location.hash === '#/admin';
-  $('#desk').hidden = inAdmin;
-  $('#admin-view').hidden = !inAdmin;
-  for (const [id, current] of [['#nav-desk', !inAdmin], ['#nav-admin', inAdmin]]) {
+/** Re-runs single sign-on shortly before the ID token expires; `place()` says what to come back to. */
+function renewSso(place) {
+  let wait = 0; // an unreadable token: at once
+  try {
+    wait = renewAt(decodeJwtPayload(session.token)) - Date.now();
+  } catch {
+    /* renew at once */
+  }
+  setTimeout(function renew() {
+    if (!running) return;
+    // Unreachable issuer: keep working on the current token and try again in 30 s.
+    sso.begin({ silent: true, place: place() }).catch(() => setTimeout(renew, 30_000));
+  }, Math.min(Math.max(0, wait), 2 ** 31 - 1));
+}
+
+/** `#/admin` shows the admin area (admins only), `#/account` my account; anything else the desk. */
+function route(admin, account) {
+  const area = location.hash === '#/admin' && admin ? 'admin' : location.hash === '#/account' ? 'account' : 'desk';
+  $('#desk').hidden = area !== 'desk';
+  $('#admin-view').hidden = area !== 'admin';
+  $('#account-view').hidden = area !== 'account';
+  for (const [id, current] of [['#nav-desk', area === 'desk'], ['#nav-admin', area === 'admin'], ['#nav-account', area === 'account']]) {
     if (current) $(id).setAttribute('aria-current', 'page');
     else $(id).removeAttribute('aria-current');
   }
-  if (inAdmin) admin.show();
+  if (area === 'admin') admin.show();
+  if (area === 'account') account.show();
 }
 
 const notice = sessionStorage.getItem(NOTICE_KEY);

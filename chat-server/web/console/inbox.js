@@ -1,17 +1,52 @@
-// The inbox: conversations filtered by status and assignee, newest first, kept live by the
-// `conversation` frames every agent socket receives. Rows are keyed by conversation id and
+// The inbox: conversations filtered by status, assignee and label, newest first, kept live by
+// the `conversation` frames every agent socket receives. Rows are keyed by conversation id and
 // updated in place, so a live update never takes the keyboard focus or the selection away.
-// Arrow keys (or j/k), Home and End move between rows; Enter opens one.
+// Arrow keys (or j/k), Home and End move between rows; Enter opens one. Each row shows its
+// labels, team and how many messages I have not read.
 
 import { h, replace, formatTime } from '../shared/dom.js';
+import { labelChips, rememberLabels } from './labels.js';
 
 const PAGE = 50;
+/** Typing in the label filter asks the server once the agent pauses, not on every key. */
+const LABEL_DEBOUNCE_MS = 300;
 
-/** `deps`: { request, t, locale, me, team }. The owner sets `onSelect(conversation)`. */
+/**
+ * Messages after my read seq. Lists and GETs carry it as `unread`; `conversation` frames go to
+ * every agent alike, so for them it is worked out from `last_seq` and `read.agents[me]`.
+ */
+export function unreadOf(c, me) {
+  if (typeof c.unread === 'number') return c.unread;
+  const read = (c.read && c.read.agents && c.read.agents[me]) || 0;
+  return Math.max(0, (c.last_seq || 0) - read);
+}
+
+/**
+ * `c` from a frame, after `known`: frames of concurrent appends and reads may arrive in any
+ * order, so the highest `last_seq` and my highest read seq seen win (the server's advice).
+ */
+export function mergeFrame(known, c, me) {
+  if (!known) return c;
+  const last = Math.max(known.last_seq || 0, c.last_seq || 0);
+  const mine = Math.max((known.read && known.read.agents && known.read.agents[me]) || 0, (c.read && c.read.agents && c.read.agents[me]) || 0);
+  const knownRead = known.read || {};
+  const read = c.read || knownRead;
+  const agents = { ...(read.agents || {}) };
+  if (mine) agents[me] = mine;
+  // A list answer's `unread` was for the state it came with; from here on it is worked out.
+  const { unread: _stale, ...rest } = c;
+  return { ...rest, last_seq: last, read: { ...read, agents } };
+}
+
+/**
+ * `deps`: { request, t, locale, me, team, reading(id) (whether that conversation is open before
+ * the agent's eyes) }. The owner sets `onSelect(conversation)` and `onUnread(total)`.
+ */
 export class Inbox {
   constructor(deps) {
     this.deps = deps;
     this.onSelect = () => {};
+    this.onUnread = () => {};
     this.items = new Map(); // id -> conversation
     this.rows = new Map(); // id -> <li>, kept across renders
     this.selected = null;
@@ -20,13 +55,28 @@ export class Inbox {
     this.empty = document.getElementById('inbox-empty');
     this.more = document.getElementById('inbox-more');
     this.error = document.getElementById('inbox-error');
-    this.filter = { status: 'open', assignee: 'all' };
+    this.filter = { status: 'open', assignee: 'all', label: '' };
     for (const input of document.querySelectorAll('#status-filter input, #assignee-filter input')) {
       input.addEventListener('change', () => {
         this.filter[input.name] = input.value;
         this.refresh();
       });
     }
+    // Labels are stored lower case and trimmed: the filter asks for them the same way.
+    const label = document.getElementById('label-filter');
+    let timer = null;
+    const apply = () => {
+      clearTimeout(timer);
+      const value = label.value.trim().toLowerCase();
+      if (value === this.filter.label) return;
+      this.filter.label = value;
+      this.refresh();
+    };
+    label.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(apply, LABEL_DEBOUNCE_MS);
+    });
+    label.addEventListener('change', apply);
     this.more.addEventListener('click', () => this.loadMore());
     this.list.addEventListener('keydown', (e) => this.onKey(e));
   }
@@ -35,6 +85,7 @@ export class Inbox {
   query(before) {
     const q = new URLSearchParams({ status: this.filter.status, limit: String(PAGE) });
     if (this.filter.assignee !== 'all') q.set('assignee', this.filter.assignee);
+    if (this.filter.label) q.set('label', this.filter.label);
     if (before) q.set('before', before);
     return `/api/v1/conversations?${q}`;
   }
@@ -42,10 +93,11 @@ export class Inbox {
   async refresh() {
     const generation = (this.generation = (this.generation || 0) + 1);
     try {
-      const { conversations } = await this.deps.request('GET', this.query());
+      const { conversations, next } = await this.deps.request('GET', this.query());
       if (generation !== this.generation) return; // a newer filter won
-      this.items = new Map(conversations.map((c) => [c.id, c]));
-      this.more.hidden = conversations.length < PAGE;
+      this.items = new Map(conversations.map((c) => [c.id, this.counted(c)]));
+      this.next = next;
+      this.more.hidden = !next;
       this.showError(null);
       this.render();
     } catch (e) {
@@ -55,13 +107,13 @@ export class Inbox {
 
   async loadMore() {
     const generation = this.generation;
-    const ids = [...this.items.keys()].sort().reverse();
     this.more.disabled = true;
     try {
-      const { conversations } = await this.deps.request('GET', this.query(ids[ids.length - 1]));
+      const { conversations, next } = await this.deps.request('GET', this.query(this.next));
       if (generation !== this.generation) return;
-      for (const c of conversations) this.items.set(c.id, c);
-      this.more.hidden = conversations.length < PAGE;
+      for (const c of conversations) this.items.set(c.id, this.counted(c));
+      this.next = next;
+      this.more.hidden = !next;
       this.showError(null);
       this.render();
     } catch (e) {
@@ -73,6 +125,7 @@ export class Inbox {
 
   matches(c) {
     if (c.status !== this.filter.status) return false;
+    if (this.filter.label && !(c.labels || []).includes(this.filter.label)) return false;
     if (this.filter.assignee === 'none') return c.assignee === null || c.assignee === undefined;
     if (this.filter.assignee === 'me') return c.assignee === this.deps.me;
     return true;
@@ -83,16 +136,28 @@ export class Inbox {
     const known = this.items.has(c.id);
     if (this.matches(c)) {
       if (!known && c.last_seq === 0) this.fresh.add(c.id);
-      this.items.set(c.id, c);
+      this.items.set(c.id, this.counted(mergeFrame(this.items.get(c.id), c, this.deps.me)));
     } else {
       this.items.delete(c.id);
     }
     this.render();
   }
 
+  /** `c` with its unread count; what I am reading is read (the thread's `read` frame follows). */
+  counted(c) {
+    return { ...c, unread: this.deps.reading(c.id) ? 0 : unreadOf(c, this.deps.me) };
+  }
+
   select(id) {
     this.selected = id;
     this.fresh.delete(id);
+    this.clearUnread(id);
+  }
+
+  /** `id` is being read (opened, or its tab shown again): its badge goes. */
+  clearUnread(id) {
+    const c = this.items.get(id);
+    if (c && c.unread) this.items.set(id, { ...c, unread: 0 });
     this.render();
   }
 
@@ -106,6 +171,12 @@ export class Inbox {
     // ULIDs sort by creation time: newest first.
     const ordered = [...this.items.values()].sort((a, b) => (a.id < b.id ? 1 : -1));
     this.empty.hidden = ordered.length > 0;
+    let unread = 0;
+    for (const c of ordered) {
+      unread += c.unread || 0;
+      rememberLabels(c.labels);
+    }
+    this.onUnread(unread);
     for (const [id, li] of this.rows) {
       if (!this.items.has(id)) {
         li.remove();
@@ -142,7 +213,10 @@ export class Inbox {
     const fresh = this.fresh.has(c.id);
     const visitor = c.visitor.name || `${t.anonymous} ${c.visitor.id.slice(-6)}`;
     const assignee = c.assignee ? this.deps.team.name(c.assignee) : t.unassigned;
-    const key = JSON.stringify([visitor, assignee, c.status, c.updated_at, fresh]);
+    const team = c.team_id ? this.deps.team.teamName(c.team_id) : null;
+    const unread = c.unread || 0;
+    const key = JSON.stringify([visitor, assignee, team, c.status, c.updated_at, fresh, c.labels, unread]);
+    li.classList.toggle('is-unread', unread > 0);
     li.classList.toggle('is-new', fresh);
     const button = li.firstChild;
     if (c.id === this.selected) button.setAttribute('aria-current', 'true');
@@ -151,15 +225,23 @@ export class Inbox {
     li.dataset.key = key;
     replace(
       button,
-      h('span', { class: 'conv-title' }, visitor),
+      h(
+        'span',
+        { class: 'conv-line' },
+        h('span', { class: 'conv-title' }, visitor),
+        // The count in words for screen readers; the badge is only its short form.
+        unread ? h('span', { class: 'badge unread' }, h('span', { 'aria-hidden': 'true' }, String(unread)), h('span', { class: 'sr-only' }, t.unread(unread))) : null,
+      ),
       fresh ? h('span', { class: 'chip new' }, t.newConversation) : null,
       h(
         'span',
         { class: 'conv-meta' },
         h('span', { class: `chip status-${c.status}` }, t.statuses[c.status]),
         h('span', { class: 'conv-assignee' }, assignee),
+        team ? h('span', { class: 'chip team-chip' }, t.teamOf(team)) : null,
         h('time', { datetime: c.updated_at }, formatTime(c.updated_at, this.deps.locale)),
       ),
+      labelChips(c.labels),
     );
   }
 

@@ -1,5 +1,6 @@
 // The team panel beside the conversations: every agent with their presence, and my own
-// online/away switch. Creating agents is the admin area's (admin-agents.js).
+// online/away switch; also the directory of agents and teams the other parts name and offer.
+// Creating agents and teams is the admin area's (admin-agents.js, admin-teams.js).
 
 import { h, replace } from '../shared/dom.js';
 
@@ -11,6 +12,7 @@ export class Team {
     this.deps = deps;
     this.onChange = () => {};
     this.agents = [];
+    this.teams = [];
     // Presence is only ever announced as it changes, so agents we have not heard about yet
     // are "unknown" rather than wrongly "offline"; the list endpoint may carry a snapshot.
     this.presence = new Map();
@@ -29,10 +31,20 @@ export class Team {
     return a ? a.name : id;
   }
 
+  teamName(id) {
+    const x = this.teams.find((team) => team.id === id);
+    return x ? x.name : id;
+  }
+
+  /** Agents and teams (a tenant has few of both: one page of 200 each). */
   async load() {
     try {
-      const { agents } = await this.deps.request('GET', '/api/v1/agents');
+      const [{ agents }, { teams }] = await Promise.all([
+        this.deps.request('GET', '/api/v1/agents'),
+        this.deps.request('GET', '/api/v1/teams?limit=200'),
+      ]);
       this.agents = agents;
+      this.teams = teams;
       for (const a of agents) if (a.presence && !this.presence.has(a.id)) this.presence.set(a.id, a.presence);
     } catch (e) {
       this.rows.clear();

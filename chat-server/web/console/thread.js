@@ -1,18 +1,21 @@
 // One conversation in the console: its history (latest page first, older pages on demand), the
-// reply box, assignment and status. The protocol side (live messages, pending sends and their
-// retries, typing, receipts, resume) is shared/conversation.js, the same as the widget's.
+// reply box (compose.js), assignment (assign.js), labels (labels.js) and status. The protocol
+// side (live messages, pending sends and their retries, typing, receipts, resume) is
+// shared/conversation.js, the same as the widget's.
 
-import { h, replace, messageBody, formatTime, formatSize } from '../shared/dom.js';
+import { h, replace, messageBody, formatTime, formatSize, icon, ICONS } from '../shared/dom.js';
 import { fetchMessages, downloadAttachment } from '../shared/client.js';
 import { ConversationClient } from '../shared/conversation.js';
-import { utf8Length } from '../shared/limits.js';
+import { Composer } from './compose.js';
+import { AssignPicker } from './assign.js';
+import { LabelEditor } from './labels.js';
 
 const PAGE = 50;
 
 /**
  * `deps`: { request, socket, t, locale, me, origin, token(), team, maxBytes }. `team` answers
- * `name(id)` and `agents` (the assignee picker). The owner sets `onBack` (back to the inbox on a
- * phone).
+ * `name(id)`, `teamName(id)`, `agents` and `teams` (the assign picker). The owner sets `onBack`
+ * (back to the inbox on a phone).
  */
 export class Thread {
   constructor(deps) {
@@ -35,8 +38,12 @@ export class Thread {
       { id: 'thread-status', on: { change: () => this.setStatus(this.statusSelect.value) } },
       ['open', 'pending', 'resolved'].map((s) => h('option', { value: s }, t.statuses[s])),
     );
-    this.assignSelect = h('select', { id: 'thread-assignee', on: { change: () => this.assign(this.assignSelect.value || null) } });
-    this.assignMe = h('button', { type: 'button', on: { click: () => this.assign(this.deps.me) } }, t.assignToMe);
+    this.assignPicker = new AssignPicker({ t, team: this.deps.team });
+    this.assignPicker.onAssign = (body) => this.change('assign', body);
+    this.assignMe = h('button', { type: 'button', on: { click: () => this.change('assign', { agent_id: this.deps.me }) } }, t.assignToMe);
+    this.teamChip = h('span', { class: 'chip team-chip', hidden: true });
+    this.labels = new LabelEditor({ request: this.deps.request, t });
+    this.labels.onChanged = (c) => this.conversationChanged(c);
     this.olderBtn = h('button', { type: 'button', class: 'older', hidden: true, on: { click: () => this.loadOlder() } }, t.loadOlder);
     this.list = h('ol', { class: 'messages' });
     this.pendingList = h('ol', { class: 'messages pending' });
@@ -44,27 +51,13 @@ export class Thread {
     this.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': t.messages, tabindex: '0' }, this.olderBtn, this.list, this.pendingList);
     this.typing = h('p', { class: 'typing', 'aria-live': 'polite' });
     this.error = h('p', { class: 'form-error', role: 'alert' });
-    this.input = h('textarea', {
-      id: 'reply-input',
-      rows: '3',
-      placeholder: t.typeReply,
-      on: {
-        keydown: (e) => {
-          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-            e.preventDefault();
-            this.reply();
-          }
-        },
-        input: () => this.onInput(),
-      },
-    });
-    this.form = h(
-      'form',
-      { class: 'reply', on: { submit: (e) => (e.preventDefault(), this.reply()) } },
-      h('label', { for: 'reply-input', class: 'sr-only' }, t.reply),
-      this.input,
-      h('button', { type: 'submit', class: 'primary' }, t.reply),
-    );
+    this.composer = new Composer({ request: this.deps.request, t, maxBytes: this.deps.maxBytes });
+    this.composer.onSend = (body, opts) => {
+      if (!this.client) return false;
+      this.client.send(body, opts);
+    };
+    this.composer.onTyping = (text) => this.client && this.client.input(text);
+    this.composer.onError = (text) => (this.error.textContent = text);
     this.controls = h(
       'div',
       { class: 'thread-controls' },
@@ -72,12 +65,13 @@ export class Thread {
       this.statusSelect,
       this.assignMe,
       h('label', { for: 'thread-assignee' }, t.assignTo),
-      this.assignSelect,
+      this.assignPicker.element,
+      this.teamChip,
     );
     // Only shown at phone width, where the conversation replaces the inbox (console.css).
     this.back = h('button', { type: 'button', class: 'back', on: { click: () => this.onBack() } }, h('span', { 'aria-hidden': 'true' }, '← '), t.backToInbox);
-    this.head = h('header', { class: 'thread-head' }, this.back, this.title, this.controls);
-    this.body = h('div', { class: 'thread-body', hidden: true }, this.head, this.log, this.typing, this.error, this.form);
+    this.head = h('header', { class: 'thread-head' }, this.back, this.title, this.controls, this.labels.element);
+    this.body = h('div', { class: 'thread-body', hidden: true }, this.head, this.log, this.typing, this.error, this.composer.element);
     this.section.setAttribute('aria-labelledby', 'thread-title');
     this.section.append(this.body);
     this.renderAgents();
@@ -87,6 +81,7 @@ export class Thread {
   async open(c) {
     if (this.client) this.client.close();
     const opening = (this.opening = {});
+    const focusAtOpen = document.activeElement;
     this.conversation = c;
     this.client = this.newClient(c.id);
     this.list.replaceChildren();
@@ -95,6 +90,8 @@ export class Thread {
     this.typing.textContent = '';
     this.error.textContent = '';
     this.olderBtn.hidden = true;
+    this.composer.reset();
+    this.labels.reset();
     this.emptyNote.hidden = true;
     this.body.hidden = false;
     this.renderHeader();
@@ -114,7 +111,10 @@ export class Thread {
     } catch (e) {
       if (this.opening === opening) this.error.textContent = e.message;
     }
-    if (this.opening === opening) this.input.focus();
+    // To the reply box, unless the agent moved on while the history loaded (say, down the
+    // inbox with the arrows): their focus is theirs.
+    const focus = document.activeElement;
+    if (this.opening === opening && (focus === focusAtOpen || focus === document.body)) this.composer.focus();
   }
 
   newClient(id) {
@@ -150,24 +150,16 @@ export class Thread {
     const t = this.deps.t;
     this.title.textContent = t.conversationWith(c.visitor.name || `${t.anonymous} ${c.visitor.id.slice(-6)}`);
     this.statusSelect.value = c.status;
-    this.assignSelect.value = c.assignee || '';
+    this.assignPicker.show(c);
     this.assignMe.hidden = c.assignee === this.deps.me;
+    this.teamChip.hidden = !c.team_id;
+    if (c.team_id) this.teamChip.textContent = t.teamOf(this.deps.team.teamName(c.team_id));
+    this.labels.show(c);
   }
 
-  /** The assignee picker, from the team directory: options kept, so an open picker survives. */
+  /** The team directory changed (agents or teams): the picker's options and the team's name. */
   renderAgents() {
-    const t = this.deps.t;
-    const wanted = [['', t.unassigned], ...this.deps.team.agents.map((a) => [a.id, a.name])];
-    const options = this.assignSelect.options;
-    wanted.forEach(([value, label], i) => {
-      const o = options[i];
-      if (o && o.value === value) {
-        if (o.textContent !== label) o.textContent = label;
-      } else {
-        this.assignSelect.insertBefore(h('option', { value }, label), o || null);
-      }
-    });
-    while (options.length > wanted.length) options[options.length - 1].remove();
+    this.assignPicker.renderOptions();
     this.renderHeader();
   }
 
@@ -180,10 +172,6 @@ export class Thread {
 
   async setStatus(status) {
     await this.change('status', { status });
-  }
-
-  async assign(agentId) {
-    await this.change('assign', { agent_id: agentId });
   }
 
   async change(what, body) {
@@ -234,7 +222,7 @@ export class Thread {
       return;
     }
     if (!li) {
-      li = this.bubble({ author: { kind: 'agent', id: this.deps.me }, body: p.body, attachments: p.attachments });
+      li = this.bubble({ author: { kind: 'agent', id: this.deps.me }, body: p.body, attachments: p.attachments, private: p.private });
       li.classList.add('is-pending');
       this.pendingRows.set(p.clientMsgId, li);
       this.pendingList.append(li);
@@ -265,9 +253,11 @@ export class Thread {
         h('button', { type: 'button', class: 'file', on: { click: () => this.download(a) } }, `📎 ${a.filename}`, ` (${formatSize(a.size || 0)})`),
       ),
     );
+    // A note says so in words (and a lock) besides its tint and dashed frame: never colour alone.
     return h(
       'li',
-      { class: `msg from-${m.author.kind} ${mine ? 'mine' : ''}`, 'data-seq': m.seq || false },
+      { class: `msg from-${m.author.kind} ${mine ? 'mine' : ''} ${m.private ? 'is-note' : ''}`, 'data-seq': m.seq || false },
+      m.private ? h('span', { class: 'note-label' }, icon(ICONS.lock, 12), t.privateNote) : null,
       h('span', { class: 'who' }, who),
       m.body ? h('p', { class: 'body' }, messageBody(m.body)) : null,
       files.length ? h('ul', { class: 'files' }, files) : null,
@@ -296,26 +286,5 @@ export class Thread {
       el.classList.add('seen');
       el.textContent = this.deps.t.seen;
     }
-  }
-
-  /** Sends the reply box, unless it is over the server's limit in UTF-8 bytes. */
-  reply() {
-    const body = this.input.value;
-    if (!body.trim() || !this.client) return;
-    if (utf8Length(body) > this.deps.maxBytes) {
-      this.input.setAttribute('aria-invalid', 'true');
-      this.error.textContent = this.deps.t.tooLong(this.deps.maxBytes);
-      return;
-    }
-    this.input.value = '';
-    this.client.send(body);
-  }
-
-  onInput() {
-    if (this.input.hasAttribute('aria-invalid') && utf8Length(this.input.value) <= this.deps.maxBytes) {
-      this.input.removeAttribute('aria-invalid');
-      this.error.textContent = '';
-    }
-    if (this.client) this.client.input(this.input.value);
   }
 }

@@ -20,7 +20,7 @@ const noop = () => {};
  * the side this screen writes as; the other side's typing and read frames are the ones shown.
  * `canMarkRead()`: whether the person is looking (tab visible, panel open).
  * `on`: { message(m, index, live), pending(p), typing(author|null), read(seq), subscribed(), error(text) };
- * a pending `p` is { clientMsgId, body, attachments, state: 'sending'|'failed'|'done', error }.
+ * a pending `p` is { clientMsgId, body, attachments, private, state: 'sending'|'failed'|'done', error }.
  */
 export class ConversationClient {
   constructor({ socket, self, canMarkRead = () => true, on = {} }) {
@@ -120,10 +120,13 @@ export class ConversationClient {
     if (live) this.markRead();
   }
 
-  /** Queues a message; it goes out now if subscribed, else as soon as the socket is back. */
-  send(body, { attachments = [] } = {}) {
+  /**
+   * Queues a message; it goes out now if subscribed, else as soon as the socket is back.
+   * `private`: an agent's note, which the server delivers to agents only.
+   */
+  send(body, { attachments = [], private: note = false } = {}) {
     this.stopTyping();
-    const p = { clientMsgId: newClientMsgId(), body, attachments, state: 'sending', error: null, frame: null };
+    const p = { clientMsgId: newClientMsgId(), body, attachments, private: note, state: 'sending', error: null, frame: null };
     if (this.id) p.frame = this.frameFor(p);
     this.pending.set(p.clientMsgId, p);
     this.on.pending(p);
@@ -145,13 +148,16 @@ export class ConversationClient {
   }
 
   frameFor(p) {
-    return {
+    const frame = {
       type: 'send',
       conversation_id: this.id,
       client_msg_id: p.clientMsgId,
       body: p.body,
       attachments: p.attachments.map((a) => a.id),
     };
+    // Only when set: the field is the v1.1 contract's, and a reply's frame stays as v1 knew it.
+    if (p.private) frame.private = true;
+    return frame;
   }
 
   setPending(p, state, error = null) {
@@ -199,10 +205,13 @@ export class ConversationClient {
     return seq;
   }
 
-  /** The newest message from this side that the peer has read (0 if none): where "Seen" goes. */
+  /**
+   * The newest message from this side that the peer has read (0 if none): where "Seen" goes.
+   * Never a private note: the visitor cannot have seen one.
+   */
   seenSeq() {
     for (const m of this.timeline.latest()) {
-      if (m.seq <= this.peerRead && m.author.kind === this.self) return m.seq;
+      if (m.seq <= this.peerRead && m.author.kind === this.self && !m.private) return m.seq;
     }
     return 0;
   }

@@ -18,6 +18,8 @@ async function conversationWith(n) {
   const { token } = await api('POST', '/api/v1/visitors', undefined, { name: `Paginação ${n}` });
   const c = await api('POST', '/api/v1/conversations', token);
   for (let i = 1; i <= n; i++) {
+    // A token may write 60 at once, then 20 a second (CHAT_WS_BURST/RATE): pace to stay under.
+    if (i % 50 === 0) await new Promise((r) => setTimeout(r, 1000));
     await api('POST', `/api/v1/conversations/${c.id}/messages`, token, { body: `mensagem ${i}`, client_msg_id: `m${i}` });
   }
   return c;

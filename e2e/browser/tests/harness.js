@@ -1,6 +1,8 @@
 // What the browser tests share: where things run (set by run.sh), and Debian's chromium.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 function need(name) {
@@ -123,4 +125,39 @@ export async function tapSocket(page) {
     server.onMessage((text) => ws.send(text));
   });
   return tap;
+}
+
+/**
+ * The admin's console session ({ token, agent_id, role, name }), signed in once for the whole
+ * run: sign-ins are limited to 5 a minute per account (CHAT_LOGIN_ACCOUNT_RATE) and every test
+ * file runs in a process of its own, so the token is kept in a file beside the results. A token
+ * from an earlier run (another server, another key) fails GET /me and is replaced.
+ */
+export async function adminSession() {
+  const file = path.join(env.results, '.admin-session.json');
+  try {
+    const saved = JSON.parse(await fs.readFile(file, 'utf8'));
+    const res = await fetch(env.chatUrl + '/api/v1/me', { headers: { authorization: `Bearer ${saved.token}` } });
+    if (res.ok) return saved;
+  } catch {
+    // none yet, or unreadable: sign in
+  }
+  const r = await api('POST', '/api/v1/agents/login', undefined, { email: env.adminEmail, password: env.adminPassword });
+  const session = { token: r.token, agent_id: r.agent_id, role: r.role, name: r.name || env.adminEmail };
+  await fs.writeFile(file, JSON.stringify(session));
+  return session;
+}
+
+/**
+ * Opens the console already signed in with `session`, as the sign-in form would leave it (the
+ * form itself is chat.test.js's). Seeded once per tab: a sign-out stays a sign-out.
+ */
+export async function openConsole(page, session) {
+  await page.addInitScript((s) => {
+    if (sessionStorage.getItem('e2e.seeded')) return;
+    sessionStorage.setItem('e2e.seeded', '1');
+    sessionStorage.setItem('atendo.console', JSON.stringify(s));
+  }, session);
+  await page.goto(env.chatUrl + '/');
+  await page.locator('#conn[data-state="online"]').waitFor();
 }

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { env, launch, watch, signIn, api } from './harness.js';
+import { env, launch, watch, signIn, api, adminSession, openConsole } from './harness.js';
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, locale: 'pt-BR' };
 
@@ -87,6 +87,53 @@ test('the console at phone width: one column, the conversation with a way back, 
   await page.getByRole('heading', { name: 'Atendentes' }).waitFor();
   assert.equal(await overflow(page), 0, 'the admin area fits the width');
   await page.screenshot({ path: path.join(env.results, 'phone-console-admin.png') });
+});
+
+test('the workspace at phone width: notes, labels, search, admin sections and my account fit', async () => {
+  const page = await (await browser.newContext(PHONE)).newPage();
+  problems.push(watch(page, 'console workspace'));
+  const { token } = await api('POST', '/api/v1/visitors', undefined, { name: 'Telefone Dois' });
+  const c = await api('POST', '/api/v1/conversations', token);
+  await api('POST', `/api/v1/conversations/${c.id}/messages`, token, { body: 'procuro o celularzinho', client_msg_id: 'p2' });
+  const session = await adminSession();
+  await api('PUT', `/api/v1/conversations/${c.id}/labels`, session.token, { labels: ['celular', 'uma-etiqueta-bem-comprida-para-caber'] });
+
+  await openConsole(page, session);
+  assert.ok(await fullyVisible(page.getByRole('searchbox', { name: 'Buscar mensagens' })), 'the search field is on screen');
+  assert.equal(await overflow(page), 0, 'the top bar with search fits');
+  const row = page.locator(`#conversation-list li[data-id="${c.id}"]`);
+  await row.locator('.chip.label', { hasText: 'celular' }).waitFor();
+  assert.equal(await overflow(page), 0, 'rows with labels fit');
+
+  await row.getByRole('button').click();
+  await page.locator('.thread li[data-seq="1"]').waitFor();
+  await page.getByRole('radio', { name: 'Nota privada' }).check();
+  assert.ok(await fullyVisible(page.getByRole('button', { name: 'Adicionar nota' })));
+  assert.ok(await fullyVisible(page.getByLabel('Adicionar etiqueta', { exact: true })));
+  assert.equal(await overflow(page), 0, 'the conversation with labels and the note switch fits');
+  await page.screenshot({ path: path.join(env.results, 'phone-console-note.png') });
+  await page.getByRole('radio', { name: 'Resposta' }).check();
+
+  await page.getByRole('searchbox', { name: 'Buscar mensagens' }).fill('celularzinho');
+  await page.getByRole('searchbox', { name: 'Buscar mensagens' }).press('Enter');
+  const results = page.getByRole('region', { name: /celularzinho/ });
+  await results.locator('li[data-message-id]').first().waitFor();
+  assert.ok(await fullyVisible(results.getByRole('button', { name: 'Fechar os resultados' })));
+  assert.equal(await overflow(page), 0, 'the results fit');
+  await page.screenshot({ path: path.join(env.results, 'phone-console-search.png') });
+  await results.getByRole('button', { name: 'Fechar os resultados' }).click();
+
+  await page.getByRole('link', { name: 'Administração' }).click();
+  await page.getByRole('heading', { name: 'Respostas prontas' }).waitFor();
+  await page.getByRole('heading', { name: 'Times' }).waitFor();
+  await page.locator('.agents-table tr[data-agent-id]').first().waitFor();
+  assert.equal(await overflow(page), 0, 'the admin sections fit: tables become cards');
+  await page.screenshot({ path: path.join(env.results, 'phone-console-admin-sections.png'), fullPage: true });
+
+  await page.getByRole('link', { name: 'Minha conta' }).click();
+  await page.getByRole('form', { name: 'Trocar senha' }).waitFor();
+  assert.equal(await overflow(page), 0, 'my account fits');
+  await page.screenshot({ path: path.join(env.results, 'phone-console-account.png') });
 });
 
 test('the widget on a phone opens full-screen and keeps its input above the keyboard', async () => {

@@ -71,6 +71,22 @@ test('a send made before the subscription completes goes out once it does', () =
   assert.equal(c.pending.size, 0);
 });
 
+test('a private note goes out marked private, also when resent after a reconnect; a reply never is', () => {
+  const c = client();
+  c.resubscribe();
+  c.receive({ type: 'subscribed', conversation_id: C, last_seq: 0 });
+  const note = c.send('só para a equipe', { private: true });
+  const reply = c.send('olá');
+  assert.deepEqual(
+    socket.take('send').map((f) => [f.client_msg_id, f.private]),
+    [[note.clientMsgId, true], [reply.clientMsgId, undefined]],
+  );
+  c.resubscribe();
+  c.receive({ type: 'subscribed', conversation_id: C, last_seq: 0 });
+  assert.deepEqual(socket.take('send').map((f) => f.private), [true, undefined]);
+  assert.equal(note.private, true, 'the pending entry says so, for the screen to show it as a note');
+});
+
 test('after a reconnect it resumes from the last seq and resends what was in flight, with the same id', () => {
   const c = client();
   c.resubscribe();
@@ -183,6 +199,11 @@ test('read receipts: sent only while looking, once per seq; "Seen" is the newest
   assert.equal(c.seenSeq(), 2);
   c.notePeerRead(1); // older stored state never moves it back
   assert.equal(c.seenSeq(), 2);
+  // A note the visitor never got is not "Seen", even below the visitor's read seq.
+  c.receive({ type: 'message', message: stored(4, agent, { private: true }) });
+  c.receive({ type: 'message', message: stored(5, visitor) });
+  c.receive({ type: 'read', conversation_id: C, author: visitor, seq: 5 });
+  assert.equal(c.seenSeq(), 3);
 });
 
 test('closing unsubscribes and ends my typing', () => {

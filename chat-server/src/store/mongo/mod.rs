@@ -96,6 +96,8 @@ pub struct MongoStore {
     api_tokens: Collection<ApiTokenDoc>,
     /// See [`lease`].
     leases: Collection<Document>,
+    /// `{_id: agent_id, turn}`: see [`routing`].
+    routing_turns: Collection<Document>,
     /// See [`outbox`].
     outbox: Collection<Document>,
     password_resets: Collection<Document>,
@@ -147,6 +149,7 @@ impl MongoStore {
             canned: db.collection("canned_responses"),
             api_tokens: db.collection("api_tokens"),
             leases: db.collection("leases"),
+            routing_turns: db.collection("routing_turns"),
             outbox: db.collection("outbox"),
             password_resets: db.collection("password_resets"),
             meta: db.collection("meta"),
@@ -545,6 +548,27 @@ impl Store for MongoStore {
         limit: u32,
     ) -> StoreResult<Vec<Conversation>> {
         self.unassigned_oldest_first(teams, limit).await
+    }
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> StoreResult<bool> {
+        self.take_lease(name, holder, ttl).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        self.give_up_lease(name, holder).await
+    }
+
+    async fn routing_turns(&self) -> StoreResult<std::collections::BTreeMap<String, u64>> {
+        self.turns().await
+    }
+
+    async fn record_routing_turn(&self, agent_id: &str, turn: u64) -> StoreResult<()> {
+        self.record_turn(agent_id, turn).await
     }
 
     async fn search_messages(&self, query: &str, page: &Page) -> StoreResult<Vec<Message>> {

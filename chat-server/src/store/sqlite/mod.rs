@@ -581,6 +581,37 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> StoreResult<bool> {
+        let (name, holder) = (name.to_string(), holder.to_string());
+        let until = millis(now()).saturating_add(ttl.as_millis() as i64);
+        self.conns
+            .write(move |conn, path| routing::try_lease(conn, path, &name, &holder, until))
+            .await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        let (name, holder) = (name.to_string(), holder.to_string());
+        self.conns
+            .write(move |conn, path| routing::release_lease(conn, path, &name, &holder))
+            .await
+    }
+
+    async fn routing_turns(&self) -> StoreResult<std::collections::BTreeMap<String, u64>> {
+        self.conns.read(routing::turns).await
+    }
+
+    async fn record_routing_turn(&self, agent_id: &str, turn: u64) -> StoreResult<()> {
+        let agent_id = agent_id.to_string();
+        self.conns
+            .write(move |conn, path| routing::record_turn(conn, path, &agent_id, turn))
+            .await
+    }
+
     async fn search_messages(&self, query: &str, page: &Page) -> StoreResult<Vec<Message>> {
         let (query, page) = (query.to_string(), page.clone());
         self.conns

@@ -1,4 +1,5 @@
-//! What automatic assignment reads and the one write it must not race on.
+//! What automatic assignment reads, the one write it must not race on, the lease that lets one
+//! process route at a time and the turns that break ties.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -78,4 +79,51 @@ pub fn oldest_unassigned(
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), rows::conversation)?;
     rows.collect()
+}
+
+/// One statement: the upsert matches a free, expired or already-held-by-`holder` lease and
+/// returns a row only when it wrote, so two processes cannot both see `true`.
+pub fn try_lease(
+    conn: &Connection,
+    path: &Path,
+    name: &str,
+    holder: &str,
+    until: i64,
+) -> StoreResult<bool> {
+    conn.query_row(
+        "INSERT INTO leases (name, holder, until) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+             WHERE until < ?4 OR holder = excluded.holder
+         RETURNING 1",
+        params![name, holder, until, millis(now())],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|taken| taken.is_some())
+    .map_err(|e| store_error(path, e))
+}
+
+pub fn release_lease(conn: &Connection, path: &Path, name: &str, holder: &str) -> StoreResult<()> {
+    conn.execute(
+        "DELETE FROM leases WHERE name = ? AND holder = ?",
+        params![name, holder],
+    )
+    .map(drop)
+    .map_err(|e| store_error(path, e))
+}
+
+pub fn turns(conn: &Connection) -> rusqlite::Result<BTreeMap<String, u64>> {
+    let mut stmt = conn.prepare_cached("SELECT agent_id, turn FROM routing_turns")?;
+    let turns = stmt.query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)? as u64)))?;
+    turns.collect()
+}
+
+pub fn record_turn(conn: &Connection, path: &Path, agent_id: &str, turn: u64) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO routing_turns (agent_id, turn) VALUES (?1, ?2)
+         ON CONFLICT (agent_id) DO UPDATE SET turn = excluded.turn",
+        params![agent_id, turn as i64],
+    )
+    .map(drop)
+    .map_err(|e| store_error(path, e))
 }

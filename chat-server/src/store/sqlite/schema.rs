@@ -7,7 +7,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
 /// Times are milliseconds since the Unix epoch (the model keeps millisecond precision).
@@ -171,9 +171,23 @@ CREATE TABLE api_tokens (
 ) STRICT;
 ";
 
+/// Automatic assignment across processes: named leases (one holder at a time until `until`, ms)
+/// and the turn each agent last took, for "ties in turn".
+const V10: &str = "
+CREATE TABLE leases (
+    name   TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until  INTEGER NOT NULL
+) STRICT;
+CREATE TABLE routing_turns (
+    agent_id TEXT PRIMARY KEY,
+    turn     INTEGER NOT NULL CHECK (turn >= 0)
+) STRICT;
+";
+
 /// The mail outbox, polled by every replica for due pending mails (hence the index), and
 /// password-reset tokens by the SHA-256 of the secret.
-const V10: &str = "
+const V11: &str = "
 CREATE TABLE outbox (
     id         TEXT PRIMARY KEY,
     recipient  TEXT NOT NULL,
