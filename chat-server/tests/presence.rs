@@ -203,3 +203,28 @@ async fn an_agent_stays_online_while_any_replica_has_its_socket_and_a_killed_rep
          dead replica's last heartbeat)"
     );
 }
+
+/// A replica stopped on purpose (SIGTERM, as Kubernetes does) says it hosts nobody as it goes:
+/// its agents go offline on the others at once, not after the TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_stops_takes_its_agents_offline_at_once() {
+    let redis = testkit::redis::redis();
+    let mongo = testkit::mongo::mongo();
+    let store = mongo.database_uri(&testkit::unique("presence")).await;
+    let env = binary::deployment_env(&redis.url, store);
+    let a = binary::start(&env);
+    let b = binary::start(&env);
+    let desk = Desk::new(&a).await;
+    let (ana, ana_token) = desk.agent(&a, "Ana").await;
+    let (_, bia_token) = desk.agent(&a, "Bia").await;
+    let mut watcher = socket(&a, &bia_token).await;
+    let _ana_on_b = socket(&b, &ana_token).await;
+    until_presence(&mut watcher, &ana, "online", Instant::now()).await;
+
+    let stopping = Instant::now();
+    b.guard.signal("TERM");
+    let took = until_presence(&mut watcher, &ana, "offline", stopping).await;
+    assert!(took < Duration::from_secs(5), "offline after {took:?}");
+    assert_eq!(desk.presence_on(&a, &ana).await, "offline");
+    eprintln!("presence: SIGTERM of the replica holding Ana's socket: offline on A after {took:?}");
+}

@@ -126,8 +126,11 @@ impl Chat {
         let Ok(_one) = tokio::time::timeout(wait, self.routing.pass.lock()).await else {
             return Err(busy(wait));
         };
-        // Most wake-ups find nothing waiting: then the lease is not worth a write.
-        if self.store.oldest_unassigned(None, 1).await?.is_empty() {
+        // Most wake-ups find nobody online or nothing waiting: then the lease is not worth a
+        // write.
+        if self.presence.online().is_empty()
+            || self.store.oldest_unassigned(None, 1).await?.is_empty()
+        {
             return Ok(Vec::new());
         }
         let holder = &self.routing.holder;
