@@ -131,7 +131,7 @@ fn decoded(mail: &str) -> String {
 /// The token of the reset link in `mail`, after checking the link's shape.
 fn reset_token(mail: &str) -> String {
     let body = decoded(mail);
-    let prefix = "https://acme.chat.test/console/#/reset?token=";
+    let prefix = "https://acme.chat.test/#/reset?token=";
     let at = body
         .find(prefix)
         .unwrap_or_else(|| panic!("no reset link in:\n{body}"));

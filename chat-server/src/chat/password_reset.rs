@@ -89,7 +89,8 @@ impl Chat {
                 expires_at: created_at + ttl,
             })
             .await?;
-        let link = format!("{}/console/#/reset?token={token}", mail.public_url);
+        // The console is served at `/`; its router reads the fragment.
+        let link = format!("{}/#/reset?token={token}", mail.public_url);
         let minutes = mail.ttl.as_secs().div_ceil(60);
         let body = format!(
             "Hello {name},\r\n\r\nSomeone (hopefully you) asked to reset the password of your \
