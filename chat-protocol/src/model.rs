@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ConversationStatus {
     Open,
@@ -37,6 +38,7 @@ impl std::str::FromStr for ConversationStatus {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisitorRef {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,10 +46,12 @@ pub struct VisitorRef {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     pub id: String,
     pub status: ConversationStatus,
     pub visitor: VisitorRef,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub assignee: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -57,14 +61,18 @@ pub struct Conversation {
     /// `last_seq` (see [`Conversation::as_visitor_sees_it`]). Stored conversations that predate
     /// notes have only public messages, so stores read it as `last_seq` there.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_public_seq: u64,
     /// How far each reader has read, as stored; never moves back.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub read: ReadState,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub labels: Vec<String>,
     /// The team the conversation is routed to, if any.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub team_id: Option<String>,
     /// For the agent who asked: messages after its read seq. Only in answers to one agent (a
     /// list or a GET); frames broadcast to every agent leave it out, and a client works it out
@@ -74,12 +82,15 @@ pub struct Conversation {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReadState {
     /// The visitor's last read seq (0: nothing read).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub visitor: u64,
     /// Each agent's last read seq, by agent id; agents that never read are absent.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub agents: std::collections::BTreeMap<String, u64>,
 }
 
@@ -104,6 +115,7 @@ impl Conversation {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum AuthorKind {
     Visitor,
@@ -122,6 +134,7 @@ impl AuthorKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Author {
     pub kind: AuthorKind,
     pub id: String,
@@ -131,6 +144,7 @@ pub struct Author {
 
 /// An attachment as carried inside a message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttachmentRef {
     pub id: String,
     pub filename: String,
@@ -139,6 +153,7 @@ pub struct AttachmentRef {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub id: String,
     pub conversation_id: String,
@@ -148,6 +163,7 @@ pub struct Message {
     pub author: Author,
     pub body: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub attachments: Vec<AttachmentRef>,
     /// A note agents write for each other: never shown to the visitor. On the wire only when
     /// true.

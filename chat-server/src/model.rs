@@ -45,7 +45,7 @@ pub struct NewMessage {
 }
 
 /// A group of agents conversations can be routed to. `name` is unique, compared ignoring case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Team {
     pub id: String,
     pub name: String,
@@ -56,7 +56,7 @@ pub struct Team {
 
 /// A saved reply agents insert by typing `/` + `shortcut`; `shortcut` is unique, compared
 /// ignoring case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CannedResponse {
     pub id: String,
     pub shortcut: String,
@@ -67,7 +67,7 @@ pub struct CannedResponse {
 
 /// An integration's credential as clients see it: never the secret, which is shown once when
 /// it is made.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: String,
     pub name: String,
@@ -91,14 +91,14 @@ pub enum Reader {
     Agent(String),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Agent,
     Admin,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Agent {
     pub id: String,
     pub email: String,
@@ -107,6 +107,7 @@ pub struct Agent {
     /// A disabled agent keeps its history but cannot sign in. Absent in what older servers
     /// stored, which reads as enabled.
     #[serde(default)]
+    #[schema(required = true)]
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
 }

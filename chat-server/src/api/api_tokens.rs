@@ -3,38 +3,91 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::AppState;
+use super::error::ErrorBody;
 use super::extract::{Auth, Body};
-use super::paging::{self, PageQuery};
+use super::paging::PageQuery;
+use crate::chat::NewApiToken;
 use crate::error::Error;
+use crate::model::ApiToken;
 
+/// A page of API tokens, newest first, without their secrets.
+#[derive(Serialize, ToSchema)]
+pub struct ApiTokenPage {
+    api_tokens: Vec<ApiToken>,
+    /// The cursor of the following page (`?before=`), null on the last.
+    #[schema(required = true)]
+    next: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/api-tokens", tag = "identity", operation_id = "list_api_tokens",
+    summary = "API tokens for integrations, without secrets (admin)",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of API tokens", body = ApiTokenPage),
+        (status = 400, description = "`invalid_limit`, `invalid_cursor`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Auth(by): Auth,
     Query(q): Query<PageQuery>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<ApiTokenPage>, Error> {
     let page = state.chat.list_api_tokens(&by, q.page()?).await?;
-    Ok(Json(paging::body("api_tokens", page)))
+    Ok(Json(ApiTokenPage {
+        api_tokens: page.items,
+        next: page.next,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewToken {
+    /// What uses the token (1 to 100 characters).
     name: String,
 }
 
+#[utoipa::path(
+    post, path = "/api-tokens", tag = "identity", operation_id = "create_api_token",
+    summary = "Make an API token for an integration (admin)",
+    description = "The secret (`token`) is in this answer only. An API token acts as an agent on \
+                   REST, never on the websocket.",
+    request_body = NewToken,
+    responses(
+        (status = 201, description = "The token with its secret", body = NewApiToken),
+        (status = 400, description = "`invalid_name`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many writes with this token (Retry-After)", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Auth(by): Auth,
     Body(b): Body<NewToken>,
-) -> Result<(StatusCode, Json<Value>), Error> {
+) -> Result<(StatusCode, Json<NewApiToken>), Error> {
     super::charge_write(&state, &by)?;
     let made = state.chat.create_api_token(&by, &b.name).await?;
-    Ok((StatusCode::CREATED, Json(json!(made))))
+    Ok((StatusCode::CREATED, Json(made)))
 }
 
+#[utoipa::path(
+    delete, path = "/api-tokens/{id}", tag = "identity", operation_id = "delete_api_token",
+    summary = "Revoke an API token (admin)",
+    params(("id" = String, Path, description = "API token id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many writes with this token (Retry-After)", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Auth(by): Auth,

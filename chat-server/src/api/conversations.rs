@@ -3,41 +3,81 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use super::error::ErrorBody;
 use super::extract::{Auth, Body};
-use super::paging::{self, PageQuery};
 use crate::chat::Assignment;
 use crate::error::Error;
-use crate::model::ConversationStatus;
+use crate::model::{Conversation, ConversationStatus, Message};
 use crate::store::{Appended, AssigneeFilter, ConversationFilter};
 
+#[utoipa::path(
+    post, path = "/conversations", tag = "conversations", operation_id = "create_conversation",
+    summary = "Start a conversation (visitor)",
+    responses(
+        (status = 201, description = "The new conversation", body = Conversation),
+        (status = 403, description = "`forbidden`: only visitors start conversations", body = ErrorBody),
+        (status = 409, description = "`too_many_open_conversations`: continue an unresolved one", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many writes with this token (Retry-After)", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Auth(by): Auth,
-) -> Result<(StatusCode, Json<Value>), Error> {
+) -> Result<(StatusCode, Json<Conversation>), Error> {
     super::charge_write(&state, &by)?;
     let c = state.chat.create_conversation(&by).await?;
-    Ok((StatusCode::CREATED, Json(json!(c))))
+    Ok((StatusCode::CREATED, Json(c)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// `open`, `pending` or `resolved`.
     status: Option<String>,
+    /// `me`, `none` (unassigned), `all`, or an agent id.
     assignee: Option<String>,
+    /// Only conversations carrying this label.
     label: Option<String>,
+    /// Only conversations routed to this team.
     team: Option<String>,
-    #[serde(flatten)]
-    page: PageQuery,
+    /// The `next` cursor of the previous page.
+    before: Option<String>,
+    /// Conversations per page, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>)]
+    limit: Option<String>,
 }
 
+/// A page of conversations, newest first; to an agent each carries its `unread` count.
+#[derive(Serialize, ToSchema)]
+pub struct ConversationPage {
+    conversations: Vec<Conversation>,
+    /// The cursor of the following page (`?before=`), null on the last.
+    #[schema(required = true)]
+    next: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/conversations", tag = "conversations", operation_id = "list_conversations",
+    summary = "Conversations, newest first",
+    description = "Agents see the tenant's conversations; a visitor only its own.",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of conversations", body = ConversationPage),
+        (status = 400, description = "`invalid_status`, `invalid_label`, `invalid_limit`, \
+                                      `invalid_cursor`", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Auth(by): Auth,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<ConversationPage>, Error> {
     let status = q
         .status
         .as_deref()
@@ -58,42 +98,78 @@ pub async fn list(
         team: q.team,
         ..ConversationFilter::default()
     };
-    let page = q.page.page()?;
+    let page = crate::chat::paging::page(q.before.as_deref(), q.limit.as_deref())?;
     let list = state.chat.list_conversations(&by, filter, &page).await?;
-    Ok(Json(paging::body("conversations", list)))
+    Ok(Json(ConversationPage {
+        conversations: list.items,
+        next: list.next,
+    }))
 }
 
+#[utoipa::path(
+    get, path = "/conversations/{id}", tag = "conversations", operation_id = "get_conversation",
+    summary = "One conversation",
+    params(("id" = String, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The conversation (as a visitor sees it, to its visitor)", body = Conversation),
+        (status = 403, description = "`forbidden`: another visitor's conversation", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Auth(by): Auth,
     Path(id): Path<String>,
-) -> Result<Json<Value>, Error> {
-    Ok(Json(json!(state.chat.conversation(&by, &id).await?)))
+) -> Result<Json<Conversation>, Error> {
+    Ok(Json(state.chat.conversation(&by, &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
+    /// Only messages with a higher seq (default 0: from the first).
     after_seq: Option<u64>,
+    /// At most this many (default 100).
     limit: Option<u32>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct MessageList {
+    messages: Vec<Message>,
+}
+
+#[utoipa::path(
+    get, path = "/conversations/{id}/messages", tag = "conversations", operation_id = "list_messages",
+    summary = "A conversation's messages, ascending by seq",
+    description = "A visitor never gets private notes.",
+    params(("id" = String, Path, description = "Conversation id"), MessagesQuery),
+    responses(
+        (status = 200, description = "Messages with seq > after_seq", body = MessageList),
+        (status = 403, description = "`forbidden`: another visitor's conversation", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn messages(
     State(state): State<AppState>,
     Auth(by): Auth,
     Path(id): Path<String>,
     Query(q): Query<MessagesQuery>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<MessageList>, Error> {
     let list = state
         .chat
         .messages(&by, &id, q.after_seq.unwrap_or(0), q.limit.unwrap_or(100))
         .await?;
-    Ok(Json(json!({"messages": list})))
+    Ok(Json(MessageList { messages: list }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewMessage {
     body: String,
+    /// The sender's id for this message: sending it again returns the original message.
     client_msg_id: Option<String>,
+    /// Ids from `POST /api/v1/uploads` for this conversation, their bytes uploaded.
     #[serde(default)]
     attachments: Vec<String>,
     /// A private note (agents only).
@@ -103,12 +179,35 @@ pub struct NewMessage {
 
 /// 201 with the message; a repeated `client_msg_id` answers 201 with the original message and
 /// `Idempotent-Replayed: true`.
+#[utoipa::path(
+    post, path = "/conversations/{id}/messages", tag = "conversations", operation_id = "send_message",
+    summary = "Send a message (same semantics as the websocket `send`)",
+    description = "Durable before anyone is told. A repeated `client_msg_id` stores nothing new and \
+                   answers 201 with the original message and `Idempotent-Replayed: true`. A visitor \
+                   writing in a resolved conversation reopens it.",
+    params(("id" = String, Path, description = "Conversation id")),
+    request_body = NewMessage,
+    responses(
+        (status = 201, description = "The stored message", body = Message,
+         headers(("Idempotent-Replayed" = String, description = "`true` when this is the original of a repeated client_msg_id"))),
+        (status = 400, description = "`empty_body`, `invalid_client_msg_id`, `unknown_attachment`, \
+                                      `too_many_attachments`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: another visitor's conversation, or a visitor's \
+                                      private note", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`duplicate_client_msg_id`: used by someone else; \
+                                      `attachment_not_uploaded`: PUT its bytes first", body = ErrorBody),
+        (status = 413, description = "`body_too_large`: over CHAT_MAX_MESSAGE_BYTES (UTF-8 bytes)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many writes with this token (Retry-After)", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn send(
     State(state): State<AppState>,
     Auth(by): Auth,
     Path(id): Path<String>,
     Body(b): Body<NewMessage>,
-) -> Result<(StatusCode, HeaderMap, Json<Value>), Error> {
+) -> Result<(StatusCode, HeaderMap, Json<Message>), Error> {
     super::charge_write(&state, &by)?;
     let appended = state
         .chat
@@ -118,19 +217,19 @@ pub async fn send(
     if let Appended::Existing(_) = appended {
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    Ok((
-        StatusCode::CREATED,
-        headers,
-        Json(json!(appended.message())),
-    ))
+    Ok((StatusCode::CREATED, headers, Json(appended.into_message())))
 }
 
 /// A field given as `null` clears that side; one left out stays as it is.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Assign {
+    /// An agent id, or null to unassign.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     agent_id: Option<Option<String>>,
+    /// A team id, or null for no team.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     team_id: Option<Option<String>>,
 }
 
@@ -139,50 +238,92 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     Option::<String>::deserialize(d).map(Some)
 }
 
+#[utoipa::path(
+    post, path = "/conversations/{id}/assign", tag = "conversations", operation_id = "assign_conversation",
+    summary = "Route a conversation to an agent and/or a team (agent)",
+    params(("id" = String, Path, description = "Conversation id")),
+    request_body = Assign,
+    responses(
+        (status = 200, description = "The conversation as changed", body = Conversation),
+        (status = 400, description = "`invalid_assignment`: neither field given; `unknown_agent`, \
+                                      `unknown_team`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an agent", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn assign(
     State(state): State<AppState>,
     Auth(by): Auth,
     Path(id): Path<String>,
     Body(b): Body<Assign>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Conversation>, Error> {
     let to = Assignment {
         agent_id: b.agent_id,
         team_id: b.team_id,
     };
-    Ok(Json(json!(state.chat.assign(&by, &id, to).await?)))
+    Ok(Json(state.chat.assign(&by, &id, to).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct SetStatus {
+    /// Read as text so that an unknown status gets `invalid_status` naming the ones there are.
+    #[schema(value_type = ConversationStatus)]
     status: String,
 }
 
+#[utoipa::path(
+    post, path = "/conversations/{id}/status", tag = "conversations", operation_id = "set_conversation_status",
+    summary = "Open, set pending or resolve a conversation (agent)",
+    params(("id" = String, Path, description = "Conversation id")),
+    request_body = SetStatus,
+    responses(
+        (status = 200, description = "The conversation as changed", body = Conversation),
+        (status = 400, description = "`invalid_status`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an agent", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn status(
     State(state): State<AppState>,
     Auth(by): Auth,
     Path(id): Path<String>,
     Body(b): Body<SetStatus>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Conversation>, Error> {
     let status = b
         .status
         .parse()
         .map_err(|e| Error::invalid("invalid_status", e))?;
-    Ok(Json(json!(state.chat.set_status(&by, &id, status).await?)))
+    Ok(Json(state.chat.set_status(&by, &id, status).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Labels {
+    /// The conversation's labels from now on (normalised to lower case, repeats dropped).
     labels: Vec<String>,
 }
 
+#[utoipa::path(
+    put, path = "/conversations/{id}/labels", tag = "conversations", operation_id = "set_conversation_labels",
+    summary = "Replace a conversation's labels (agent)",
+    params(("id" = String, Path, description = "Conversation id")),
+    request_body = Labels,
+    responses(
+        (status = 200, description = "The conversation as changed", body = Conversation),
+        (status = 400, description = "`invalid_label`, `too_many_labels`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an agent", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many writes with this token (Retry-After)", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn labels(
     State(state): State<AppState>,
     Auth(by): Auth,
     Path(id): Path<String>,
     Body(b): Body<Labels>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Conversation>, Error> {
     super::charge_write(&state, &by)?;
-    Ok(Json(json!(
-        state.chat.set_labels(&by, &id, &b.labels).await?
-    )))
+    Ok(Json(state.chat.set_labels(&by, &id, &b.labels).await?))
 }

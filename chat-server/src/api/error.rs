@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header::RETRY_AFTER};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::{Error, Kind};
 
@@ -41,9 +42,29 @@ impl IntoResponse for Error {
     }
 }
 
+/// The contract's error body, `{"error": {"code", "message"}}`, for every refusal.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"error": {"code": "not_found", "message": "conversation 01j… not found"}}))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable snake_case code clients act on; each operation lists the ones it returns.
+    pub code: String,
+    /// A human sentence naming what is wrong; not for matching.
+    pub message: String,
+}
+
 /// The contract's error body with an explicit status, for refusals only the HTTP layer knows
 /// (a body that is not JSON gets axum's own 415 or 422, not a domain kind).
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = json!({"error": {"code": code, "message": message}});
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_string(),
+            message: message.to_string(),
+        },
+    };
     (status, Json(body)).into_response()
 }

@@ -4,9 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
+use super::error::ErrorBody;
 use crate::error::{Error, Kind};
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -18,11 +20,31 @@ pub struct Dependencies {
     pub bus: std::sync::Arc<dyn crate::bus::Bus>,
 }
 
-pub async fn live() -> impl IntoResponse {
-    Json(json!({"status": "live"}))
+/// `{"status": "live"}` or `{"status": "ready"}`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    status: &'static str,
 }
 
-pub async fn ready(State(state): State<AppState>) -> Result<impl IntoResponse, Error> {
+#[utoipa::path(
+    get, path = "/health/live", tag = "health", operation_id = "live",
+    summary = "200 while the process runs",
+    responses((status = 200, description = "Live", body = Health, example = json!({"status": "live"}))),
+)]
+pub async fn live() -> Json<Health> {
+    Json(Health { status: "live" })
+}
+
+#[utoipa::path(
+    get, path = "/health/ready", tag = "health", operation_id = "ready",
+    summary = "200 when the store and the bus answer",
+    responses(
+        (status = 200, description = "Ready", body = Health, example = json!({"status": "ready"})),
+        (status = 503, description = "`not_ready`: the message says what did not answer, or that \
+                                      the replica is shutting down", body = ErrorBody),
+    ),
+)]
+pub async fn ready(State(state): State<AppState>) -> Result<Json<Health>, Error> {
     let not_ready = |what: String| Error::new(Kind::Unavailable, "not_ready", what);
     if state.shutdown.is_cancelled() {
         return Err(not_ready("shutting down".into()));
@@ -37,7 +59,7 @@ pub async fn ready(State(state): State<AppState>) -> Result<impl IntoResponse, E
         Ok(Err(e)) => return Err(not_ready(e.to_string())),
         Err(_) => return Err(not_ready("bus did not answer within 2 s".into())),
     }
-    Ok(Json(json!({"status": "ready"})))
+    Ok(Json(Health { status: "ready" }))
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

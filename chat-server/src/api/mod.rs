@@ -7,6 +7,7 @@ pub mod error;
 mod extract;
 pub mod health;
 mod identity;
+pub mod openapi;
 pub mod origins;
 mod paging;
 mod password_reset;
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
-use axum::routing::{delete, get, patch, post, put};
+use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{Any, CorsLayer};
@@ -29,6 +30,8 @@ use tower_http::cors::{Any, CorsLayer};
 use self::origins::AllowedOrigins;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::chat::Chat;
 use crate::delivery::Delivery;
@@ -78,57 +81,42 @@ pub fn metrics_app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The `/api/v1` routes, each registered with its OpenAPI operation (`routes!` takes only
+/// handlers annotated with `#[utoipa::path]`, and groups the methods of one path), so the
+/// document ([`openapi::document`]) cannot miss a route.
+pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(identity::create_visitor))
+        .routes(routes!(identity::login))
+        .routes(routes!(identity::create_agent, identity::list_agents))
+        .routes(routes!(sessions::change, sessions::delete))
+        .routes(routes!(sessions::password))
+        .routes(routes!(password_reset::request))
+        .routes(routes!(password_reset::confirm))
+        .routes(routes!(sessions::logout))
+        .routes(routes!(identity::me))
+        .routes(routes!(conversations::create, conversations::list))
+        .routes(routes!(conversations::get))
+        .routes(routes!(conversations::messages, conversations::send))
+        .routes(routes!(conversations::assign))
+        .routes(routes!(conversations::status))
+        .routes(routes!(conversations::labels))
+        .routes(routes!(teams::list, teams::create))
+        .routes(routes!(teams::get, teams::update, teams::delete))
+        .routes(routes!(canned::list, canned::create))
+        .routes(routes!(canned::replace, canned::delete))
+        .routes(routes!(search::search))
+        .routes(routes!(api_tokens::list, api_tokens::create))
+        .routes(routes!(api_tokens::delete))
+        .routes(routes!(uploads::create))
+        .routes(routes!(uploads::download))
+        .routes(routes!(ws::upgrade))
+        .routes(routes!(openapi::openapi_json))
+}
+
 pub fn app(state: AppState, extra: Option<Router>) -> Router {
-    let v1 = Router::new()
-        .route("/visitors", post(identity::create_visitor))
-        .route("/agents/login", post(identity::login))
-        .route(
-            "/agents",
-            post(identity::create_agent).get(identity::list_agents),
-        )
-        .route(
-            "/agents/{id}",
-            patch(sessions::change).delete(sessions::delete),
-        )
-        .route("/agents/me/password", post(sessions::password))
-        .route("/agents/password-reset", post(password_reset::request))
-        .route(
-            "/agents/password-reset/confirm",
-            post(password_reset::confirm),
-        )
-        .route("/auth/logout", post(sessions::logout))
-        .route("/me", get(identity::me))
-        .route(
-            "/conversations",
-            post(conversations::create).get(conversations::list),
-        )
-        .route("/conversations/{id}", get(conversations::get))
-        .route(
-            "/conversations/{id}/messages",
-            get(conversations::messages).post(conversations::send),
-        )
-        .route("/conversations/{id}/assign", post(conversations::assign))
-        .route("/conversations/{id}/status", post(conversations::status))
-        .route("/conversations/{id}/labels", put(conversations::labels))
-        .route("/teams", get(teams::list).post(teams::create))
-        .route(
-            "/teams/{id}",
-            get(teams::get).patch(teams::update).delete(teams::delete),
-        )
-        .route("/canned-responses", get(canned::list).post(canned::create))
-        .route(
-            "/canned-responses/{id}",
-            put(canned::replace).delete(canned::delete),
-        )
-        .route("/search", get(search::search))
-        .route(
-            "/api-tokens",
-            get(api_tokens::list).post(api_tokens::create),
-        )
-        .route("/api-tokens/{id}", delete(api_tokens::delete))
-        .route("/uploads", post(uploads::create))
-        .route("/attachments/{id}", get(uploads::download))
-        .route("/ws", get(ws::upgrade))
+    let (v1, _) = v1_routes().split_for_parts();
+    let v1 = v1
         // Bounds reading the body and the handler. A websocket is not cut: its upgrade answers
         // at once and the session runs on its own task.
         .layer(

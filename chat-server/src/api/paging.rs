@@ -2,14 +2,19 @@
 //! core's error naming `limit` rather than a generic query rejection.
 
 use serde::Deserialize;
+use utoipa::IntoParams;
 
-use crate::chat::paging::{self, Paged};
+use crate::chat::paging;
 use crate::error::Error;
 use crate::store::Page;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// The `next` cursor of the previous page.
     before: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>)]
     limit: Option<String>,
 }
 
@@ -17,12 +22,4 @@ impl PageQuery {
     pub fn page(&self) -> Result<Page, Error> {
         paging::page(self.before.as_deref(), self.limit.as_deref())
     }
-}
-
-/// `{"<key>": [items], "next": cursor|null}`, the contract's shape of a page.
-pub fn body<T: serde::Serialize>(key: &str, page: Paged<T>) -> serde_json::Value {
-    let mut body = serde_json::Map::new();
-    body.insert(key.to_string(), serde_json::json!(page.items));
-    body.insert("next".to_string(), serde_json::json!(page.next));
-    serde_json::Value::Object(body)
 }

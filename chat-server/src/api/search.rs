@@ -2,28 +2,58 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use serde::Deserialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use super::error::ErrorBody;
 use super::extract::Auth;
-use super::paging;
+use crate::chat::SearchHit;
 use crate::error::Error;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// Words that must all appear, case and accents ignored ("cafe" finds "Café").
     #[serde(default)]
     q: String,
+    /// The `next` cursor of the previous page.
     before: Option<String>,
+    /// Results per page, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>)]
     limit: Option<String>,
 }
 
+/// A page of search results, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct SearchPage {
+    results: Vec<SearchHit>,
+    /// The cursor of the following page (`?before=`), null on the last.
+    #[schema(required = true)]
+    next: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/search", tag = "search", operation_id = "search_messages",
+    summary = "Messages matching every word of q, private notes included (agent)",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "A page of matching messages", body = SearchPage),
+        (status = 400, description = "`invalid_query`: no word, or over 500 bytes; `invalid_limit`, \
+                                      `invalid_cursor`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an agent", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn search(
     State(state): State<AppState>,
     Auth(by): Auth,
     Query(q): Query<SearchQuery>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<SearchPage>, Error> {
     let page = crate::chat::paging::page(q.before.as_deref(), q.limit.as_deref())?;
     let hits = state.chat.search(&by, &q.q, page).await?;
-    Ok(Json(paging::body("results", hits)))
+    Ok(Json(SearchPage {
+        results: hits.items,
+        next: hits.next,
+    }))
 }

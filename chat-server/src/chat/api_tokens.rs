@@ -11,7 +11,7 @@ use crate::store::Page;
 const MAX_NAME_CHARS: usize = 100;
 
 /// A token just made: the only moment its secret exists outside the caller's hands.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct NewApiToken {
     #[serde(flatten)]
     pub api_token: ApiToken,

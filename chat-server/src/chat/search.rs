@@ -15,7 +15,7 @@ use crate::store::search::{MAX_QUERY_WORDS, query_words};
 /// harder (only the first [`MAX_QUERY_WORDS`] words count anyway).
 const MAX_QUERY_BYTES: usize = 500;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SearchHit {
     pub conversation_id: String,
     pub message: Message,

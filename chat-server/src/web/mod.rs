@@ -14,9 +14,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
+use chat_settings::rules::Locale;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::config::Config;
 use assets::{ASSETS, Audience};
@@ -40,19 +44,16 @@ pub fn router(config: &Config) -> Router {
             get(move |request: HeaderMap| serve(served.clone(), request)),
         );
     }
-    let branding = branding_json(config);
+    let brand = branding_json(config);
     let served = Arc::new(Served {
-        etag: assets::etag(&branding),
-        body: branding.into(),
+        etag: assets::etag(&brand),
+        body: brand.into(),
         content_type: "application/json",
         // The widget reads it from customers' pages.
         audience: Audience::Widget,
         policies: policies.clone(),
     });
-    let router = router.route(
-        "/api/v1/branding",
-        get(move |request: HeaderMap| serve(served.clone(), request)),
-    );
+    let router = router.route("/api/v1/branding", get(branding).with_state(served));
     let sign_in = sign_in::config_json(config);
     let served = Arc::new(Served {
         etag: assets::etag(&sign_in),
@@ -62,10 +63,39 @@ pub fn router(config: &Config) -> Router {
         audience: Audience::Console,
         policies,
     });
-    router.route(
-        "/api/v1/auth/config",
-        get(move |request: HeaderMap| serve(served.clone(), request)),
-    )
+    router.route("/api/v1/auth/config", get(auth_config).with_state(served))
+}
+
+/// The entries of these state-less routes, which live here outside the v1 router, in the OpenAPI
+/// document (`api::openapi` merges it).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(branding, auth_config))]
+pub struct WebDoc;
+
+#[utoipa::path(
+    get, path = "/api/v1/branding", tag = "branding", operation_id = "branding",
+    summary = "The tenant's branding, for the widget and console before anyone signs in",
+    description = "Public. Carries an ETag; `If-None-Match` with it answers 304.",
+    responses(
+        (status = 200, description = "The branding", body = Branding),
+        (status = 304, description = "Not modified (If-None-Match matched the ETag)"),
+    ),
+)]
+async fn branding(State(served): State<Arc<Served>>, request: HeaderMap) -> Response {
+    serve(served, request).await
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/auth/config", tag = "identity", operation_id = "sign_in_config",
+    summary = "How agents may sign in to the console: password, and single sign-on when configured",
+    description = "Public. Carries an ETag; `If-None-Match` with it answers 304.",
+    responses(
+        (status = 200, description = "The sign-in options", body = sign_in::SignInConfig),
+        (status = 304, description = "Not modified (If-None-Match matched the ETag)"),
+    ),
+)]
+async fn auth_config(State(served): State<Arc<Served>>, request: HeaderMap) -> Response {
+    serve(served, request).await
 }
 
 /// One fixed response, prepared when the router is built.
@@ -77,18 +107,32 @@ struct Served {
     policies: Arc<Policies>,
 }
 
-/// `{product_name, primary_color, logo_url, locale, welcome_message}` from the CHAT_BRAND_* settings,
-/// and `max_message_bytes` (CHAT_MAX_MESSAGE_BYTES): both screens need it before anyone signs
-/// in, to refuse an over-long message the way the server counts it (UTF-8 bytes).
+/// The CHAT_BRAND_* settings, and `max_message_bytes` (CHAT_MAX_MESSAGE_BYTES): both screens need
+/// it before anyone signs in, to refuse an over-long message the way the server counts it (UTF-8
+/// bytes).
+#[derive(Serialize, ToSchema)]
+pub struct Branding<'a> {
+    product_name: &'a str,
+    primary_color: &'a str,
+    #[schema(required = true)]
+    logo_url: Option<&'a str>,
+    /// `en` or `pt-BR`.
+    #[schema(value_type = String, example = "pt-BR")]
+    locale: Locale,
+    #[schema(required = true)]
+    welcome_message: Option<&'a str>,
+    max_message_bytes: usize,
+}
+
 fn branding_json(config: &Config) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "product_name": config.brand_product_name,
-        "primary_color": config.brand_primary_color,
-        "logo_url": config.brand_logo_url,
-        "locale": config.brand_locale,
-        "welcome_message": config.brand_welcome_message,
-        "max_message_bytes": config.max_message_bytes,
-    }))
+    serde_json::to_vec(&Branding {
+        product_name: &config.brand_product_name,
+        primary_color: &config.brand_primary_color,
+        logo_url: config.brand_logo_url.as_deref(),
+        locale: config.brand_locale,
+        welcome_message: config.brand_welcome_message.as_deref(),
+        max_message_bytes: config.max_message_bytes,
+    })
     .expect("branding serializes")
 }
 

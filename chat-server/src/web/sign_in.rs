@@ -14,23 +14,51 @@
 //! it lives there) and the configured token endpoint: [`connect_origins`] names exactly those
 //! origins. The authorization endpoint is a top-level navigation, which CSP does not govern.
 
+use serde::Serialize;
+use utoipa::ToSchema;
+
 use crate::config::Config;
 
 use super::security::origin_of;
 
+/// The body of `GET /api/v1/auth/config`.
+#[derive(Serialize, ToSchema)]
+pub struct SignInConfig {
+    /// Email and password sign-in (`POST /api/v1/agents/login`); always offered.
+    password: bool,
+    /// Single sign-on, or null when no issuer is configured.
+    #[schema(required = true)]
+    oidc: Option<OidcSignIn>,
+}
+
+/// What the console needs for the authorization code flow with PKCE.
+#[derive(Serialize, ToSchema)]
+pub struct OidcSignIn {
+    issuer: String,
+    client_id: String,
+    /// "Sign in with <display_name>".
+    display_name: String,
+    /// Null: take the discovery document's.
+    #[schema(required = true)]
+    token_endpoint: Option<String>,
+}
+
 /// The JSON body of `GET /api/v1/auth/config`, prepared once.
 pub fn config_json(config: &Config) -> Vec<u8> {
     let oidc = match (&config.oidc_issuer, &config.oidc_audience) {
-        (Some(issuer), Some(client_id)) => serde_json::json!({
-            "issuer": issuer,
-            "client_id": client_id,
-            "display_name": display_name(config, issuer),
-            "token_endpoint": config.oidc_token_endpoint,
+        (Some(issuer), Some(client_id)) => Some(OidcSignIn {
+            issuer: issuer.clone(),
+            client_id: client_id.clone(),
+            display_name: display_name(config, issuer),
+            token_endpoint: config.oidc_token_endpoint.clone(),
         }),
-        _ => serde_json::Value::Null,
+        _ => None,
     };
-    serde_json::to_vec(&serde_json::json!({ "password": true, "oidc": oidc }))
-        .expect("sign-in config serializes")
+    serde_json::to_vec(&SignInConfig {
+        password: true,
+        oidc,
+    })
+    .expect("sign-in config serializes")
 }
 
 fn display_name(config: &Config, issuer: &str) -> String {

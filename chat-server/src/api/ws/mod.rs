@@ -17,6 +17,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 
 use super::AppState;
+use super::error::ErrorBody;
 use super::extract::ClientIp;
 use crate::auth::Authenticated;
 use crate::delivery::session;
@@ -44,6 +45,27 @@ fn offered_token(headers: &HeaderMap) -> Option<String> {
         .find_map(|p| p.trim().strip_prefix(BEARER_PREFIX).map(str::to_string))
 }
 
+#[utoipa::path(
+    get, path = "/ws", tag = "websocket", operation_id = "websocket",
+    summary = "Open the websocket (frames: docs/websocket.md)",
+    description = "Offer the subprotocols `atendo.v1` and `atendo.bearer.<token>` in \
+                   `Sec-WebSocket-Protocol`; the server selects `atendo.v1`. `?token=` on the URL \
+                   still works but is deprecated (access logs record URLs). The frames, close codes \
+                   and ordering guarantees are in docs/websocket.md; their JSON Schemas are the \
+                   `ClientFrame` and `ServerFrame` components.",
+    params(
+        ("Sec-WebSocket-Protocol" = String, Header, description = "`atendo.v1, atendo.bearer.<token>`"),
+        ("token" = Option<String>, Query, deprecated, description = "Deprecated: the token in the URL"),
+    ),
+    responses(
+        (status = 101, description = "Switching protocols: the socket is open"),
+        (status = 401, description = "`unauthorized`, `token_revoked`: no valid token", body = ErrorBody),
+        (status = 403, description = "`origin_not_allowed`: the page's Origin is not in \
+                                      CHAT_ALLOWED_ORIGINS", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many connections from this address (Retry-After)", body = ErrorBody),
+        (status = 503, description = "`shutting_down`: reconnect (to another replica)", body = ErrorBody),
+    ),
+)]
 pub async fn upgrade(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
