@@ -402,6 +402,28 @@ pub struct Config {
     /// 60 s (3 × 19 s + the 1 s sweep).
     #[arg(long, env = names::PRESENCE_HEARTBEAT_SECS, value_name = names::PRESENCE_HEARTBEAT_SECS, default_value = "15", value_parser = clap::value_parser!(u64).range(1..=19), hide = true)]
     pub presence_heartbeat_secs: u64,
+
+    // ---- Mail (issue 13's password resets, issue 14) ----
+    /// `smtp://user:pass@host:587` (STARTTLS required; `?tls=none` for a relay on a trusted
+    /// network) or `smtps://user:pass@host:465` (implicit TLS). Unset, no mail is sent and
+    /// password reset answers 503 `mail_not_configured`. Needs CHAT_MAIL_FROM and
+    /// CHAT_PUBLIC_URL (for the links in mails). Checked at start rather than by clap, whose
+    /// error would repeat the value, password included.
+    #[arg(long, env = names::SMTP_URL, value_name = names::SMTP_URL, requires_all = ["mail_from", "public_url"], hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of every mail, e.g. `ACME Suporte <suporte@acme.com>`.
+    #[arg(long, env = names::MAIL_FROM, value_name = names::MAIL_FROM, value_parser = crate::mail::mail_from, requires = "smtp_url")]
+    pub mail_from: Option<lettre::message::Mailbox>,
+    /// PEM file with the private CA that signed the SMTP server's certificate; replaces the
+    /// public roots for mail. Read at start: a missing or malformed file stops the server.
+    #[arg(long, env = names::SMTP_CA_FILE, value_name = names::SMTP_CA_FILE, value_parser = crate::bus::tls::parse_ca_file, requires = "smtp_url")]
+    pub smtp_ca_file: Option<crate::bus::tls::CaFile>,
+    #[arg(long, env = names::MAIL_RETRY_BASE_SECS, value_name = names::MAIL_RETRY_BASE_SECS, default_value = "5", value_parser = positive::<u64>, hide = true)]
+    pub mail_retry_base_secs: u64,
+    #[arg(long, env = names::MAIL_LEASE_SECS, value_name = names::MAIL_LEASE_SECS, default_value = "60", value_parser = positive::<u64>, hide = true)]
+    pub mail_lease_secs: u64,
+    #[arg(long, env = names::PASSWORD_RESET_TTL_SECS, value_name = names::PASSWORD_RESET_TTL_SECS, default_value = "1800", value_parser = positive::<u64>, hide = true)]
+    pub password_reset_ttl_secs: u64,
 }
 
 impl Config {
@@ -472,6 +494,33 @@ mod tests {
             err.contains("CHAT_BUS_CA_FILE") && err.contains("/nonexistent/redis-ca.pem"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn mail_settings_are_checked_naming_the_variable() {
+        let err = parse(&[
+            "--smtp-url",
+            "smtp://u:secret@h:25",
+            "--public-url",
+            "https://a.b",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("CHAT_MAIL_FROM"), "{err}");
+        let err = parse(&["--smtp-url", "smtp://h", "--mail-from", "not an address"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("CHAT_MAIL_FROM"), "{err}");
+        let ok = parse(&[
+            "--smtp-url",
+            "smtps://u:p@h",
+            "--mail-from",
+            "ACME <s@acme.test>",
+            "--public-url",
+            "https://acme.test",
+        ])
+        .unwrap();
+        assert_eq!(ok.password_reset_ttl_secs, 1800);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - `store`, `bus`, `uploads`: traits for the outside world and their implementations;
 //! - `auth`: tokens, passwords, OIDC;
 //! - `limits`: rate limits against abuse (per address, account and token principal);
+//! - `mail`: SMTP settings, the transport and the durable outbox's sender;
 //! - `server`: start-up and graceful shutdown; `http`: the listener and its timeouts;
 //! - `web`: the agent console, the visitor widget and the branding they read.
 
@@ -22,6 +23,7 @@ pub mod delivery;
 pub mod error;
 pub mod http;
 pub mod limits;
+pub mod mail;
 pub mod metrics;
 pub mod model;
 /// The websocket frames live in their own crate (shared with clients and fuzzed without the

@@ -31,6 +31,11 @@ pub struct Limiters {
     pub login_address: DefaultKeyedRateLimiter<IpAddr>,
     /// Login attempts per account (normalised email), whatever address they come from.
     pub login_account: DefaultKeyedRateLimiter<String>,
+    /// Password-reset requests per client address (the login rate).
+    pub reset_address: DefaultKeyedRateLimiter<IpAddr>,
+    /// Password-reset requests per email, known or not: a burst of 3, then one per 5 minutes, so
+    /// nobody can flood an inbox.
+    pub reset_account: DefaultKeyedRateLimiter<String>,
     /// Writes per token principal: REST posts (conversations, messages, upload grants) and
     /// every websocket frame of all that principal's sockets share one budget.
     pub principal: DefaultKeyedRateLimiter<String>,
@@ -59,6 +64,12 @@ impl Limiters {
             ws_connect: RateLimiter::keyed(per_minute(config.ws_connect_rate)),
             login_address: RateLimiter::keyed(per_minute(config.login_address_rate)),
             login_account: RateLimiter::keyed(per_minute(config.login_account_rate)),
+            reset_address: RateLimiter::keyed(per_minute(config.login_address_rate)),
+            reset_account: RateLimiter::keyed(
+                Quota::with_period(Duration::from_secs(300))
+                    .unwrap_or(per_minute(1))
+                    .allow_burst(nz(3)),
+            ),
             principal: RateLimiter::keyed(
                 Quota::per_second(nz(config.ws_rate)).allow_burst(nz(config.ws_burst)),
             ),
@@ -96,6 +107,19 @@ impl Limiters {
         )
     }
 
+    /// Both password-reset limits, the address first, the same for every email (no oracle).
+    pub fn check_reset(&self, address: IpAddr, email: &str) -> Result<(), Error> {
+        self.check(&self.reset_address, &address, "reset_address", || {
+            format!("too many password resets from {address}; wait, then try again")
+        })?;
+        self.check(
+            &self.reset_account,
+            &account_key(email),
+            "reset_account",
+            || "too many password resets for this email; wait, then try again".into(),
+        )
+    }
+
     /// One write (or websocket frame) by `principal_id`, counted under `label` when refused.
     pub fn check_principal(
         &self,
@@ -111,6 +135,8 @@ impl Limiters {
         self.ws_connect.retain_recent();
         self.login_address.retain_recent();
         self.login_account.retain_recent();
+        self.reset_address.retain_recent();
+        self.reset_account.retain_recent();
         self.principal.retain_recent();
     }
 

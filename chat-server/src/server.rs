@@ -59,6 +59,9 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    /// The message names the variable (CHAT_SMTP_URL, CHAT_SMTP_CA_FILE, CHAT_PUBLIC_URL).
+    #[error("{0}")]
+    Mail(String),
     #[error("serving failed: {0}")]
     Serve(std::io::Error),
 }
@@ -242,6 +245,7 @@ pub async fn build(
         Duration::from_secs(config.presence_heartbeat_secs),
         shutdown.clone(),
     );
+    let reset_mail = start_mail(config, &store, shutdown.clone())?;
     let chat = Arc::new(Chat::new(chat::Parts {
         store,
         publisher,
@@ -255,6 +259,7 @@ pub async fn build(
             config.auto_assign == crate::config::AutoAssign::RoundRobin,
             config.agent_capacity,
         ),
+        reset_mail,
     }));
     tokio::spawn(chat.clone().route_in_background(shutdown.clone()));
     if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password)
@@ -293,6 +298,50 @@ pub async fn build(
         sessions: TaskTracker::new(),
     };
     Ok((state, Some(extra)))
+}
+
+/// With CHAT_SMTP_URL: the outbox's sender, running until `shutdown`, and what password resets
+/// need. Without it: `None`, and nothing is ever put in the outbox.
+fn start_mail(
+    config: &Config,
+    store: &Arc<dyn crate::store::Store>,
+    shutdown: CancellationToken,
+) -> Result<Option<chat::ResetMail>, StartError> {
+    let (Some(url), Some(from)) = (&config.smtp_url, &config.mail_from) else {
+        tracing::info!("CHAT_SMTP_URL is not set: no mail is sent, and password reset is off");
+        return Ok(None);
+    };
+    let url = crate::mail::SmtpUrl::parse(url)
+        .map_err(|e| StartError::Mail(format!("CHAT_SMTP_URL: {e}")))?;
+    let public_url = config
+        .public_url
+        .as_deref()
+        .map(|u| u.trim_end_matches('/').to_string())
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .ok_or_else(|| {
+            StartError::Mail(
+                "CHAT_PUBLIC_URL: an http(s):// URL is needed with CHAT_SMTP_URL, for the links \
+                 in mails"
+                    .into(),
+            )
+        })?;
+    let transport =
+        crate::mail::transport::Transport::new(&url, from.clone(), config.smtp_ca_file.as_ref())
+            .map_err(StartError::Mail)?;
+    let mailer = crate::mail::Mailer::new(store.clone());
+    let settings = crate::mail::MailerSettings {
+        retry_base: Duration::from_secs(config.mail_retry_base_secs),
+        lease: Duration::from_secs(config.mail_lease_secs),
+        ..Default::default()
+    };
+    mailer.spawn(transport, settings, shutdown);
+    tracing::info!(host = %url.host, port = url.port, tls = ?url.tls, "mail is on");
+    Ok(Some(chat::ResetMail {
+        mailer,
+        public_url,
+        ttl: Duration::from_secs(config.password_reset_ttl_secs),
+        product_name: config.brand_product_name.clone(),
+    }))
 }
 
 /// A token cancelled by the first SIGTERM or SIGINT.

@@ -38,6 +38,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/v1/agents"),
     ("patch", "/api/v1/agents/{id}"),
     ("delete", "/api/v1/agents/{id}"),
+    ("post", "/api/v1/agents/password-reset"),
+    ("post", "/api/v1/agents/password-reset/confirm"),
     ("post", "/api/v1/auth/logout"),
     ("post", "/api/v1/agents/me/password"),
     ("get", "/api/v1/canned-responses"),
@@ -113,6 +115,8 @@ fn every_openapi_operation_names_its_errors_and_how_it_authenticates() {
     let public = [
         "/api/v1/visitors",
         "/api/v1/agents/login",
+        "/api/v1/agents/password-reset",
+        "/api/v1/agents/password-reset/confirm",
         "/api/v1/branding",
         "/api/v1/auth/config",
         "/api/v1/openapi.json",

@@ -21,6 +21,8 @@ mod messages;
 mod notes;
 #[path = "store_conformance/old_schema.rs"]
 mod old_schema;
+#[path = "store_conformance/outbox.rs"]
+mod outbox;
 #[path = "store_conformance/reads.rs"]
 mod reads;
 #[path = "store_conformance/routing.rs"]
@@ -37,6 +39,7 @@ mod cases {
     pub use super::lifecycle::*;
     pub use super::messages::*;
     pub use super::notes::*;
+    pub use super::outbox::*;
     pub use super::reads::*;
     pub use super::routing::*;
     pub use super::search::*;
@@ -163,6 +166,9 @@ macro_rules! suite {
                 a_lease_has_one_holder_until_it_is_released_or_runs_out,
                 routing_turns_read_back_the_last_turn_each_agent_took,
                 api_tokens_read_back_page_newest_first_and_vanish_when_deleted,
+                mails_are_claimed_by_one_replica_until_the_lease_runs_out,
+                failed_mails_are_retried_later_then_given_up_with_the_last_error,
+                a_reset_token_is_taken_once_and_never_after_it_expires,
             );
         )*
     };
@@ -176,7 +182,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 10;
+    const CURRENT_SCHEMA: i64 = 11;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

@@ -123,6 +123,18 @@ names! {
     AGENT_CAPACITY = "CHAT_AGENT_CAPACITY";
     /// Seconds between a replica's presence announcements (a tuning and test knob, hidden).
     PRESENCE_HEARTBEAT_SECS = "CHAT_PRESENCE_HEARTBEAT_SECS";
+    /// `smtp://user:pass@host:port` (STARTTLS) or `smtps://…` (TLS); unset = no mail.
+    SMTP_URL = "CHAT_SMTP_URL";
+    /// The sender of every mail (`Name <addr@host>`).
+    MAIL_FROM = "CHAT_MAIL_FROM";
+    /// PEM bundle of a private CA that signed the SMTP server's certificate.
+    SMTP_CA_FILE = "CHAT_SMTP_CA_FILE";
+    /// Seconds before a failed mail's first retry (doubling after; tests shorten it).
+    MAIL_RETRY_BASE_SECS = "CHAT_MAIL_RETRY_BASE_SECS";
+    /// Seconds a replica's claim on a mail lasts (tests shorten it).
+    MAIL_LEASE_SECS = "CHAT_MAIL_LEASE_SECS";
+    /// Seconds a password-reset link stays valid (30 minutes; tests shorten it).
+    PASSWORD_RESET_TTL_SECS = "CHAT_PASSWORD_RESET_TTL_SECS";
 }
 
 /// The AWS SDK's own variables, which the chat-server's S3 client reads (not `CHAT_*`, not in

@@ -13,6 +13,7 @@ pub mod redis_cluster;
 pub mod redis_tls;
 pub mod resp;
 pub mod s3;
+pub mod smtp;
 
 pub use process::{ChildGuard, free_port, wait_for_port};
 

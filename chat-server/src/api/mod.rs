@@ -10,6 +10,7 @@ mod identity;
 pub mod openapi;
 pub mod origins;
 mod paging;
+mod password_reset;
 mod search;
 mod sessions;
 mod teams;
@@ -90,6 +91,8 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(identity::create_agent, identity::list_agents))
         .routes(routes!(sessions::change, sessions::delete))
         .routes(routes!(sessions::password))
+        .routes(routes!(password_reset::request))
+        .routes(routes!(password_reset::confirm))
         .routes(routes!(sessions::logout))
         .routes(routes!(identity::me))
         .routes(routes!(conversations::create, conversations::list))

@@ -45,7 +45,7 @@ fn parse(token: &str) -> Option<(&str, &str)> {
     well_formed.then_some((id, secret))
 }
 
-fn sha256_hex(secret: &str) -> String {
+pub(crate) fn sha256_hex(secret: &str) -> String {
     Sha256::digest(secret.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -10,6 +10,7 @@
 //! - [`routing`]: automatic assignment of new and waiting conversations (round robin);
 //! - [`attachments`]: upload and download URLs for files in a conversation;
 //! - [`api_tokens`]: integrations' credentials, shown once, stored hashed;
+//! - [`password_reset`]: single-use reset links by mail;
 //! - [`canned`], [`teams`], [`search`]: the desk's saved replies, agent teams and message search
 //!   (labels live with [`conversations`]), listed in pages ([`paging`]).
 //!
@@ -22,6 +23,7 @@ mod conversations;
 mod identity;
 mod messages;
 pub mod paging;
+mod password_reset;
 mod presence;
 mod reads;
 mod routing;
@@ -45,6 +47,7 @@ pub use api_tokens::NewApiToken;
 pub use attachments::Upload;
 pub use conversations::Assignment;
 pub use identity::Listed;
+pub use password_reset::ResetMail;
 pub use routing::Routing;
 pub use search::SearchHit;
 pub use sessions::AgentChange;
@@ -62,6 +65,8 @@ pub struct Chat {
     /// Agents' sockets on every replica.
     presence: Arc<PresenceBoard>,
     routing: Routing,
+    /// `None` without CHAT_SMTP_URL.
+    reset_mail: Option<ResetMail>,
 }
 
 /// What the core needs from the outside world.
@@ -75,6 +80,7 @@ pub struct Parts {
     pub signed_in: Arc<SignedIn>,
     pub presence: Arc<PresenceBoard>,
     pub routing: Routing,
+    pub reset_mail: Option<ResetMail>,
 }
 
 impl Chat {
@@ -89,6 +95,7 @@ impl Chat {
             signed_in,
             presence,
             routing,
+            reset_mail,
         } = parts;
         Self {
             store,
@@ -100,6 +107,7 @@ impl Chat {
             signed_in,
             presence,
             routing,
+            reset_mail,
         }
     }
 

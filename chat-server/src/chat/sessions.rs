@@ -199,7 +199,7 @@ impl Chat {
 
     /// Revokes every token of `key` issued until now (except session `keep`'s), stores it for
     /// the other replicas and applies it here at once.
-    async fn revoke(&self, key: String, keep: Option<String>) -> Result<(), Error> {
+    pub(super) async fn revoke(&self, key: String, keep: Option<String>) -> Result<(), Error> {
         let now = Utc::now();
         let revocation = Revocation {
             key,

@@ -1,5 +1,6 @@
 //! Durable state of one tenant: agents, visitors, conversations, messages (private notes
-//! included), attachments, teams, canned responses, API tokens and token revocations.
+//! included), attachments, teams, canned responses, API tokens, token revocations, the mail
+//! outbox and password-reset tokens.
 //!
 //! Two implementations share one conformance suite (`tests/store_conformance.rs`):
 //! [`mongo`] for production (MongoDB / Atlas) and [`sqlite`] for the embedded default.
@@ -14,6 +15,7 @@
 //! - A message returned by `append_message` is durable.
 
 pub mod mongo;
+pub mod outbox;
 pub mod search;
 pub mod sqlite;
 
@@ -22,6 +24,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use chrono::{DateTime, Utc};
+
+pub use outbox::{MailState, NewMail, OutboxMail, ResetToken};
 
 use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
@@ -325,4 +329,42 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_attachment(&self, attachment: Attachment) -> StoreResult<()>;
     async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>>;
+
+    /// Stores a mail, pending and due at `created_at`. `Conflict` when the id is taken.
+    async fn enqueue_mail(&self, mail: NewMail) -> StoreResult<()>;
+    /// Claims up to `limit` pending mails due at `now`, oldest due first, for `claimer` until
+    /// `lease_until` (their `due_at` becomes `lease_until`, `claimed_by` the claimer) and
+    /// returns them as claimed. Each mail is claimed atomically: of replicas claiming at once,
+    /// one gets it, and nobody else can before the lease runs out.
+    async fn claim_mails(
+        &self,
+        claimer: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMail>>;
+    /// Marks a pending mail that `claimer` holds as sent and forgets its body; `false` (nothing
+    /// changed) when it is not pending or someone else claimed it since.
+    async fn mail_sent(&self, id: &str, claimer: &str) -> StoreResult<bool>;
+    /// Records a failed attempt of a pending mail `claimer` holds: one more attempt and the
+    /// error; due again at `retry_at`, or `Failed` (body forgotten) when `None`. `false` as for
+    /// [`Store::mail_sent`].
+    async fn mail_failed(
+        &self,
+        id: &str,
+        claimer: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<bool>;
+    async fn outbox_mail(&self, id: &str) -> StoreResult<Option<OutboxMail>>;
+
+    /// `Conflict` when the hash is taken. Expired tokens may be purged.
+    async fn create_reset_token(&self, token: ResetToken) -> StoreResult<()>;
+    /// Removes and returns the token with this hash if it expires after `now`: a token is taken
+    /// at most once, also by concurrent callers on several replicas.
+    async fn take_reset_token(
+        &self,
+        token_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ResetToken>>;
 }

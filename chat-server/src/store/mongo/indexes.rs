@@ -104,6 +104,25 @@ impl MongoStore {
             .create_indexes(revocation_indexes)
             .await
             .map_err(|e| store_error(&what("revocations"), e))?;
+        // Every replica polls for due pending mails.
+        self.outbox
+            .create_index(index(doc! { "state": 1, "due_at": 1 }, "due", false))
+            .await
+            .map_err(|e| store_error(&what("outbox"), e))?;
+        // Expired reset tokens go by themselves (taking one checks the expiry too).
+        let expired = IndexOptions::builder()
+            .name("expiry".to_string())
+            .expire_after(std::time::Duration::ZERO)
+            .build();
+        self.password_resets
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "expires_at": 1 })
+                    .options(expired)
+                    .build(),
+            )
+            .await
+            .map_err(|e| store_error(&what("password resets"), e))?;
         Ok(())
     }
 }

@@ -51,6 +51,7 @@ mod docs;
 mod errors;
 mod indexes;
 mod lease;
+mod outbox;
 mod revocations;
 mod routing;
 mod search;
@@ -77,6 +78,7 @@ use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
     Message, NewMessage, OidcSubject, Reader, Revocation, Team, Visitor, now,
 };
+use crate::store::{NewMail, OutboxMail, ResetToken};
 
 pub struct MongoStore {
     db: Database,
@@ -96,6 +98,9 @@ pub struct MongoStore {
     leases: Collection<Document>,
     /// `{_id: agent_id, turn}`: see [`routing`].
     routing_turns: Collection<Document>,
+    /// See [`outbox`].
+    outbox: Collection<Document>,
+    password_resets: Collection<Document>,
     /// One-off facts about the database, e.g. that a backfill is done.
     meta: Collection<Document>,
 }
@@ -145,6 +150,8 @@ impl MongoStore {
             api_tokens: db.collection("api_tokens"),
             leases: db.collection("leases"),
             routing_turns: db.collection("routing_turns"),
+            outbox: db.collection("outbox"),
+            password_resets: db.collection("password_resets"),
             meta: db.collection("meta"),
             db,
         };
@@ -584,5 +591,55 @@ impl Store for MongoStore {
             .await
             .map_err(|e| store_error(&format!("reading attachment {id}"), e))?;
         Ok(found.map(Attachment::from))
+    }
+
+    async fn enqueue_mail(&self, mail: NewMail) -> StoreResult<()> {
+        self.insert_mail(mail).await
+    }
+
+    async fn claim_mails(
+        &self,
+        claimer: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        lease_until: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMail>> {
+        self.claim_due_mails(claimer, now, lease_until, limit).await
+    }
+
+    async fn mail_sent(&self, id: &str, claimer: &str) -> StoreResult<bool> {
+        let update = doc! { "$set": { "state": "sent", "body": "" } };
+        self.finish_mail(id, claimer, update).await
+    }
+
+    async fn mail_failed(
+        &self,
+        id: &str,
+        claimer: &str,
+        error: &str,
+        retry_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> StoreResult<bool> {
+        let set = match retry_at {
+            Some(at) => doc! { "last_error": error, "due_at": bson_time(at) },
+            None => doc! { "last_error": error, "state": "failed", "body": "" },
+        };
+        let update = doc! { "$set": set, "$inc": { "attempts": 1 } };
+        self.finish_mail(id, claimer, update).await
+    }
+
+    async fn outbox_mail(&self, id: &str) -> StoreResult<Option<OutboxMail>> {
+        self.find_mail(id).await
+    }
+
+    async fn create_reset_token(&self, token: ResetToken) -> StoreResult<()> {
+        self.insert_reset_token(token).await
+    }
+
+    async fn take_reset_token(
+        &self,
+        token_sha256: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Option<ResetToken>> {
+        self.delete_reset_token(token_sha256, now).await
     }
 }

@@ -26,6 +26,7 @@ mod append;
 mod connections;
 mod conversations;
 mod group;
+mod outbox;
 mod revocations;
 mod routing;
 mod rows;
@@ -56,6 +57,7 @@ use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
     Message, NewMessage, OidcSubject, Reader, Revocation, Team, Visitor, now,
 };
+use crate::store::{NewMail, OutboxMail, ResetToken};
 
 /// The database file inside the configured directory.
 pub const FILE_NAME: &str = "chat.sqlite3";
@@ -645,6 +647,70 @@ impl Store for SqliteStore {
                 )
                 .optional()
             })
+            .await
+    }
+
+    async fn enqueue_mail(&self, mail: NewMail) -> StoreResult<()> {
+        self.conns
+            .write(move |conn, path| outbox::enqueue(conn, path, mail))
+            .await
+    }
+
+    async fn claim_mails(
+        &self,
+        claimer: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMail>> {
+        let claimer = claimer.to_string();
+        self.conns
+            .write(move |conn, path| {
+                outbox::claim(conn, &claimer, now, lease_until, limit)
+                    .map_err(|e| store_error(path, e))
+            })
+            .await
+    }
+
+    async fn mail_sent(&self, id: &str, claimer: &str) -> StoreResult<bool> {
+        let (id, claimer) = (id.to_string(), claimer.to_string());
+        self.conns
+            .write(move |conn, path| outbox::sent(conn, path, &id, &claimer))
+            .await
+    }
+
+    async fn mail_failed(
+        &self,
+        id: &str,
+        claimer: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<bool> {
+        let (id, claimer, error) = (id.to_string(), claimer.to_string(), error.to_string());
+        self.conns
+            .write(move |conn, path| outbox::failed(conn, path, &id, &claimer, &error, retry_at))
+            .await
+    }
+
+    async fn outbox_mail(&self, id: &str) -> StoreResult<Option<OutboxMail>> {
+        let id = id.to_string();
+        self.conns.read(move |conn| outbox::get(conn, &id)).await
+    }
+
+    async fn create_reset_token(&self, token: ResetToken) -> StoreResult<()> {
+        self.conns
+            .write(move |conn, path| outbox::create_reset(conn, path, token))
+            .await
+    }
+
+    async fn take_reset_token(
+        &self,
+        token_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ResetToken>> {
+        let sha = token_sha256.to_string();
+        self.conns
+            .write(move |conn, path| outbox::take_reset(conn, path, &sha, now))
             .await
     }
 }

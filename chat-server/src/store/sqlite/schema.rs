@@ -7,7 +7,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
 /// Times are milliseconds since the Unix epoch (the model keeps millisecond precision).
@@ -182,6 +182,31 @@ CREATE TABLE leases (
 CREATE TABLE routing_turns (
     agent_id TEXT PRIMARY KEY,
     turn     INTEGER NOT NULL CHECK (turn >= 0)
+) STRICT;
+";
+
+/// The mail outbox, polled by every replica for due pending mails (hence the index), and
+/// password-reset tokens by the SHA-256 of the secret.
+const V11: &str = "
+CREATE TABLE outbox (
+    id         TEXT PRIMARY KEY,
+    recipient  TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts   INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    due_at     INTEGER NOT NULL,
+    claimed_by TEXT,
+    last_error TEXT
+) STRICT;
+CREATE INDEX outbox_by_due ON outbox (state, due_at);
+
+CREATE TABLE password_resets (
+    token_sha256 TEXT PRIMARY KEY,
+    agent_id     TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
 ) STRICT;
 ";
 

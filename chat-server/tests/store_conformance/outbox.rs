@@ -1,0 +1,193 @@
+//! Cases for the mail outbox (claimed with a lease by one replica at a time, sent, retried,
+//! failed) and password-reset tokens (taken once, never after expiry).
+
+use std::time::Duration;
+
+use chat_server::model::{new_id, now};
+use chat_server::store::{MailState, NewMail, ResetToken, StoreError};
+use chrono::TimeDelta;
+
+use super::Harness;
+
+fn mail(to: &str) -> NewMail {
+    NewMail {
+        id: new_id(),
+        to: to.to_string(),
+        subject: "Reset your password".into(),
+        body: "secret link".into(),
+        created_at: now(),
+    }
+}
+
+pub async fn mails_are_claimed_by_one_replica_until_the_lease_runs_out(h: Harness) {
+    let a = h.open().await;
+    let b = h.open().await;
+    let first = mail("one@acme.test");
+    a.enqueue_mail(first.clone()).await.unwrap();
+    assert!(matches!(
+        a.enqueue_mail(first.clone()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let second = mail("two@acme.test");
+    b.enqueue_mail(second.clone()).await.unwrap();
+
+    // Two replicas claim at the same instant: each mail goes to exactly one of them.
+    let at = now();
+    let lease = at + TimeDelta::seconds(60);
+    let (ca, cb) = tokio::join!(
+        a.claim_mails("replica-a", at, lease, 10),
+        b.claim_mails("replica-b", at, lease, 10)
+    );
+    let (ca, cb) = (ca.unwrap(), cb.unwrap());
+    let mut ids: Vec<_> = ca.iter().chain(&cb).map(|m| m.id.clone()).collect();
+    ids.sort();
+    let mut expected = vec![first.id.clone(), second.id.clone()];
+    expected.sort();
+    assert_eq!(ids, expected, "each mail claimed once: {ca:?} / {cb:?}");
+    let claimed = ca.iter().chain(&cb).find(|m| m.id == first.id).unwrap();
+    assert_eq!(claimed.body, "secret link");
+    assert_eq!(claimed.state, MailState::Pending);
+    assert_eq!(claimed.due_at, lease);
+
+    // Within the lease nobody claims them again; after it, someone may.
+    assert!(
+        a.claim_mails("replica-a", at + TimeDelta::seconds(59), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = at + TimeDelta::seconds(61);
+    let again = b
+        .claim_mails("replica-b", later, later + TimeDelta::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 2);
+    assert!(
+        again
+            .iter()
+            .all(|m| m.claimed_by.as_deref() == Some("replica-b"))
+    );
+
+    // The old holder's outcome no longer counts; the new holder's does, and forgets the body.
+    assert!(!a.mail_sent(&first.id, "replica-a").await.unwrap());
+    assert!(b.mail_sent(&first.id, "replica-b").await.unwrap());
+    let sent = a.outbox_mail(&first.id).await.unwrap().unwrap();
+    assert_eq!((sent.state, sent.body.as_str()), (MailState::Sent, ""));
+    assert!(
+        !b.mail_sent(&first.id, "replica-b").await.unwrap(),
+        "sent once"
+    );
+    let far = later + TimeDelta::hours(1);
+    let left = a.claim_mails("replica-a", far, far, 10).await.unwrap();
+    assert_eq!(
+        left.iter().map(|m| &m.id).collect::<Vec<_>>(),
+        vec![&second.id]
+    );
+}
+
+pub async fn failed_mails_are_retried_later_then_given_up_with_the_last_error(h: Harness) {
+    let store = h.open().await;
+    let m = mail("x@acme.test");
+    store.enqueue_mail(m.clone()).await.unwrap();
+    let at = now();
+    let lease = at + TimeDelta::seconds(30);
+    assert_eq!(store.claim_mails("r", at, lease, 1).await.unwrap().len(), 1);
+    let retry = at + TimeDelta::seconds(5);
+    assert!(
+        store
+            .mail_failed(&m.id, "r", "451 try later", Some(retry))
+            .await
+            .unwrap()
+    );
+    let stored = store.outbox_mail(&m.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.state,
+            stored.attempts,
+            stored.due_at,
+            stored.last_error.as_deref()
+        ),
+        (MailState::Pending, 1, retry, Some("451 try later"))
+    );
+    assert!(
+        store
+            .claim_mails("r", at + TimeDelta::seconds(4), lease, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_mails("r", retry, retry + TimeDelta::seconds(30), 1)
+        .await
+        .unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 1));
+    assert!(
+        store
+            .mail_failed(&m.id, "r", "550 no such user", None)
+            .await
+            .unwrap()
+    );
+    let failed = store.outbox_mail(&m.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            failed.state,
+            failed.attempts,
+            failed.body.as_str(),
+            failed.last_error.as_deref()
+        ),
+        (MailState::Failed, 2, "", Some("550 no such user"))
+    );
+    let far = now() + TimeDelta::days(1);
+    assert!(
+        store
+            .claim_mails("r", far, far, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "failed stays failed"
+    );
+}
+
+pub async fn a_reset_token_is_taken_once_and_never_after_it_expires(h: Harness) {
+    let a = h.open().await;
+    let b = h.open().await;
+    let created_at = now();
+    let token = ResetToken {
+        token_sha256: format!("{:064x}", 7),
+        agent_id: "01agent".into(),
+        created_at,
+        expires_at: created_at + TimeDelta::minutes(30),
+    };
+    a.create_reset_token(token.clone()).await.unwrap();
+    assert!(matches!(
+        a.create_reset_token(token.clone()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        b.take_reset_token(&format!("{:064x}", 8), now())
+            .await
+            .unwrap(),
+        None
+    );
+    // Two replicas take it at once: one gets it.
+    let (ta, tb) = tokio::join!(
+        a.take_reset_token(&token.token_sha256, now()),
+        b.take_reset_token(&token.token_sha256, now())
+    );
+    let got: Vec<_> = [ta.unwrap(), tb.unwrap()].into_iter().flatten().collect();
+    assert_eq!(got, vec![token.clone()]);
+
+    let short = ResetToken {
+        token_sha256: format!("{:064x}", 9),
+        expires_at: created_at + TimeDelta::milliseconds(50),
+        ..token
+    };
+    a.create_reset_token(short.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert_eq!(
+        b.take_reset_token(&short.token_sha256, now())
+            .await
+            .unwrap(),
+        None
+    );
+}
