@@ -1,17 +1,13 @@
 //! API tokens for integrations: `atendo_at_<id>_<secret>`, the secret 32 random bytes shown
 //! once and stored only as its SHA-256.
 //!
-//! A fast hash is enough here, unlike passwords: the secret is 256 random bits, so there is
-//! nothing to guess from its hash, and every REST call an integration makes verifies one.
-//! The token is looked up in the store on each request, so deleting it takes effect on every
+//! The secret is minted and hashed as [`super::secrets`] says (a fast hash, since every REST
+//! call an integration makes verifies one). The token is looked up in the store on each request, so deleting it takes effect on every
 //! replica at once; an API token acts as an agent (role `agent`) on REST, never on the
 //! websocket (see [`super::Authenticated::is_api_token`]).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
-
 use super::revocation::Issued;
+use super::secrets::{self, sha256_hex};
 use super::{Authenticated, Principal};
 use crate::error::Error;
 use crate::model::{ApiTokenRecord, Role};
@@ -24,9 +20,7 @@ pub const SUBJECT_PREFIX: &str = "api_token:";
 
 /// A new secret for token `id`: the token to show once, and the hash to store.
 pub fn mint(id: &str) -> (String, String) {
-    let mut secret = [0u8; 32];
-    rand::Rng::fill(&mut rand::rng(), &mut secret[..]);
-    let secret = URL_SAFE_NO_PAD.encode(secret);
+    let secret = secrets::random();
     (format!("{PREFIX}{id}_{secret}"), sha256_hex(&secret))
 }
 
@@ -43,13 +37,6 @@ fn parse(token: &str) -> Option<(&str, &str)> {
         && id.bytes().all(|b| b.is_ascii_alphanumeric())
         && secret.len() == 43;
     well_formed.then_some((id, secret))
-}
-
-pub(crate) fn sha256_hex(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The agent an API token acts as, or 401 when it is malformed, unknown or deleted.

@@ -8,6 +8,7 @@ pub mod oidc;
 pub mod password_policy;
 pub mod passwords;
 pub mod revocation;
+pub mod secrets;
 pub mod tokens;
 
 use std::sync::Arc;

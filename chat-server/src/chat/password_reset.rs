@@ -16,13 +16,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::TimeDelta;
 
 use super::{Chat, validate};
-use crate::auth::api_tokens::sha256_hex;
 use crate::auth::revocation::agent_key;
+use crate::auth::secrets::{self, sha256_hex};
 use crate::error::Error;
 use crate::mail::Mailer;
 use crate::model::now;
@@ -76,9 +74,7 @@ impl Chat {
             tracing::debug!(agent = %record.agent.id, "password reset for a disabled or password-less agent: nothing sent");
             return Ok(());
         }
-        let mut secret = [0u8; 32];
-        rand::Rng::fill(&mut rand::rng(), &mut secret[..]);
-        let token = URL_SAFE_NO_PAD.encode(secret);
+        let token = secrets::random();
         let created_at = now();
         let ttl = TimeDelta::from_std(mail.ttl).unwrap_or(TimeDelta::minutes(30));
         self.store
