@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::AppState;
@@ -14,13 +14,9 @@ use crate::chat::NewApiToken;
 use crate::error::Error;
 use crate::model::ApiToken;
 
-/// A page of API tokens, newest first, without their secrets.
-#[derive(Serialize, ToSchema)]
-pub struct ApiTokenPage {
-    api_tokens: Vec<ApiToken>,
-    /// The cursor of the following page (`?before=`), null on the last.
-    #[schema(required = true)]
-    next: Option<String>,
+super::paging::page_body! {
+    /// A page of API tokens, newest first, without their secrets.
+    ApiTokenPage { api_tokens: ApiToken }
 }
 
 #[utoipa::path(
@@ -40,10 +36,7 @@ pub async fn list(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<ApiTokenPage>, Error> {
     let page = state.chat.list_api_tokens(&by, q.page()?).await?;
-    Ok(Json(ApiTokenPage {
-        api_tokens: page.items,
-        next: page.next,
-    }))
+    Ok(Json(page.into()))
 }
 
 #[derive(Deserialize, ToSchema)]

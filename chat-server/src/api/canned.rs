@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::AppState;
@@ -13,13 +13,9 @@ use super::paging::PageQuery;
 use crate::error::Error;
 use crate::model::CannedResponse;
 
-/// A page of canned responses, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct CannedResponsePage {
-    canned_responses: Vec<CannedResponse>,
-    /// The cursor of the following page (`?before=`), null on the last.
-    #[schema(required = true)]
-    next: Option<String>,
+super::paging::page_body! {
+    /// A page of canned responses, newest first.
+    CannedResponsePage { canned_responses: CannedResponse }
 }
 
 #[utoipa::path(
@@ -39,10 +35,7 @@ pub async fn list(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<CannedResponsePage>, Error> {
     let page = state.chat.list_canned_responses(&by, q.page()?).await?;
-    Ok(Json(CannedResponsePage {
-        canned_responses: page.items,
-        next: page.next,
-    }))
+    Ok(Json(page.into()))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -52,13 +52,9 @@ pub struct ListQuery {
     limit: Option<String>,
 }
 
-/// A page of conversations, newest first; to an agent each carries its `unread` count.
-#[derive(Serialize, ToSchema)]
-pub struct ConversationPage {
-    conversations: Vec<Conversation>,
-    /// The cursor of the following page (`?before=`), null on the last.
-    #[schema(required = true)]
-    next: Option<String>,
+super::paging::page_body! {
+    /// A page of conversations, newest first; to an agent each carries its `unread` count.
+    ConversationPage { conversations: Conversation }
 }
 
 #[utoipa::path(
@@ -100,10 +96,7 @@ pub async fn list(
     };
     let page = crate::chat::paging::page(q.before.as_deref(), q.limit.as_deref())?;
     let list = state.chat.list_conversations(&by, filter, &page).await?;
-    Ok(Json(ConversationPage {
-        conversations: list.items,
-        next: list.next,
-    }))
+    Ok(Json(list.into()))
 }
 
 #[utoipa::path(

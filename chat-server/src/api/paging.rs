@@ -23,3 +23,28 @@ impl PageQuery {
         paging::page(self.before.as_deref(), self.limit.as_deref())
     }
 }
+
+/// Declares a list's answer as the contract has it, `{"<field>": [items], "next": cursor|null}`,
+/// so every list documents and fills `next` the same way.
+macro_rules! page_body {
+    ($(#[$meta:meta])* $name:ident { $field:ident: $item:ty }) => {
+        $(#[$meta])*
+        #[derive(serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            $field: Vec<$item>,
+            /// The cursor of the following page (`?before=`), null on the last.
+            #[schema(required = true)]
+            next: Option<String>,
+        }
+
+        impl From<crate::chat::paging::Paged<$item>> for $name {
+            fn from(page: crate::chat::paging::Paged<$item>) -> Self {
+                Self {
+                    $field: page.items,
+                    next: page.next,
+                }
+            }
+        }
+    };
+}
+pub(crate) use page_body;

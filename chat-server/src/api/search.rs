@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::AppState;
 use super::error::ErrorBody;
@@ -24,13 +24,9 @@ pub struct SearchQuery {
     limit: Option<String>,
 }
 
-/// A page of search results, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct SearchPage {
-    results: Vec<SearchHit>,
-    /// The cursor of the following page (`?before=`), null on the last.
-    #[schema(required = true)]
-    next: Option<String>,
+super::paging::page_body! {
+    /// A page of search results, newest first.
+    SearchPage { results: SearchHit }
 }
 
 #[utoipa::path(
@@ -52,8 +48,5 @@ pub async fn search(
 ) -> Result<Json<SearchPage>, Error> {
     let page = crate::chat::paging::page(q.before.as_deref(), q.limit.as_deref())?;
     let hits = state.chat.search(&by, &q.q, page).await?;
-    Ok(Json(SearchPage {
-        results: hits.items,
-        next: hits.next,
-    }))
+    Ok(Json(hits.into()))
 }

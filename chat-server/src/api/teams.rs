@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::AppState;
@@ -13,13 +13,9 @@ use super::paging::PageQuery;
 use crate::error::Error;
 use crate::model::Team;
 
-/// A page of teams, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct TeamPage {
-    teams: Vec<Team>,
-    /// The cursor of the following page (`?before=`), null on the last.
-    #[schema(required = true)]
-    next: Option<String>,
+super::paging::page_body! {
+    /// A page of teams, newest first.
+    TeamPage { teams: Team }
 }
 
 #[utoipa::path(
@@ -39,10 +35,7 @@ pub async fn list(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<TeamPage>, Error> {
     let page = state.chat.list_teams(&by, q.page()?).await?;
-    Ok(Json(TeamPage {
-        teams: page.items,
-        next: page.next,
-    }))
+    Ok(Json(page.into()))
 }
 
 #[utoipa::path(
