@@ -228,6 +228,26 @@ conformance!(redis, Backend::Redis(testkit::redis::redis()));
 conformance!(redis_tls, Backend::tls());
 conformance!(redis_cluster, Backend::cluster());
 
+/// The in-process bus's one outage: its receiver, the delivery loop, is gone. The shared ping
+/// test cannot fail for this bus on its own (a `ping` answering Ok whatever happened passes it),
+/// so here is its other half, as `redis_only` has for a stopped Redis.
+mod local_only {
+    use super::*;
+
+    #[tokio::test]
+    async fn ping_fails_once_the_delivery_loop_stopped_receiving() {
+        let node = Backend::Local.node(&namespace()).await;
+        node.bus.ping().await.unwrap();
+        let Node { bus, rx } = node;
+        drop(rx);
+        let answer = bus.ping().await;
+        assert!(
+            matches!(answer, Err(BusError::Unavailable(_))),
+            "ping answered {answer:?} with nobody receiving"
+        );
+    }
+}
+
 /// What only a networked bus has: other replicas, shared servers, outages.
 mod redis_only {
     use super::*;

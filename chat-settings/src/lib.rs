@@ -11,6 +11,7 @@
 
 pub mod names;
 pub mod origins;
+pub mod pending;
 pub mod rules;
 
 pub use rules::Locale;

@@ -97,7 +97,9 @@ impl<'a> TenantContext<'a> {
             database: format!("tenant_{}", name.replace('-', "_")),
             database_user: format!("chat-{name}"),
             bus_namespace: format!("tenant-{name}"),
-            bus_user: crate::controller::bus_access::user_name(&name),
+            // The same as the channel prefix without the colon, so a Redis operator reading
+            // `ACL LIST` sees at once which channels a user owns.
+            bus_user: format!("tenant-{name}"),
             iam_role_arn: settings
                 .iam_role_arn_template
                 .as_deref()

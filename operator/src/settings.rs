@@ -12,6 +12,13 @@ use crate::ca_bundle::CaBundle;
 /// The text `{tenant}` in a template is replaced by the Tenant's name.
 pub const TENANT_PLACEHOLDER: &str = "{tenant}";
 
+/// Reconciles at once unless `--max-concurrent-reconciles` says otherwise. Unbounded, 1,000
+/// Tenants mean 1,000 reconciles in flight at start-up, each holding its built objects and an API
+/// request (an HTTP/1.1 connection each without HTTP/2): memory grew with the Tenant count
+/// (136 MiB in the scale bench, 30 MiB at 16) while throughput did not. Kept here, with its flag,
+/// so the settings (which the pure builders read) never reach into the controller.
+pub const DEFAULT_CONCURRENCY: u16 = 16;
+
 #[derive(Clone, Debug, Args)]
 pub struct Settings {
     /// Tenants are served on https://<subdomain>.<base-domain>.
@@ -83,6 +90,23 @@ pub struct Settings {
     /// address; too low makes every client share the proxy's.
     #[arg(long, env = "ATENDO_TRUSTED_PROXY_HOPS", default_value = "1", value_parser = clap::value_parser!(u8).range(0..=10))]
     pub trusted_proxy_hops: u8,
+
+    /// Let ExternalDNS make each tenant's DNS record (e.g. in Route 53): every tenant Ingress then
+    /// carries external-dns.alpha.kubernetes.io/hostname (its host) and .../ttl. Off, the tenant
+    /// hosts need a wildcard record for *.<base-domain> made by hand (or, on kind, /etc/hosts).
+    #[arg(
+        long,
+        env = "ATENDO_EXTERNAL_DNS",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub external_dns: bool,
+
+    /// TTL in seconds of the records ExternalDNS makes (--external-dns).
+    #[arg(long, env = "ATENDO_EXTERNAL_DNS_TTL", default_value = "300", value_parser = clap::value_parser!(u32).range(1..=86400))]
+    pub external_dns_ttl: u32,
 
     /// TLS Secret the Ingress names, present in every tenant namespace (e.g. a replicated
     /// wildcard certificate). Without it and without --cert-issuer, TLS ends before the Ingress.
@@ -423,7 +447,7 @@ pub struct RuntimeArgs {
     #[arg(
         long,
         env = "ATENDO_MAX_CONCURRENT_RECONCILES",
-        default_value_t = crate::controller::DEFAULT_CONCURRENCY,
+        default_value_t = DEFAULT_CONCURRENCY,
         value_parser = clap::value_parser!(u16).range(1..=1000)
     )]
     pub max_concurrent_reconciles: u16,

@@ -223,3 +223,69 @@ fn allowed_origins_rule_agrees_with_what_the_chat_server_accepts() {
         assert_eq!(cel, rust, "{origin:?}");
     }
 }
+
+#[test]
+fn business_hours_rules_reject_bad_zones_times_spans_and_dates() {
+    let good = json!({
+        "timezone": "America/Sao_Paulo",
+        "weekly": [{"day": "mon", "from": "09:00", "to": "18:00"}],
+        "holidays": ["2026-12-25"]
+    });
+    let doc = |pointer: &str, value: Value| {
+        let mut doc = with(full_tenant_json(), "/spec/chat/businessHours", good.clone());
+        *doc.pointer_mut(pointer).unwrap() = value;
+        doc
+    };
+    assert_eq!(
+        broken(&doc("/spec/chat/businessHours/holidays", json!([])), None),
+        Vec::<String>::new()
+    );
+    assert_broken(
+        doc(
+            "/spec/chat/businessHours/timezone",
+            json!("America/Sao Paulo"),
+        ),
+        "spec.chat.businessHours.timezone",
+    );
+    assert_broken(
+        doc("/spec/chat/businessHours/weekly/0/from", json!("9:00")),
+        "spec.chat.businessHours.weekly[0].from",
+    );
+    assert_broken(
+        doc("/spec/chat/businessHours/weekly/0/to", json!("24:00")),
+        "spec.chat.businessHours.weekly[0].to",
+    );
+    assert_broken(
+        doc("/spec/chat/businessHours/weekly/0/from", json!("19:00")),
+        "spec.chat.businessHours.weekly[0]",
+    );
+    assert_broken(
+        doc("/spec/chat/businessHours/holidays", json!(["2026-13-01"])),
+        "spec.chat.businessHours.holidays",
+    );
+}
+
+#[test]
+fn sso_extra_rules_reject_wildcard_domains_blank_groups_and_plain_http() {
+    let sso = json!({"issuer": "https://id.example", "audience": "a", "jwksUrl": "https://id.example/jwks",
+                     "allowedDomains": ["acme.com"], "adminGroup": "admins",
+                     "tokenEndpoint": "https://auth.acme.example/oauth2/token"});
+    let doc = |field: &str, value: Value| {
+        let mut sso = sso.clone();
+        sso[field] = value;
+        with(full_tenant_json(), "/spec/sso", sso)
+    };
+    assert_eq!(
+        broken(&doc("displayName", json!("ACME")), None),
+        Vec::<String>::new()
+    );
+    assert_broken(
+        doc("allowedDomains", json!(["*.acme.com"])),
+        "spec.sso.allowedDomains",
+    );
+    assert_broken(doc("adminGroup", json!("   ")), "spec.sso.adminGroup");
+    assert_broken(
+        doc("tokenEndpoint", json!("http://auth.acme.example/token")),
+        "spec.sso.tokenEndpoint",
+    );
+}

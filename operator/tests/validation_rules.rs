@@ -409,3 +409,117 @@ fn allowed_origins_must_be_browser_origins_and_few() {
         "{message}"
     );
 }
+
+fn with_hours(hours: Value) -> Value {
+    with(full_tenant_json(), "/spec/chat/businessHours", hours)
+}
+
+fn week(from: &str, to: &str) -> Value {
+    json!({"timezone": "America/Sao_Paulo", "weekly": [{"day": "mon", "from": from, "to": to}]})
+}
+
+#[test]
+fn business_hours_in_a_real_zone_with_real_holidays_are_valid() {
+    let hours = json!({
+        "timezone": "America/Argentina/Buenos_Aires",
+        "weekly": [{"day": "mon", "from": "00:00", "to": "23:59"}, {"day": "sun", "from": "09:00", "to": "09:01"}],
+        "holidays": ["2028-02-29"]
+    });
+    assert_eq!(failing_fields(with_hours(hours)), Vec::<String>::new());
+    assert_eq!(
+        failing_fields(with_hours(
+            json!({"timezone": "UTC", "weekly": [{"day": "fri", "from": "08:00", "to": "17:30"}]})
+        )),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_time_zone_the_iana_database_does_not_name_is_rejected_naming_the_field() {
+    for bad in ["Mars/Olympus_Mons", "America/Sao Paulo", "BRT", ""] {
+        let mut hours = week("09:00", "18:00");
+        hours["timezone"] = json!(bad);
+        assert_rejected(with_hours(hours), "spec.chat.businessHours.timezone");
+    }
+}
+
+#[test]
+fn opening_times_must_be_hh_mm_and_open_before_they_close() {
+    for bad in ["9:00", "24:00", "09:60", "0900", "09:00:00", " 09:00"] {
+        assert_rejected(
+            with_hours(week(bad, "18:00")),
+            "spec.chat.businessHours.weekly[0].from",
+        );
+        assert_rejected(
+            with_hours(week("08:00", bad)),
+            "spec.chat.businessHours.weekly[0].to",
+        );
+    }
+    for (from, to) in [("18:00", "09:00"), ("09:00", "09:00")] {
+        assert_rejected(
+            with_hours(week(from, to)),
+            "spec.chat.businessHours.weekly[0]",
+        );
+    }
+}
+
+#[test]
+fn holidays_must_be_days_of_the_calendar_and_a_week_must_have_a_span() {
+    for bad in [
+        "2026-02-30",
+        "2027-02-29",
+        "2026-1-05",
+        "25/12/2026",
+        "2026-12-25T00:00",
+    ] {
+        let mut hours = week("09:00", "18:00");
+        hours["holidays"] = json!([bad]);
+        assert_rejected(with_hours(hours), "spec.chat.businessHours.holidays[0]");
+    }
+    assert_rejected(
+        with_hours(json!({"timezone": "UTC", "weekly": []})),
+        "spec.chat.businessHours.weekly",
+    );
+}
+
+#[test]
+fn agent_capacity_must_be_between_1_and_1000() {
+    for bad in [0, -1, 1001] {
+        assert_rejected(
+            with(
+                full_tenant_json(),
+                "/spec/chat/routing",
+                json!({"mode": "roundRobin", "agentCapacity": bad}),
+            ),
+            "spec.chat.routing.agentCapacity",
+        );
+    }
+}
+
+#[test]
+fn sso_extras_are_values_the_chat_server_starts_on() {
+    let sso = json!({"issuer": "https://id.example", "audience": "a", "jwksUrl": "https://id.example/jwks"});
+    let doc = |field: &str, value: Value| {
+        let mut sso = sso.clone();
+        sso[field] = value;
+        with(full_tenant_json(), "/spec/sso", sso)
+    };
+    assert_eq!(
+        failing_fields(doc(
+            "allowedDomains",
+            json!(["acme.com", "mail.acme.com.br"])
+        )),
+        Vec::<String>::new()
+    );
+    for bad in ["acme", "@acme.com", "*.acme.com", "acme-.com", "a..com"] {
+        assert_rejected(
+            doc("allowedDomains", json!([bad])),
+            "spec.sso.allowedDomains",
+        );
+    }
+    assert_rejected(doc("adminGroup", json!("  ")), "spec.sso.adminGroup");
+    assert_rejected(doc("displayName", json!("")), "spec.sso.displayName");
+    for bad in ["http://id.example/token", "/oauth2/token"] {
+        assert_rejected(doc("tokenEndpoint", json!(bad)), "spec.sso.tokenEndpoint");
+    }
+}

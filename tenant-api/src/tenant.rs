@@ -25,6 +25,12 @@ pub const EMAIL_REGEX: &str =
 pub const MAX_NAME_LEN: usize = 56;
 /// Upper bound for every replica count; far above any plan, low enough to catch typos.
 pub const MAX_REPLICAS: i32 = 50;
+/// Most conversations automatic assignment may give one agent.
+pub const MAX_AGENT_CAPACITY: i32 = 1000;
+/// Most opening spans in a week (four a day).
+pub const MAX_OPENING_SPANS: usize = 28;
+/// Most holidays listed at once (a year's worth).
+pub const MAX_HOLIDAYS: usize = 366;
 
 /// A customer of the platform: its own namespace, bucket, database user and chat-server.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -179,6 +185,32 @@ pub struct SsoSpec {
     #[schemars(length(max = 2048))]
     #[x_kube(validation = Rule::new("isURL(self) && url(self).getScheme() == 'https' && url(self).getHostname() != ''").message("must be an absolute https:// URL"))]
     pub jwks_url: String,
+
+    /// Email domains whose users may sign in (acme.com, acme.com.br; exact match, so list
+    /// subdomains too). Empty: every verified email the provider vouches for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32), inner(length(max = 253)))]
+    #[x_kube(validation = Rule::new("self.all(d, d.matches('^([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\\\\.)+[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$'))").message("each entry must be an email domain such as acme.com (no '@', no wildcard)"))]
+    pub allowed_domains: Vec<String>,
+
+    /// Group (in the token's cognito:groups or groups claim) whose members sign in as admins;
+    /// every other user signs in as an agent. Unset: the role stored with the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256))]
+    #[x_kube(validation = Rule::new("self.matches('\\\\S')").message("must name a group, e.g. atendo-admins"))]
+    pub admin_group: Option<String>,
+
+    /// Name on the console's "Sign in with …" button, e.g. "ACME Google". Unset: the issuer's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 100))]
+    pub display_name: Option<String>,
+
+    /// The provider's token endpoint when it is on another origin than the issuer (Cognito's
+    /// hosted domain, Google), e.g. https://acme.auth.sa-east-1.amazoncognito.com/oauth2/token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
+    #[x_kube(validation = Rule::new("isURL(self) && url(self).getScheme() == 'https' && url(self).getHostname() != ''").message("must be an absolute https:// URL"))]
+    pub token_endpoint: Option<String>,
 }
 
 /// The chat-server's size; unset fields come from the plan.
@@ -195,6 +227,115 @@ pub struct ChatSpec {
 
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<AutoscalingSpec>,
+
+    /// When agents answer. Outside these hours the widget says so and takes the visitor's name,
+    /// email and message instead (CHAT_BUSINESS_HOURS). Unset: always open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<BusinessHours>,
+
+    /// How new conversations find an agent (CHAT_AUTO_ASSIGN, CHAT_AGENT_CAPACITY). Unset: they
+    /// wait for an agent to take them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<RoutingSpec>,
+}
+
+/// `HH:MM`, 00:00 to 23:59.
+pub const TIME_OF_DAY_REGEX: &str = "^([01][0-9]|2[0-3]):[0-5][0-9]$";
+/// `YYYY-MM-DD` (whether the day exists is checked by [`crate::validation`]).
+pub const DATE_REGEX: &str = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
+/// The shape of an IANA time zone name (`UTC`, `America/Sao_Paulo`,
+/// `America/Argentina/Buenos_Aires`); [`crate::validation`] checks it names a real zone.
+pub const TIME_ZONE_REGEX: &str = "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9][A-Za-z0-9_+-]*){0,2}$";
+
+/// Opening hours in one time zone, with days off.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BusinessHours {
+    /// IANA time zone the hours are in, e.g. America/Sao_Paulo.
+    #[schemars(length(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9][A-Za-z0-9_+-]*){0,2}$')").message("must be an IANA time zone such as America/Sao_Paulo or UTC"))]
+    pub timezone: String,
+
+    /// Opening spans; a day may have several (09:00-12:00 and 13:00-18:00), a day without one
+    /// is closed.
+    #[schemars(length(min = 1, max = 28))]
+    pub weekly: Vec<OpeningHours>,
+
+    /// Dates (YYYY-MM-DD, in the time zone) closed all day, e.g. 2026-12-25.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 366), inner(length(max = 10)))]
+    #[x_kube(validation = Rule::new("self.all(d, d.matches('^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$'))").message("each holiday must be a date YYYY-MM-DD"))]
+    pub holidays: Vec<String>,
+}
+
+/// One span of one weekday, `from` inclusive to `to` exclusive, in the business hours' zone.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+// Compared only when both are well-formed times, so a malformed one is reported once, by its own rule.
+#[x_kube(validation = Rule::new("!self.from.matches('^([01][0-9]|2[0-3]):[0-5][0-9]$') || !self.to.matches('^([01][0-9]|2[0-3]):[0-5][0-9]$') || self.from < self.to").message("from must be earlier than to (HH:MM within one day)"))]
+pub struct OpeningHours {
+    pub day: Weekday,
+
+    /// Opening time, HH:MM (24-hour).
+    #[schemars(length(max = 5))]
+    #[x_kube(validation = Rule::new("self.matches('^([01][0-9]|2[0-3]):[0-5][0-9]$')").message("must be a time HH:MM between 00:00 and 23:59"))]
+    pub from: String,
+
+    /// Closing time, HH:MM (24-hour), later than from.
+    #[schemars(length(max = 5))]
+    #[x_kube(validation = Rule::new("self.matches('^([01][0-9]|2[0-3]):[0-5][0-9]$')").message("must be a time HH:MM between 00:00 and 23:59"))]
+    pub to: String,
+}
+
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl Weekday {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Weekday::Mon => "mon",
+            Weekday::Tue => "tue",
+            Weekday::Wed => "wed",
+            Weekday::Thu => "thu",
+            Weekday::Fri => "fri",
+            Weekday::Sat => "sat",
+            Weekday::Sun => "sun",
+        }
+    }
+}
+
+/// Automatic assignment of new conversations.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutingSpec {
+    /// roundRobin: a new conversation goes at once to the online agent (of its team, when it has
+    /// one) with the fewest open conversations below agentCapacity; off: it waits for an agent
+    /// to take it or an admin to assign it.
+    #[serde(default)]
+    pub mode: RoutingMode,
+
+    /// Open conversations automatic assignment gives one agent at most; the chat-server's
+    /// default (10) when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub agent_capacity: Option<i32>,
+}
+
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum RoutingMode {
+    #[default]
+    Off,
+    RoundRobin,
 }
 
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]

@@ -11,7 +11,10 @@ use chat_settings::origins::{MAX_ALLOWED_ORIGINS, allowed_origin};
 use chat_settings::rules::{is_colour, is_email, is_https_url, is_locale};
 
 use crate::plan::Sizing;
-use crate::tenant::{MAX_NAME_LEN, MAX_REPLICAS, Tenant, TenantSpec};
+use crate::tenant::{
+    BusinessHours, MAX_AGENT_CAPACITY, MAX_HOLIDAYS, MAX_NAME_LEN, MAX_OPENING_SPANS, MAX_REPLICAS,
+    SsoSpec, Tenant, TenantSpec,
+};
 
 /// One broken rule, named by the field's path as `kubectl explain` spells it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,6 +137,7 @@ pub fn validate(tenant: &Tenant) -> Result<(), InvalidTenant> {
             }
         }
         errors.length("spec.sso.audience", Some(&sso.audience), 1, 256);
+        sso_extras(sso, &mut errors);
     }
 
     if let Some(chat) = &spec.chat {
@@ -169,6 +173,20 @@ pub fn validate(tenant: &Tenant) -> Result<(), InvalidTenant> {
         }
     }
 
+    if let Some(chat) = &spec.chat {
+        if let Some(hours) = &chat.business_hours {
+            business_hours(hours, &mut errors);
+        }
+        if let Some(routing) = &chat.routing {
+            errors.range(
+                "spec.chat.routing.agentCapacity",
+                routing.agent_capacity,
+                1,
+                MAX_AGENT_CAPACITY,
+            );
+        }
+    }
+
     if let Some(widget) = &spec.widget {
         let origins = &widget.allowed_origins;
         if origins.len() > MAX_ALLOWED_ORIGINS {
@@ -201,6 +219,131 @@ pub fn validate(tenant: &Tenant) -> Result<(), InvalidTenant> {
         check_resolved_sizing(spec, &mut errors);
     }
     errors.into_result(tenant)
+}
+
+/// What the chat-server's CHAT_OIDC_ALLOWED_DOMAINS, CHAT_OIDC_ADMIN_GROUP and
+/// CHAT_OIDC_TOKEN_ENDPOINT accept (its `email_domain`, `group_name` and `http_url`), so a Tenant
+/// accepted here never stops its chat-server at start.
+fn sso_extras(sso: &SsoSpec, errors: &mut Errors) {
+    if sso.allowed_domains.len() > 32 {
+        errors.add(
+            "spec.sso.allowedDomains",
+            format!("has {} entries, at most 32", sso.allowed_domains.len()),
+        );
+    }
+    for (i, domain) in sso.allowed_domains.iter().enumerate() {
+        if !is_email_domain(domain) {
+            errors.add(
+                "spec.sso.allowedDomains",
+                format!("[{i}]: {domain:?} must be an email domain such as acme.com (no '@', no wildcard)"),
+            );
+        }
+    }
+    if let Some(group) = &sso.admin_group {
+        if group.trim().is_empty() {
+            errors.add(
+                "spec.sso.adminGroup",
+                "must name a group, e.g. atendo-admins",
+            );
+        }
+        errors.length("spec.sso.adminGroup", Some(group), 1, 256);
+    }
+    errors.length("spec.sso.displayName", sso.display_name.as_deref(), 1, 100);
+    if let Some(url) = &sso.token_endpoint
+        && (url.chars().count() > 2048 || !is_https_url(url))
+    {
+        errors.add(
+            "spec.sso.tokenEndpoint",
+            format!("{url:?} must be an absolute https:// URL of at most 2048 characters"),
+        );
+    }
+}
+
+/// A DNS name with at least one dot, labels of letters, digits and inner '-'.
+fn is_email_domain(s: &str) -> bool {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    s.len() <= 253 && s.contains('.') && s.split('.').all(label_ok)
+}
+
+/// Open hours the chat-server can evaluate: a zone the IANA database names, HH:MM spans that
+/// open before they close, and holidays that are days of the calendar.
+fn business_hours(hours: &BusinessHours, errors: &mut Errors) {
+    const FIELD: &str = "spec.chat.businessHours";
+    if hours.timezone.parse::<chrono_tz::Tz>().is_err() {
+        errors.add(
+            &format!("{FIELD}.timezone"),
+            format!(
+                "{:?} is not an IANA time zone; use one such as America/Sao_Paulo or UTC",
+                hours.timezone
+            ),
+        );
+    }
+    if hours.weekly.is_empty() || hours.weekly.len() > MAX_OPENING_SPANS {
+        errors.add(
+            &format!("{FIELD}.weekly"),
+            format!(
+                "has {} spans; give 1 to {MAX_OPENING_SPANS} (leave businessHours out to be always open)",
+                hours.weekly.len()
+            ),
+        );
+    }
+    for (i, span) in hours.weekly.iter().enumerate() {
+        let (from, to) = (time_of_day(&span.from), time_of_day(&span.to));
+        for (name, text, parsed) in [("from", &span.from, from), ("to", &span.to, to)] {
+            if parsed.is_none() {
+                errors.add(
+                    &format!("{FIELD}.weekly[{i}].{name}"),
+                    format!("{text:?} must be a time HH:MM between 00:00 and 23:59"),
+                );
+            }
+        }
+        if let (Some(from), Some(to)) = (from, to)
+            && from >= to
+        {
+            errors.add(
+                &format!("{FIELD}.weekly[{i}]"),
+                format!(
+                    "{} opens at {} and closes at {}: from must be earlier than to (HH:MM within one day)",
+                    span.day.as_str(),
+                    span.from,
+                    span.to
+                ),
+            );
+        }
+    }
+    if hours.holidays.len() > MAX_HOLIDAYS {
+        errors.add(
+            &format!("{FIELD}.holidays"),
+            format!("has {} dates, at most {MAX_HOLIDAYS}", hours.holidays.len()),
+        );
+    }
+    for (i, day) in hours.holidays.iter().enumerate() {
+        // The pattern first: chrono alone would also take "2026-1-5".
+        let shaped = day.len() == 10 && day.as_bytes()[4] == b'-' && day.as_bytes()[7] == b'-';
+        if !shaped || chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
+            errors.add(
+                &format!("{FIELD}.holidays[{i}]"),
+                format!("{day:?} must be a date of the calendar, YYYY-MM-DD"),
+            );
+        }
+    }
+}
+
+/// Minutes since midnight of `HH:MM` (two digits each, 00:00 to 23:59).
+fn time_of_day(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    let two_digits = |p: &str| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit());
+    if !two_digits(h) || !two_digits(m) {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
 }
 
 /// Partial overrides can clash with the plan's defaults (a professional plan's minReplicas 2 with

@@ -40,12 +40,6 @@ pub const BUS_COMMANDS: &[&str] = &[
     "sunsubscribe",
 ];
 
-/// The Redis user of a tenant; the same as its channel prefix without the colon, so a Redis
-/// operator reading `ACL LIST` sees at once which channels a user owns.
-pub fn user_name(tenant: &str) -> String {
-    format!("tenant-{tenant}")
-}
-
 /// Redis ACL rules for `ACL SETUSER <user> <rules…>`, password last (so callers can keep it out
 /// of anything they print). `reset` first: whatever the user held before (another password,
 /// wider channels, a key pattern added by hand) is gone, so converging is a full replacement.

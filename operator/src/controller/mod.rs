@@ -37,7 +37,7 @@ use serde_json::json;
 use crate::context::{MANAGER, TENANT_LABEL, TenantContext};
 use crate::metrics::Metrics;
 use crate::resources::{self, CHAT_SERVER, secrets};
-use crate::settings::Settings;
+use crate::settings::{DEFAULT_CONCURRENCY, Settings};
 use crate::tenant::{AppliedStatus, DatabaseStatus, Tenant, TenantStatus};
 use providers::{
     BucketRequest, BusIdentity, BusUser, Database, DatabaseUser, ProviderError, Storage,
@@ -57,11 +57,6 @@ pub const RECONCILE_REQUESTED_ANNOTATION: &str = "atendo.io/reconcile-requested-
 const RESYNC: Duration = Duration::from_secs(300);
 /// Re-check interval while something is still converging (replicas, ingress address).
 const CONVERGING: Duration = Duration::from_secs(15);
-/// Reconciles at once unless `--max-concurrent-reconciles` says otherwise. Unbounded, 1,000
-/// Tenants mean 1,000 reconciles in flight at start-up, each holding its built objects and an API
-/// request (an HTTP/1.1 connection each without HTTP/2): memory grew with the Tenant count
-/// (136 MiB in the scale bench, 30 MiB at 16) while throughput did not.
-pub const DEFAULT_CONCURRENCY: u16 = 16;
 /// The longest one provider step (a whole ensure or cleanup, retries included) may take. S3's
 /// SDK has no read timeout, so a silent endpoint would otherwise hold the reconcile for ever.
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(60);

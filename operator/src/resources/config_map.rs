@@ -1,15 +1,18 @@
 //! The chat-server's non-secret configuration, mounted whole with envFrom: the chat contract's
-//! settings (names from `chat_settings::names`), the plan's limits, the first admin's email, single sign-on, and branding under
-//! CHAT_BRAND_* (names the chat-server can adopt as they are).
+//! settings (names from `chat_settings::names`, and `pending` for the ones the chat-server is
+//! gaining), the plan's limits and retention, the first admin's email, single sign-on, business
+//! hours, routing and branding.
 
 use std::collections::BTreeMap;
 
-use chat_settings::names;
+use chat_settings::{names, pending};
 use k8s_openapi::api::core::v1::ConfigMap;
+use serde::Serialize;
 
 use super::CHAT_SERVER;
 use super::deployment::{CONTAINER_PORT, METRICS_PORT, SHUTDOWN_GRACE_SECONDS};
 use crate::context::TenantContext;
+use crate::tenant::{BusinessHours, RoutingMode};
 
 pub fn build(ctx: &TenantContext) -> ConfigMap {
     let s = ctx.settings;
@@ -40,6 +43,8 @@ pub fn build(ctx: &TenantContext) -> ConfigMap {
             names::VISITOR_RATE,
             sizing.rate_limits.visitor_rate.to_string(),
         ),
+        // Conversations and files expire together: the bucket's expiry rule uses the same days.
+        (pending::RETENTION_DAYS, sizing.retention_days.to_string()),
         (
             names::BRAND_PRODUCT_NAME,
             branding
@@ -52,6 +57,8 @@ pub fn build(ctx: &TenantContext) -> ConfigMap {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let sso = ctx.tenant.spec.sso.clone();
+    let chat = ctx.tenant.spec.chat.clone().unwrap_or_default();
+    let routing = chat.routing;
     let optional = [
         (names::ADMIN_EMAIL, Some(ctx.admin_email.clone())),
         (names::OIDC_ISSUER, sso.as_ref().map(|o| o.issuer.clone())),
@@ -59,7 +66,46 @@ pub fn build(ctx: &TenantContext) -> ConfigMap {
             names::OIDC_AUDIENCE,
             sso.as_ref().map(|o| o.audience.clone()),
         ),
-        (names::OIDC_JWKS_URL, sso.map(|o| o.jwks_url)),
+        (
+            names::OIDC_JWKS_URL,
+            sso.as_ref().map(|o| o.jwks_url.clone()),
+        ),
+        (
+            names::OIDC_ALLOWED_DOMAINS,
+            sso.as_ref()
+                .filter(|o| !o.allowed_domains.is_empty())
+                .map(|o| o.allowed_domains.join(",")),
+        ),
+        (
+            names::OIDC_ADMIN_GROUP,
+            sso.as_ref().and_then(|o| o.admin_group.clone()),
+        ),
+        (
+            names::OIDC_DISPLAY_NAME,
+            sso.as_ref().and_then(|o| o.display_name.clone()),
+        ),
+        (
+            names::OIDC_TOKEN_ENDPOINT,
+            sso.and_then(|o| o.token_endpoint),
+        ),
+        (
+            pending::BUSINESS_HOURS,
+            chat.business_hours.as_ref().map(business_hours),
+        ),
+        (
+            names::AUTO_ASSIGN,
+            routing.as_ref().map(|r| match r.mode {
+                RoutingMode::Off => "off".to_string(),
+                RoutingMode::RoundRobin => "round_robin".to_string(),
+            }),
+        ),
+        (
+            names::AGENT_CAPACITY,
+            routing
+                .as_ref()
+                .and_then(|r| r.agent_capacity)
+                .map(|n| n.to_string()),
+        ),
         (names::S3_ENDPOINT, s.s3_endpoint.clone()),
         (names::BRAND_PRIMARY_COLOR, branding.primary_color),
         (names::BRAND_LOGO_URL, branding.logo_url),
@@ -76,4 +122,37 @@ pub fn build(ctx: &TenantContext) -> ConfigMap {
         data: Some(data),
         ..ConfigMap::default()
     }
+}
+
+/// CHAT_BUSINESS_HOURS in the contract's shape (chat-api-v1.md "When no one is there"), kept
+/// apart from the CRD type so a renamed Tenant field cannot change what the chat-server reads.
+#[derive(Serialize)]
+struct WireHours<'a> {
+    timezone: &'a str,
+    weekly: Vec<WireSpan<'a>>,
+    holidays: &'a [String],
+}
+
+#[derive(Serialize)]
+struct WireSpan<'a> {
+    day: &'a str,
+    from: &'a str,
+    to: &'a str,
+}
+
+fn business_hours(hours: &BusinessHours) -> String {
+    let wire = WireHours {
+        timezone: &hours.timezone,
+        weekly: hours
+            .weekly
+            .iter()
+            .map(|s| WireSpan {
+                day: s.day.as_str(),
+                from: &s.from,
+                to: &s.to,
+            })
+            .collect(),
+        holidays: &hours.holidays,
+    };
+    serde_json::to_string(&wire).expect("strings serialise")
 }

@@ -1,6 +1,7 @@
 //! The Ingress on https://<subdomain>.<base-domain>. TLS is one of: a named Secret, a
 //! certificate cert-manager issues per tenant, or none here because it ends in front (an ALB with
-//! ACM, say).
+//! ACM, say). DNS is a wildcard record made by hand, or with --external-dns a record per tenant
+//! that ExternalDNS makes from the annotations here.
 
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
@@ -11,6 +12,11 @@ use super::CHAT_SERVER;
 use super::deployment::PORT_NAME;
 use crate::context::TenantContext;
 use crate::settings::IssuerKind;
+
+/// The record ExternalDNS makes for this Ingress (with --external-dns).
+pub const EXTERNAL_DNS_HOSTNAME: &str = "external-dns.alpha.kubernetes.io/hostname";
+/// Its TTL in seconds.
+pub const EXTERNAL_DNS_TTL: &str = "external-dns.alpha.kubernetes.io/ttl";
 
 /// Where cert-manager stores the certificate it issues for the tenant.
 pub const CERT_MANAGER_SECRET: &str = "chat-server-tls";
@@ -24,6 +30,13 @@ pub fn build(ctx: &TenantContext) -> Ingress {
             IssuerKind::Issuer => "cert-manager.io/issuer",
         };
         annotations.insert(key.into(), issuer.clone());
+    }
+    // ExternalDNS's ingress source reads the rule hosts as well; the hostname annotation states
+    // the record this Ingress asks for even when it runs with --ignore-ingress-rules-spec, and
+    // the TTL annotation is the only per-Ingress way to set a record's TTL.
+    if s.external_dns {
+        annotations.insert(EXTERNAL_DNS_HOSTNAME.into(), ctx.host.clone());
+        annotations.insert(EXTERNAL_DNS_TTL.into(), s.external_dns_ttl.to_string());
     }
     let tls_secret = s
         .tls_secret

@@ -19,10 +19,10 @@ fn expected(plan: &str, data: serde_json::Value) -> serde_json::Value {
 #[test]
 fn each_plan_sets_its_limits_and_the_chat_contract() {
     let settings = settings(&[]);
-    for (plan, upload, rate, burst, visitor) in [
-        ("starter", "10", "10", "30", "20"),
-        ("professional", "25", "20", "60", "30"),
-        ("enterprise", "100", "40", "120", "60"),
+    for (plan, upload, rate, burst, visitor, retention) in [
+        ("starter", "10", "10", "30", "20", "30"),
+        ("professional", "25", "20", "60", "30", "90"),
+        ("enterprise", "100", "40", "120", "60", "365"),
     ] {
         let tenant = stored(minimal_json("acme", plan));
         assert_eq!(
@@ -44,6 +44,7 @@ fn each_plan_sets_its_limits_and_the_chat_contract() {
                     "CHAT_WS_RATE": rate,
                     "CHAT_WS_BURST": burst,
                     "CHAT_VISITOR_RATE": visitor,
+                    "CHAT_RETENTION_DAYS": retention,
                     "CHAT_BRAND_PRODUCT_NAME": "ACME Ltda",
                     "CHAT_ADMIN_EMAIL": "admin@acme.chat.example.com"
                 })
@@ -82,6 +83,7 @@ fn branding_overrides_and_an_s3_endpoint_appear_when_set() {
                 "CHAT_WS_RATE": "20",
                 "CHAT_WS_BURST": "60",
                 "CHAT_VISITOR_RATE": "30",
+                "CHAT_RETENTION_DAYS": "90",
                 "CHAT_BRAND_PRODUCT_NAME": "ACME Suporte",
                 "CHAT_BRAND_PRIMARY_COLOR": "#0b5fff",
                 "CHAT_BRAND_LOGO_URL": "https://cdn.acme.example/logo.svg",
@@ -169,11 +171,95 @@ fn single_sign_on_and_a_chosen_admin_email_reach_the_chat_server() {
     );
 }
 
+/// The chat-server settings a Tenant's chat section and SSO extras turn into, each by name.
+fn hours_routing_and_sso(doc: serde_json::Value) -> serde_json::Value {
+    let mut doc = doc;
+    doc["spec"]["chat"]["businessHours"] = json!({
+        "timezone": "America/Sao_Paulo",
+        "weekly": [
+            {"day": "mon", "from": "09:00", "to": "12:00"},
+            {"day": "mon", "from": "13:00", "to": "18:00"},
+            {"day": "sat", "from": "10:00", "to": "14:00"}
+        ],
+        "holidays": ["2026-12-25", "2027-01-01"]
+    });
+    doc["spec"]["chat"]["routing"] = json!({"mode": "roundRobin", "agentCapacity": 4});
+    doc["spec"]["storage"]["retentionDays"] = json!(45);
+    doc["spec"]["sso"] = json!({
+        "issuer": "https://cognito-idp.sa-east-1.amazonaws.com/sa-east-1_AbCdEf",
+        "audience": "6example0client0id",
+        "jwksUrl": "https://cognito-idp.sa-east-1.amazonaws.com/sa-east-1_AbCdEf/.well-known/jwks.json",
+        "allowedDomains": ["acme.com", "acme.com.br"],
+        "adminGroup": "atendo-admins",
+        "displayName": "ACME Cognito",
+        "tokenEndpoint": "https://acme.auth.sa-east-1.amazoncognito.com/oauth2/token"
+    });
+    doc
+}
+
+#[test]
+fn business_hours_routing_retention_and_sso_extras_reach_the_chat_server_by_name() {
+    let tenant = stored(hours_routing_and_sso(full_tenant_json()));
+    let data = as_json(&config_map::build(&ctx(&tenant, &settings(&[]))))["data"].clone();
+    let hours: serde_json::Value =
+        serde_json::from_str(data["CHAT_BUSINESS_HOURS"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        hours,
+        json!({
+            "timezone": "America/Sao_Paulo",
+            "weekly": [
+                {"day": "mon", "from": "09:00", "to": "12:00"},
+                {"day": "mon", "from": "13:00", "to": "18:00"},
+                {"day": "sat", "from": "10:00", "to": "14:00"}
+            ],
+            "holidays": ["2026-12-25", "2027-01-01"]
+        }),
+        "the contract's JSON shape"
+    );
+    let picked: Vec<(&str, serde_json::Value)> = [
+        "CHAT_RETENTION_DAYS",
+        "CHAT_AUTO_ASSIGN",
+        "CHAT_AGENT_CAPACITY",
+        "CHAT_OIDC_ALLOWED_DOMAINS",
+        "CHAT_OIDC_ADMIN_GROUP",
+        "CHAT_OIDC_DISPLAY_NAME",
+        "CHAT_OIDC_TOKEN_ENDPOINT",
+    ]
+    .into_iter()
+    .map(|k| (k, data[k].clone()))
+    .collect();
+    assert_eq!(
+        picked,
+        [
+            ("CHAT_RETENTION_DAYS", json!("45")),
+            ("CHAT_AUTO_ASSIGN", json!("round_robin")),
+            ("CHAT_AGENT_CAPACITY", json!("4")),
+            ("CHAT_OIDC_ALLOWED_DOMAINS", json!("acme.com,acme.com.br")),
+            ("CHAT_OIDC_ADMIN_GROUP", json!("atendo-admins")),
+            ("CHAT_OIDC_DISPLAY_NAME", json!("ACME Cognito")),
+            (
+                "CHAT_OIDC_TOKEN_ENDPOINT",
+                json!("https://acme.auth.sa-east-1.amazoncognito.com/oauth2/token")
+            ),
+        ]
+    );
+}
+
+#[test]
+fn routing_off_says_off_and_without_a_capacity_leaves_the_chat_servers_default() {
+    let mut doc = minimal_json("acme", "starter");
+    doc["spec"]["chat"] = json!({"routing": {"mode": "off"}});
+    let tenant = stored(doc);
+    let data = as_json(&config_map::build(&ctx(&tenant, &settings(&[]))))["data"].clone();
+    assert_eq!(data["CHAT_AUTO_ASSIGN"], json!("off"));
+    assert!(data.get("CHAT_AGENT_CAPACITY").is_none(), "{data}");
+    assert!(data.get("CHAT_BUSINESS_HOURS").is_none(), "{data}");
+}
+
 #[test]
 fn every_chat_setting_is_one_the_chat_server_accepts() {
     let accepted = super::chat_server_env_names();
-    let mut doc = full_tenant_json();
-    doc["spec"]["sso"] = json!({"issuer": "https://id.example", "audience": "a", "jwksUrl": "https://id.example/jwks"});
+    let doc = hours_routing_and_sso(full_tenant_json());
     let tenant = stored(doc);
     let settings = settings(&["--s3-endpoint=http://minio:9000"]);
     let cm = config_map::build(&ctx(&tenant, &settings));

@@ -1,6 +1,8 @@
 //! Deployment, HorizontalPodAutoscaler and PodDisruptionBudget.
 
-use atendo_operator::resources::{Credentials, build, config_hash, deployment, hpa, pdb};
+use atendo_operator::resources::{Credentials, build, deployment, hpa, pdb};
+use atendo_operator::settings::Settings;
+use atendo_operator::tenant::Tenant;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -143,9 +145,19 @@ fn a_suspended_tenant_is_scaled_to_zero_and_loses_its_autoscaler() {
     assert_eq!(hpa::build(&ctx(&tenant, &settings)), None);
 }
 
+/// The pods' config hash as the Deployment carries it. The test never calls `config_hash`: the
+/// annotation must move with every input the pods read (ConfigMap, each Secret, the Redis CA) and
+/// with nothing else, whatever the function does inside.
 #[test]
 fn the_config_hash_changes_with_the_config_or_a_secret_and_only_then() {
-    let settings = settings(&[]);
+    let ca = |n: u8| {
+        format!(
+            "--redis-ca-file={}/tests/fixtures/bus-ca-{n}.pem",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    };
+    let plain = settings(&[]);
+    let (with_ca_1, with_ca_2) = (settings(&[&ca(1)]), settings(&[&ca(2)]));
     let tenant = stored(minimal_json("acme", "professional"));
     let creds = Credentials {
         database_password: "pw".into(),
@@ -154,61 +166,85 @@ fn the_config_hash_changes_with_the_config_or_a_secret_and_only_then() {
         admin_password: "first-admin-pw".into(),
         rotated_for: None,
     };
-    let hash = |t, c: &Credentials| {
-        let objects = build(&ctx(t, &settings), c);
-        assert_eq!(
-            objects
-                .deployment
-                .spec
-                .as_ref()
-                .unwrap()
-                .template
-                .metadata
-                .as_ref()
-                .unwrap()
-                .annotations
-                .as_ref()
-                .unwrap()["atendo.io/config-hash"],
-            config_hash(
-                &[Some(&objects.config_map)],
-                &[
-                    &objects.database_secret,
-                    &objects.credentials_secret,
-                    &objects.admin_secret
-                ]
-            )
-        );
-        config_hash(
-            &[Some(&objects.config_map)],
-            &[
-                &objects.database_secret,
-                &objects.credentials_secret,
-                &objects.admin_secret,
-            ],
-        )
+    let hash = |t: &Tenant, s: &Settings, c: &Credentials| -> String {
+        let objects = build(&ctx(t, s), c);
+        let template = objects.deployment.spec.unwrap().template.metadata.unwrap();
+        template.annotations.unwrap()["atendo.io/config-hash"].clone()
     };
-    let base = hash(&tenant, &creds);
+    let base = hash(&tenant, &plain, &creds);
     assert_eq!(base.len(), 64);
-    assert_eq!(hash(&tenant, &creds), base, "same input, same hash");
-    let rotated = Credentials {
-        signing_key: "r".repeat(40),
-        ..creds.clone()
-    };
-    assert_ne!(
-        hash(&tenant, &rotated),
-        base,
-        "a rotated key rolls the pods"
-    );
+    assert!(base.bytes().all(|b| b.is_ascii_hexdigit()), "{base}");
+    assert_eq!(hash(&tenant, &plain, &creds), base, "same input, same hash");
+
+    let changed = |c: Credentials| hash(&tenant, &plain, &c);
     let rebranded = stored(with(
         minimal_json("acme", "professional"),
         "/spec/branding/primaryColor",
         json!("#000000"),
     ));
-    assert_ne!(
-        hash(&rebranded, &creds),
-        base,
-        "a config change rolls the pods"
-    );
+    let mut seen = std::collections::BTreeMap::from([(base.clone(), "the base")]);
+    for (why, h) in [
+        (
+            "a rotated signing key (chat-credentials)",
+            changed(Credentials {
+                signing_key: "r".repeat(40),
+                ..creds.clone()
+            }),
+        ),
+        (
+            "a rotated bus password (chat-credentials)",
+            changed(Credentials {
+                bus_password: "bus-pw-2".into(),
+                ..creds.clone()
+            }),
+        ),
+        (
+            "a rotated database password (chat-database)",
+            changed(Credentials {
+                database_password: "pw-2".into(),
+                ..creds.clone()
+            }),
+        ),
+        (
+            "another first-admin password (chat-admin)",
+            changed(Credentials {
+                admin_password: "another-admin-pw".into(),
+                ..creds.clone()
+            }),
+        ),
+        (
+            "a config change (chat-server ConfigMap)",
+            hash(&rebranded, &plain, &creds),
+        ),
+        ("a Redis CA", hash(&tenant, &with_ca_1, &creds)),
+        ("another Redis CA", hash(&tenant, &with_ca_2, &creds)),
+    ] {
+        if let Some(earlier) = seen.insert(h, why) {
+            panic!("{why} gives the same hash as {earlier}: the pods would not roll");
+        }
+    }
+
+    // What the pods do not read leaves them alone: the autoscaler's ceiling, a suspension.
+    for (why, doc) in [
+        (
+            "maxReplicas",
+            with(
+                minimal_json("acme", "professional"),
+                "/spec/chat/autoscaling",
+                json!({"maxReplicas": 9}),
+            ),
+        ),
+        (
+            "suspended",
+            with(
+                minimal_json("acme", "professional"),
+                "/spec/suspended",
+                json!(true),
+            ),
+        ),
+    ] {
+        assert_eq!(hash(&stored(doc), &plain, &creds), base, "{why}");
+    }
 }
 
 fn expected_hpa(plan: &str, min: i32, max: i32, target: i32) -> Value {

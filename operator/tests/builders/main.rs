@@ -63,10 +63,44 @@ pub fn owner() -> Value {
 }
 
 /// Every `CHAT_*` variable the chat-server reads: the settings contract both sides compile
-/// against (the chat-server's own test checks its clap `Config` declares exactly these).
+/// against (the chat-server's own test checks its clap `Config` declares exactly these), plus the
+/// contract's names whose chat-server side is being built (`chat_settings::pending`), each by
+/// its full name.
 pub fn chat_server_env_names() -> Vec<String> {
     chat_settings::names::ALL
         .iter()
+        .chain(chat_settings::pending::ALL)
         .map(|n| n.to_string())
         .collect()
+}
+
+/// Builders must not depend on the pipeline: the pure modules, and the settings and context they
+/// read, never name the controller (`crate::controller::…`, `use crate::{controller, …}`), so a
+/// change to the reconcile cannot change what `render` prints or a builder test sees.
+#[test]
+fn the_pure_builders_and_what_they_read_never_reach_the_controller() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files: Vec<_> = ["settings.rs", "context.rs", "render.rs", "ca_bundle.rs"]
+        .iter()
+        .map(|f| src.join(f))
+        .collect();
+    for entry in std::fs::read_dir(src.join("resources")).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    let mut found = vec![];
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap();
+            // A path segment `controller` (`controller::x`, `{controller, …}`), not a word such
+            // as `controller_owner_ref`.
+            let names_it = code
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|word| word == "controller");
+            if names_it {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert_eq!(found, Vec::<String>::new());
 }

@@ -263,3 +263,42 @@ fn without_tls_settings_the_ingress_leaves_tls_to_the_load_balancer() {
         )
     );
 }
+
+#[test]
+fn with_external_dns_each_ingress_asks_for_its_own_record_and_ttl() {
+    let doc = with(
+        minimal_json("acme", "professional"),
+        "/spec/subdomain",
+        json!("suporte"),
+    );
+    let actual = ingress_for(
+        doc.clone(),
+        &[
+            "--external-dns=true",
+            "--external-dns-ttl=120",
+            "--ingress-class=alb",
+            r#"--ingress-annotations={"alb.ingress.kubernetes.io/group.name":"atendo"}"#,
+        ],
+    );
+    assert_eq!(
+        actual,
+        expected_ingress(
+            "suporte.chat.example.com",
+            Some(json!({
+                "alb.ingress.kubernetes.io/group.name": "atendo",
+                "external-dns.alpha.kubernetes.io/hostname": "suporte.chat.example.com",
+                "external-dns.alpha.kubernetes.io/ttl": "120"
+            })),
+            Some("alb"),
+            None,
+        )
+    );
+    // The flag alone gives the default TTL; without it (kind, a hand-made wildcard) nothing.
+    let default_ttl = ingress_for(doc.clone(), &["--external-dns"]);
+    assert_eq!(
+        default_ttl["metadata"]["annotations"]["external-dns.alpha.kubernetes.io/ttl"],
+        json!("300")
+    );
+    let off = ingress_for(doc, &[]);
+    assert_eq!(off["metadata"].get("annotations"), None, "{off}");
+}
