@@ -424,6 +424,16 @@ pub struct Config {
     pub mail_lease_secs: u64,
     #[arg(long, env = names::PASSWORD_RESET_TTL_SECS, value_name = names::PASSWORD_RESET_TTL_SECS, default_value = "1800", value_parser = positive::<u64>, hide = true)]
     pub password_reset_ttl_secs: u64,
+
+    // ---- Data rights ----
+    /// Days a resolved conversation is kept after its last change; then it is erased with its
+    /// messages and attachments (files in the bucket too), checked daily and shortly after
+    /// start. 0 keeps everything.
+    #[arg(long, env = names::RETENTION_DAYS, value_name = names::RETENTION_DAYS, default_value = "0")]
+    pub retention_days: u32,
+    /// Seconds between retention sweeps (a day; a knob for tests, hidden).
+    #[arg(long, env = names::RETENTION_SWEEP_SECS, value_name = names::RETENTION_SWEEP_SECS, default_value = "86400", value_parser = positive::<u64>, hide = true)]
+    pub retention_sweep_secs: u64,
 }
 
 impl Config {

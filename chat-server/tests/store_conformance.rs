@@ -25,6 +25,8 @@ mod old_schema;
 mod outbox;
 #[path = "store_conformance/reads.rs"]
 mod reads;
+#[path = "store_conformance/rights.rs"]
+mod rights;
 #[path = "store_conformance/routing.rs"]
 mod routing;
 #[path = "store_conformance/search.rs"]
@@ -41,6 +43,7 @@ mod cases {
     pub use super::notes::*;
     pub use super::outbox::*;
     pub use super::reads::*;
+    pub use super::rights::*;
     pub use super::routing::*;
     pub use super::search::*;
 }
@@ -169,6 +172,9 @@ macro_rules! suite {
                 mails_are_claimed_by_one_replica_until_the_lease_runs_out,
                 failed_mails_are_retried_later_then_given_up_with_the_last_error,
                 a_reset_token_is_taken_once_and_never_after_it_expires,
+                erasing_a_conversation_removes_all_it_holds_and_nothing_else,
+                visitors_page_newest_first_and_deleting_one_says_whether_it_was_there,
+                retention_finds_resolved_conversations_untouched_since_least_recent_first,
             );
         )*
     };
@@ -182,7 +188,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 11;
+    const CURRENT_SCHEMA: i64 = 12;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

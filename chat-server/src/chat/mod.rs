@@ -11,6 +11,9 @@
 //! - [`attachments`]: upload and download URLs for files in a conversation;
 //! - [`api_tokens`]: integrations' credentials, shown once, stored hashed;
 //! - [`password_reset`]: single-use reset links by mail;
+//! - [`transcript`]: one conversation as a JSON, text or HTML document (download and mail);
+//! - [`export`], [`erasure`], [`retention`]: data rights: the tenant as NDJSON, erasing a visitor
+//!   with all it said and uploaded, and erasing old resolved conversations;
 //! - [`canned`], [`teams`], [`search`]: the desk's saved replies, agent teams and message search
 //!   (labels live with [`conversations`]), listed in pages ([`paging`]).
 //!
@@ -20,16 +23,20 @@ mod api_tokens;
 mod attachments;
 mod canned;
 mod conversations;
+mod erasure;
+mod export;
 mod identity;
 mod messages;
 pub mod paging;
 mod password_reset;
 mod presence;
 mod reads;
+mod retention;
 mod routing;
 mod search;
 mod sessions;
 mod teams;
+pub mod transcript;
 pub(crate) mod validate;
 
 use std::sync::Arc;
@@ -46,8 +53,10 @@ use crate::uploads::BlobStore;
 pub use api_tokens::NewApiToken;
 pub use attachments::Upload;
 pub use conversations::Assignment;
+pub use erasure::ErasedVisitor;
 pub use identity::Listed;
 pub use password_reset::ResetMail;
+pub use retention::{RetentionSettings, Swept};
 pub use routing::Routing;
 pub use search::SearchHit;
 pub use sessions::AgentChange;
