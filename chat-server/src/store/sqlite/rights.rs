@@ -57,7 +57,7 @@ pub fn delete_visitor(conn: &Connection, path: &Path, id: &str) -> StoreResult<b
     Ok(deleted > 0)
 }
 
-/// Served by `conversations_by_status_updated` (schema V12).
+/// Served by `conversations_by_status_updated` (schema V13).
 pub fn resolved_before(
     conn: &Connection,
     before: DateTime<Utc>,
