@@ -19,12 +19,16 @@ mod lifecycle;
 mod messages;
 #[path = "store_conformance/notes.rs"]
 mod notes;
+#[path = "store_conformance/offline.rs"]
+mod offline;
 #[path = "store_conformance/old_schema.rs"]
 mod old_schema;
 #[path = "store_conformance/outbox.rs"]
 mod outbox;
 #[path = "store_conformance/reads.rs"]
 mod reads;
+#[path = "store_conformance/rights.rs"]
+mod rights;
 #[path = "store_conformance/routing.rs"]
 mod routing;
 #[path = "store_conformance/search.rs"]
@@ -39,8 +43,10 @@ mod cases {
     pub use super::lifecycle::*;
     pub use super::messages::*;
     pub use super::notes::*;
+    pub use super::offline::*;
     pub use super::outbox::*;
     pub use super::reads::*;
+    pub use super::rights::*;
     pub use super::routing::*;
     pub use super::search::*;
 }
@@ -169,6 +175,11 @@ macro_rules! suite {
                 mails_are_claimed_by_one_replica_until_the_lease_runs_out,
                 failed_mails_are_retried_later_then_given_up_with_the_last_error,
                 a_reset_token_is_taken_once_and_never_after_it_expires,
+                a_visitors_contact_details_change_only_what_the_patch_names,
+                a_mail_keeps_its_html_and_reply_to_until_it_is_sent,
+                erasing_a_conversation_removes_all_it_holds_and_nothing_else,
+                visitors_page_newest_first_and_deleting_one_says_whether_it_was_there,
+                retention_finds_resolved_conversations_untouched_since_least_recent_first,
             );
         )*
     };
@@ -182,7 +193,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 11;
+    const CURRENT_SCHEMA: i64 = 13;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

@@ -1,6 +1,7 @@
 //! The HTTP surface: `app(state) -> Router`. Handlers are thin; the rules live in `chat`.
 
 mod api_tokens;
+mod availability;
 mod canned;
 mod conversations;
 pub mod error;
@@ -11,10 +12,13 @@ pub mod openapi;
 pub mod origins;
 mod paging;
 mod password_reset;
+mod rights;
 mod search;
 mod sessions;
 mod teams;
+mod transcript;
 mod uploads;
+mod visitors;
 pub mod ws;
 
 use std::sync::Arc;
@@ -101,6 +105,9 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(conversations::assign))
         .routes(routes!(conversations::status))
         .routes(routes!(conversations::labels))
+        .routes(routes!(transcript::transcript))
+        .routes(routes!(rights::export))
+        .routes(routes!(rights::erase_visitor))
         .routes(routes!(teams::list, teams::create))
         .routes(routes!(teams::get, teams::update, teams::delete))
         .routes(routes!(canned::list, canned::create))
@@ -112,6 +119,9 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(uploads::download))
         .routes(routes!(ws::upgrade))
         .routes(routes!(openapi::openapi_json))
+        // When no one is there (chat-api-v1 v1.1).
+        .routes(routes!(availability::availability))
+        .routes(routes!(visitors::update_me))
 }
 
 pub fn app(state: AppState, extra: Option<Router>) -> Router {

@@ -11,6 +11,12 @@
 //! - [`attachments`]: upload and download URLs for files in a conversation;
 //! - [`api_tokens`]: integrations' credentials, shown once, stored hashed;
 //! - [`password_reset`]: single-use reset links by mail;
+//! - [`availability`], [`offline`], [`visitors`]: whether anyone is there (business hours, agents
+//!   online), what happens to conversations started while nobody is, and a visitor's contact
+//!   details;
+//! - [`transcript`]: one conversation as a JSON, text or HTML document (download and mail);
+//! - [`export`], [`erasure`], [`retention`]: data rights: the tenant as NDJSON, erasing a visitor
+//!   with all it said and uploaded, and erasing old resolved conversations;
 //! - [`canned`], [`teams`], [`search`]: the desk's saved replies, agent teams and message search
 //!   (labels live with [`conversations`]), listed in pages ([`paging`]).
 //!
@@ -18,21 +24,30 @@
 
 mod api_tokens;
 mod attachments;
+pub mod availability;
 mod canned;
 mod conversations;
+mod erasure;
+mod export;
 mod identity;
 mod messages;
+mod offline;
 pub mod paging;
 mod password_reset;
 mod presence;
 mod reads;
+mod retention;
 mod routing;
 mod search;
 mod sessions;
 mod teams;
+pub mod transcript;
 pub(crate) mod validate;
+mod visitors;
 
 use std::sync::Arc;
+
+use chat_settings::business_hours::BusinessHours;
 
 use crate::auth::{Authenticated, Authenticator, Principal};
 use crate::delivery::presence::PresenceBoard;
@@ -46,8 +61,10 @@ use crate::uploads::BlobStore;
 pub use api_tokens::NewApiToken;
 pub use attachments::Upload;
 pub use conversations::Assignment;
+pub use erasure::ErasedVisitor;
 pub use identity::Listed;
 pub use password_reset::ResetMail;
+pub use retention::{RetentionSettings, Swept};
 pub use routing::Routing;
 pub use search::SearchHit;
 pub use sessions::AgentChange;
@@ -67,6 +84,8 @@ pub struct Chat {
     routing: Routing,
     /// `None` without CHAT_SMTP_URL.
     reset_mail: Option<ResetMail>,
+    /// CHAT_BUSINESS_HOURS; `None` = always.
+    hours: Option<BusinessHours>,
 }
 
 /// What the core needs from the outside world.
@@ -81,6 +100,7 @@ pub struct Parts {
     pub presence: Arc<PresenceBoard>,
     pub routing: Routing,
     pub reset_mail: Option<ResetMail>,
+    pub hours: Option<BusinessHours>,
 }
 
 impl Chat {
@@ -96,6 +116,7 @@ impl Chat {
             presence,
             routing,
             reset_mail,
+            hours,
         } = parts;
         Self {
             store,
@@ -108,6 +129,7 @@ impl Chat {
             presence,
             routing,
             reset_mail,
+            hours,
         }
     }
 

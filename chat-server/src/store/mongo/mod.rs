@@ -53,9 +53,11 @@ mod indexes;
 mod lease;
 mod outbox;
 mod revocations;
+mod rights;
 mod routing;
 mod search;
 mod teams;
+mod visitors;
 
 use async_trait::async_trait;
 use futures::TryStreamExt;
@@ -78,7 +80,7 @@ use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
     Message, NewMessage, OidcSubject, Reader, Revocation, Team, Visitor, now,
 };
-use crate::store::{NewMail, OutboxMail, ResetToken};
+use crate::store::{NewMail, OutboxMail, ResetToken, VisitorPatch};
 
 pub struct MongoStore {
     db: Database,
@@ -305,6 +307,10 @@ impl Store for MongoStore {
             .await
             .map_err(|e| store_error(&format!("reading visitor {id}"), e))?;
         Ok(found.map(Visitor::from))
+    }
+
+    async fn update_visitor(&self, id: &str, patch: &VisitorPatch) -> StoreResult<Visitor> {
+        self.patch_visitor(id, patch).await
     }
 
     async fn create_conversation(&self, conversation: Conversation) -> StoreResult<Conversation> {
@@ -608,7 +614,7 @@ impl Store for MongoStore {
     }
 
     async fn mail_sent(&self, id: &str, claimer: &str) -> StoreResult<bool> {
-        let update = doc! { "$set": { "state": "sent", "body": "" } };
+        let update = doc! { "$set": { "state": "sent", "body": "" }, "$unset": { "html": "" } };
         self.finish_mail(id, claimer, update).await
     }
 
@@ -619,16 +625,46 @@ impl Store for MongoStore {
         error: &str,
         retry_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> StoreResult<bool> {
-        let set = match retry_at {
-            Some(at) => doc! { "last_error": error, "due_at": bson_time(at) },
-            None => doc! { "last_error": error, "state": "failed", "body": "" },
+        let update = match retry_at {
+            Some(at) => doc! {
+                "$set": { "last_error": error, "due_at": bson_time(at) },
+                "$inc": { "attempts": 1 },
+            },
+            None => doc! {
+                "$set": { "last_error": error, "state": "failed", "body": "" },
+                "$unset": { "html": "" },
+                "$inc": { "attempts": 1 },
+            },
         };
-        let update = doc! { "$set": set, "$inc": { "attempts": 1 } };
         self.finish_mail(id, claimer, update).await
     }
 
     async fn outbox_mail(&self, id: &str) -> StoreResult<Option<OutboxMail>> {
         self.find_mail(id).await
+    }
+
+    async fn list_visitors(&self, page: &Page) -> StoreResult<Vec<Visitor>> {
+        self.page_of_visitors(page).await
+    }
+
+    async fn attachments_of(&self, conversation_id: &str) -> StoreResult<Vec<Attachment>> {
+        self.find_attachments_of(conversation_id).await
+    }
+
+    async fn erase_conversation(&self, id: &str) -> StoreResult<Option<super::Erased>> {
+        self.erase(id).await
+    }
+
+    async fn delete_visitor(&self, id: &str) -> StoreResult<bool> {
+        self.remove_visitor(id).await
+    }
+
+    async fn resolved_before(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>> {
+        self.resolved_updated_before(before, limit).await
     }
 
     async fn create_reset_token(&self, token: ResetToken) -> StoreResult<()> {

@@ -28,11 +28,13 @@ mod conversations;
 mod group;
 mod outbox;
 mod revocations;
+mod rights;
 mod routing;
 mod rows;
 mod schema;
 mod search;
 mod teams;
+mod visitors;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -57,7 +59,7 @@ use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
     Message, NewMessage, OidcSubject, Reader, Revocation, Team, Visitor, now,
 };
-use crate::store::{NewMail, OutboxMail, ResetToken};
+use crate::store::{NewMail, OutboxMail, ResetToken, VisitorPatch};
 
 /// The database file inside the configured directory.
 pub const FILE_NAME: &str = "chat.sqlite3";
@@ -281,6 +283,13 @@ impl Store for SqliteStore {
                 )
                 .optional()
             })
+            .await
+    }
+
+    async fn update_visitor(&self, id: &str, patch: &VisitorPatch) -> StoreResult<Visitor> {
+        let (id, patch) = (id.to_string(), patch.clone());
+        self.conns
+            .write(move |conn, path| visitors::update(conn, path, &id, &patch))
             .await
     }
 
@@ -695,6 +704,44 @@ impl Store for SqliteStore {
     async fn outbox_mail(&self, id: &str) -> StoreResult<Option<OutboxMail>> {
         let id = id.to_string();
         self.conns.read(move |conn| outbox::get(conn, &id)).await
+    }
+
+    async fn list_visitors(&self, page: &Page) -> StoreResult<Vec<Visitor>> {
+        let page = page.clone();
+        self.conns
+            .read(move |conn| rights::list_visitors(conn, &page))
+            .await
+    }
+
+    async fn attachments_of(&self, conversation_id: &str) -> StoreResult<Vec<Attachment>> {
+        let id = conversation_id.to_string();
+        self.conns
+            .read(move |conn| rights::attachments_of(conn, &id))
+            .await
+    }
+
+    async fn erase_conversation(&self, id: &str) -> StoreResult<Option<super::Erased>> {
+        let id = id.to_string();
+        self.conns
+            .write(move |conn, path| rights::erase_conversation(conn, path, &id))
+            .await
+    }
+
+    async fn delete_visitor(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_string();
+        self.conns
+            .write(move |conn, path| rights::delete_visitor(conn, path, &id))
+            .await
+    }
+
+    async fn resolved_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>> {
+        self.conns
+            .read(move |conn| rights::resolved_before(conn, before, limit))
+            .await
     }
 
     async fn create_reset_token(&self, token: ResetToken) -> StoreResult<()> {
