@@ -14,7 +14,6 @@
 pub mod business_hours;
 pub mod names;
 pub mod origins;
-pub mod pending;
 pub mod rules;
 
 pub use rules::Locale;

@@ -252,8 +252,16 @@ fn business_hours_rules_reject_bad_zones_times_spans_and_dates() {
         "spec.chat.businessHours.weekly[0].from",
     );
     assert_broken(
-        doc("/spec/chat/businessHours/weekly/0/to", json!("24:00")),
+        doc("/spec/chat/businessHours/weekly/0/to", json!("24:01")),
         "spec.chat.businessHours.weekly[0].to",
+    );
+    assert_eq!(
+        broken(
+            &doc("/spec/chat/businessHours/weekly/0/to", json!("24:00")),
+            None
+        ),
+        Vec::<String>::new(),
+        "24:00 ends the day"
     );
     assert_broken(
         doc("/spec/chat/businessHours/weekly/0/from", json!("19:00")),

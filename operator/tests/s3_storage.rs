@@ -216,7 +216,7 @@ async fn ensuring_again_puts_back_settings_changed_by_hand_and_follows_the_reten
 }
 
 #[tokio::test]
-async fn retain_marks_the_bucket_retained_and_keeps_every_object() {
+async fn retain_marks_the_bucket_retained_and_keeps_every_object_without_an_expiry() {
     let m = moto();
     let bucket = testkit::unique("atendo-");
     let storage = S3Storage::new(m.client.clone(), "us-east-1");
@@ -242,6 +242,21 @@ async fn retain_marks_the_bucket_retained_and_keeps_every_object() {
     assert!(
         tags.contains(&("atendo.io/tenant".into(), "acme".into())),
         "{tags:?}"
+    );
+    let lifecycle = m
+        .client
+        .get_bucket_lifecycle_configuration()
+        .bucket(&bucket)
+        .send()
+        .await;
+    assert_eq!(
+        lifecycle.map(|l| l.rules().len()).map_err(|e| e
+            .into_service_error()
+            .meta()
+            .code()
+            .map(String::from)),
+        Err(Some("NoSuchLifecycleConfiguration".to_string())),
+        "a retained bucket's files must not expire after the Tenant is gone"
     );
     m.client
         .head_object()

@@ -422,7 +422,7 @@ fn week(from: &str, to: &str) -> Value {
 fn business_hours_in_a_real_zone_with_real_holidays_are_valid() {
     let hours = json!({
         "timezone": "America/Argentina/Buenos_Aires",
-        "weekly": [{"day": "mon", "from": "00:00", "to": "23:59"}, {"day": "sun", "from": "09:00", "to": "09:01"}],
+        "weekly": [{"day": "mon", "from": "00:00", "to": "24:00"}, {"day": "sun", "from": "09:00", "to": "09:01"}],
         "holidays": ["2028-02-29"]
     });
     assert_eq!(failing_fields(with_hours(hours)), Vec::<String>::new());
@@ -450,11 +450,18 @@ fn opening_times_must_be_hh_mm_and_open_before_they_close() {
             with_hours(week(bad, "18:00")),
             "spec.chat.businessHours.weekly[0].from",
         );
+    }
+    for bad in ["9:00", "00:00", "24:01", "09:60", "0900", "18:00 "] {
         assert_rejected(
             with_hours(week("08:00", bad)),
             "spec.chat.businessHours.weekly[0].to",
         );
     }
+    // The end of the day closes an opening (an overnight one is two spans).
+    assert_eq!(
+        failing_fields(with_hours(week("22:00", "24:00"))),
+        Vec::<String>::new()
+    );
     for (from, to) in [("18:00", "09:00"), ("09:00", "09:00")] {
         assert_rejected(
             with_hours(week(from, to)),

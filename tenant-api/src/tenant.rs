@@ -239,8 +239,10 @@ pub struct ChatSpec {
     pub routing: Option<RoutingSpec>,
 }
 
-/// `HH:MM`, 00:00 to 23:59.
+/// `HH:MM`, 00:00 to 23:59: when an opening starts.
 pub const TIME_OF_DAY_REGEX: &str = "^([01][0-9]|2[0-3]):[0-5][0-9]$";
+/// `HH:MM` or `24:00` (the end of the day): when an opening ends.
+pub const END_OF_OPENING_REGEX: &str = "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$";
 /// `YYYY-MM-DD` (whether the day exists is checked by [`crate::validation`]).
 pub const DATE_REGEX: &str = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
 /// The shape of an IANA time zone name (`UTC`, `America/Sao_Paulo`,
@@ -268,11 +270,12 @@ pub struct BusinessHours {
     pub holidays: Vec<String>,
 }
 
-/// One span of one weekday, `from` inclusive to `to` exclusive, in the business hours' zone.
+/// One span of one weekday, `from` inclusive to `to` exclusive, in the business hours' zone
+/// (chat_settings::business_hours says what the hours mean, daylight saving included).
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 // Compared only when both are well-formed times, so a malformed one is reported once, by its own rule.
-#[x_kube(validation = Rule::new("!self.from.matches('^([01][0-9]|2[0-3]):[0-5][0-9]$') || !self.to.matches('^([01][0-9]|2[0-3]):[0-5][0-9]$') || self.from < self.to").message("from must be earlier than to (HH:MM within one day)"))]
+#[x_kube(validation = Rule::new("!self.from.matches('^([01][0-9]|2[0-3]):[0-5][0-9]$') || !self.to.matches('^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$') || self.from < self.to").message("from must be earlier than to; an opening past midnight is two spans, e.g. fri 22:00-24:00 and sat 00:00-06:00"))]
 pub struct OpeningHours {
     pub day: Weekday,
 
@@ -281,9 +284,9 @@ pub struct OpeningHours {
     #[x_kube(validation = Rule::new("self.matches('^([01][0-9]|2[0-3]):[0-5][0-9]$')").message("must be a time HH:MM between 00:00 and 23:59"))]
     pub from: String,
 
-    /// Closing time, HH:MM (24-hour), later than from.
+    /// Closing time, HH:MM (24-hour) or 24:00 for the end of the day, later than from.
     #[schemars(length(max = 5))]
-    #[x_kube(validation = Rule::new("self.matches('^([01][0-9]|2[0-3]):[0-5][0-9]$')").message("must be a time HH:MM between 00:00 and 23:59"))]
+    #[x_kube(validation = Rule::new("self.matches('^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$')").message("must be a time HH:MM between 00:01 and 24:00"))]
     pub to: String,
 }
 
@@ -297,6 +300,25 @@ pub enum Weekday {
     Fri,
     Sat,
     Sun,
+}
+
+impl BusinessHours {
+    /// CHAT_BUSINESS_HOURS in the contract's shape (chat-api-v1.md "When no one is there"):
+    /// `{"timezone","weekly":[{"day","from","to"}],"holidays":[…]}`. Written out field by field,
+    /// so a renamed Tenant field cannot change what the chat-server reads.
+    pub fn to_contract_json(&self) -> String {
+        let weekly: Vec<serde_json::Value> = self
+            .weekly
+            .iter()
+            .map(|s| serde_json::json!({"day": s.day.as_str(), "from": s.from, "to": s.to}))
+            .collect();
+        serde_json::json!({
+            "timezone": self.timezone,
+            "weekly": weekly,
+            "holidays": self.holidays,
+        })
+        .to_string()
+    }
 }
 
 impl Weekday {

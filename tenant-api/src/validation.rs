@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use chat_settings::business_hours::BusinessHours as ParsedHours;
 use chat_settings::origins::{MAX_ALLOWED_ORIGINS, allowed_origin};
 use chat_settings::rules::{is_colour, is_email, is_https_url, is_locale};
 
@@ -271,11 +272,19 @@ fn is_email_domain(s: &str) -> bool {
     s.len() <= 253 && s.contains('.') && s.split('.').all(label_ok)
 }
 
-/// Open hours the chat-server can evaluate: a zone the IANA database names, HH:MM spans that
-/// open before they close, and holidays that are days of the calendar.
+/// Open hours the chat-server starts on. Each part is judged by the chat-server's own parser
+/// (`chat_settings::business_hours`, the tz database included) so that the message can name the
+/// field; the whole value is parsed last, so nothing the chat-server refuses gets through.
 fn business_hours(hours: &BusinessHours, errors: &mut Errors) {
     const FIELD: &str = "spec.chat.businessHours";
-    if hours.timezone.parse::<chrono_tz::Tz>().is_err() {
+    let before = errors.0.len();
+    // Every part judged inside an otherwise valid value, so only that part can be refused.
+    let judge = |timezone: &str, spans: serde_json::Value, holidays: &[&String]| {
+        let json = serde_json::json!({"timezone": timezone, "weekly": spans, "holidays": holidays});
+        ParsedHours::parse(&json.to_string())
+    };
+    let all_day = serde_json::json!([{"day": "mon", "from": "00:00", "to": "24:00"}]);
+    if judge(&hours.timezone, all_day.clone(), &[]).is_err() {
         errors.add(
             &format!("{FIELD}.timezone"),
             format!(
@@ -294,25 +303,32 @@ fn business_hours(hours: &BusinessHours, errors: &mut Errors) {
         );
     }
     for (i, span) in hours.weekly.iter().enumerate() {
-        let (from, to) = (time_of_day(&span.from), time_of_day(&span.to));
-        for (name, text, parsed) in [("from", &span.from, from), ("to", &span.to, to)] {
-            if parsed.is_none() {
-                errors.add(
-                    &format!("{FIELD}.weekly[{i}].{name}"),
-                    format!("{text:?} must be a time HH:MM between 00:00 and 23:59"),
-                );
-            }
+        let day = span.day.as_str();
+        let spans =
+            |from: &str, to: &str| serde_json::json!([{"day": day, "from": from, "to": to}]);
+        let from_ok = judge("UTC", spans(&span.from, "24:00"), &[]).is_ok();
+        let to_ok = judge("UTC", spans("00:00", &span.to), &[]).is_ok();
+        if !from_ok {
+            errors.add(
+                &format!("{FIELD}.weekly[{i}].from"),
+                format!(
+                    "{:?} must be a time HH:MM between 00:00 and 23:59",
+                    span.from
+                ),
+            );
         }
-        if let (Some(from), Some(to)) = (from, to)
-            && from >= to
-        {
+        if !to_ok {
+            errors.add(
+                &format!("{FIELD}.weekly[{i}].to"),
+                format!("{:?} must be a time HH:MM between 00:01 and 24:00", span.to),
+            );
+        }
+        if from_ok && to_ok && judge("UTC", spans(&span.from, &span.to), &[]).is_err() {
             errors.add(
                 &format!("{FIELD}.weekly[{i}]"),
                 format!(
-                    "{} opens at {} and closes at {}: from must be earlier than to (HH:MM within one day)",
-                    span.day.as_str(),
-                    span.from,
-                    span.to
+                    "{day} opens at {} and closes at {}: from must be earlier than to; an opening past midnight is two spans, e.g. fri 22:00-24:00 and sat 00:00-06:00",
+                    span.from, span.to
                 ),
             );
         }
@@ -324,26 +340,18 @@ fn business_hours(hours: &BusinessHours, errors: &mut Errors) {
         );
     }
     for (i, day) in hours.holidays.iter().enumerate() {
-        // The pattern first: chrono alone would also take "2026-1-5".
-        let shaped = day.len() == 10 && day.as_bytes()[4] == b'-' && day.as_bytes()[7] == b'-';
-        if !shaped || chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
+        if judge("UTC", all_day.clone(), &[day]).is_err() {
             errors.add(
                 &format!("{FIELD}.holidays[{i}]"),
                 format!("{day:?} must be a date of the calendar, YYYY-MM-DD"),
             );
         }
     }
-}
-
-/// Minutes since midnight of `HH:MM` (two digits each, 00:00 to 23:59).
-fn time_of_day(s: &str) -> Option<u32> {
-    let (h, m) = s.split_once(':')?;
-    let two_digits = |p: &str| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit());
-    if !two_digits(h) || !two_digits(m) {
-        return None;
+    if errors.0.len() == before
+        && let Err(why) = ParsedHours::parse(&hours.to_contract_json())
+    {
+        errors.add(FIELD, format!("the chat-server refuses it: {why}"));
     }
-    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-    (h < 24 && m < 60).then_some(h * 60 + m)
 }
 
 /// Partial overrides can clash with the plan's defaults (a professional plan's minReplicas 2 with

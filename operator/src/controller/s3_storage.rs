@@ -289,7 +289,17 @@ impl Storage for S3Storage {
                         .build()
                         .map_err(built)?,
                 );
-                self.put_tags(bucket, tags).await
+                self.put_tags(bucket, tags).await?;
+                // Retained means kept: the expiry rule would otherwise go on deleting the files
+                // (and their old versions) after the Tenant is gone. DeleteBucketLifecycle is
+                // authorised by s3:PutLifecycleConfiguration and succeeds on a bucket without one.
+                self.client
+                    .delete_bucket_lifecycle()
+                    .bucket(bucket)
+                    .send()
+                    .await
+                    .map_err(|e| failure(&format!("removing the expiry of bucket {bucket}"), &e))?;
+                Ok(())
             }
         }
     }

@@ -1,13 +1,11 @@
 //! The chat-server's non-secret configuration, mounted whole with envFrom: the chat contract's
-//! settings (names from `chat_settings::names`, and `pending` for the ones the chat-server is
-//! gaining), the plan's limits and retention, the first admin's email, single sign-on, business
+//! settings (names from `chat_settings::names`), the plan's limits and retention, the first admin's email, single sign-on, business
 //! hours, routing and branding.
 
 use std::collections::BTreeMap;
 
-use chat_settings::{names, pending};
+use chat_settings::names;
 use k8s_openapi::api::core::v1::ConfigMap;
-use serde::Serialize;
 
 use super::CHAT_SERVER;
 use super::deployment::{CONTAINER_PORT, METRICS_PORT, SHUTDOWN_GRACE_SECONDS};
@@ -44,7 +42,7 @@ pub fn build(ctx: &TenantContext) -> ConfigMap {
             sizing.rate_limits.visitor_rate.to_string(),
         ),
         // Conversations and files expire together: the bucket's expiry rule uses the same days.
-        (pending::RETENTION_DAYS, sizing.retention_days.to_string()),
+        (names::RETENTION_DAYS, sizing.retention_days.to_string()),
         (
             names::BRAND_PRODUCT_NAME,
             branding
@@ -89,8 +87,10 @@ pub fn build(ctx: &TenantContext) -> ConfigMap {
             sso.and_then(|o| o.token_endpoint),
         ),
         (
-            pending::BUSINESS_HOURS,
-            chat.business_hours.as_ref().map(business_hours),
+            names::BUSINESS_HOURS,
+            chat.business_hours
+                .as_ref()
+                .map(BusinessHours::to_contract_json),
         ),
         (
             names::AUTO_ASSIGN,
@@ -122,37 +122,4 @@ pub fn build(ctx: &TenantContext) -> ConfigMap {
         data: Some(data),
         ..ConfigMap::default()
     }
-}
-
-/// CHAT_BUSINESS_HOURS in the contract's shape (chat-api-v1.md "When no one is there"), kept
-/// apart from the CRD type so a renamed Tenant field cannot change what the chat-server reads.
-#[derive(Serialize)]
-struct WireHours<'a> {
-    timezone: &'a str,
-    weekly: Vec<WireSpan<'a>>,
-    holidays: &'a [String],
-}
-
-#[derive(Serialize)]
-struct WireSpan<'a> {
-    day: &'a str,
-    from: &'a str,
-    to: &'a str,
-}
-
-fn business_hours(hours: &BusinessHours) -> String {
-    let wire = WireHours {
-        timezone: &hours.timezone,
-        weekly: hours
-            .weekly
-            .iter()
-            .map(|s| WireSpan {
-                day: s.day.as_str(),
-                from: &s.from,
-                to: &s.to,
-            })
-            .collect(),
-        holidays: &hours.holidays,
-    };
-    serde_json::to_string(&wire).expect("strings serialise")
 }

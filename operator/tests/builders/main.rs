@@ -63,13 +63,11 @@ pub fn owner() -> Value {
 }
 
 /// Every `CHAT_*` variable the chat-server reads: the settings contract both sides compile
-/// against (the chat-server's own test checks its clap `Config` declares exactly these), plus the
-/// contract's names whose chat-server side is being built (`chat_settings::pending`), each by
+/// against (the chat-server's own test checks its clap `Config` declares exactly these), each by
 /// its full name.
 pub fn chat_server_env_names() -> Vec<String> {
     chat_settings::names::ALL
         .iter()
-        .chain(chat_settings::pending::ALL)
         .map(|n| n.to_string())
         .collect()
 }
