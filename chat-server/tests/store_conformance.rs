@@ -169,6 +169,7 @@ macro_rules! suite {
                 mails_are_claimed_by_one_replica_until_the_lease_runs_out,
                 failed_mails_are_retried_later_then_given_up_with_the_last_error,
                 a_reset_token_is_taken_once_and_never_after_it_expires,
+                dropping_an_agents_reset_tokens_takes_all_of_its_links_and_no_one_elses,
             );
         )*
     };
