@@ -19,6 +19,8 @@ mod lifecycle;
 mod messages;
 #[path = "store_conformance/notes.rs"]
 mod notes;
+#[path = "store_conformance/offline.rs"]
+mod offline;
 #[path = "store_conformance/old_schema.rs"]
 mod old_schema;
 #[path = "store_conformance/outbox.rs"]
@@ -39,6 +41,7 @@ mod cases {
     pub use super::lifecycle::*;
     pub use super::messages::*;
     pub use super::notes::*;
+    pub use super::offline::*;
     pub use super::outbox::*;
     pub use super::reads::*;
     pub use super::routing::*;
@@ -170,6 +173,8 @@ macro_rules! suite {
                 failed_mails_are_retried_later_then_given_up_with_the_last_error,
                 a_reset_token_is_taken_once_and_never_after_it_expires,
                 dropping_an_agents_reset_tokens_takes_all_of_its_links_and_no_one_elses,
+                a_visitors_contact_details_change_only_what_the_patch_names,
+                a_mail_keeps_its_html_and_reply_to_until_it_is_sent,
             );
         )*
     };
@@ -183,7 +188,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 11;
+    const CURRENT_SCHEMA: i64 = 12;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

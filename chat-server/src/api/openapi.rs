@@ -46,6 +46,8 @@ use super::AppState;
         (name = "canned responses", description = "Saved replies agents insert with `/shortcut`"),
         (name = "search", description = "Search over every message"),
         (name = "branding", description = "The tenant's look, public"),
+        (name = "offline", description = "When no one is there: availability, a visitor's contact \
+                                          details, transcripts by mail"),
         (name = "websocket", description = "The live channel; frames in docs/websocket.md"),
         (name = "health", description = "Probes for the orchestrator"),
         (name = "meta", description = "This document"),
@@ -158,8 +160,9 @@ impl Modify for Shared {
 }
 
 /// Routes that answer from memory.
-const STATIC: [&str; 4] = [
+const STATIC: [&str; 5] = [
     "/health/live",
+    "/api/v1/availability",
     "/api/v1/branding",
     "/api/v1/auth/config",
     "/api/v1/openapi.json",

@@ -56,6 +56,7 @@ mod revocations;
 mod routing;
 mod search;
 mod teams;
+mod visitors;
 
 use async_trait::async_trait;
 use futures::TryStreamExt;
@@ -78,7 +79,7 @@ use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
     Message, NewMessage, OidcSubject, Reader, Revocation, Team, Visitor, now,
 };
-use crate::store::{NewMail, OutboxMail, ResetToken};
+use crate::store::{NewMail, OutboxMail, ResetToken, VisitorPatch};
 
 pub struct MongoStore {
     db: Database,
@@ -305,6 +306,10 @@ impl Store for MongoStore {
             .await
             .map_err(|e| store_error(&format!("reading visitor {id}"), e))?;
         Ok(found.map(Visitor::from))
+    }
+
+    async fn update_visitor(&self, id: &str, patch: &VisitorPatch) -> StoreResult<Visitor> {
+        self.patch_visitor(id, patch).await
     }
 
     async fn create_conversation(&self, conversation: Conversation) -> StoreResult<Conversation> {
@@ -608,7 +613,7 @@ impl Store for MongoStore {
     }
 
     async fn mail_sent(&self, id: &str, claimer: &str) -> StoreResult<bool> {
-        let update = doc! { "$set": { "state": "sent", "body": "" } };
+        let update = doc! { "$set": { "state": "sent", "body": "" }, "$unset": { "html": "" } };
         self.finish_mail(id, claimer, update).await
     }
 
@@ -619,11 +624,17 @@ impl Store for MongoStore {
         error: &str,
         retry_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> StoreResult<bool> {
-        let set = match retry_at {
-            Some(at) => doc! { "last_error": error, "due_at": bson_time(at) },
-            None => doc! { "last_error": error, "state": "failed", "body": "" },
+        let update = match retry_at {
+            Some(at) => doc! {
+                "$set": { "last_error": error, "due_at": bson_time(at) },
+                "$inc": { "attempts": 1 },
+            },
+            None => doc! {
+                "$set": { "last_error": error, "state": "failed", "body": "" },
+                "$unset": { "html": "" },
+                "$inc": { "attempts": 1 },
+            },
         };
-        let update = doc! { "$set": set, "$inc": { "attempts": 1 } };
         self.finish_mail(id, claimer, update).await
     }
 

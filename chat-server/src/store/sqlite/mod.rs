@@ -33,6 +33,7 @@ mod rows;
 mod schema;
 mod search;
 mod teams;
+mod visitors;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -57,7 +58,7 @@ use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
     Message, NewMessage, OidcSubject, Reader, Revocation, Team, Visitor, now,
 };
-use crate::store::{NewMail, OutboxMail, ResetToken};
+use crate::store::{NewMail, OutboxMail, ResetToken, VisitorPatch};
 
 /// The database file inside the configured directory.
 pub const FILE_NAME: &str = "chat.sqlite3";
@@ -281,6 +282,13 @@ impl Store for SqliteStore {
                 )
                 .optional()
             })
+            .await
+    }
+
+    async fn update_visitor(&self, id: &str, patch: &VisitorPatch) -> StoreResult<Visitor> {
+        let (id, patch) = (id.to_string(), patch.clone());
+        self.conns
+            .write(move |conn, path| visitors::update(conn, path, &id, &patch))
             .await
     }
 

@@ -7,7 +7,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
 /// Times are milliseconds since the Unix epoch (the model keeps millisecond precision).
@@ -208,6 +208,12 @@ CREATE TABLE password_resets (
     created_at   INTEGER NOT NULL,
     expires_at   INTEGER NOT NULL
 ) STRICT;
+";
+
+/// Mail with an HTML alternative (transcripts) and a Reply-To (offline messages).
+const V12: &str = "
+ALTER TABLE outbox ADD COLUMN html TEXT;
+ALTER TABLE outbox ADD COLUMN reply_to TEXT;
 ";
 
 /// The schema version whose step [`backfill_search`] completes.
