@@ -90,19 +90,6 @@ pub fn connect_origins(config: &Config) -> Vec<String> {
         .collect()
 }
 
-/// `CHAT_OIDC_ISSUER` and `CHAT_OIDC_TOKEN_ENDPOINT`: an http(s) URL with a plain host, since its
-/// origin goes into the console's Content-Security-Policy.
-pub fn http_url(s: &str) -> Result<String, String> {
-    let s = s.trim();
-    match origin_of(s) {
-        // Kept as written: the server compares it with tokens' `iss` exactly.
-        Some(_) if !s.contains(char::is_whitespace) => Ok(s.to_string()),
-        _ => Err(format!(
-            "{s:?} is not an http(s) URL like https://login.example.com/realms/acme"
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use axum::http::{Request, StatusCode, header};
@@ -110,9 +97,9 @@ mod tests {
     use serde_json::{Value, json};
     use tower::ServiceExt;
 
-    use super::http_url;
     use crate::config::Config;
     use crate::web::router;
+    use chat_settings::rules::http_url;
 
     const OIDC: [&str; 3] = [
         "--oidc-issuer=https://login.acme.test/realms/acme/",
