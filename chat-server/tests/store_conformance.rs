@@ -174,6 +174,7 @@ macro_rules! suite {
                 a_reset_token_is_taken_once_and_never_after_it_expires,
                 a_visitors_contact_details_change_only_what_the_patch_names,
                 a_mail_keeps_its_html_and_reply_to_until_it_is_sent,
+                a_transcript_request_is_replaced_by_a_newer_one_and_taken_once,
             );
         )*
     };
@@ -187,7 +188,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 12;
+    const CURRENT_SCHEMA: i64 = 13;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

@@ -13,7 +13,7 @@
 //! - [`password_reset`]: single-use reset links by mail;
 //! - [`availability`], [`offline`], [`visitors`]: whether anyone is there (business hours, agents
 //!   online), what happens to conversations started while nobody is, and a visitor's contact
-//!   details;
+//!   details; [`transcript_mail`]: a visitor's transcript by mail once resolved;
 //! - [`canned`], [`teams`], [`search`]: the desk's saved replies, agent teams and message search
 //!   (labels live with [`conversations`]), listed in pages ([`paging`]).
 //!
@@ -35,6 +35,7 @@ mod routing;
 mod search;
 mod sessions;
 mod teams;
+mod transcript_mail;
 pub(crate) mod validate;
 mod visitors;
 
@@ -59,6 +60,7 @@ pub use password_reset::ResetMail;
 pub use routing::Routing;
 pub use search::SearchHit;
 pub use sessions::AgentChange;
+pub use transcript_mail::TranscriptSends;
 pub use validate::Limits;
 
 pub struct Chat {

@@ -27,7 +27,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use outbox::{MailState, NewMail, OutboxMail, ResetToken};
-pub use visitors::VisitorPatch;
+pub use visitors::{TranscriptRequest, VisitorPatch};
 
 use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
@@ -200,6 +200,15 @@ pub trait Store: Send + Sync + 'static {
     async fn visitor(&self, id: &str) -> StoreResult<Option<Visitor>>;
     /// Applies the patch and returns the visitor; `NotFound` if absent.
     async fn update_visitor(&self, id: &str, patch: &VisitorPatch) -> StoreResult<Visitor>;
+    /// Stores the request, replacing the conversation's earlier one. The conversation is not
+    /// checked.
+    async fn request_transcript(&self, request: &TranscriptRequest) -> StoreResult<()>;
+    /// Removes and returns the conversation's request, if any: of concurrent takers (on any
+    /// replica) at most one gets it.
+    async fn take_transcript_request(
+        &self,
+        conversation_id: &str,
+    ) -> StoreResult<Option<TranscriptRequest>>;
 
     async fn create_conversation(&self, conversation: Conversation) -> StoreResult<Conversation>;
     async fn conversation(&self, id: &str) -> StoreResult<Option<Conversation>>;
