@@ -11,10 +11,11 @@
 use serde::Serialize;
 
 use super::Chat;
+use super::transcript::{to_html, to_text};
 use crate::auth::Principal;
 use crate::error::Error;
 use crate::mail::Outgoing;
-use crate::model::{AuthorKind, ConversationStatus, Message, now};
+use crate::model::{ConversationStatus, now};
 use crate::store::TranscriptRequest;
 
 /// When the asked-for transcript goes out.
@@ -92,73 +93,23 @@ impl Chat {
         let Some(request) = self.store.take_transcript_request(conversation_id).await? else {
             return Ok(());
         };
-        let (text, html) = self.visitor_transcript_mail(conversation_id).await?;
+        let transcript = self.visitor_transcript(conversation_id).await?;
         let intro = format!(
             "Here is your conversation with {product}, as you asked.\r\n\r\n",
             product = mail.product_name
         );
-        let text = format!("{intro}{}", text.replace('\n', "\r\n"));
+        let text = format!("{intro}{}", to_text(&transcript).replace('\n', "\r\n"));
         let id = mail
             .mailer
             .queue(Outgoing {
                 to: request.email,
                 subject: format!("Your conversation with {}", mail.product_name),
                 text,
-                html: Some(html),
+                html: Some(to_html(&transcript)),
                 reply_to: None,
             })
             .await?;
         tracing::info!(conversation = %conversation_id, mail = %id, "transcript queued for the visitor");
         Ok(())
     }
-
-    /// The visitor's transcript (no notes) as text and HTML.
-    // A stand-in until the data-rights transcript renderer (chat/transcript) is on main.
-    async fn visitor_transcript_mail(
-        &self,
-        conversation_id: &str,
-    ) -> Result<(String, String), Error> {
-        let mut messages: Vec<Message> = Vec::new();
-        let mut after = 0;
-        loop {
-            let page = self
-                .store
-                .messages_after(conversation_id, after, 1000)
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            let full = page.len() == 1000;
-            messages.extend(page.into_iter().filter(|m| !m.private));
-            if !full {
-                break;
-            }
-        }
-        let who = |m: &Message| match (&m.author.name, m.author.kind) {
-            (Some(name), _) => name.clone(),
-            (None, AuthorKind::Visitor) => "You".to_string(),
-            (None, AuthorKind::Agent) => "Agent".to_string(),
-            (None, AuthorKind::System) => "System".to_string(),
-        };
-        let mut text = String::new();
-        let mut html =
-            String::from("<!DOCTYPE html>\n<html><body><ol style=\"list-style:none;padding:0\">\n");
-        for m in &messages {
-            let at = m.created_at.format("%Y-%m-%d %H:%M UTC");
-            text.push_str(&format!("[{at}] {}: {}\n", who(m), m.body));
-            html.push_str(&format!(
-                "<li><b>{}</b> <small>{at}</small><br>{}</li>\n",
-                escape(&who(m)),
-                escape(&m.body).replace('\n', "<br>")
-            ));
-        }
-        html.push_str("</ol></body></html>\n");
-        Ok((text, html))
-    }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

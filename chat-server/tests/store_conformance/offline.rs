@@ -6,7 +6,8 @@ use chat_server::store::{MailState, NewMail, StoreError, TranscriptRequest, Visi
 use chrono::TimeDelta;
 
 use super::Harness;
-use super::fixtures::visitor;
+use super::fixtures::{open_conversation, visitor};
+use chat_server::model::ConversationStatus;
 
 pub async fn a_visitors_contact_details_change_only_what_the_patch_names(h: Harness) {
     let a = h.open().await;
@@ -107,4 +108,14 @@ pub async fn a_transcript_request_is_replaced_by_a_newer_one_and_taken_once(h: H
         a.take_transcript_request(&conversation_id).await.unwrap(),
         None
     );
+
+    // Erasing a conversation takes its request (the visitor's email) with it.
+    let erased = open_conversation(&a, ConversationStatus::Open).await;
+    let for_erased = TranscriptRequest {
+        conversation_id: erased.id.clone(),
+        ..first
+    };
+    a.request_transcript(&for_erased).await.unwrap();
+    a.erase_conversation(&erased.id).await.unwrap();
+    assert_eq!(b.take_transcript_request(&erased.id).await.unwrap(), None);
 }

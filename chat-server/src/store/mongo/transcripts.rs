@@ -10,7 +10,7 @@ use super::errors::store_error;
 use crate::store::{StoreError, StoreResult, TranscriptRequest};
 
 impl MongoStore {
-    fn transcript_requests(&self) -> mongodb::Collection<Document> {
+    pub(super) fn transcript_requests(&self) -> mongodb::Collection<Document> {
         self.db.collection("transcript_requests")
     }
 
