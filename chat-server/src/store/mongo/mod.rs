@@ -57,6 +57,7 @@ mod rights;
 mod routing;
 mod search;
 mod teams;
+mod transcripts;
 mod visitors;
 
 use async_trait::async_trait;
@@ -80,7 +81,7 @@ use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
     Message, NewMessage, OidcSubject, Reader, Revocation, Team, Visitor, now,
 };
-use crate::store::{NewMail, OutboxMail, ResetToken, VisitorPatch};
+use crate::store::{NewMail, OutboxMail, ResetToken, TranscriptRequest, VisitorPatch};
 
 pub struct MongoStore {
     db: Database,
@@ -311,6 +312,17 @@ impl Store for MongoStore {
 
     async fn update_visitor(&self, id: &str, patch: &VisitorPatch) -> StoreResult<Visitor> {
         self.patch_visitor(id, patch).await
+    }
+
+    async fn request_transcript(&self, request: &TranscriptRequest) -> StoreResult<()> {
+        self.upsert_transcript_request(request).await
+    }
+
+    async fn take_transcript_request(
+        &self,
+        conversation_id: &str,
+    ) -> StoreResult<Option<TranscriptRequest>> {
+        self.delete_transcript_request(conversation_id).await
     }
 
     async fn create_conversation(&self, conversation: Conversation) -> StoreResult<Conversation> {

@@ -34,6 +34,7 @@ mod rows;
 mod schema;
 mod search;
 mod teams;
+mod transcripts;
 mod visitors;
 
 use std::path::Path;
@@ -59,7 +60,7 @@ use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
     Message, NewMessage, OidcSubject, Reader, Revocation, Team, Visitor, now,
 };
-use crate::store::{NewMail, OutboxMail, ResetToken, VisitorPatch};
+use crate::store::{NewMail, OutboxMail, ResetToken, TranscriptRequest, VisitorPatch};
 
 /// The database file inside the configured directory.
 pub const FILE_NAME: &str = "chat.sqlite3";
@@ -290,6 +291,23 @@ impl Store for SqliteStore {
         let (id, patch) = (id.to_string(), patch.clone());
         self.conns
             .write(move |conn, path| visitors::update(conn, path, &id, &patch))
+            .await
+    }
+
+    async fn request_transcript(&self, request: &TranscriptRequest) -> StoreResult<()> {
+        let request = request.clone();
+        self.conns
+            .write(move |conn, path| transcripts::request(conn, path, &request))
+            .await
+    }
+
+    async fn take_transcript_request(
+        &self,
+        conversation_id: &str,
+    ) -> StoreResult<Option<TranscriptRequest>> {
+        let id = conversation_id.to_string();
+        self.conns
+            .write(move |conn, path| transcripts::take(conn, path, &id))
             .await
     }
 

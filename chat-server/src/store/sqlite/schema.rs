@@ -7,7 +7,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
 /// Times are milliseconds since the Unix epoch (the model keeps millisecond precision).
@@ -219,6 +219,15 @@ ALTER TABLE outbox ADD COLUMN reply_to TEXT;
 /// Retention: resolved conversations by last update, oldest first.
 const V13: &str = "
 CREATE INDEX conversations_by_status_updated ON conversations (status, updated_at);
+";
+
+/// Transcripts a visitor asked to get by mail when its conversation is resolved.
+const V14: &str = "
+CREATE TABLE transcript_requests (
+    conversation_id TEXT PRIMARY KEY,
+    email           TEXT NOT NULL,
+    requested_at    INTEGER NOT NULL
+) STRICT;
 ";
 
 /// The schema version whose step [`backfill_search`] completes.
