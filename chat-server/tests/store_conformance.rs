@@ -175,6 +175,7 @@ macro_rules! suite {
                 mails_are_claimed_by_one_replica_until_the_lease_runs_out,
                 failed_mails_are_retried_later_then_given_up_with_the_last_error,
                 a_reset_token_is_taken_once_and_never_after_it_expires,
+                dropping_an_agents_reset_tokens_takes_all_of_its_links_and_no_one_elses,
                 a_visitors_contact_details_change_only_what_the_patch_names,
                 a_mail_keeps_its_html_and_reply_to_until_it_is_sent,
                 erasing_a_conversation_removes_all_it_holds_and_nothing_else,

@@ -690,4 +690,8 @@ impl Store for MongoStore {
     ) -> StoreResult<Option<ResetToken>> {
         self.delete_reset_token(token_sha256, now).await
     }
+
+    async fn drop_reset_tokens(&self, agent_id: &str) -> StoreResult<u64> {
+        self.delete_reset_tokens_of(agent_id).await
+    }
 }

@@ -778,4 +778,11 @@ impl Store for SqliteStore {
             .write(move |conn, path| outbox::take_reset(conn, path, &sha, now))
             .await
     }
+
+    async fn drop_reset_tokens(&self, agent_id: &str) -> StoreResult<u64> {
+        let agent_id = agent_id.to_string();
+        self.conns
+            .write(move |conn, path| outbox::drop_resets(conn, path, &agent_id))
+            .await
+    }
 }
