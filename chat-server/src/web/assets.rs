@@ -44,6 +44,12 @@ pub static ASSETS: &[Asset] = &[
     asset!("/assets/console/app.js", "console/app.js", JS, Console),
     asset!("/assets/console/admin.js", "console/admin.js", JS, Console),
     asset!(
+        "/assets/console/admin-data.js",
+        "console/admin-data.js",
+        JS,
+        Console
+    ),
+    asset!(
         "/assets/console/admin-agents.js",
         "console/admin-agents.js",
         JS,

@@ -5,10 +5,11 @@
 import { AgentsSection } from './admin-agents.js';
 import { TeamsSection } from './admin-teams.js';
 import { CannedSection } from './admin-canned.js';
+import { DataSection } from './admin-data.js';
 
-const SECTIONS = [AgentsSection, TeamsSection, CannedSection];
+const SECTIONS = [AgentsSection, TeamsSection, CannedSection, DataSection];
 
-/** `deps`: what the sections need ({ request, t, me, onAgentsChanged }). */
+/** `deps`: what the sections need ({ request, t, me, origin, token(), onAgentsChanged }). */
 export class AdminArea {
   constructor(deps) {
     this.view = document.getElementById('admin-view');

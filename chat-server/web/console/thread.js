@@ -4,7 +4,7 @@
 // shared/conversation.js, the same as the widget's.
 
 import { h, replace, messageBody, formatTime, formatSize, icon, ICONS } from '../shared/dom.js';
-import { fetchMessages, downloadAttachment } from '../shared/client.js';
+import { fetchMessages, downloadAttachment, downloadFile } from '../shared/client.js';
 import { ConversationClient } from '../shared/conversation.js';
 import { Composer } from './compose.js';
 import { AssignPicker } from './assign.js';
@@ -42,6 +42,8 @@ export class Thread {
     this.assignPicker.onAssign = (body) => this.change('assign', body);
     this.assignMe = h('button', { type: 'button', on: { click: () => this.change('assign', { agent_id: this.deps.me }) } }, t.assignToMe);
     this.teamChip = h('span', { class: 'chip team-chip', hidden: true });
+    // The whole conversation, notes marked, as a page the agent keeps (GET …/transcript).
+    this.transcriptBtn = h('button', { type: 'button', class: 'transcript', on: { click: () => this.downloadTranscript() } }, t.downloadTranscript);
     this.labels = new LabelEditor({ request: this.deps.request, t });
     this.labels.onChanged = (c) => this.conversationChanged(c);
     this.olderBtn = h('button', { type: 'button', class: 'older', hidden: true, on: { click: () => this.loadOlder() } }, t.loadOlder);
@@ -67,6 +69,7 @@ export class Thread {
       h('label', { for: 'thread-assignee' }, t.assignTo),
       this.assignPicker.element,
       this.teamChip,
+      this.transcriptBtn,
     );
     // Only shown at phone width, where the conversation replaces the inbox (console.css).
     this.back = h('button', { type: 'button', class: 'back', on: { click: () => this.onBack() } }, h('span', { 'aria-hidden': 'true' }, '← '), t.backToInbox);
@@ -268,6 +271,13 @@ export class Thread {
         h('span', { class: 'receipt' }),
       ),
     );
+  }
+
+  downloadTranscript() {
+    if (!this.conversation) return;
+    const id = this.conversation.id;
+    const path = `/api/v1/conversations/${encodeURIComponent(id)}/transcript?format=html`;
+    downloadFile(this.deps.origin, this.deps.token(), path, `transcript-${id}.html`).catch((e) => (this.error.textContent = e.message));
   }
 
   download(a) {

@@ -111,6 +111,42 @@ export async function downloadAttachment(origin, token, attachment) {
   setTimeout(() => URL.revokeObjectURL(url), 30_000);
 }
 
+/**
+ * GETs `path` with the bearer token and saves the answer as a file, named as the server's
+ * Content-Disposition says (else `fallbackName`): a transcript, the tenant export. Returns the
+ * name it was saved under.
+ */
+export async function downloadFile(origin, token, path, fallbackName) {
+  let res;
+  try {
+    res = await fetch(origin + path, { headers: { authorization: `Bearer ${token}` }, credentials: 'omit', cache: 'no-store' });
+  } catch (e) {
+    throw new ApiError(0, 'network', `cannot reach ${origin}: ${e.message}`);
+  }
+  if (!res.ok) {
+    let err = null;
+    try {
+      err = (await res.json()).error;
+    } catch {
+      err = null;
+    }
+    throw new ApiError(res.status, (err && err.code) || `http_${res.status}`, (err && err.message) || `${path} answered HTTP ${res.status}`);
+  }
+  const disposition = res.headers.get('content-disposition') || '';
+  const named = /filename="([^"]+)"/.exec(disposition);
+  const filename = named ? named[1] : fallbackName;
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.rel = 'noopener';
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 30_000);
+  return filename;
+}
+
 /** A client_msg_id; works outside secure contexts, where crypto.randomUUID is missing. */
 export function newClientMsgId() {
   const bytes = new Uint8Array(16);
