@@ -78,8 +78,13 @@ impl Chat {
                 .store
                 .messages_after(&conversation.id, 0, HISTORY)
                 .await?;
-            if history.iter().any(|m| m.author.kind == AuthorKind::Agent) {
-                continue; // an agent set it pending: it waits for the visitor, not the desk
+            // A reply means an agent set it pending: it waits for the visitor, not the desk. A
+            // private note is no answer to the visitor, who is still waiting for one.
+            if history
+                .iter()
+                .any(|m| m.author.kind == AuthorKind::Agent && !m.private)
+            {
+                continue;
             }
             let patch = ConversationPatch {
                 status: Some(ConversationStatus::Open),
