@@ -15,6 +15,7 @@ mod search;
 mod sessions;
 mod teams;
 mod uploads;
+mod webhooks;
 pub mod ws;
 
 use std::sync::Arc;
@@ -108,6 +109,9 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(search::search))
         .routes(routes!(api_tokens::list, api_tokens::create))
         .routes(routes!(api_tokens::delete))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
         .routes(routes!(uploads::create))
         .routes(routes!(uploads::download))
         .routes(routes!(ws::upgrade))

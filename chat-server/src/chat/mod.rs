@@ -12,7 +12,8 @@
 //! - [`api_tokens`]: integrations' credentials, shown once, stored hashed;
 //! - [`password_reset`]: single-use reset links by mail;
 //! - [`canned`], [`teams`], [`search`]: the desk's saved replies, agent teams and message search
-//!   (labels live with [`conversations`]), listed in pages ([`paging`]).
+//!   (labels live with [`conversations`]), listed in pages ([`paging`]);
+//! - [`webhooks`]: integrations' endpoints, and the events the changes above put in their outbox.
 //!
 //! Errors are the core's own ([`crate::error::Error`]); the edges map them to HTTP or frames.
 
@@ -31,6 +32,7 @@ mod search;
 mod sessions;
 mod teams;
 pub(crate) mod validate;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -52,6 +54,7 @@ pub use routing::Routing;
 pub use search::SearchHit;
 pub use sessions::AgentChange;
 pub use validate::Limits;
+pub use webhooks::{DeliveryAttempt, NewWebhook, Webhook};
 
 pub struct Chat {
     store: Arc<dyn Store>,
@@ -67,6 +70,7 @@ pub struct Chat {
     routing: Routing,
     /// `None` without CHAT_SMTP_URL.
     reset_mail: Option<ResetMail>,
+    webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 /// What the core needs from the outside world.
@@ -81,6 +85,7 @@ pub struct Parts {
     pub presence: Arc<PresenceBoard>,
     pub routing: Routing,
     pub reset_mail: Option<ResetMail>,
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 impl Chat {
@@ -96,6 +101,7 @@ impl Chat {
             presence,
             routing,
             reset_mail,
+            webhooks,
         } = parts;
         Self {
             store,
@@ -108,7 +114,13 @@ impl Chat {
             presence,
             routing,
             reset_mail,
+            webhooks,
         }
+    }
+
+    /// Where the ratings feature (and any other) stores its webhook events.
+    pub fn webhooks(&self) -> &Arc<crate::webhooks::Webhooks> {
+        &self.webhooks
     }
 
     /// Who holds `token` (a visitor or an agent), and which sign-in it belongs to; revoked
