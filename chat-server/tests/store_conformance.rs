@@ -19,6 +19,8 @@ mod lifecycle;
 mod messages;
 #[path = "store_conformance/notes.rs"]
 mod notes;
+#[path = "store_conformance/offline.rs"]
+mod offline;
 #[path = "store_conformance/old_schema.rs"]
 mod old_schema;
 #[path = "store_conformance/outbox.rs"]
@@ -41,6 +43,7 @@ mod cases {
     pub use super::lifecycle::*;
     pub use super::messages::*;
     pub use super::notes::*;
+    pub use super::offline::*;
     pub use super::outbox::*;
     pub use super::reads::*;
     pub use super::routing::*;
@@ -175,6 +178,8 @@ macro_rules! suite {
                 webhook_endpoints_read_back_page_newest_first_and_go_with_their_deliveries,
                 events_reach_subscribed_endpoints_once_and_are_claimed_in_order_per_conversation,
                 a_webhook_delivery_has_one_claimer_until_its_lease_runs_out_and_attempts_are_logged,
+                a_visitors_contact_details_change_only_what_the_patch_names,
+                a_mail_keeps_its_html_and_reply_to_until_it_is_sent,
             );
         )*
     };
@@ -188,7 +193,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 12;
+    const CURRENT_SCHEMA: i64 = 13;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

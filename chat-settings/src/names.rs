@@ -145,6 +145,9 @@ names! {
     WEBHOOK_RETRY_FOR_SECS = "CHAT_WEBHOOK_RETRY_FOR_SECS";
     /// Seconds a replica's claim on a webhook delivery lasts (tests shorten it).
     WEBHOOK_LEASE_SECS = "CHAT_WEBHOOK_LEASE_SECS";
+    /// When the desk is staffed: JSON `{"timezone","weekly":[{"day","from","to"}],"holidays"}`
+    /// (`business_hours`); unset = always open.
+    BUSINESS_HOURS = "CHAT_BUSINESS_HOURS";
 }
 
 /// The AWS SDK's own variables, which the chat-server's S3 client reads (not `CHAT_*`, not in

@@ -11,6 +11,9 @@
 //! - [`attachments`]: upload and download URLs for files in a conversation;
 //! - [`api_tokens`]: integrations' credentials, shown once, stored hashed;
 //! - [`password_reset`]: single-use reset links by mail;
+//! - [`availability`], [`offline`], [`visitors`]: whether anyone is there (business hours, agents
+//!   online), what happens to conversations started while nobody is, and a visitor's contact
+//!   details;
 //! - [`canned`], [`teams`], [`search`]: the desk's saved replies, agent teams and message search
 //!   (labels live with [`conversations`]), listed in pages ([`paging`]);
 //! - [`webhooks`]: integrations' endpoints, and the events the changes above put in their outbox.
@@ -19,10 +22,12 @@
 
 mod api_tokens;
 mod attachments;
+pub mod availability;
 mod canned;
 mod conversations;
 mod identity;
 mod messages;
+mod offline;
 pub mod paging;
 mod password_reset;
 mod presence;
@@ -32,9 +37,12 @@ mod search;
 mod sessions;
 mod teams;
 pub(crate) mod validate;
+mod visitors;
 mod webhooks;
 
 use std::sync::Arc;
+
+use chat_settings::business_hours::BusinessHours;
 
 use crate::auth::{Authenticated, Authenticator, Principal};
 use crate::delivery::presence::PresenceBoard;
@@ -71,6 +79,8 @@ pub struct Chat {
     /// `None` without CHAT_SMTP_URL.
     reset_mail: Option<ResetMail>,
     webhooks: Arc<crate::webhooks::Webhooks>,
+    /// CHAT_BUSINESS_HOURS; `None` = always.
+    hours: Option<BusinessHours>,
 }
 
 /// What the core needs from the outside world.
@@ -86,6 +96,7 @@ pub struct Parts {
     pub routing: Routing,
     pub reset_mail: Option<ResetMail>,
     pub webhooks: Arc<crate::webhooks::Webhooks>,
+    pub hours: Option<BusinessHours>,
 }
 
 impl Chat {
@@ -102,6 +113,7 @@ impl Chat {
             routing,
             reset_mail,
             webhooks,
+            hours,
         } = parts;
         Self {
             store,
@@ -115,6 +127,7 @@ impl Chat {
             routing,
             reset_mail,
             webhooks,
+            hours,
         }
     }
 

@@ -18,6 +18,7 @@ pub mod mongo;
 pub mod outbox;
 pub mod search;
 pub mod sqlite;
+pub mod visitors;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use outbox::{MailState, NewMail, OutboxMail, ResetToken};
+pub use visitors::VisitorPatch;
 pub use webhooks::{
     DeliveryNext, DeliveryState, NewWebhookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 };
@@ -200,6 +202,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_visitor(&self, visitor: Visitor) -> StoreResult<()>;
     async fn visitor(&self, id: &str) -> StoreResult<Option<Visitor>>;
+    /// Applies the patch and returns the visitor; `NotFound` if absent.
+    async fn update_visitor(&self, id: &str, patch: &VisitorPatch) -> StoreResult<Visitor>;
 
     async fn create_conversation(&self, conversation: Conversation) -> StoreResult<Conversation>;
     async fn conversation(&self, id: &str) -> StoreResult<Option<Conversation>>;

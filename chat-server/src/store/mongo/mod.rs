@@ -56,6 +56,7 @@ mod revocations;
 mod routing;
 mod search;
 mod teams;
+mod visitors;
 mod webhooks;
 
 use async_trait::async_trait;
@@ -82,7 +83,7 @@ use crate::model::{
 use crate::store::{
     DeliveryNext, NewWebhookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 };
-use crate::store::{NewMail, OutboxMail, ResetToken};
+use crate::store::{NewMail, OutboxMail, ResetToken, VisitorPatch};
 
 pub struct MongoStore {
     db: Database,
@@ -309,6 +310,10 @@ impl Store for MongoStore {
             .await
             .map_err(|e| store_error(&format!("reading visitor {id}"), e))?;
         Ok(found.map(Visitor::from))
+    }
+
+    async fn update_visitor(&self, id: &str, patch: &VisitorPatch) -> StoreResult<Visitor> {
+        self.patch_visitor(id, patch).await
     }
 
     async fn create_conversation(&self, conversation: Conversation) -> StoreResult<Conversation> {
@@ -612,7 +617,7 @@ impl Store for MongoStore {
     }
 
     async fn mail_sent(&self, id: &str, claimer: &str) -> StoreResult<bool> {
-        let update = doc! { "$set": { "state": "sent", "body": "" } };
+        let update = doc! { "$set": { "state": "sent", "body": "" }, "$unset": { "html": "" } };
         self.finish_mail(id, claimer, update).await
     }
 
@@ -623,11 +628,17 @@ impl Store for MongoStore {
         error: &str,
         retry_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> StoreResult<bool> {
-        let set = match retry_at {
-            Some(at) => doc! { "last_error": error, "due_at": bson_time(at) },
-            None => doc! { "last_error": error, "state": "failed", "body": "" },
+        let update = match retry_at {
+            Some(at) => doc! {
+                "$set": { "last_error": error, "due_at": bson_time(at) },
+                "$inc": { "attempts": 1 },
+            },
+            None => doc! {
+                "$set": { "last_error": error, "state": "failed", "body": "" },
+                "$unset": { "html": "" },
+                "$inc": { "attempts": 1 },
+            },
         };
-        let update = doc! { "$set": set, "$inc": { "attempts": 1 } };
         self.finish_mail(id, claimer, update).await
     }
 

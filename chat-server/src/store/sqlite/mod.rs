@@ -33,6 +33,7 @@ mod rows;
 mod schema;
 mod search;
 mod teams;
+mod visitors;
 mod webhooks;
 
 use std::path::Path;
@@ -61,7 +62,7 @@ use crate::model::{
 use crate::store::{
     DeliveryNext, NewWebhookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 };
-use crate::store::{NewMail, OutboxMail, ResetToken};
+use crate::store::{NewMail, OutboxMail, ResetToken, VisitorPatch};
 
 /// The database file inside the configured directory.
 pub const FILE_NAME: &str = "chat.sqlite3";
@@ -285,6 +286,13 @@ impl Store for SqliteStore {
                 )
                 .optional()
             })
+            .await
+    }
+
+    async fn update_visitor(&self, id: &str, patch: &VisitorPatch) -> StoreResult<Visitor> {
+        let (id, patch) = (id.to_string(), patch.clone());
+        self.conns
+            .write(move |conn, path| visitors::update(conn, path, &id, &patch))
             .await
     }
 
