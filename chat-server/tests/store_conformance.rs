@@ -27,6 +27,8 @@ mod old_schema;
 mod outbox;
 #[path = "store_conformance/reads.rs"]
 mod reads;
+#[path = "store_conformance/rights.rs"]
+mod rights;
 #[path = "store_conformance/routing.rs"]
 mod routing;
 #[path = "store_conformance/search.rs"]
@@ -46,6 +48,7 @@ mod cases {
     pub use super::offline::*;
     pub use super::outbox::*;
     pub use super::reads::*;
+    pub use super::rights::*;
     pub use super::routing::*;
     pub use super::search::*;
     pub use super::webhooks::*;
@@ -180,6 +183,9 @@ macro_rules! suite {
                 a_webhook_delivery_has_one_claimer_until_its_lease_runs_out_and_attempts_are_logged,
                 a_visitors_contact_details_change_only_what_the_patch_names,
                 a_mail_keeps_its_html_and_reply_to_until_it_is_sent,
+                erasing_a_conversation_removes_all_it_holds_and_nothing_else,
+                visitors_page_newest_first_and_deleting_one_says_whether_it_was_there,
+                retention_finds_resolved_conversations_untouched_since_least_recent_first,
             );
         )*
     };
@@ -193,7 +199,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 13;
+    const CURRENT_SCHEMA: i64 = 14;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

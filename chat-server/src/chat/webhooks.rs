@@ -89,9 +89,10 @@ impl Chat {
         events: &[String],
     ) -> Result<NewWebhook, Error> {
         require_admin(by, WHAT)?;
+        // Events first: checking them costs no DNS lookup.
+        let events = event_types(events)?;
         let parsed = address::parse(url, "url")?;
         address::check(&parsed, self.webhooks.settings.allow_private, "url").await?;
-        let events = event_types(events)?;
         let secret = sign::new_secret();
         let stored = self
             .store

@@ -53,6 +53,7 @@ mod indexes;
 mod lease;
 mod outbox;
 mod revocations;
+mod rights;
 mod routing;
 mod search;
 mod teams;
@@ -644,6 +645,30 @@ impl Store for MongoStore {
 
     async fn outbox_mail(&self, id: &str) -> StoreResult<Option<OutboxMail>> {
         self.find_mail(id).await
+    }
+
+    async fn list_visitors(&self, page: &Page) -> StoreResult<Vec<Visitor>> {
+        self.page_of_visitors(page).await
+    }
+
+    async fn attachments_of(&self, conversation_id: &str) -> StoreResult<Vec<Attachment>> {
+        self.find_attachments_of(conversation_id).await
+    }
+
+    async fn erase_conversation(&self, id: &str) -> StoreResult<Option<super::Erased>> {
+        self.erase(id).await
+    }
+
+    async fn delete_visitor(&self, id: &str) -> StoreResult<bool> {
+        self.remove_visitor(id).await
+    }
+
+    async fn resolved_before(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>> {
+        self.resolved_updated_before(before, limit).await
     }
 
     async fn create_reset_token(&self, token: ResetToken) -> StoreResult<()> {
