@@ -127,6 +127,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("/widget.js", "widget/loader.js", JS, Widget),
     asset!("/assets/widget/main.js", "widget/main.js", JS, Widget),
     asset!("/assets/widget/view.js", "widget/view.js", JS, Widget),
+    asset!("/assets/widget/offline.js", "widget/offline.js", JS, Widget),
     asset!(
         "/assets/widget/viewport.js",
         "widget/viewport.js",

@@ -57,6 +57,7 @@ mod rights;
 mod routing;
 mod search;
 mod teams;
+mod transcripts;
 mod visitors;
 mod webhooks;
 
@@ -84,7 +85,7 @@ use crate::model::{
 use crate::store::{
     DeliveryNext, NewWebhookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 };
-use crate::store::{NewMail, OutboxMail, ResetToken, VisitorPatch};
+use crate::store::{NewMail, OutboxMail, ResetToken, TranscriptRequest, VisitorPatch};
 
 pub struct MongoStore {
     db: Database,
@@ -315,6 +316,17 @@ impl Store for MongoStore {
 
     async fn update_visitor(&self, id: &str, patch: &VisitorPatch) -> StoreResult<Visitor> {
         self.patch_visitor(id, patch).await
+    }
+
+    async fn request_transcript(&self, request: &TranscriptRequest) -> StoreResult<()> {
+        self.upsert_transcript_request(request).await
+    }
+
+    async fn take_transcript_request(
+        &self,
+        conversation_id: &str,
+    ) -> StoreResult<Option<TranscriptRequest>> {
+        self.delete_transcript_request(conversation_id).await
     }
 
     async fn create_conversation(&self, conversation: Conversation) -> StoreResult<Conversation> {

@@ -34,6 +34,7 @@ mod rows;
 mod schema;
 mod search;
 mod teams;
+mod transcripts;
 mod visitors;
 mod webhooks;
 
@@ -63,7 +64,7 @@ use crate::model::{
 use crate::store::{
     DeliveryNext, NewWebhookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 };
-use crate::store::{NewMail, OutboxMail, ResetToken, VisitorPatch};
+use crate::store::{NewMail, OutboxMail, ResetToken, TranscriptRequest, VisitorPatch};
 
 /// The database file inside the configured directory.
 pub const FILE_NAME: &str = "chat.sqlite3";
@@ -294,6 +295,23 @@ impl Store for SqliteStore {
         let (id, patch) = (id.to_string(), patch.clone());
         self.conns
             .write(move |conn, path| visitors::update(conn, path, &id, &patch))
+            .await
+    }
+
+    async fn request_transcript(&self, request: &TranscriptRequest) -> StoreResult<()> {
+        let request = request.clone();
+        self.conns
+            .write(move |conn, path| transcripts::request(conn, path, &request))
+            .await
+    }
+
+    async fn take_transcript_request(
+        &self,
+        conversation_id: &str,
+    ) -> StoreResult<Option<TranscriptRequest>> {
+        let id = conversation_id.to_string();
+        self.conns
+            .write(move |conn, path| transcripts::take(conn, path, &id))
             .await
     }
 

@@ -7,7 +7,9 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14];
+const MIGRATIONS: &[&str] = &[
+    V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15,
+];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
 /// Times are milliseconds since the Unix epoch (the model keeps millisecond precision).
@@ -221,10 +223,19 @@ const V13: &str = "
 CREATE INDEX conversations_by_status_updated ON conversations (status, updated_at);
 ";
 
+/// Transcripts a visitor asked to get by mail when its conversation is resolved.
+const V14: &str = "
+CREATE TABLE transcript_requests (
+    conversation_id TEXT PRIMARY KEY,
+    email           TEXT NOT NULL,
+    requested_at    INTEGER NOT NULL
+) STRICT;
+";
+
 /// Webhook endpoints (events as a JSON array; the secret readable, it signs every request), the
 /// deliveries outbox (one row per event and endpoint; `(webhook_id, event_id)` unique so a
 /// re-enqueue stores nothing; ordered per endpoint and conversation by id) and the attempt log.
-const V14: &str = "
+const V15: &str = "
 CREATE TABLE webhooks (
     id         TEXT PRIMARY KEY,
     url        TEXT NOT NULL,
