@@ -459,4 +459,7 @@ pub trait Store: Send + Sync + 'static {
         webhook_id: &str,
         page: &Page,
     ) -> StoreResult<Vec<WebhookAttempt>>;
+    /// Removes every reset token of `agent_id` (a password set another way makes its pending
+    /// links moot) and returns how many there were.
+    async fn drop_reset_tokens(&self, agent_id: &str) -> StoreResult<u64>;
 }

@@ -119,6 +119,12 @@ pub static ASSETS: &[Asset] = &[
         Console
     ),
     asset!(
+        "/assets/console/password-reset.js",
+        "console/password-reset.js",
+        JS,
+        Console
+    ),
+    asset!(
         "/assets/console/console.css",
         "console/console.css",
         CSS,

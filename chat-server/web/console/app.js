@@ -14,6 +14,7 @@ import { Notifier } from './notify.js';
 import { SingleSignOn, PENDING_KEY, parseCallback, decodeJwtPayload, isExpired, renewAt, ssoMessage } from './sso.js';
 import { Search } from './search.js';
 import { AccountView } from './account.js';
+import { PasswordReset, resetTokenOf } from './password-reset.js';
 
 const SESSION_KEY = 'atendo.console';
 /** Why the last session ended, shown on the sign-in form after the reload that ends it. */
@@ -28,6 +29,8 @@ let branding = null;
 let running = null;
 /** Single sign-on, when the server offers it (GET /api/v1/auth/config). */
 let sso = null;
+/** The forgot-password and reset forms beside the sign-in form. */
+let passwordReset = null;
 
 function readSession() {
   try {
@@ -94,6 +97,26 @@ async function boot() {
   $('#login-form').addEventListener('submit', signIn);
   $('#sign-out').addEventListener('click', () => signOut());
   const auth = await request('GET', '/api/v1/auth/config').catch(() => null);
+  passwordReset = new PasswordReset({
+    request,
+    t,
+    card: $('#login-form'),
+    offered: !!(auth && auth.password_reset),
+    done: (notice) => {
+      location.hash = '#/';
+      showLogin(notice);
+    },
+  });
+  // Before anyone signs in, the fragment picks the form; once signed in, route() owns it.
+  window.addEventListener('hashchange', () => {
+    if (!running) passwordReset.showFor(location.hash);
+  });
+  // A reset link opens in a fresh tab: it wins over any session this tab may hold.
+  if (resetTokenOf(location.hash) !== null) {
+    show('login');
+    passwordReset.showFor(location.hash);
+    return;
+  }
   if (auth && auth.oidc) {
     sso = new SingleSignOn({ config: auth.oidc, origin: location.origin });
     sso.offer($('#login-form'), { label: t.ssoSignIn(sso.name), or: t.ssoOr }, (e) => showLogin(ssoMessage(e, t, sso.name)));
@@ -124,6 +147,7 @@ async function boot() {
 
 function showLogin(message) {
   show('login');
+  if (passwordReset && passwordReset.showFor(location.hash)) return;
   $('#login-error').textContent = message || '';
   $('#login-email').focus();
 }
@@ -284,6 +308,8 @@ function startApp(place) {
   const account = new AccountView({
     request,
     t,
+    // A single sign-on session has no password here: the issuer keeps it.
+    managedBy: session.sso && sso ? sso.name : null,
     stillSignedIn: tokenStillValid,
     signOut: (message) => signOut(message),
   });

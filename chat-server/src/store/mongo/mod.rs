@@ -748,4 +748,8 @@ impl Store for MongoStore {
     ) -> StoreResult<Vec<WebhookAttempt>> {
         self.page_of_webhook_attempts(webhook_id, page).await
     }
+
+    async fn drop_reset_tokens(&self, agent_id: &str) -> StoreResult<u64> {
+        self.delete_reset_tokens_of(agent_id).await
+    }
 }

@@ -860,4 +860,11 @@ impl Store for SqliteStore {
             .read(move |conn| webhooks::attempts(conn, &webhook_id, &page))
             .await
     }
+
+    async fn drop_reset_tokens(&self, agent_id: &str) -> StoreResult<u64> {
+        let agent_id = agent_id.to_string();
+        self.conns
+            .write(move |conn, path| outbox::drop_resets(conn, path, &agent_id))
+            .await
+    }
 }
