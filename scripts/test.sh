@@ -8,7 +8,8 @@
 # Installs: redis-server and chromium (apt, if missing); the browser tests' and the Socket.IO
 # peer's npm packages; .venv-chart for the chart checks (scripts/check-chart.sh); a
 # virtual environment at .venv with pinned SecantusDB (MongoDB wire), moto[server] (S3) and
-# aiosmtpd (the SMTP server the mail tests run).
+# aiosmtpd (the SMTP server the mail tests run) and standardwebhooks (the reference verifier
+# of the webhook tests' receiver).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,6 +17,7 @@ ROOT=$PWD
 SECANTUSDB_VERSION=0.7.0b3
 MOTO_VERSION=5.2.5
 AIOSMTPD_VERSION=1.4.6
+STANDARDWEBHOOKS_VERSION=1.3.0
 # How long the four services may take to start (SecantusDB with auth starts twice).
 SERVICES_TIMEOUT=180
 
@@ -40,7 +42,7 @@ command -v redis-server >/dev/null || die "redis-server is still not on PATH aft
 
 step "Python test services in .venv (SecantusDB $SECANTUSDB_VERSION, moto $MOTO_VERSION)"
 VENV=$ROOT/.venv
-REQUIREMENTS="SecantusDB==$SECANTUSDB_VERSION moto[server]==$MOTO_VERSION aiosmtpd==$AIOSMTPD_VERSION"
+REQUIREMENTS="SecantusDB==$SECANTUSDB_VERSION moto[server]==$MOTO_VERSION aiosmtpd==$AIOSMTPD_VERSION standardwebhooks==$STANDARDWEBHOOKS_VERSION"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 # Reinstall only when the pins change.
 if [ "$(cat "$VENV/.atendo-requirements" 2>/dev/null)" != "$REQUIREMENTS" ]; then

@@ -430,6 +430,20 @@ pub struct Config {
     #[arg(long, env = names::PASSWORD_RESET_TTL_SECS, value_name = names::PASSWORD_RESET_TTL_SECS, default_value = "1800", value_parser = positive::<u64>, hide = true)]
     pub password_reset_ttl_secs: u64,
 
+    // ---- Webhooks ----
+    /// `true` lets webhook endpoints be on loopback, private (RFC 1918, ULA), link-local or
+    /// other non-public addresses; by default those are refused (400 `webhook_url_forbidden`)
+    /// when an endpoint is made and at every delivery, against SSRF.
+    #[arg(long, env = names::WEBHOOK_ALLOW_PRIVATE, value_name = names::WEBHOOK_ALLOW_PRIVATE, default_value = "false", action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+    /// At most 10 s: the contract's first retry comes within 10 s.
+    #[arg(long, env = names::WEBHOOK_RETRY_BASE_MS, value_name = names::WEBHOOK_RETRY_BASE_MS, default_value = "5000", value_parser = clap::value_parser!(u64).range(1..=10_000), hide = true)]
+    pub webhook_retry_base_ms: u64,
+    #[arg(long, env = names::WEBHOOK_RETRY_FOR_SECS, value_name = names::WEBHOOK_RETRY_FOR_SECS, default_value = "86400", value_parser = positive::<u64>, hide = true)]
+    pub webhook_retry_for_secs: u64,
+    /// More than the 10 s request timeout, or a slow attempt's delivery could be claimed again.
+    #[arg(long, env = names::WEBHOOK_LEASE_SECS, value_name = names::WEBHOOK_LEASE_SECS, default_value = "30", value_parser = clap::value_parser!(u64).range(11..), hide = true)]
+    pub webhook_lease_secs: u64,
     // ---- When no one is there (issue 14) ----
     /// When the desk is staffed, in the tenant's time zone: JSON
     /// `{"timezone":"America/Sao_Paulo","weekly":[{"day":"mon","from":"09:00","to":"18:00"}],

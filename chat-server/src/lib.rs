@@ -33,3 +33,4 @@ pub mod server;
 pub mod store;
 pub mod uploads;
 pub mod web;
+pub mod webhooks;

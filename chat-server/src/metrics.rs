@@ -26,6 +26,12 @@ pub struct RejectLabels {
     pub reason: &'static str,
 }
 
+/// How a webhook attempt ended: `delivered`, `retrying` or `failed` (given up).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    pub outcome: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub connections_active: Gauge,
@@ -44,6 +50,7 @@ pub struct Metrics {
     pub login_failures: Counter,
     pub ws_token_in_url: Counter,
     pub revoked_sessions_closed: Counter,
+    pub webhook_deliveries: Family<WebhookLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -150,6 +157,12 @@ impl Metrics {
             "Sign-ins refused for a wrong email or password",
             login_failures.clone(),
         );
+        let webhook_deliveries = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "chat_webhook_deliveries",
+            "Webhook delivery attempts, by outcome (delivered, retrying, failed)",
+            webhook_deliveries.clone(),
+        );
         Self {
             registry,
             connections_active,
@@ -168,7 +181,14 @@ impl Metrics {
             login_failures,
             ws_token_in_url,
             revoked_sessions_closed,
+            webhook_deliveries,
         }
+    }
+
+    pub fn webhook_delivery(&self, outcome: &'static str) {
+        self.webhook_deliveries
+            .get_or_create(&WebhookLabels { outcome })
+            .inc();
     }
 
     pub fn closed(&self, reason: &'static str) {

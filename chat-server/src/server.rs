@@ -246,6 +246,17 @@ pub async fn build(
         shutdown.clone(),
     );
     let reset_mail = start_mail(config, &store, shutdown.clone())?;
+    let webhooks = crate::webhooks::Webhooks::new(
+        store.clone(),
+        crate::webhooks::WebhookSettings {
+            allow_private: config.webhook_allow_private,
+            retry_base: Duration::from_millis(config.webhook_retry_base_ms),
+            retry_for: Duration::from_secs(config.webhook_retry_for_secs),
+            lease: Duration::from_secs(config.webhook_lease_secs),
+            ..Default::default()
+        },
+    );
+    webhooks.spawn(metrics.clone(), shutdown.clone());
     let chat = Arc::new(Chat::new(chat::Parts {
         store,
         publisher,
@@ -260,6 +271,7 @@ pub async fn build(
             config.agent_capacity,
         ),
         reset_mail,
+        webhooks,
         hours: config.business_hours.clone(),
     }));
     tokio::spawn(chat.clone().route_in_background(shutdown.clone()));

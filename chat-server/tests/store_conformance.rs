@@ -33,6 +33,8 @@ mod rights;
 mod routing;
 #[path = "store_conformance/search.rs"]
 mod search;
+#[path = "store_conformance/webhooks.rs"]
+mod webhooks;
 
 /// Every case, for the macro below.
 mod cases {
@@ -49,6 +51,7 @@ mod cases {
     pub use super::rights::*;
     pub use super::routing::*;
     pub use super::search::*;
+    pub use super::webhooks::*;
 }
 
 use std::path::{Path, PathBuf};
@@ -175,6 +178,9 @@ macro_rules! suite {
                 mails_are_claimed_by_one_replica_until_the_lease_runs_out,
                 failed_mails_are_retried_later_then_given_up_with_the_last_error,
                 a_reset_token_is_taken_once_and_never_after_it_expires,
+                webhook_endpoints_read_back_page_newest_first_and_go_with_their_deliveries,
+                events_reach_subscribed_endpoints_once_and_are_claimed_in_order_per_conversation,
+                a_webhook_delivery_has_one_claimer_until_its_lease_runs_out_and_attempts_are_logged,
                 dropping_an_agents_reset_tokens_takes_all_of_its_links_and_no_one_elses,
                 a_visitors_contact_details_change_only_what_the_patch_names,
                 a_mail_keeps_its_html_and_reply_to_until_it_is_sent,
@@ -195,7 +201,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 14;
+    const CURRENT_SCHEMA: i64 = 15;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

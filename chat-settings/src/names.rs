@@ -135,6 +135,16 @@ names! {
     MAIL_LEASE_SECS = "CHAT_MAIL_LEASE_SECS";
     /// Seconds a password-reset link stays valid (30 minutes; tests shorten it).
     PASSWORD_RESET_TTL_SECS = "CHAT_PASSWORD_RESET_TTL_SECS";
+    /// `true`: webhook endpoints may be on loopback, private or link-local addresses.
+    WEBHOOK_ALLOW_PRIVATE = "CHAT_WEBHOOK_ALLOW_PRIVATE";
+    /// Milliseconds before a failed webhook delivery's first retry (doubling after; tests
+    /// shorten it).
+    WEBHOOK_RETRY_BASE_MS = "CHAT_WEBHOOK_RETRY_BASE_MS";
+    /// Seconds a failed webhook delivery is retried before it is marked failed (tests shorten
+    /// it).
+    WEBHOOK_RETRY_FOR_SECS = "CHAT_WEBHOOK_RETRY_FOR_SECS";
+    /// Seconds a replica's claim on a webhook delivery lasts (tests shorten it).
+    WEBHOOK_LEASE_SECS = "CHAT_WEBHOOK_LEASE_SECS";
     /// When the desk is staffed: JSON `{"timezone","weekly":[{"day","from","to"}],"holidays"}`
     /// (`business_hours`); unset = always open.
     BUSINESS_HOURS = "CHAT_BUSINESS_HOURS";

@@ -14,6 +14,7 @@ pub mod redis_tls;
 pub mod resp;
 pub mod s3;
 pub mod smtp;
+pub mod webhooks;
 
 pub use process::{ChildGuard, free_port, wait_for_port};
 

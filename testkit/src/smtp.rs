@@ -26,7 +26,7 @@ pub struct Smtp {
 
 /// The venv's python: `ATENDO_TEST_PYTHON`, else next to `MOTO_SERVER`/`SECANTUSD` (the same
 /// venv `scripts/test.sh` makes), else the workspace's `.venv`.
-fn python() -> anyhow::Result<PathBuf> {
+pub(crate) fn python() -> anyhow::Result<PathBuf> {
     let mut candidates = Vec::new();
     for var in ["MOTO_SERVER", "SECANTUSD"] {
         if let Some(p) = std::env::var_os(var) {

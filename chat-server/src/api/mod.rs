@@ -20,6 +20,7 @@ mod transcript;
 mod transcript_mail;
 mod uploads;
 mod visitors;
+mod webhooks;
 pub mod ws;
 
 use std::sync::Arc;
@@ -116,6 +117,9 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(search::search))
         .routes(routes!(api_tokens::list, api_tokens::create))
         .routes(routes!(api_tokens::delete))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
         .routes(routes!(uploads::create))
         .routes(routes!(uploads::download))
         .routes(routes!(ws::upgrade))

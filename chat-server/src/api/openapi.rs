@@ -45,6 +45,7 @@ use super::AppState;
         (name = "teams", description = "Teams conversations are routed to"),
         (name = "canned responses", description = "Saved replies agents insert with `/shortcut`"),
         (name = "search", description = "Search over every message"),
+        (name = "webhooks", description = "Endpoints that receive signed events (docs/webhooks.md)"),
         (name = "data rights", description = "Export, erasure (GDPR/LGPD); transcripts are under conversations"),
         (name = "branding", description = "The tenant's look, public"),
         (name = "offline", description = "When no one is there: availability, a visitor's contact \

@@ -49,6 +49,7 @@ impl Chat {
                 unread: None,
             })
             .await?;
+        self.conversation_created_event(&conversation).await?;
         self.announce(&conversation).await;
         Ok(self.route_new(conversation).await.as_visitor_sees_it())
     }
@@ -177,6 +178,7 @@ impl Chat {
         let labels = self::labels(labels)?;
         self.authorize(by, conversation_id).await?;
         let conversation = self.store.set_labels(conversation_id, &labels).await?;
+        self.conversation_updated_event(&conversation).await?;
         self.announce(&conversation).await;
         Ok(conversation)
     }
@@ -213,6 +215,7 @@ impl Chat {
         patch: ConversationPatch,
     ) -> Result<Conversation, Error> {
         let conversation = self.store.update_conversation(id, &patch).await?;
+        self.conversation_updated_event(&conversation).await?;
         self.announce(&conversation).await;
         Ok(conversation)
     }

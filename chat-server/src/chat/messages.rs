@@ -99,6 +99,9 @@ impl Chat {
                 "client_msg_id was already used in this conversation by someone else; use a new one",
             ));
         }
+        // Stored again for a replayed send, too: the event id is the message's, so this stores
+        // nothing new, or heals a first attempt that died before storing the event.
+        self.message_created_event(appended.message()).await?;
         // Publishing a replayed send again is harmless (receivers drop seqs they have) and
         // heals the case where the first attempt stored but died before publishing.
         let message = appended.message().clone();

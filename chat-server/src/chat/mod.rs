@@ -18,7 +18,8 @@
 //! - [`export`], [`erasure`], [`retention`]: data rights: the tenant as NDJSON, erasing a visitor
 //!   with all it said and uploaded, and erasing old resolved conversations;
 //! - [`canned`], [`teams`], [`search`]: the desk's saved replies, agent teams and message search
-//!   (labels live with [`conversations`]), listed in pages ([`paging`]).
+//!   (labels live with [`conversations`]), listed in pages ([`paging`]);
+//! - [`webhooks`]: integrations' endpoints, and the events the changes above put in their outbox.
 //!
 //! Errors are the core's own ([`crate::error::Error`]); the edges map them to HTTP or frames.
 
@@ -45,6 +46,7 @@ pub mod transcript;
 mod transcript_mail;
 pub(crate) mod validate;
 mod visitors;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -71,6 +73,7 @@ pub use search::SearchHit;
 pub use sessions::AgentChange;
 pub use transcript_mail::TranscriptSends;
 pub use validate::Limits;
+pub use webhooks::{DeliveryAttempt, NewWebhook, Webhook};
 
 pub struct Chat {
     store: Arc<dyn Store>,
@@ -86,6 +89,7 @@ pub struct Chat {
     routing: Routing,
     /// `None` without CHAT_SMTP_URL.
     reset_mail: Option<ResetMail>,
+    webhooks: Arc<crate::webhooks::Webhooks>,
     /// CHAT_BUSINESS_HOURS; `None` = always.
     hours: Option<BusinessHours>,
 }
@@ -102,6 +106,7 @@ pub struct Parts {
     pub presence: Arc<PresenceBoard>,
     pub routing: Routing,
     pub reset_mail: Option<ResetMail>,
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
     pub hours: Option<BusinessHours>,
 }
 
@@ -118,6 +123,7 @@ impl Chat {
             presence,
             routing,
             reset_mail,
+            webhooks,
             hours,
         } = parts;
         Self {
@@ -131,8 +137,14 @@ impl Chat {
             presence,
             routing,
             reset_mail,
+            webhooks,
             hours,
         }
+    }
+
+    /// Where the ratings feature (and any other) stores its webhook events.
+    pub fn webhooks(&self) -> &Arc<crate::webhooks::Webhooks> {
+        &self.webhooks
     }
 
     /// Who holds `token` (a visitor or an agent), and which sign-in it belongs to; revoked

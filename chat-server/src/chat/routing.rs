@@ -211,6 +211,7 @@ impl Chat {
                 self.store.record_routing_turn(&agent, turn).await?;
                 turns.insert(agent.clone(), turn);
                 *load.entry(agent).or_default() += 1;
+                self.conversation_updated_event(&conversation).await?;
                 self.announce(&conversation).await;
                 assigned.push(conversation);
             }

@@ -79,6 +79,7 @@ impl Chat {
         let unassigned = self.store.delete_agent(agent_id).await?;
         self.revoke(agent_key(agent_id), None).await?;
         for conversation in &unassigned {
+            self.conversation_updated_event(conversation).await?;
             self.announce(conversation).await;
         }
         // Its open conversations wait again.

@@ -78,6 +78,7 @@ impl Chat {
     pub async fn delete_team(&self, by: &Principal, id: &str) -> Result<(), Error> {
         require_admin(by, "delete teams")?;
         for conversation in self.store.delete_team(id).await? {
+            self.conversation_updated_event(&conversation).await?;
             self.announce(&conversation).await;
         }
         // Its waiting conversations may now go to anyone.

@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod search;
 pub mod sqlite;
 pub mod visitors;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -28,6 +29,9 @@ use chrono::{DateTime, Utc};
 
 pub use outbox::{MailState, NewMail, OutboxMail, ResetToken};
 pub use visitors::{TranscriptRequest, VisitorPatch};
+pub use webhooks::{
+    DeliveryNext, DeliveryState, NewWebhookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
+};
 
 use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
@@ -412,6 +416,49 @@ pub trait Store: Send + Sync + 'static {
         token_sha256: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<ResetToken>>;
+
+    /// `Conflict` when the id is taken.
+    async fn create_webhook(&self, endpoint: WebhookEndpoint) -> StoreResult<WebhookEndpoint>;
+    async fn webhook(&self, id: &str) -> StoreResult<Option<WebhookEndpoint>>;
+    /// Newest first.
+    async fn list_webhooks(&self, page: &Page) -> StoreResult<Vec<WebhookEndpoint>>;
+    /// Removes the endpoint and its pending deliveries (its attempt log may stay); `NotFound`
+    /// if absent.
+    async fn delete_webhook(&self, id: &str) -> StoreResult<()>;
+    /// Stores the event as one pending delivery, due at `created_at`, for every endpoint whose
+    /// `events` include its type, and returns how many. An endpoint that already has this
+    /// `event_id` gets nothing new (re-enqueueing is idempotent). Deliveries stored later sort
+    /// after those stored earlier (the claim order below).
+    async fn enqueue_webhook_event(&self, event: NewWebhookEvent) -> StoreResult<u32>;
+    /// Claims up to `limit` pending deliveries due at `now` that are the earliest pending one of
+    /// their (endpoint, conversation), for `claimer` until `lease_until` (their `due_at` becomes
+    /// `lease_until`), and returns them. Each is claimed atomically: of replicas claiming at
+    /// once one gets it, and nobody else can before the lease runs out; a later delivery of the
+    /// same conversation and endpoint is not claimable while an earlier one is pending.
+    async fn claim_webhook_deliveries(
+        &self,
+        claimer: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookDelivery>>;
+    /// Records `attempt` in the endpoint's log and moves a pending delivery that `claimer`
+    /// holds on to `next` (one more attempt counted); `false`, recording nothing, when it is
+    /// not pending or someone else claimed it since.
+    async fn finish_webhook_delivery(
+        &self,
+        id: &str,
+        claimer: &str,
+        attempt: WebhookAttempt,
+        next: DeliveryNext,
+    ) -> StoreResult<bool>;
+    async fn webhook_delivery(&self, id: &str) -> StoreResult<Option<WebhookDelivery>>;
+    /// The endpoint's attempts, newest first, paged by attempt id.
+    async fn webhook_attempts(
+        &self,
+        webhook_id: &str,
+        page: &Page,
+    ) -> StoreResult<Vec<WebhookAttempt>>;
     /// Removes every reset token of `agent_id` (a password set another way makes its pending
     /// links moot) and returns how many there were.
     async fn drop_reset_tokens(&self, agent_id: &str) -> StoreResult<u64>;

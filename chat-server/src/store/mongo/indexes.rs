@@ -129,6 +129,7 @@ impl MongoStore {
             )
             .await
             .map_err(|e| store_error(&what("password resets"), e))?;
+        self.create_webhook_indexes().await?;
         Ok(())
     }
 }

@@ -59,6 +59,7 @@ mod search;
 mod teams;
 mod transcripts;
 mod visitors;
+mod webhooks;
 
 use async_trait::async_trait;
 use futures::TryStreamExt;
@@ -80,6 +81,9 @@ use super::{
 use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
     Message, NewMessage, OidcSubject, Reader, Revocation, Team, Visitor, now,
+};
+use crate::store::{
+    DeliveryNext, NewWebhookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 };
 use crate::store::{NewMail, OutboxMail, ResetToken, TranscriptRequest, VisitorPatch};
 
@@ -689,6 +693,60 @@ impl Store for MongoStore {
         now: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<Option<ResetToken>> {
         self.delete_reset_token(token_sha256, now).await
+    }
+
+    async fn create_webhook(&self, endpoint: WebhookEndpoint) -> StoreResult<WebhookEndpoint> {
+        self.insert_webhook(endpoint).await
+    }
+
+    async fn webhook(&self, id: &str) -> StoreResult<Option<WebhookEndpoint>> {
+        self.find_webhook(id).await
+    }
+
+    async fn list_webhooks(&self, page: &Page) -> StoreResult<Vec<WebhookEndpoint>> {
+        self.page_of_webhooks(page).await
+    }
+
+    async fn delete_webhook(&self, id: &str) -> StoreResult<()> {
+        self.remove_webhook(id).await
+    }
+
+    async fn enqueue_webhook_event(&self, event: NewWebhookEvent) -> StoreResult<u32> {
+        self.insert_webhook_event(event).await
+    }
+
+    async fn claim_webhook_deliveries(
+        &self,
+        claimer: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        lease_until: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookDelivery>> {
+        self.claim_due_webhook_deliveries(claimer, now, lease_until, limit)
+            .await
+    }
+
+    async fn finish_webhook_delivery(
+        &self,
+        id: &str,
+        claimer: &str,
+        attempt: WebhookAttempt,
+        next: DeliveryNext,
+    ) -> StoreResult<bool> {
+        self.settle_webhook_delivery(id, claimer, attempt, next)
+            .await
+    }
+
+    async fn webhook_delivery(&self, id: &str) -> StoreResult<Option<WebhookDelivery>> {
+        self.find_webhook_delivery(id).await
+    }
+
+    async fn webhook_attempts(
+        &self,
+        webhook_id: &str,
+        page: &Page,
+    ) -> StoreResult<Vec<WebhookAttempt>> {
+        self.page_of_webhook_attempts(webhook_id, page).await
     }
 
     async fn drop_reset_tokens(&self, agent_id: &str) -> StoreResult<u64> {

@@ -36,6 +36,7 @@ mod search;
 mod teams;
 mod transcripts;
 mod visitors;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -59,6 +60,9 @@ use super::{
 use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
     Message, NewMessage, OidcSubject, Reader, Revocation, Team, Visitor, now,
+};
+use crate::store::{
+    DeliveryNext, NewWebhookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 };
 use crate::store::{NewMail, OutboxMail, ResetToken, TranscriptRequest, VisitorPatch};
 
@@ -776,6 +780,84 @@ impl Store for SqliteStore {
         let sha = token_sha256.to_string();
         self.conns
             .write(move |conn, path| outbox::take_reset(conn, path, &sha, now))
+            .await
+    }
+
+    async fn create_webhook(&self, endpoint: WebhookEndpoint) -> StoreResult<WebhookEndpoint> {
+        self.conns
+            .write(move |conn, path| webhooks::create(conn, path, endpoint))
+            .await
+    }
+
+    async fn webhook(&self, id: &str) -> StoreResult<Option<WebhookEndpoint>> {
+        let id = id.to_string();
+        self.conns.read(move |conn| webhooks::get(conn, &id)).await
+    }
+
+    async fn list_webhooks(&self, page: &Page) -> StoreResult<Vec<WebhookEndpoint>> {
+        let page = page.clone();
+        self.conns
+            .read(move |conn| webhooks::list(conn, &page))
+            .await
+    }
+
+    async fn delete_webhook(&self, id: &str) -> StoreResult<()> {
+        let id = id.to_string();
+        self.conns
+            .write(move |conn, path| webhooks::delete(conn, path, &id))
+            .await
+    }
+
+    async fn enqueue_webhook_event(&self, event: NewWebhookEvent) -> StoreResult<u32> {
+        self.conns
+            .write(move |conn, path| webhooks::enqueue(conn, path, event))
+            .await
+    }
+
+    async fn claim_webhook_deliveries(
+        &self,
+        claimer: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookDelivery>> {
+        let claimer = claimer.to_string();
+        self.conns
+            .write(move |conn, path| {
+                webhooks::claim(conn, &claimer, now, lease_until, limit)
+                    .map_err(|e| store_error(path, e))
+            })
+            .await
+    }
+
+    async fn finish_webhook_delivery(
+        &self,
+        id: &str,
+        claimer: &str,
+        attempt: WebhookAttempt,
+        next: DeliveryNext,
+    ) -> StoreResult<bool> {
+        let (id, claimer) = (id.to_string(), claimer.to_string());
+        self.conns
+            .write(move |conn, path| webhooks::finish(conn, path, &id, &claimer, attempt, next))
+            .await
+    }
+
+    async fn webhook_delivery(&self, id: &str) -> StoreResult<Option<WebhookDelivery>> {
+        let id = id.to_string();
+        self.conns
+            .read(move |conn| webhooks::get_delivery(conn, &id))
+            .await
+    }
+
+    async fn webhook_attempts(
+        &self,
+        webhook_id: &str,
+        page: &Page,
+    ) -> StoreResult<Vec<WebhookAttempt>> {
+        let (webhook_id, page) = (webhook_id.to_string(), page.clone());
+        self.conns
+            .read(move |conn| webhooks::attempts(conn, &webhook_id, &page))
             .await
     }
 

@@ -7,7 +7,9 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14];
+const MIGRATIONS: &[&str] = &[
+    V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15,
+];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
 /// Times are milliseconds since the Unix epoch (the model keeps millisecond precision).
@@ -228,6 +230,51 @@ CREATE TABLE transcript_requests (
     email           TEXT NOT NULL,
     requested_at    INTEGER NOT NULL
 ) STRICT;
+";
+
+/// Webhook endpoints (events as a JSON array; the secret readable, it signs every request), the
+/// deliveries outbox (one row per event and endpoint; `(webhook_id, event_id)` unique so a
+/// re-enqueue stores nothing; ordered per endpoint and conversation by id) and the attempt log.
+const V15: &str = "
+CREATE TABLE webhooks (
+    id         TEXT PRIMARY KEY,
+    url        TEXT NOT NULL,
+    events     TEXT NOT NULL,
+    secret     TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE webhook_deliveries (
+    id              TEXT PRIMARY KEY,
+    webhook_id      TEXT NOT NULL,
+    event_id        TEXT NOT NULL,
+    event_type      TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    due_at          INTEGER NOT NULL,
+    claimed_by      TEXT,
+    UNIQUE (webhook_id, event_id)
+) STRICT;
+CREATE INDEX webhook_deliveries_by_due ON webhook_deliveries (state, due_at);
+CREATE INDEX webhook_deliveries_in_order
+    ON webhook_deliveries (webhook_id, conversation_id, state, id);
+
+CREATE TABLE webhook_attempts (
+    id              TEXT PRIMARY KEY,
+    webhook_id      TEXT NOT NULL,
+    event_id        TEXT NOT NULL,
+    event_type      TEXT NOT NULL,
+    attempt         INTEGER NOT NULL CHECK (attempt > 0),
+    status          TEXT NOT NULL,
+    response_status INTEGER,
+    error           TEXT,
+    at              INTEGER NOT NULL
+) STRICT;
+CREATE INDEX webhook_attempts_by_webhook ON webhook_attempts (webhook_id, id);
 ";
 
 /// The schema version whose step [`backfill_search`] completes.
