@@ -25,6 +25,8 @@ mod old_schema;
 mod outbox;
 #[path = "store_conformance/reads.rs"]
 mod reads;
+#[path = "store_conformance/reports.rs"]
+mod reports;
 #[path = "store_conformance/routing.rs"]
 mod routing;
 #[path = "store_conformance/search.rs"]
@@ -41,6 +43,7 @@ mod cases {
     pub use super::notes::*;
     pub use super::outbox::*;
     pub use super::reads::*;
+    pub use super::reports::*;
     pub use super::routing::*;
     pub use super::search::*;
 }
@@ -169,6 +172,11 @@ macro_rules! suite {
                 mails_are_claimed_by_one_replica_until_the_lease_runs_out,
                 failed_mails_are_retried_later_then_given_up_with_the_last_error,
                 a_reset_token_is_taken_once_and_never_after_it_expires,
+                a_rating_is_stored_once_and_only_on_a_resolved_conversation,
+                two_replicas_rating_one_conversation_at_once_store_exactly_one,
+                resolving_stamps_resolved_at_once_and_reopening_clears_it,
+                appends_record_the_visitors_first_message_and_the_first_reply_after_it,
+                imported_conversations_read_back_with_their_times_and_derived_facts,
             );
         )*
     };
@@ -182,7 +190,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 11;
+    const CURRENT_SCHEMA: i64 = 12;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

@@ -11,6 +11,8 @@ pub mod openapi;
 pub mod origins;
 mod paging;
 mod password_reset;
+mod ratings;
+mod reports;
 mod search;
 mod sessions;
 mod teams;
@@ -106,6 +108,8 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(canned::list, canned::create))
         .routes(routes!(canned::replace, canned::delete))
         .routes(routes!(search::search))
+        .routes(routes!(ratings::rate))
+        .routes(routes!(reports::summary))
         .routes(routes!(api_tokens::list, api_tokens::create))
         .routes(routes!(api_tokens::delete))
         .routes(routes!(uploads::create))

@@ -45,6 +45,7 @@ use super::AppState;
         (name = "teams", description = "Teams conversations are routed to"),
         (name = "canned responses", description = "Saved replies agents insert with `/shortcut`"),
         (name = "search", description = "Search over every message"),
+        (name = "reports", description = "Satisfaction ratings and the desk's summary report"),
         (name = "branding", description = "The tenant's look, public"),
         (name = "websocket", description = "The live channel; frames in docs/websocket.md"),
         (name = "health", description = "Probes for the orchestrator"),
