@@ -424,6 +424,15 @@ pub struct Config {
     pub mail_lease_secs: u64,
     #[arg(long, env = names::PASSWORD_RESET_TTL_SECS, value_name = names::PASSWORD_RESET_TTL_SECS, default_value = "1800", value_parser = positive::<u64>, hide = true)]
     pub password_reset_ttl_secs: u64,
+
+    // ---- When no one is there (issue 14) ----
+    /// When the desk is staffed, in the tenant's time zone: JSON
+    /// `{"timezone":"America/Sao_Paulo","weekly":[{"day":"mon","from":"09:00","to":"18:00"}],
+    /// "holidays":["2026-12-25"]}` (`to` may be `24:00`; past midnight is two entries). Unset:
+    /// always. Outside them (or with no agent online) the widget takes a message for later and
+    /// the conversation starts `pending`.
+    #[arg(long, env = names::BUSINESS_HOURS, value_name = names::BUSINESS_HOURS, value_parser = chat_settings::business_hours::business_hours)]
+    pub business_hours: Option<chat_settings::business_hours::BusinessHours>,
 }
 
 impl Config {
@@ -521,6 +530,32 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(ok.password_reset_ttl_secs, 1800);
+    }
+
+    #[test]
+    fn business_hours_are_parsed_at_start_naming_the_variable_and_the_bad_part() {
+        assert_eq!(
+            parse(&[]).unwrap().business_hours,
+            None,
+            "unset: always open"
+        );
+        let ok = r#"{"timezone":"America/Sao_Paulo","weekly":[{"day":"mon","from":"09:00","to":"18:00"}],"holidays":["2026-12-25"]}"#;
+        assert!(
+            parse(&["--business-hours", ok])
+                .unwrap()
+                .business_hours
+                .is_some()
+        );
+        let err = parse(&[
+            "--business-hours",
+            r#"{"timezone":"Mars/Olympus","weekly":[]}"#,
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("CHAT_BUSINESS_HOURS") && err.contains("Mars/Olympus"),
+            "{err}"
+        );
     }
 
     #[test]

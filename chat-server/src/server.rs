@@ -260,8 +260,10 @@ pub async fn build(
             config.agent_capacity,
         ),
         reset_mail,
+        hours: config.business_hours.clone(),
     }));
     tokio::spawn(chat.clone().route_in_background(shutdown.clone()));
+    tokio::spawn(chat.clone().open_waiting_in_background(shutdown.clone()));
     if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password)
         && chat
             .bootstrap_admin(email, password)

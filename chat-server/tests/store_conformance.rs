@@ -19,6 +19,8 @@ mod lifecycle;
 mod messages;
 #[path = "store_conformance/notes.rs"]
 mod notes;
+#[path = "store_conformance/offline.rs"]
+mod offline;
 #[path = "store_conformance/old_schema.rs"]
 mod old_schema;
 #[path = "store_conformance/outbox.rs"]
@@ -41,6 +43,7 @@ mod cases {
     pub use super::lifecycle::*;
     pub use super::messages::*;
     pub use super::notes::*;
+    pub use super::offline::*;
     pub use super::outbox::*;
     pub use super::reads::*;
     pub use super::reports::*;
@@ -172,6 +175,8 @@ macro_rules! suite {
                 mails_are_claimed_by_one_replica_until_the_lease_runs_out,
                 failed_mails_are_retried_later_then_given_up_with_the_last_error,
                 a_reset_token_is_taken_once_and_never_after_it_expires,
+                a_visitors_contact_details_change_only_what_the_patch_names,
+                a_mail_keeps_its_html_and_reply_to_until_it_is_sent,
                 a_rating_is_stored_once_and_only_on_a_resolved_conversation,
                 two_replicas_rating_one_conversation_at_once_store_exactly_one,
                 resolving_stamps_resolved_at_once_and_reopening_clears_it,
@@ -190,7 +195,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 12;
+    const CURRENT_SCHEMA: i64 = 13;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

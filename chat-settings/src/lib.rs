@@ -7,8 +7,11 @@
 //! copy of the names and checks, and a test compared them by reading `config.rs` as text. With one
 //! crate, a renamed or removed setting fails to compile wherever it is still used, and a value the
 //! Tenant validation accepts is one the chat-server starts on, because both run the same function.
-//! It depends on nothing but serde, so `tenant-api`'s fuzz build stays light.
+//! It depends on serde, serde_json and chrono with its tz database (for [`business_hours`]: a time
+//! zone the Tenant validation accepts must be one the chat-server knows) and nothing heavier, so
+//! `tenant-api`'s fuzz build stays light.
 
+pub mod business_hours;
 pub mod names;
 pub mod origins;
 pub mod rules;

@@ -135,6 +135,9 @@ names! {
     MAIL_LEASE_SECS = "CHAT_MAIL_LEASE_SECS";
     /// Seconds a password-reset link stays valid (30 minutes; tests shorten it).
     PASSWORD_RESET_TTL_SECS = "CHAT_PASSWORD_RESET_TTL_SECS";
+    /// When the desk is staffed: JSON `{"timezone","weekly":[{"day","from","to"}],"holidays"}`
+    /// (`business_hours`); unset = always open.
+    BUSINESS_HOURS = "CHAT_BUSINESS_HOURS";
 }
 
 /// The AWS SDK's own variables, which the chat-server's S3 client reads (not `CHAT_*`, not in

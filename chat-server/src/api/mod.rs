@@ -1,6 +1,7 @@
 //! The HTTP surface: `app(state) -> Router`. Handlers are thin; the rules live in `chat`.
 
 mod api_tokens;
+mod availability;
 mod canned;
 mod conversations;
 pub mod error;
@@ -17,6 +18,7 @@ mod search;
 mod sessions;
 mod teams;
 mod uploads;
+mod visitors;
 pub mod ws;
 
 use std::sync::Arc;
@@ -116,6 +118,9 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(uploads::download))
         .routes(routes!(ws::upgrade))
         .routes(routes!(openapi::openapi_json))
+        // When no one is there (chat-api-v1 v1.1).
+        .routes(routes!(availability::availability))
+        .routes(routes!(visitors::update_me))
 }
 
 pub fn app(state: AppState, extra: Option<Router>) -> Router {

@@ -47,6 +47,8 @@ use super::AppState;
         (name = "search", description = "Search over every message"),
         (name = "reports", description = "Satisfaction ratings and the desk's summary report"),
         (name = "branding", description = "The tenant's look, public"),
+        (name = "offline", description = "When no one is there: availability, a visitor's contact \
+                                          details, transcripts by mail"),
         (name = "websocket", description = "The live channel; frames in docs/websocket.md"),
         (name = "health", description = "Probes for the orchestrator"),
         (name = "meta", description = "This document"),
@@ -159,8 +161,9 @@ impl Modify for Shared {
 }
 
 /// Routes that answer from memory.
-const STATIC: [&str; 4] = [
+const STATIC: [&str; 5] = [
     "/health/live",
+    "/api/v1/availability",
     "/api/v1/branding",
     "/api/v1/auth/config",
     "/api/v1/openapi.json",

@@ -17,15 +17,26 @@ impl Chat {
             return Err(Error::forbidden("only visitors start conversations"));
         };
         self.check_open_conversations(id).await?;
+        // Started while nobody is there (outside the hours, or no agent online): it waits for
+        // the desk as `pending`, whatever the client believes.
+        let status = match self.availability().open {
+            true => ConversationStatus::Open,
+            false => ConversationStatus::Pending,
+        };
+        // The name the visitor gave last (`PATCH /visitors/me`), which its token may predate.
+        let name = match self.store.visitor(id).await? {
+            Some(stored) if stored.name.is_some() => stored.name,
+            _ => name.clone(),
+        };
         let at = now();
         let conversation = self
             .store
             .create_conversation(Conversation {
                 id: new_id(),
-                status: ConversationStatus::Open,
+                status,
                 visitor: VisitorRef {
                     id: id.clone(),
-                    name: name.clone(),
+                    name,
                 },
                 assignee: None,
                 created_at: at,

@@ -104,6 +104,11 @@ impl Chat {
         let message = appended.message().clone();
         self.tell_subscribers(conversation_id, &ServerFrame::Message { message })
             .await;
+        if let Appended::Created(m) = &appended
+            && !by.is_agent()
+        {
+            self.after_visitor_message(&conversation, m).await;
+        }
         let reopens = !by.is_agent() && conversation.status == ConversationStatus::Resolved;
         if let Appended::Created(m) = &appended
             && !reopens

@@ -11,6 +11,9 @@
 //! - [`attachments`]: upload and download URLs for files in a conversation;
 //! - [`api_tokens`]: integrations' credentials, shown once, stored hashed;
 //! - [`password_reset`]: single-use reset links by mail;
+//! - [`availability`], [`offline`], [`visitors`]: whether anyone is there (business hours, agents
+//!   online), what happens to conversations started while nobody is, and a visitor's contact
+//!   details;
 //! - [`canned`], [`teams`], [`search`]: the desk's saved replies, agent teams and message search
 //!   (labels live with [`conversations`]), listed in pages ([`paging`]).
 //!
@@ -18,10 +21,12 @@
 
 mod api_tokens;
 mod attachments;
+pub mod availability;
 mod canned;
 mod conversations;
 mod identity;
 mod messages;
+mod offline;
 pub mod paging;
 mod password_reset;
 mod presence;
@@ -33,8 +38,11 @@ mod search;
 mod sessions;
 mod teams;
 pub(crate) mod validate;
+mod visitors;
 
 use std::sync::Arc;
+
+use chat_settings::business_hours::BusinessHours;
 
 use crate::auth::{Authenticated, Authenticator, Principal};
 use crate::delivery::presence::PresenceBoard;
@@ -69,6 +77,8 @@ pub struct Chat {
     routing: Routing,
     /// `None` without CHAT_SMTP_URL.
     reset_mail: Option<ResetMail>,
+    /// CHAT_BUSINESS_HOURS; `None` = always.
+    hours: Option<BusinessHours>,
 }
 
 /// What the core needs from the outside world.
@@ -83,6 +93,7 @@ pub struct Parts {
     pub presence: Arc<PresenceBoard>,
     pub routing: Routing,
     pub reset_mail: Option<ResetMail>,
+    pub hours: Option<BusinessHours>,
 }
 
 impl Chat {
@@ -98,6 +109,7 @@ impl Chat {
             presence,
             routing,
             reset_mail,
+            hours,
         } = parts;
         Self {
             store,
@@ -110,6 +122,7 @@ impl Chat {
             presence,
             routing,
             reset_mail,
+            hours,
         }
     }
 

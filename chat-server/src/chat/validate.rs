@@ -50,7 +50,7 @@ pub fn email(email: &str) -> Result<String, Error> {
     } else {
         Err(Error::invalid(
             "invalid_email",
-            format!("{e:?} is not an email address"),
+            format!("email {e:?} is not an email address"),
         ))
     }
 }

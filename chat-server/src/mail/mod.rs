@@ -23,7 +23,7 @@ pub mod transport;
 
 use std::fmt;
 
-pub use outbox::{Mailer, MailerSettings};
+pub use outbox::{Mailer, MailerSettings, Outgoing};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SmtpTls {

@@ -42,6 +42,16 @@ impl Default for MailerSettings {
     }
 }
 
+/// A mail to queue: plain text, optionally with an HTML alternative and a Reply-To.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    pub reply_to: Option<String>,
+}
+
 /// Stores mails and wakes this replica's sender. Exists only when mail is configured: without
 /// it nothing is accepted into the outbox, so no mail waits for a sender that never comes.
 pub struct Mailer {
@@ -60,15 +70,41 @@ impl Mailer {
         })
     }
 
-    /// Stores a mail for `to` (durably: it survives a crash from here on) and returns its id.
+    /// Stores a plain-text mail for `to` (durably: it survives a crash from here on) and
+    /// returns its id.
     pub async fn enqueue(&self, to: &str, subject: &str, body: String) -> StoreResult<String> {
+        self.enqueue_with(to, subject, body, None).await
+    }
+
+    /// [`Mailer::enqueue`] with replies going to `reply_to`.
+    pub async fn enqueue_with(
+        &self,
+        to: &str,
+        subject: &str,
+        body: String,
+        reply_to: Option<&str>,
+    ) -> StoreResult<String> {
+        self.queue(Outgoing {
+            to: to.to_string(),
+            subject: subject.to_string(),
+            text: body,
+            html: None,
+            reply_to: reply_to.map(str::to_string),
+        })
+        .await
+    }
+
+    /// Stores any mail (durably) and returns its id.
+    pub async fn queue(&self, mail: Outgoing) -> StoreResult<String> {
         let id = new_id();
         self.store
             .enqueue_mail(NewMail {
                 id: id.clone(),
-                to: to.to_string(),
-                subject: subject.to_string(),
-                body,
+                to: mail.to,
+                subject: mail.subject,
+                body: mail.text,
+                html: mail.html,
+                reply_to: mail.reply_to,
                 created_at: now(),
             })
             .await?;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::{Mailbox, MultiPart, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -74,7 +74,7 @@ impl Transport {
         })
     }
 
-    /// Sends one outbox mail as plain text. Its Message-ID comes from the outbox id, so a mail
+    /// Sends one outbox mail: plain text, or text and HTML as multipart/alternative. Its Message-ID comes from the outbox id, so a mail
     /// sent twice (a crash after the server's 250) can be recognised as one by the recipient.
     pub async fn send(&self, mail: &OutboxMail) -> Result<(), SendError> {
         let to: Mailbox = mail.to.parse().map_err(|e| SendError {
@@ -82,17 +82,32 @@ impl Transport {
             message: format!("the recipient is not a mail address: {e}"),
         })?;
         let domain = self.from.email.domain().to_string();
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject.clone())
-            .message_id(Some(format!("<{}@{domain}>", mail.id)))
-            .header(ContentType::TEXT_PLAIN)
-            .body(mail.body.clone())
-            .map_err(|e| SendError {
-                permanent: true,
-                message: format!("the mail cannot be built: {e}"),
-            })?;
+            .message_id(Some(format!("<{}@{domain}>", mail.id)));
+        // A Reply-To that is no address (stored by an older rule) is dropped, not fatal.
+        if let Some(reply_to) = mail
+            .reply_to
+            .as_deref()
+            .and_then(|r| r.parse::<Mailbox>().ok())
+        {
+            builder = builder.reply_to(reply_to);
+        }
+        let built = match &mail.html {
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(mail.body.clone()),
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                mail.body.clone(),
+                html.clone(),
+            )),
+        };
+        let message = built.map_err(|e| SendError {
+            permanent: true,
+            message: format!("the mail cannot be built: {e}"),
+        })?;
         self.smtp
             .send(message)
             .await

@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod reports;
 pub mod search;
 pub mod sqlite;
+pub mod visitors;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ use chrono::{DateTime, Utc};
 
 pub use outbox::{MailState, NewMail, OutboxMail, ResetToken};
 pub use reports::{ConversationFacts, Imported, Rated};
+pub use visitors::VisitorPatch;
 
 use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
@@ -199,6 +201,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_visitor(&self, visitor: Visitor) -> StoreResult<()>;
     async fn visitor(&self, id: &str) -> StoreResult<Option<Visitor>>;
+    /// Applies the patch and returns the visitor; `NotFound` if absent.
+    async fn update_visitor(&self, id: &str, patch: &VisitorPatch) -> StoreResult<Visitor>;
 
     async fn create_conversation(&self, conversation: Conversation) -> StoreResult<Conversation>;
     async fn conversation(&self, id: &str) -> StoreResult<Option<Conversation>>;

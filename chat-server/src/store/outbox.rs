@@ -11,6 +11,10 @@ pub struct NewMail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// An HTML alternative to `body` (the mail is then multipart/alternative).
+    pub html: Option<String>,
+    /// Where replies go (an offline message's visitor).
+    pub reply_to: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -18,7 +22,7 @@ pub struct NewMail {
 pub enum MailState {
     /// Waiting for its due time (or claimed by a replica until then).
     Pending,
-    /// Accepted by the SMTP server; the body is forgotten (it may hold a reset link).
+    /// Accepted by the SMTP server; the body (and HTML) is forgotten (it may hold a reset link).
     Sent,
     /// Given up after a permanent refusal or too many attempts; the body is forgotten too.
     Failed,
@@ -50,6 +54,8 @@ pub struct OutboxMail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    pub html: Option<String>,
+    pub reply_to: Option<String>,
     pub created_at: DateTime<Utc>,
     pub state: MailState,
     /// Failed attempts so far.

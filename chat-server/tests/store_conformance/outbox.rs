@@ -15,6 +15,8 @@ fn mail(to: &str) -> NewMail {
         to: to.to_string(),
         subject: "Reset your password".into(),
         body: "secret link".into(),
+        html: None,
+        reply_to: None,
         created_at: now(),
     }
 }

@@ -57,6 +57,7 @@ mod revocations;
 mod routing;
 mod search;
 mod teams;
+mod visitors;
 
 use async_trait::async_trait;
 use futures::TryStreamExt;
@@ -80,7 +81,9 @@ use crate::model::{
     ConversationStatus, Message, NewMessage, OidcSubject, Rating, Reader, Revocation, Team,
     Visitor, now,
 };
-use crate::store::{ConversationFacts, Imported, NewMail, OutboxMail, Rated, ResetToken};
+use crate::store::{
+    ConversationFacts, Imported, NewMail, OutboxMail, Rated, ResetToken, VisitorPatch,
+};
 
 pub struct MongoStore {
     db: Database,
@@ -325,6 +328,10 @@ impl Store for MongoStore {
             .await
             .map_err(|e| store_error(&format!("reading visitor {id}"), e))?;
         Ok(found.map(Visitor::from))
+    }
+
+    async fn update_visitor(&self, id: &str, patch: &VisitorPatch) -> StoreResult<Visitor> {
+        self.patch_visitor(id, patch).await
     }
 
     async fn create_conversation(&self, conversation: Conversation) -> StoreResult<Conversation> {
@@ -641,7 +648,7 @@ impl Store for MongoStore {
     }
 
     async fn mail_sent(&self, id: &str, claimer: &str) -> StoreResult<bool> {
-        let update = doc! { "$set": { "state": "sent", "body": "" } };
+        let update = doc! { "$set": { "state": "sent", "body": "" }, "$unset": { "html": "" } };
         self.finish_mail(id, claimer, update).await
     }
 
@@ -652,11 +659,17 @@ impl Store for MongoStore {
         error: &str,
         retry_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> StoreResult<bool> {
-        let set = match retry_at {
-            Some(at) => doc! { "last_error": error, "due_at": bson_time(at) },
-            None => doc! { "last_error": error, "state": "failed", "body": "" },
+        let update = match retry_at {
+            Some(at) => doc! {
+                "$set": { "last_error": error, "due_at": bson_time(at) },
+                "$inc": { "attempts": 1 },
+            },
+            None => doc! {
+                "$set": { "last_error": error, "state": "failed", "body": "" },
+                "$unset": { "html": "" },
+                "$inc": { "attempts": 1 },
+            },
         };
-        let update = doc! { "$set": set, "$inc": { "attempts": 1 } };
         self.finish_mail(id, claimer, update).await
     }
 

@@ -37,24 +37,30 @@ fn mail(d: &Document) -> StoreResult<OutboxMail> {
         due_at: time(d, "due_at")?,
         claimed_by: d.get_str("claimed_by").ok().map(str::to_string),
         last_error: d.get_str("last_error").ok().map(str::to_string),
+        html: d.get_str("html").ok().map(str::to_string),
+        reply_to: d.get_str("reply_to").ok().map(str::to_string),
     })
 }
 
 impl MongoStore {
     pub(super) async fn insert_mail(&self, m: NewMail) -> StoreResult<()> {
-        let result = self
-            .outbox
-            .insert_one(doc! {
-                "_id": &m.id,
-                "to": &m.to,
-                "subject": &m.subject,
-                "body": &m.body,
-                "created_at": bson_time(m.created_at),
-                "state": MailState::Pending.as_str(),
-                "attempts": 0,
-                "due_at": bson_time(m.created_at),
-            })
-            .await;
+        let mut mail = doc! {
+            "_id": &m.id,
+            "to": &m.to,
+            "subject": &m.subject,
+            "body": &m.body,
+            "created_at": bson_time(m.created_at),
+            "state": MailState::Pending.as_str(),
+            "attempts": 0,
+            "due_at": bson_time(m.created_at),
+        };
+        if let Some(html) = &m.html {
+            mail.insert("html", html);
+        }
+        if let Some(reply_to) = &m.reply_to {
+            mail.insert("reply_to", reply_to);
+        }
+        let result = self.outbox.insert_one(mail).await;
         inserted(|| format!("mail {}", m.id), result)
     }
 

@@ -34,6 +34,7 @@ mod rows;
 mod schema;
 mod search;
 mod teams;
+mod visitors;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -58,7 +59,9 @@ use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
     Message, NewMessage, OidcSubject, Rating, Reader, Revocation, Team, Visitor, now,
 };
-use crate::store::{ConversationFacts, Imported, NewMail, OutboxMail, Rated, ResetToken};
+use crate::store::{
+    ConversationFacts, Imported, NewMail, OutboxMail, Rated, ResetToken, VisitorPatch,
+};
 
 /// The database file inside the configured directory.
 pub const FILE_NAME: &str = "chat.sqlite3";
@@ -282,6 +285,13 @@ impl Store for SqliteStore {
                 )
                 .optional()
             })
+            .await
+    }
+
+    async fn update_visitor(&self, id: &str, patch: &VisitorPatch) -> StoreResult<Visitor> {
+        let (id, patch) = (id.to_string(), patch.clone());
+        self.conns
+            .write(move |conn, path| visitors::update(conn, path, &id, &patch))
             .await
     }
 

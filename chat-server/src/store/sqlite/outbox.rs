@@ -9,8 +9,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::rows::{conflict_or, millis, store_error};
 use crate::store::{MailState, NewMail, OutboxMail, ResetToken, StoreResult};
 
-const COLUMNS: &str =
-    "id, recipient, subject, body, created_at, state, attempts, due_at, claimed_by, last_error";
+const COLUMNS: &str = "id, recipient, subject, body, created_at, state, attempts, due_at, \
+                       claimed_by, last_error, html, reply_to";
 
 fn time(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
@@ -29,13 +29,16 @@ fn mail(row: &Row) -> rusqlite::Result<OutboxMail> {
         due_at: time(row.get(7)?),
         claimed_by: row.get(8)?,
         last_error: row.get(9)?,
+        html: row.get(10)?,
+        reply_to: row.get(11)?,
     })
 }
 
 pub fn enqueue(conn: &Connection, path: &Path, m: NewMail) -> StoreResult<()> {
     conn.execute(
         &format!(
-            "INSERT INTO outbox ({COLUMNS}) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, NULL, NULL)"
+            "INSERT INTO outbox ({COLUMNS}) \
+             VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, NULL, NULL, ?, ?)"
         ),
         params![
             m.id,
@@ -43,7 +46,9 @@ pub fn enqueue(conn: &Connection, path: &Path, m: NewMail) -> StoreResult<()> {
             m.subject,
             m.body,
             millis(m.created_at),
-            millis(m.created_at)
+            millis(m.created_at),
+            m.html,
+            m.reply_to
         ],
     )
     .map_err(|e| conflict_or(path, || format!("mail {}", m.id), e))?;
@@ -75,7 +80,7 @@ pub fn claim(
 pub fn sent(conn: &Connection, path: &Path, id: &str, claimer: &str) -> StoreResult<bool> {
     let changed = conn
         .execute(
-            "UPDATE outbox SET state = 'sent', body = '' \
+            "UPDATE outbox SET state = 'sent', body = '', html = NULL \
              WHERE id = ? AND claimed_by = ? AND state = 'pending'",
             params![id, claimer],
         )
@@ -98,7 +103,7 @@ pub fn failed(
             params![error, millis(at), id, claimer],
         ),
         None => conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, state = 'failed', body = '' \
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, state = 'failed', body = '', html = NULL \
              WHERE id = ? AND claimed_by = ? AND state = 'pending'",
             params![error, id, claimer],
         ),

@@ -1,0 +1,479 @@
+//! When no one is there, end to end: real `chat-server` processes on one Redis and one
+//! MongoDB-wire server (SecantusDB), a real SMTP server (aiosmtpd, `testkit::smtp`).
+//!
+//! What each test shows: availability follows agents coming online and going on any replica; a
+//! conversation started while nobody is there is `pending`, its first message reaches every
+//! admin's mailbox (Reply-To the visitor) even when the mail server refused it at first and every
+//! chat-server was killed meanwhile, and the desk opening makes it `open`; business hours closed
+//! today keep the desk closed with an agent online and name the next opening; a bad
+//! `CHAT_BUSINESS_HOURS` stops the start naming the bad part; without mail nothing breaks.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{Days, FixedOffset, NaiveTime, Utc};
+use common::binary::{self, Replica};
+use common::{ADMIN_EMAIL, ADMIN_PASSWORD, TestServer, Ws, str_of};
+use serde_json::{Value, json};
+use testkit::smtp::{Smtp, spawn_smtp};
+
+const AGENT_PASSWORD: &str = "quiet-meadow-harbour-9";
+/// Far above a bus round trip plus the 1 s look each replica takes at the desk.
+const SETTLE: Duration = Duration::from_secs(5);
+
+async fn call(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let http = reqwest::Client::new();
+    let url = format!("{base}/api/v1{path}");
+    let mut req = match method {
+        "GET" => http.get(url),
+        "PATCH" => http.patch(url),
+        _ => http.post(url),
+    };
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn login(base: &str, email: &str, password: &str) -> String {
+    let (status, body) = call(
+        base,
+        "POST",
+        "/agents/login",
+        None,
+        Some(json!({"email": email, "password": password})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    str_of(&body, "token")
+}
+
+/// Creates an agent (as the admin) and signs it in: its token.
+async fn agent(base: &str, admin: &str, name: &str, role: &str) -> String {
+    let email = format!("{}@acme.test", name.to_lowercase());
+    let body = json!({"email": email, "password": AGENT_PASSWORD, "name": name, "role": role});
+    let (status, created) = call(base, "POST", "/agents", Some(admin), Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    login(base, &email, AGENT_PASSWORD).await
+}
+
+async fn availability(base: &str) -> Value {
+    let (status, body) = call(base, "GET", "/availability", None, None).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Polls `base`'s availability until `open` is `want`; how long that took.
+async fn until_open(base: &str, want: bool, since: Instant) -> Duration {
+    loop {
+        if availability(base).await["open"] == want {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < SETTLE,
+            "availability never became open={want}: {}",
+            availability(base).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn visitor(base: &str) -> String {
+    let (status, body) = call(base, "POST", "/visitors", None, None).await;
+    assert_eq!(status, 201, "{body}");
+    str_of(&body, "token")
+}
+
+async fn start_conversation(base: &str, visitor: &str) -> Value {
+    let (status, body) = call(base, "POST", "/conversations", Some(visitor), None).await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+async fn say(base: &str, visitor: &str, conversation: &str, text: &str) {
+    let path = format!("/conversations/{conversation}/messages");
+    let body = json!({"body": text, "client_msg_id": testkit::unique("m")});
+    let (status, sent) = call(base, "POST", &path, Some(visitor), Some(body)).await;
+    assert_eq!(status, 201, "{sent}");
+}
+
+async fn online(r: &Replica, token: &str) -> Ws {
+    let mut ws = Ws::connect_bearer(&r.ws_base, token).await;
+    ws.send(json!({"type": "ping"})).await;
+    ws.expect("pong").await;
+    ws
+}
+
+fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
+    let prefix = format!("{}:", name.to_ascii_lowercase());
+    mail.lines()
+        .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+        .map(|l| l[prefix.len()..].trim())
+}
+
+fn mail_env(smtp: &Smtp) -> Vec<(&'static str, String)> {
+    vec![
+        ("CHAT_SMTP_URL", smtp.url.clone()),
+        (
+            "CHAT_MAIL_FROM",
+            "ACME Suporte <suporte@acme.test>".to_string(),
+        ),
+        ("CHAT_PUBLIC_URL", "https://acme.chat.test".to_string()),
+        ("CHAT_BRAND_PRODUCT_NAME", "ACME Suporte".to_string()),
+        // Retries 1 s apart and short leases, so a test does not wait minutes.
+        ("CHAT_MAIL_RETRY_BASE_SECS", "1".to_string()),
+        ("CHAT_MAIL_LEASE_SECS", "3".to_string()),
+        ("CHAT_LOGIN_ADDRESS_RATE", "100000".to_string()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_message_reaches_every_admin_through_a_mail_outage_and_restarts_and_the_desk_opening_opens_it()
+ {
+    let redis = testkit::redis::redis();
+    let mongo = testkit::mongo::mongo();
+    let database = testkit::unique("offline");
+    let store_uri = mongo.database_uri(&database).await;
+    let smtp = spawn_smtp().expect("SMTP server");
+    let mut env = binary::deployment_env(&redis.url, store_uri.clone());
+    env.extend(mail_env(&smtp));
+    let mut a = binary::start(&env);
+    let mut b = binary::start(&env);
+    let admin = login(&a.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let _second_admin = agent(&a.base, &admin, "Bia", "admin").await;
+    let ana = agent(&a.base, &admin, "Ana", "agent").await;
+
+    // Nobody online: closed, and no business hours to name an opening.
+    let closed = availability(&b.base).await;
+    assert_eq!(
+        closed,
+        json!({"open": false, "agents_online": 0, "next_open_at": null})
+    );
+
+    // The widget's offline form: contact details first, checked.
+    let vera = visitor(&a.base).await;
+    let (status, body) = call(
+        &a.base,
+        "PATCH",
+        "/visitors/me",
+        Some(&vera),
+        Some(json!({"email": "vera at example"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_email")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("email "),
+        "names the field: {body}"
+    );
+    let (status, me) = call(
+        &a.base,
+        "PATCH",
+        "/visitors/me",
+        Some(&vera),
+        Some(json!({"name": "Vera", "email": "vera@example.com"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(
+        (me["name"].as_str(), me["email"].as_str()),
+        (Some("Vera"), Some("vera@example.com"))
+    );
+    let (status, _) = call(
+        &a.base,
+        "PATCH",
+        "/visitors/me",
+        Some(&admin),
+        Some(json!({"name": "X"})),
+    )
+    .await;
+    assert_eq!(status, 403, "an agent has no visitor details");
+
+    // The mail server refuses everything; the conversation starts pending all the same.
+    smtp.fail(true);
+    let conversation = start_conversation(&b.base, &vera).await;
+    assert_eq!(conversation["status"], "pending", "{conversation}");
+    assert_eq!(
+        conversation["visitor"]["name"], "Vera",
+        "the name the form gave"
+    );
+    let id = str_of(&conversation, "id");
+    let text = "Hello, my order 4521 never arrived. Can someone call me back?";
+    say(&b.base, &vera, &id, text).await;
+    say(&b.base, &vera, &id, "Second message, not mailed again").await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(smtp.mails().is_empty(), "the server refuses every mail");
+
+    // Every chat-server dies without a word; the mail server comes back; one chat-server starts.
+    for r in [&mut a, &mut b] {
+        r.guard.signal("KILL");
+        r.guard
+            .wait_timeout(Duration::from_secs(5))
+            .expect("killed");
+    }
+    smtp.fail(false);
+    let restarted = Instant::now();
+    let c = binary::start(&env);
+    let mails = smtp.wait_for_mails(2, Duration::from_secs(30)).unwrap();
+    let delivered = restarted.elapsed();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        smtp.mails().len(),
+        2,
+        "one per admin, exactly once: {:#?}",
+        smtp.mails()
+    );
+    let mut to: Vec<&str> = mails.iter().filter_map(|m| header(m, "To")).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["admin@acme.test", "bia@acme.test"],
+        "admins only, not Ana"
+    );
+    for mail in &mails {
+        assert_eq!(header(mail, "Reply-To"), Some("vera@example.com"), "{mail}");
+        assert!(
+            header(mail, "Subject")
+                .unwrap()
+                .contains("Offline message from Vera"),
+            "{mail}"
+        );
+        let unfolded = mail.replace("=\r\n", "").replace("=\n", "");
+        assert!(unfolded.contains(text), "{mail}");
+        assert!(unfolded.contains("vera@example.com"), "{mail}");
+    }
+    let store = chat_server::store::mongo::MongoStore::open(&store_uri, &database)
+        .await
+        .unwrap();
+    let mail_id = header(&mails[0], "Message-ID")
+        .unwrap()
+        .trim_matches(['<', '>'])
+        .split('@')
+        .next()
+        .unwrap()
+        .to_string();
+    let stored = chat_server::store::Store::outbox_mail(&store, &mail_id)
+        .await
+        .unwrap()
+        .expect("in the outbox");
+    assert!(
+        stored.attempts >= 1 && stored.last_error.as_deref().unwrap_or("").contains("451"),
+        "{stored:?}"
+    );
+
+    // Still pending: nobody came. Ana comes online on another replica: the desk is open on every
+    // replica, and the conversation that waited for it is open.
+    let d = binary::start(&env);
+    let (_, still) = call(
+        &c.base,
+        "GET",
+        &format!("/conversations/{id}"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(still["status"], "pending", "{still}");
+    let came = Instant::now();
+    let ana_socket = online(&d, &ana).await;
+    let opened_on_c = until_open(&c.base, true, came).await;
+    let opened_on_d = until_open(&d.base, true, came).await;
+    assert_eq!(
+        availability(&c.base).await,
+        json!({"open": true, "agents_online": 1, "next_open_at": null})
+    );
+    let flipped = loop {
+        let (_, now) = call(
+            &c.base,
+            "GET",
+            &format!("/conversations/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+        if now["status"] == "open" {
+            break came.elapsed();
+        }
+        assert!(came.elapsed() < SETTLE, "never opened: {now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Started while someone is there: open at once, and no mail.
+    let other = visitor(&c.base).await;
+    let live = start_conversation(&c.base, &other).await;
+    assert_eq!(live["status"], "open", "{live}");
+    say(&c.base, &other, &str_of(&live, "id"), "Hi!").await;
+
+    // Ana leaves: closed again everywhere.
+    let left = Instant::now();
+    drop(ana_socket);
+    let closed_on_c = until_open(&c.base, false, left).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        smtp.mails().len(),
+        2,
+        "a conversation started while open mails nobody"
+    );
+    eprintln!(
+        "offline: after a restart the refused offline message reached both admins in {delivered:?} \
+         ({} failed attempts recorded); Ana online -> open on C in {opened_on_c:?}, on D in \
+         {opened_on_d:?}, the waiting conversation open after {flipped:?}; Ana gone -> closed on C \
+         in {closed_on_c:?}",
+        stored.attempts
+    );
+}
+
+/// The test's `CHAT_BUSINESS_HOURS`: every day all day in UTC+14 (no DST there), but today and
+/// tomorrow there are holidays; and when the desk opens next.
+fn closed_today() -> (String, chrono::DateTime<Utc>) {
+    let kiritimati = FixedOffset::east_opt(14 * 3600).unwrap();
+    let today = Utc::now().with_timezone(&kiritimati).date_naive();
+    let tomorrow = today + Days::new(1);
+    let days: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| json!({"day": d, "from": "00:00", "to": "24:00"}))
+        .collect();
+    let hours = json!({"timezone": "Etc/GMT-14", "weekly": days, "holidays": [today.to_string(), tomorrow.to_string()]});
+    let opens = (today + Days::new(2))
+        .and_time(NaiveTime::MIN)
+        .and_local_timezone(kiritimati)
+        .unwrap()
+        .with_timezone(&Utc);
+    (hours.to_string(), opens)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn business_hours_closed_today_keep_the_desk_closed_with_an_agent_online_and_name_the_next_opening()
+ {
+    let redis = testkit::redis::redis();
+    let mongo = testkit::mongo::mongo();
+    let store_uri = mongo.database_uri(&testkit::unique("hours")).await;
+    let (hours, opens) = closed_today();
+    let mut env = binary::deployment_env(&redis.url, store_uri);
+    env.push(("CHAT_BUSINESS_HOURS", hours));
+    let a = binary::start(&env);
+    let b = binary::start(&env);
+    let admin = login(&a.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let _admin_socket = online(&a, &admin).await;
+    let since = Instant::now();
+    loop {
+        let now = availability(&b.base).await;
+        if now["agents_online"] == 1 {
+            let expected = json!({"open": false, "agents_online": 1, "next_open_at": opens.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)});
+            assert_eq!(now, expected, "closed by the hours, with an agent online");
+            break;
+        }
+        assert!(since.elapsed() < SETTLE, "the agent never counted: {now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let vera = visitor(&b.base).await;
+    let conversation = start_conversation(&b.base, &vera).await;
+    assert_eq!(conversation["status"], "pending", "{conversation}");
+    let id = str_of(&conversation, "id");
+    say(&b.base, &vera, &id, "Anyone there on the holiday?").await;
+    // Without mail configured nothing breaks; and an agent online does not open the desk.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, still) = call(
+        &a.base,
+        "GET",
+        &format!("/conversations/{id}"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(still["status"], "pending", "{still}");
+    assert_eq!(still["last_seq"], 1);
+}
+
+/// Runs the binary with `CHAT_BUSINESS_HOURS=value` until it exits; its stderr.
+fn refused_start(value: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        .env_clear()
+        .env("CHAT_LISTEN", "127.0.0.1:0")
+        .env(
+            "CHAT_STORE",
+            std::env::temp_dir().join(testkit::unique("hourscfg")),
+        )
+        .env("CHAT_BUSINESS_HOURS", value)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run chat-server");
+    assert!(!out.status.success(), "started with {value}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_bad_chat_business_hours_stops_the_start_naming_the_bad_part() {
+    let day = |d: &str, from: &str, to: &str| json!({"day": d, "from": from, "to": to});
+    for (hours, names) in [
+        (
+            json!({"timezone": "America/Sao_Paolo", "weekly": [day("mon", "09:00", "18:00")]}),
+            "timezone \"America/Sao_Paolo\"",
+        ),
+        (
+            json!({"timezone": "UTC", "weekly": [day("mon", "9h", "18:00")]}),
+            "weekly[0].from \"9h\"",
+        ),
+        (
+            json!({"timezone": "UTC", "weekly": [day("mon", "09:00", "18:00"), day("fri", "22:00", "06:00")]}),
+            "weekly[1] (fri): from 22:00 is not before to 06:00",
+        ),
+        (
+            json!({"timezone": "UTC", "weekly": [day("moon", "09:00", "18:00")]}),
+            "weekly[0].day \"moon\"",
+        ),
+        (
+            json!({"timezone": "UTC", "weekly": [day("mon", "09:00", "18:00")], "holidays": ["25/12/2026"]}),
+            "holidays[0] \"25/12/2026\"",
+        ),
+    ] {
+        let stderr = refused_start(&hours.to_string());
+        assert!(
+            stderr.contains("CHAT_BUSINESS_HOURS") && stderr.contains(names),
+            "{hours}: {stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_mail_an_offline_message_still_lands_in_a_pending_conversation() {
+    let server = TestServer::start().await;
+    let (status, body) = server.get("/api/v1/availability", None).await;
+    assert_eq!((status, body["open"].as_bool()), (200, Some(false)));
+    let (_, vera) = server.visitor().await;
+    let (status, c) = server
+        .post("/api/v1/conversations", Some(&vera), json!({}))
+        .await;
+    assert_eq!(
+        (status, c["status"].as_str()),
+        (201, Some("pending")),
+        "{c}"
+    );
+    let path = format!("/api/v1/conversations/{}/messages", str_of(&c, "id"));
+    let (status, m) = server
+        .post(
+            &path,
+            Some(&vera),
+            json!({"body": "Anyone?", "client_msg_id": "1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{m}");
+}

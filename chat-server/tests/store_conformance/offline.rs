@@ -1,0 +1,80 @@
+//! Cases for "when no one is there": a visitor's contact details (`PATCH /visitors/me`) and mail
+//! with an HTML alternative and a Reply-To (offline messages, transcripts).
+
+use chat_server::model::{new_id, now};
+use chat_server::store::{MailState, NewMail, StoreError, VisitorPatch};
+use chrono::TimeDelta;
+
+use super::Harness;
+use super::fixtures::visitor;
+
+pub async fn a_visitors_contact_details_change_only_what_the_patch_names(h: Harness) {
+    let a = h.open().await;
+    let b = h.open().await;
+    let anonymous = visitor(None);
+    a.create_visitor(anonymous.clone()).await.unwrap();
+
+    let email_only = VisitorPatch {
+        name: None,
+        email: Some("vera@example.com".into()),
+    };
+    let changed = a.update_visitor(&anonymous.id, &email_only).await.unwrap();
+    assert_eq!(
+        (changed.name.as_deref(), changed.email.as_deref()),
+        (None, Some("vera@example.com"))
+    );
+    let name_only = VisitorPatch {
+        name: Some("Vera".into()),
+        email: None,
+    };
+    let changed = b.update_visitor(&anonymous.id, &name_only).await.unwrap();
+    assert_eq!(
+        (changed.name.as_deref(), changed.email.as_deref()),
+        (Some("Vera"), Some("vera@example.com")),
+        "the email stays"
+    );
+    assert_eq!(changed.created_at, anonymous.created_at);
+    assert_eq!(
+        a.visitor(&anonymous.id).await.unwrap(),
+        Some(changed.clone())
+    );
+    let nothing = b
+        .update_visitor(&anonymous.id, &VisitorPatch::default())
+        .await
+        .unwrap();
+    assert_eq!(nothing, changed, "an empty patch changes nothing");
+    let err = a.update_visitor(&new_id(), &email_only).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+}
+
+pub async fn a_mail_keeps_its_html_and_reply_to_until_it_is_sent(h: Harness) {
+    let store = h.open().await;
+    let rich = NewMail {
+        id: new_id(),
+        to: "admin@acme.test".into(),
+        subject: "Your conversation".into(),
+        body: "Vera: Olá".into(),
+        html: Some("<p><b>Vera</b>: Olá</p>".into()),
+        reply_to: Some("Vera <vera@example.com>".into()),
+        created_at: now(),
+    };
+    store.enqueue_mail(rich.clone()).await.unwrap();
+    let at = now();
+    let claimed = store
+        .claim_mails("r", at, at + TimeDelta::seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        (claimed[0].html.as_deref(), claimed[0].reply_to.as_deref()),
+        (rich.html.as_deref(), rich.reply_to.as_deref())
+    );
+    assert!(store.mail_sent(&rich.id, "r").await.unwrap());
+    let sent = store.outbox_mail(&rich.id).await.unwrap().unwrap();
+    assert_eq!(
+        (sent.state, sent.body.as_str(), sent.html),
+        (MailState::Sent, "", None),
+        "a sent mail's contents are forgotten"
+    );
+    assert_eq!(sent.reply_to, rich.reply_to);
+}
