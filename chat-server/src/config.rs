@@ -433,6 +433,15 @@ pub struct Config {
     /// the conversation starts `pending`.
     #[arg(long, env = names::BUSINESS_HOURS, value_name = names::BUSINESS_HOURS, value_parser = chat_settings::business_hours::business_hours)]
     pub business_hours: Option<chat_settings::business_hours::BusinessHours>,
+    // ---- Data rights ----
+    /// Days a resolved conversation is kept after its last change; then it is erased with its
+    /// messages and attachments (files in the bucket too), checked daily and shortly after
+    /// start. 0 keeps everything.
+    #[arg(long, env = names::RETENTION_DAYS, value_name = names::RETENTION_DAYS, default_value = "0")]
+    pub retention_days: u32,
+    /// Seconds between retention sweeps (a day; a knob for tests, hidden).
+    #[arg(long, env = names::RETENTION_SWEEP_SECS, value_name = names::RETENTION_SWEEP_SECS, default_value = "86400", value_parser = positive::<u64>, hide = true)]
+    pub retention_sweep_secs: u64,
 }
 
 impl Config {

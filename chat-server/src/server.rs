@@ -264,6 +264,13 @@ pub async fn build(
     }));
     tokio::spawn(chat.clone().route_in_background(shutdown.clone()));
     tokio::spawn(chat.clone().open_waiting_in_background(shutdown.clone()));
+    tokio::spawn(chat.clone().retain_in_background(
+        chat::RetentionSettings {
+            days: config.retention_days,
+            every: Duration::from_secs(config.retention_sweep_secs),
+        },
+        shutdown.clone(),
+    ));
     if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password)
         && chat
             .bootstrap_admin(email, password)

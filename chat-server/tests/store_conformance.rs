@@ -29,6 +29,8 @@ mod outbox;
 mod reads;
 #[path = "store_conformance/reports.rs"]
 mod reports;
+#[path = "store_conformance/rights.rs"]
+mod rights;
 #[path = "store_conformance/routing.rs"]
 mod routing;
 #[path = "store_conformance/search.rs"]
@@ -47,6 +49,7 @@ mod cases {
     pub use super::outbox::*;
     pub use super::reads::*;
     pub use super::reports::*;
+    pub use super::rights::*;
     pub use super::routing::*;
     pub use super::search::*;
 }
@@ -182,6 +185,9 @@ macro_rules! suite {
                 resolving_stamps_resolved_at_once_and_reopening_clears_it,
                 appends_record_the_visitors_first_message_and_the_first_reply_after_it,
                 imported_conversations_read_back_with_their_times_and_derived_facts,
+                erasing_a_conversation_removes_all_it_holds_and_nothing_else,
+                visitors_page_newest_first_and_deleting_one_says_whether_it_was_there,
+                retention_finds_resolved_conversations_untouched_since_least_recent_first,
             );
         )*
     };
@@ -195,7 +201,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 13;
+    const CURRENT_SCHEMA: i64 = 14;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

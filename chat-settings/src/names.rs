@@ -138,6 +138,10 @@ names! {
     /// When the desk is staffed: JSON `{"timezone","weekly":[{"day","from","to"}],"holidays"}`
     /// (`business_hours`); unset = always open.
     BUSINESS_HOURS = "CHAT_BUSINESS_HOURS";
+    /// Days a resolved conversation is kept after its last change (0 = forever).
+    RETENTION_DAYS = "CHAT_RETENTION_DAYS";
+    /// Seconds between retention sweeps (a day; tests shorten it).
+    RETENTION_SWEEP_SECS = "CHAT_RETENTION_SWEEP_SECS";
 }
 
 /// The AWS SDK's own variables, which the chat-server's S3 client reads (not `CHAT_*`, not in

@@ -14,9 +14,11 @@ mod paging;
 mod password_reset;
 mod ratings;
 mod reports;
+mod rights;
 mod search;
 mod sessions;
 mod teams;
+mod transcript;
 mod uploads;
 mod visitors;
 pub mod ws;
@@ -105,6 +107,9 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(conversations::assign))
         .routes(routes!(conversations::status))
         .routes(routes!(conversations::labels))
+        .routes(routes!(transcript::transcript))
+        .routes(routes!(rights::export))
+        .routes(routes!(rights::erase_visitor))
         .routes(routes!(teams::list, teams::create))
         .routes(routes!(teams::get, teams::update, teams::delete))
         .routes(routes!(canned::list, canned::create))

@@ -14,6 +14,9 @@
 //! - [`availability`], [`offline`], [`visitors`]: whether anyone is there (business hours, agents
 //!   online), what happens to conversations started while nobody is, and a visitor's contact
 //!   details;
+//! - [`transcript`]: one conversation as a JSON, text or HTML document (download and mail);
+//! - [`export`], [`erasure`], [`retention`]: data rights: the tenant as NDJSON, erasing a visitor
+//!   with all it said and uploaded, and erasing old resolved conversations;
 //! - [`canned`], [`teams`], [`search`]: the desk's saved replies, agent teams and message search
 //!   (labels live with [`conversations`]), listed in pages ([`paging`]).
 //!
@@ -24,6 +27,8 @@ mod attachments;
 pub mod availability;
 mod canned;
 mod conversations;
+mod erasure;
+mod export;
 mod identity;
 mod messages;
 mod offline;
@@ -33,10 +38,12 @@ mod presence;
 mod ratings;
 mod reads;
 pub mod reports;
+mod retention;
 mod routing;
 mod search;
 mod sessions;
 mod teams;
+pub mod transcript;
 pub(crate) mod validate;
 mod visitors;
 
@@ -56,8 +63,10 @@ use crate::uploads::BlobStore;
 pub use api_tokens::NewApiToken;
 pub use attachments::Upload;
 pub use conversations::Assignment;
+pub use erasure::ErasedVisitor;
 pub use identity::Listed;
 pub use password_reset::ResetMail;
+pub use retention::{RetentionSettings, Swept};
 pub use routing::Routing;
 pub use search::SearchHit;
 pub use sessions::AgentChange;

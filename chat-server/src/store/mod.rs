@@ -37,6 +37,15 @@ use crate::model::{
     Visitor,
 };
 
+/// What [`Store::erase_conversation`] removed besides the conversation itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Erased {
+    /// Messages and private notes.
+    pub messages: u64,
+    /// Attachment records (the bucket's objects are the caller's to delete, first).
+    pub attachments: u64,
+}
+
 /// Clone: one failed read can be the answer to several sessions (`delivery::catch_up`).
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
@@ -382,6 +391,28 @@ pub trait Store: Send + Sync + 'static {
     /// `last_seq`, `last_public_seq` and the report's message times are derived from the
     /// messages ([`reports::message_times`]). Nothing is checked beyond unique ids.
     async fn import_conversations(&self, batch: Vec<Imported>) -> StoreResult<()>;
+
+    // Data rights (`chat::rights`): the export pages through everything, erasure and retention
+    // remove conversations with all they hold.
+
+    /// Visitors, newest first (descending id), paged like the other lists.
+    async fn list_visitors(&self, page: &Page) -> StoreResult<Vec<Visitor>>;
+    /// Every attachment record of the conversation (uploaded or only announced), oldest first.
+    async fn attachments_of(&self, conversation_id: &str) -> StoreResult<Vec<Attachment>>;
+    /// Removes the conversation and all it holds: messages and notes (from search too), labels,
+    /// read state and attachment records; `None` when there is no such conversation. Safe to
+    /// repeat: an erasure cut short leaves the conversation findable, so running it again
+    /// finishes the job.
+    async fn erase_conversation(&self, id: &str) -> StoreResult<Option<Erased>>;
+    /// Removes the visitor record; `false` when there was none.
+    async fn delete_visitor(&self, id: &str) -> StoreResult<bool>;
+    /// Resolved conversations last updated before `before`, least recently updated first, at
+    /// most `limit`: what retention erases.
+    async fn resolved_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>>;
 
     /// `Conflict` when the hash is taken. Expired tokens may be purged.
     async fn create_reset_token(&self, token: ResetToken) -> StoreResult<()>;

@@ -231,6 +231,22 @@ impl BlobStore for LocalBlobStore {
             Err(e) => Err(BlobError::Unavailable(format!("checking {key}: {e}"))),
         }
     }
+
+    /// The object and its stored type; the per-conversation folders left empty stay (they
+    /// name nothing but ids).
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        check_key(key).map_err(|e| BlobError::Refused(format!("key {key:?}: {e}")))?;
+        for path in [self.object_path(key), self.meta_path(key)] {
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(BlobError::Unavailable(format!("deleting {key}: {e}")));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Keys are relative paths of non-empty segments that never climb out of the directory nor

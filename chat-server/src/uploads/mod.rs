@@ -108,6 +108,9 @@ pub trait BlobStore: Send + Sync + 'static {
     ) -> Result<PresignedUrl, BlobError>;
     /// Whether the bytes of `key` have arrived.
     async fn exists(&self, key: &str) -> Result<bool, BlobError>;
+    /// Removes the object for good; one that is not there counts as removed, so an erasure
+    /// that failed halfway can simply run again.
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
 }
 
 /// The attachment store a deployment uses, and the routes it needs the app to serve.

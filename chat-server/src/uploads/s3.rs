@@ -8,10 +8,14 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use aws_sdk_s3::config::{Region, RequestChecksumCalculation};
+use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
 use chrono::{DateTime, Utc};
 
 use super::{BlobError, BlobStore, Download, PresignedUrl};
+
+/// Listing-and-deleting rounds before a key whose versions keep coming back is reported.
+const MAX_DELETE_ROUNDS: usize = 20;
 
 /// Lifetime of every presigned URL.
 pub const EXPIRY: Duration = Duration::from_secs(15 * 60);
@@ -145,5 +149,53 @@ impl BlobStore for S3BlobStore {
                 aws_sdk_s3::error::DisplayErrorContext(&e)
             ))),
         }
+    }
+
+    /// Every version of the key and every delete marker, not only the current object: the
+    /// tenant bucket is versioned (the operator keeps deleted uploads for a while, for recovery),
+    /// and an erased file must not linger as an old version. Keys name one attachment each, so
+    /// a key has few versions; the listing is repeated until none is left. A key that was never
+    /// there lists nothing and is done.
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        let failed = |step: &str, e: &dyn std::fmt::Display| {
+            BlobError::Unavailable(format!("deleting {key} ({step}): {e}"))
+        };
+        for _ in 0..MAX_DELETE_ROUNDS {
+            let listed = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(key)
+                .send()
+                .await
+                .map_err(|e| failed("listing its versions", &DisplayErrorContext(&e)))?;
+            let versions = listed
+                .versions()
+                .iter()
+                .filter(|v| v.key() == Some(key))
+                .map(|v| v.version_id().map(str::to_string));
+            let markers = listed
+                .delete_markers()
+                .iter()
+                .filter(|m| m.key() == Some(key))
+                .map(|m| m.version_id().map(str::to_string));
+            let ids: Vec<Option<String>> = versions.chain(markers).collect();
+            if ids.is_empty() {
+                return Ok(());
+            }
+            for id in ids {
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .set_version_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| failed("a version", &DisplayErrorContext(&e)))?;
+            }
+        }
+        Err(BlobError::Unavailable(format!(
+            "deleting {key}: versions kept appearing after {MAX_DELETE_ROUNDS} rounds"
+        )))
     }
 }

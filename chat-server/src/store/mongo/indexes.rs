@@ -46,6 +46,12 @@ impl MongoStore {
                 "routing",
                 false,
             ),
+            // Retention: resolved conversations by last update, oldest first.
+            index(
+                doc! { "status": 1, "updated_at": 1, "_id": 1 },
+                "retention",
+                false,
+            ),
             // Reports: the conversations created in a range.
             index(doc! { "created_at": 1 }, "created", false),
         ];

@@ -54,6 +54,7 @@ mod lease;
 mod outbox;
 mod reports;
 mod revocations;
+mod rights;
 mod routing;
 mod search;
 mod teams;
@@ -695,6 +696,30 @@ impl Store for MongoStore {
 
     async fn import_conversations(&self, batch: Vec<Imported>) -> StoreResult<()> {
         self.import(batch).await
+    }
+
+    async fn list_visitors(&self, page: &Page) -> StoreResult<Vec<Visitor>> {
+        self.page_of_visitors(page).await
+    }
+
+    async fn attachments_of(&self, conversation_id: &str) -> StoreResult<Vec<Attachment>> {
+        self.find_attachments_of(conversation_id).await
+    }
+
+    async fn erase_conversation(&self, id: &str) -> StoreResult<Option<super::Erased>> {
+        self.erase(id).await
+    }
+
+    async fn delete_visitor(&self, id: &str) -> StoreResult<bool> {
+        self.remove_visitor(id).await
+    }
+
+    async fn resolved_before(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>> {
+        self.resolved_updated_before(before, limit).await
     }
 
     async fn create_reset_token(&self, token: ResetToken) -> StoreResult<()> {

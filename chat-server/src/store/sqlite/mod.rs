@@ -29,6 +29,7 @@ mod group;
 mod outbox;
 mod reports;
 mod revocations;
+mod rights;
 mod routing;
 mod rows;
 mod schema;
@@ -737,6 +738,44 @@ impl Store for SqliteStore {
     async fn import_conversations(&self, batch: Vec<Imported>) -> StoreResult<()> {
         self.conns
             .write(move |conn, path| reports::import(conn, path, batch))
+            .await
+    }
+
+    async fn list_visitors(&self, page: &Page) -> StoreResult<Vec<Visitor>> {
+        let page = page.clone();
+        self.conns
+            .read(move |conn| rights::list_visitors(conn, &page))
+            .await
+    }
+
+    async fn attachments_of(&self, conversation_id: &str) -> StoreResult<Vec<Attachment>> {
+        let id = conversation_id.to_string();
+        self.conns
+            .read(move |conn| rights::attachments_of(conn, &id))
+            .await
+    }
+
+    async fn erase_conversation(&self, id: &str) -> StoreResult<Option<super::Erased>> {
+        let id = id.to_string();
+        self.conns
+            .write(move |conn, path| rights::erase_conversation(conn, path, &id))
+            .await
+    }
+
+    async fn delete_visitor(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_string();
+        self.conns
+            .write(move |conn, path| rights::delete_visitor(conn, path, &id))
+            .await
+    }
+
+    async fn resolved_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>> {
+        self.conns
+            .read(move |conn| rights::resolved_before(conn, before, limit))
             .await
     }
 
