@@ -5,8 +5,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use chat_settings::names;
-use chat_settings::rules::{bus_namespace, colour, locale, positive, signing_key};
+use chat_settings::rules::{
+    bus_namespace, colour, email_domain, group_name, http_url, locale, positive, signing_key,
+};
 use clap::{Parser, ValueEnum};
+
+mod values;
+pub use values::CaFile;
 
 pub use chat_settings::Locale;
 
@@ -158,8 +163,8 @@ pub struct Config {
     /// PEM file with the private CA that signed the Redis server's certificate (`rediss://`
     /// only). Replaces the public roots that are trusted without it. Read at start: a missing
     /// or malformed file stops the server.
-    #[arg(long, env = names::BUS_CA_FILE, value_name = names::BUS_CA_FILE, value_parser = crate::bus::tls::parse_ca_file)]
-    pub bus_ca_file: Option<crate::bus::tls::CaFile>,
+    #[arg(long, env = names::BUS_CA_FILE, value_name = names::BUS_CA_FILE, value_parser = values::parse_ca_file)]
+    pub bus_ca_file: Option<CaFile>,
 
     /// Email of the admin agent created at start if missing (needs CHAT_ADMIN_PASSWORD).
     #[arg(
@@ -210,7 +215,7 @@ pub struct Config {
 
     /// OIDC issuer whose bearer tokens sign agents in (e.g. a Cognito user pool URL). The console
     /// then offers "Sign in with …" (authorization code + PKCE) against it.
-    #[arg(long, env = names::OIDC_ISSUER, value_name = names::OIDC_ISSUER, requires_all = ["oidc_audience", "oidc_jwks_url"], value_parser = crate::web::sign_in::http_url)]
+    #[arg(long, env = names::OIDC_ISSUER, value_name = names::OIDC_ISSUER, requires_all = ["oidc_audience", "oidc_jwks_url"], value_parser = http_url)]
     pub oidc_issuer: Option<String>,
     /// Expected `aud` (or Cognito `client_id`) of OIDC tokens; also the console's OAuth client id
     /// (a public client: an ID token's `aud` is the client it was issued to).
@@ -231,11 +236,11 @@ pub struct Config {
     pub oidc_jwks_url: Option<String>,
     /// Email domains whose OIDC users may sign in, comma-separated (`acme.com,acme.com.br`; exact
     /// match, so list subdomains too). Others get 403. Unset: every verified email.
-    #[arg(long, env = names::OIDC_ALLOWED_DOMAINS, value_name = names::OIDC_ALLOWED_DOMAINS, value_delimiter = ',', value_parser = crate::auth::oidc::email_domain, requires = "oidc_issuer")]
+    #[arg(long, env = names::OIDC_ALLOWED_DOMAINS, value_name = names::OIDC_ALLOWED_DOMAINS, value_delimiter = ',', value_parser = email_domain, requires = "oidc_issuer")]
     pub oidc_allowed_domains: Vec<String>,
     /// Group (in the token's `cognito:groups` or `groups` claim) whose members are admins;
     /// every other OIDC user is an agent. Unset: the role stored with the account.
-    #[arg(long, env = names::OIDC_ADMIN_GROUP, value_name = names::OIDC_ADMIN_GROUP, value_parser = crate::auth::oidc::group_name, requires = "oidc_issuer")]
+    #[arg(long, env = names::OIDC_ADMIN_GROUP, value_name = names::OIDC_ADMIN_GROUP, value_parser = group_name, requires = "oidc_issuer")]
     pub oidc_admin_group: Option<String>,
     /// Name on the console's "Sign in with …" button. Unset: the issuer's host name.
     #[arg(long, env = names::OIDC_DISPLAY_NAME, value_name = names::OIDC_DISPLAY_NAME, requires = "oidc_issuer")]
@@ -243,7 +248,7 @@ pub struct Config {
     /// The issuer's token endpoint, when it is on another origin than the issuer (Cognito's
     /// hosted domain, Google): the console exchanges its code there, and the console's CSP admits
     /// that origin. Unset: the discovery document's, which must then be on the issuer's origin.
-    #[arg(long, env = names::OIDC_TOKEN_ENDPOINT, value_name = names::OIDC_TOKEN_ENDPOINT, requires = "oidc_issuer", value_parser = crate::web::sign_in::http_url)]
+    #[arg(long, env = names::OIDC_TOKEN_ENDPOINT, value_name = names::OIDC_TOKEN_ENDPOINT, requires = "oidc_issuer", value_parser = http_url)]
     pub oidc_token_endpoint: Option<String>,
 
     /// Bucket for attachments; without it files are kept on local disk in CHAT_UPLOAD_DIR.
@@ -412,12 +417,12 @@ pub struct Config {
     #[arg(long, env = names::SMTP_URL, value_name = names::SMTP_URL, requires_all = ["mail_from", "public_url"], hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// The sender of every mail, e.g. `ACME Suporte <suporte@acme.com>`.
-    #[arg(long, env = names::MAIL_FROM, value_name = names::MAIL_FROM, value_parser = crate::mail::mail_from, requires = "smtp_url")]
+    #[arg(long, env = names::MAIL_FROM, value_name = names::MAIL_FROM, value_parser = values::mail_from, requires = "smtp_url")]
     pub mail_from: Option<lettre::message::Mailbox>,
     /// PEM file with the private CA that signed the SMTP server's certificate; replaces the
     /// public roots for mail. Read at start: a missing or malformed file stops the server.
-    #[arg(long, env = names::SMTP_CA_FILE, value_name = names::SMTP_CA_FILE, value_parser = crate::bus::tls::parse_ca_file, requires = "smtp_url")]
-    pub smtp_ca_file: Option<crate::bus::tls::CaFile>,
+    #[arg(long, env = names::SMTP_CA_FILE, value_name = names::SMTP_CA_FILE, value_parser = values::parse_ca_file, requires = "smtp_url")]
+    pub smtp_ca_file: Option<CaFile>,
     #[arg(long, env = names::MAIL_RETRY_BASE_SECS, value_name = names::MAIL_RETRY_BASE_SECS, default_value = "5", value_parser = positive::<u64>, hide = true)]
     pub mail_retry_base_secs: u64,
     #[arg(long, env = names::MAIL_LEASE_SECS, value_name = names::MAIL_LEASE_SECS, default_value = "60", value_parser = positive::<u64>, hide = true)]

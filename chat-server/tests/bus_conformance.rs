@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use chat_server::bus::tls::CaFile;
 use chat_server::bus::{self, Bus, BusError, Inbound};
 use chat_server::config::BusLocation;
+use chat_server::config::CaFile;
 use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(10);

@@ -8,9 +8,9 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use chat_server::bus::tls::CaFile;
 use chat_server::bus::{self, BusError};
 use chat_server::config::BusLocation;
+use chat_server::config::CaFile;
 use common::binary;
 use common::{ADMIN_EMAIL, ADMIN_PASSWORD, SIGNING_KEY, Ws, str_of};
 use serde_json::{Value, json};

@@ -6,7 +6,9 @@
 //! admin's mailbox (Reply-To the visitor) even when the mail server refused it at first and every
 //! chat-server was killed meanwhile, and the desk opening makes it `open`; business hours closed
 //! today keep the desk closed with an agent online and name the next opening; a bad
-//! `CHAT_BUSINESS_HOURS` stops the start naming the bad part; without mail nothing breaks.
+//! `CHAT_BUSINESS_HOURS` stops the start naming the bad part; without mail nothing breaks; a
+//! transcript asked for by mail reaches the visitor when the conversation is resolved, never with a
+//! private note.
 
 mod common;
 
@@ -476,4 +478,128 @@ async fn without_mail_an_offline_message_still_lands_in_a_pending_conversation()
         )
         .await;
     assert_eq!(status, 201, "{m}");
+    let ask = format!(
+        "/api/v1/conversations/{}/transcript/email",
+        str_of(&c, "id")
+    );
+    let (status, body) = server.post(&ask, Some(&vera), json!({})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("mail_not_configured")),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_gets_the_transcript_by_mail_when_the_conversation_is_resolved_and_never_a_note()
+{
+    let redis = testkit::redis::redis();
+    let mongo = testkit::mongo::mongo();
+    let store_uri = mongo.database_uri(&testkit::unique("transcript")).await;
+    let smtp = spawn_smtp().expect("SMTP server");
+    let mut env = binary::deployment_env(&redis.url, store_uri);
+    env.extend(mail_env(&smtp));
+    let a = binary::start(&env);
+    let b = binary::start(&env);
+    let admin = login(&a.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    // Someone is there: the conversation is open and mails no admin.
+    let _admin_socket = online(&a, &admin).await;
+    until_open(&a.base, true, Instant::now()).await;
+    let vera = visitor(&a.base).await;
+    let id = str_of(&start_conversation(&a.base, &vera).await, "id");
+    say(&a.base, &vera, &id, "Where is order 4521?").await;
+    let ask = format!("/conversations/{id}/transcript/email");
+
+    let (status, body) = call(&a.base, "POST", &ask, Some(&vera), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("visitor_email_missing")),
+        "{body}"
+    );
+    let (status, _) = call(&a.base, "POST", &ask, Some(&admin), None).await;
+    assert_eq!(
+        status, 403,
+        "agents download transcripts; they are not mailed to them"
+    );
+    let intruder = visitor(&a.base).await;
+    let (status, _) = call(&a.base, "POST", &ask, Some(&intruder), None).await;
+    assert_eq!(status, 403, "another visitor's conversation");
+
+    let (status, _) = call(
+        &a.base,
+        "PATCH",
+        "/visitors/me",
+        Some(&vera),
+        Some(json!({"email": "vera@example.com"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = call(&a.base, "POST", &ask, Some(&vera), None).await;
+    assert_eq!(
+        (status, body),
+        (
+            202,
+            json!({"email": "vera@example.com", "sends": "when_resolved"})
+        )
+    );
+
+    let messages = format!("/conversations/{id}/messages");
+    let reply = json!({"body": "It ships tomorrow, tracking BR123", "client_msg_id": "r1"});
+    assert_eq!(
+        call(&b.base, "POST", &messages, Some(&admin), Some(reply))
+            .await
+            .0,
+        201
+    );
+    let note =
+        json!({"body": "SECRET-NOTE customer is VIP", "client_msg_id": "n1", "private": true});
+    assert_eq!(
+        call(&b.base, "POST", &messages, Some(&admin), Some(note))
+            .await
+            .0,
+        201
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(smtp.mails().is_empty(), "nothing before the resolution");
+
+    // Resolved on the other replica: the request stored through A is taken there.
+    let resolved = Instant::now();
+    let status_path = format!("/conversations/{id}/status");
+    let (status, _) = call(
+        &b.base,
+        "POST",
+        &status_path,
+        Some(&admin),
+        Some(json!({"status": "resolved"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mails = smtp.wait_for_mails(1, Duration::from_secs(15)).unwrap();
+    let took = resolved.elapsed();
+    let mail = &mails[0];
+    assert_eq!(header(mail, "To"), Some("vera@example.com"), "{mail}");
+    assert!(
+        mail.contains("multipart/alternative")
+            && mail.contains("text/plain")
+            && mail.contains("text/html"),
+        "{mail}"
+    );
+    let unfolded = mail.replace("=\r\n", "").replace("=\n", "");
+    for said in ["Where is order 4521?", "It ships tomorrow, tracking BR123"] {
+        assert!(unfolded.contains(said), "{said} missing: {mail}");
+    }
+    assert!(
+        !unfolded.contains("SECRET-NOTE"),
+        "a note reached the visitor: {mail}"
+    );
+
+    // Already resolved: asking again sends at once.
+    let (status, body) = call(&a.base, "POST", &ask, Some(&vera), None).await;
+    assert_eq!((status, body["sends"].as_str()), (202, Some("now")));
+    smtp.wait_for_mails(2, Duration::from_secs(15)).unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(smtp.mails().len(), 2, "once per request");
+    eprintln!(
+        "offline: the transcript asked for reached the visitor {took:?} after the resolution"
+    );
 }

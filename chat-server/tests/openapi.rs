@@ -58,6 +58,7 @@ const CONTRACT: &[(&str, &str)] = &[
     // v1.1, when no one is there
     ("get", "/api/v1/availability"),
     ("patch", "/api/v1/visitors/me"),
+    ("post", "/api/v1/conversations/{id}/transcript/email"),
 ];
 
 fn operation<'a>(doc: &'a Value, method: &str, path: &str) -> Option<&'a Value> {

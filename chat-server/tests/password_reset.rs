@@ -236,6 +236,60 @@ async fn a_reset_link_arrives_by_mail_works_once_and_signs_every_old_session_out
     assert_eq!(ask_reset(base, "Nobody@ACME.test").await, 429);
 }
 
+/// A link mailed before the password changed another way (or before another link was used)
+/// would give the account back to whoever reads the mailbox: it must stop working.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_change_or_another_reset_cancels_the_links_still_pending() {
+    let smtp = spawn_smtp().expect("SMTP server");
+    let dir = tempfile::tempdir().unwrap();
+    let server = binary::start(&env_for(dir.path(), &smtp));
+    let base = server.base.as_str();
+    let refused = |(status, body): (u16, Value), what: &str| {
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_reset_token")),
+            "{what}: {body}"
+        );
+    };
+
+    // Of two links, using one cancels the other.
+    assert_eq!(ask_reset(base, ADMIN_EMAIL).await, 202);
+    assert_eq!(ask_reset(base, ADMIN_EMAIL).await, 202);
+    let mails = smtp.wait_for_mails(2, Duration::from_secs(15)).unwrap();
+    let (first, second) = (reset_token(&mails[0]), reset_token(&mails[1]));
+    assert_ne!(first, second);
+    let (status, body) = confirm(base, &second, NEW_PASSWORD).await;
+    assert_eq!(status, 204, "{body}");
+    refused(
+        confirm(base, &first, "attacker-chosen-passphrase-9").await,
+        "the other link of a used pair",
+    );
+    login(base, NEW_PASSWORD).await.expect("the reset password");
+
+    // A link, then the owner changes the password while signed in: the link dies.
+    assert_eq!(ask_reset(base, ADMIN_EMAIL).await, 202);
+    let mails = smtp.wait_for_mails(3, Duration::from_secs(15)).unwrap();
+    let third = reset_token(&mails[2]);
+    let token = login(base, NEW_PASSWORD).await.unwrap();
+    let changed = "violet-harbour-lantern-43";
+    let (status, body) = call(
+        base,
+        "POST",
+        "/agents/me/password",
+        Some(&token),
+        Some(json!({"current_password": NEW_PASSWORD, "new_password": changed})),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    refused(
+        confirm(base, &third, "attacker-chosen-passphrase-9").await,
+        "a link from before the change",
+    );
+    login(base, changed)
+        .await
+        .expect("the changed password stays");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_reset_link_is_refused_and_the_password_stays() {
     let smtp = spawn_smtp().expect("SMTP server");

@@ -178,6 +178,7 @@ macro_rules! suite {
                 mails_are_claimed_by_one_replica_until_the_lease_runs_out,
                 failed_mails_are_retried_later_then_given_up_with_the_last_error,
                 a_reset_token_is_taken_once_and_never_after_it_expires,
+                dropping_an_agents_reset_tokens_takes_all_of_its_links_and_no_one_elses,
                 a_visitors_contact_details_change_only_what_the_patch_names,
                 a_mail_keeps_its_html_and_reply_to_until_it_is_sent,
                 a_rating_is_stored_once_and_only_on_a_resolved_conversation,
@@ -188,6 +189,7 @@ macro_rules! suite {
                 erasing_a_conversation_removes_all_it_holds_and_nothing_else,
                 visitors_page_newest_first_and_deleting_one_says_whether_it_was_there,
                 retention_finds_resolved_conversations_untouched_since_least_recent_first,
+                a_transcript_request_is_replaced_by_a_newer_one_and_taken_once,
             );
         )*
     };
@@ -201,7 +203,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 14;
+    const CURRENT_SCHEMA: i64 = 15;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

@@ -128,6 +128,56 @@ pub fn is_https_url(s: &str) -> bool {
         && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// `CHAT_OIDC_ALLOWED_DOMAINS` entries: a DNS name, compared lowercase.
+pub fn email_domain(s: &str) -> Result<String, String> {
+    let d = s.trim().to_lowercase();
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if d.len() <= 253 && d.contains('.') && d.split('.').all(label_ok) {
+        Ok(d)
+    } else {
+        Err(format!(
+            "{s:?} is not an email domain like acme.com (no '@', no wildcard)"
+        ))
+    }
+}
+
+/// `CHAT_OIDC_ADMIN_GROUP`: any non-blank group name, as the issuer spells it.
+pub fn group_name(s: &str) -> Result<String, String> {
+    match s.trim() {
+        "" => Err("must name a group, e.g. atendo-admins".into()),
+        g => Ok(g.to_string()),
+    }
+}
+
+/// `CHAT_OIDC_ISSUER` and `CHAT_OIDC_TOKEN_ENDPOINT`: an http(s) URL with a plain host, since its
+/// origin goes into the console's Content-Security-Policy.
+pub fn http_url(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let host = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .and_then(|rest| rest.split(['/', '?', '#']).next())
+        .map(|authority| authority.rsplit('@').next().unwrap_or_default());
+    let host_ok = host.is_some_and(|h| {
+        !h.is_empty()
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    });
+    match host_ok {
+        // Kept as written: the server compares it with tokens' `iss` exactly.
+        true if !s.contains(char::is_whitespace) => Ok(s.to_string()),
+        _ => Err(format!(
+            "{s:?} is not an http(s) URL like https://login.example.com/realms/acme"
+        )),
+    }
+}
+
 /// A number above zero (limits, rates, sizes).
 pub fn positive<T: std::str::FromStr + PartialOrd + Default + std::fmt::Display>(
     s: &str,

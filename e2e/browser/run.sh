@@ -150,6 +150,8 @@ wait_for "$S3_CHAT_URL/health/live" "${PIDS[-1]}" "chat-server (S3 mode)"
 
 log "chat-server on $CHAT_URL, host page on $HOST_URL; S3 mode: chat-server on $S3_CHAT_URL, moto on $S3_URL"
 mkdir -p "$HERE/test-results"
+# E2E_PYTHON: the venv's python, for tests that run a stand-in of their own (aiosmtpd).
 E2E_CHAT_URL=$CHAT_URL E2E_HOST_URL=$HOST_URL E2E_RESULTS="$HERE/test-results" E2E_CHAT_BIN="$BIN" \
+  E2E_PYTHON="$(dirname "$MOTO")/python" \
   E2E_S3_CHAT_URL=$S3_CHAT_URL E2E_S3_URL=$S3_URL E2E_S3_BUCKET=$S3_BUCKET \
   node --test --test-concurrency=1 "$HERE"/tests/${E2E_ONLY:-*}.test.js

@@ -1,14 +1,14 @@
 //! Canned responses over REST.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::ErrorBody;
-use super::extract::{Auth, Body};
+use super::extract::{Auth, Body, Params};
 use super::paging::PageQuery;
 use crate::error::Error;
 use crate::model::CannedResponse;
@@ -32,7 +32,7 @@ super::paging::page_body! {
 pub async fn list(
     State(state): State<AppState>,
     Auth(by): Auth,
-    Query(q): Query<PageQuery>,
+    Params(q): Params<PageQuery>,
 ) -> Result<Json<CannedResponsePage>, Error> {
     let page = state.chat.list_canned_responses(&by, q.page()?).await?;
     Ok(Json(page.into()))

@@ -1,14 +1,14 @@
 //! Conversations and their messages over REST.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::ErrorBody;
-use super::extract::{Auth, Body};
+use super::extract::{Auth, Body, Params};
 use crate::chat::Assignment;
 use crate::error::Error;
 use crate::model::{Conversation, ConversationStatus, Message};
@@ -72,7 +72,7 @@ super::paging::page_body! {
 pub async fn list(
     State(state): State<AppState>,
     Auth(by): Auth,
-    Query(q): Query<ListQuery>,
+    Params(q): Params<ListQuery>,
 ) -> Result<Json<ConversationPage>, Error> {
     let status = q
         .status
@@ -148,7 +148,7 @@ pub async fn messages(
     State(state): State<AppState>,
     Auth(by): Auth,
     Path(id): Path<String>,
-    Query(q): Query<MessagesQuery>,
+    Params(q): Params<MessagesQuery>,
 ) -> Result<Json<MessageList>, Error> {
     let list = state
         .chat

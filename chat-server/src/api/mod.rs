@@ -19,6 +19,7 @@ mod search;
 mod sessions;
 mod teams;
 mod transcript;
+mod transcript_mail;
 mod uploads;
 mod visitors;
 pub mod ws;
@@ -126,6 +127,7 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         // When no one is there (chat-api-v1 v1.1).
         .routes(routes!(availability::availability))
         .routes(routes!(visitors::update_me))
+        .routes(routes!(transcript_mail::email))
 }
 
 pub fn app(state: AppState, extra: Option<Router>) -> Router {

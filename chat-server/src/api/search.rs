@@ -1,13 +1,13 @@
 //! Message search over REST.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::AppState;
 use super::error::ErrorBody;
-use super::extract::Auth;
+use super::extract::{Auth, Params};
 use crate::chat::SearchHit;
 use crate::error::Error;
 
@@ -44,7 +44,7 @@ super::paging::page_body! {
 pub async fn search(
     State(state): State<AppState>,
     Auth(by): Auth,
-    Query(q): Query<SearchQuery>,
+    Params(q): Params<SearchQuery>,
 ) -> Result<Json<SearchPage>, Error> {
     let page = crate::chat::paging::page(q.before.as_deref(), q.limit.as_deref())?;
     let hits = state.chat.search(&by, &q.q, page).await?;

@@ -216,33 +216,6 @@ impl OidcVerifier {
     }
 }
 
-/// `CHAT_OIDC_ALLOWED_DOMAINS` entries: a DNS name, compared lowercase.
-pub fn email_domain(s: &str) -> Result<String, String> {
-    let d = s.trim().to_lowercase();
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    };
-    if d.len() <= 253 && d.contains('.') && d.split('.').all(label_ok) {
-        Ok(d)
-    } else {
-        Err(format!(
-            "{s:?} is not an email domain like acme.com (no '@', no wildcard)"
-        ))
-    }
-}
-
-/// `CHAT_OIDC_ADMIN_GROUP`: any non-blank group name, as the issuer spells it.
-pub fn group_name(s: &str) -> Result<String, String> {
-    match s.trim() {
-        "" => Err("must name a group, e.g. atendo-admins".into()),
-        g => Ok(g.to_string()),
-    }
-}
-
 fn key_error(e: KeyError) -> Error {
     match e {
         KeyError::Unavailable => Error::new(Kind::Unavailable, "oidc_unavailable", e.to_string()),

@@ -60,7 +60,7 @@ pub trait Bus: Send + Sync + 'static {
 /// plain-text connection.
 pub async fn connect(
     location: &BusLocation,
-    ca: Option<&tls::CaFile>,
+    ca: Option<&crate::config::CaFile>,
     namespace: &str,
     inbound: mpsc::Sender<Inbound>,
 ) -> BusResult<Arc<dyn Bus>> {

@@ -46,8 +46,9 @@ use fred::types::config::{TlsConfig, TlsConnector, TlsHostMapping, UnresponsiveC
 use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio::task::JoinHandle;
 
-use super::tls::{CaFile, client_config};
+use super::tls::client_config;
 use super::{Bus, BusError, BusResult, Inbound};
+use crate::config::CaFile;
 
 /// Messages fred buffers for the forwarder before a slow receiver causes a `Resynced`.
 pub const BROADCAST_CAPACITY: usize = 4096;

@@ -203,6 +203,9 @@ impl Chat {
             .await?;
         // Resolved or pending: its agent has a slot more; reopened: it may be waiting.
         self.slot_may_have_opened();
+        if status == ConversationStatus::Resolved {
+            self.after_resolved(conversation_id).await;
+        }
         // Its subscribers hear it too: the visitor's widget asks for a rating once resolved.
         let frame = ServerFrame::Status {
             conversation_id: changed.id.clone(),

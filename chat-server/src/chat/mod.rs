@@ -13,7 +13,7 @@
 //! - [`password_reset`]: single-use reset links by mail;
 //! - [`availability`], [`offline`], [`visitors`]: whether anyone is there (business hours, agents
 //!   online), what happens to conversations started while nobody is, and a visitor's contact
-//!   details;
+//!   details; [`transcript_mail`]: a visitor's transcript by mail once resolved;
 //! - [`transcript`]: one conversation as a JSON, text or HTML document (download and mail);
 //! - [`export`], [`erasure`], [`retention`]: data rights: the tenant as NDJSON, erasing a visitor
 //!   with all it said and uploaded, and erasing old resolved conversations;
@@ -44,6 +44,7 @@ mod search;
 mod sessions;
 mod teams;
 pub mod transcript;
+mod transcript_mail;
 pub(crate) mod validate;
 mod visitors;
 
@@ -70,6 +71,7 @@ pub use retention::{RetentionSettings, Swept};
 pub use routing::Routing;
 pub use search::SearchHit;
 pub use sessions::AgentChange;
+pub use transcript_mail::TranscriptSends;
 pub use validate::Limits;
 
 pub struct Chat {

@@ -9,7 +9,8 @@
 //!   resets nothing), and taking it is one atomic delete, so of two confirmations at most one
 //!   succeeds, also across replicas.
 //! - A successful reset revokes every token of the agent, like an admin disabling it: whoever
-//!   held a session (perhaps the reason for the reset) loses it at once.
+//!   held a session (perhaps the reason for the reset) loses it at once. It also cancels the
+//!   agent's other pending links, as a password change does.
 //! - Without mail configured, asking answers 503 `mail_not_configured` for every email alike,
 //!   rather than pretending a mail went out.
 
@@ -141,6 +142,8 @@ impl Chat {
                 },
             )
             .await?;
+        // The other links of this agent are moot now, and one of them could undo this reset.
+        self.store.drop_reset_tokens(&agent_id).await?;
         self.revoke(agent_key(&agent_id), None).await?;
         tracing::info!(agent = %agent_id, "password reset; every session of the agent revoked");
         Ok(())

@@ -56,7 +56,12 @@ impl Chat {
                 },
             )
             .await?;
-        let signed_out = agent.disabled && !before.disabled || agent.role != before.role;
+        let disabled_now = agent.disabled && !before.disabled;
+        if disabled_now {
+            // Re-enabling later must not bring back a link mailed before the agent left.
+            self.store.drop_reset_tokens(agent_id).await?;
+        }
+        let signed_out = disabled_now || agent.role != before.role;
         if signed_out {
             self.revoke(agent_key(agent_id), None).await?;
         }
@@ -132,6 +137,9 @@ impl Chat {
                 },
             )
             .await?;
+        // A reset link mailed before the change would undo it: whoever can read the mailbox
+        // (perhaps why the password changed) must not get the account back.
+        self.store.drop_reset_tokens(id).await?;
         self.revoke(agent_key(id), who.issued.session.clone()).await
     }
 

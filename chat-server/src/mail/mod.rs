@@ -120,13 +120,6 @@ impl SmtpUrl {
     }
 }
 
-/// clap's parser for `--mail-from`: `Name <addr@host>` or `addr@host`.
-pub fn mail_from(s: &str) -> Result<lettre::message::Mailbox, String> {
-    s.trim().parse().map_err(|e| {
-        format!("{s:?} is not a mail address ({e}); e.g. \"Atendo <support@acme.com>\"")
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

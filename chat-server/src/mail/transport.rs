@@ -10,7 +10,7 @@ use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsPar
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::{SmtpTls, SmtpUrl};
-use crate::bus::tls::CaFile;
+use crate::config::CaFile;
 use crate::store::OutboxMail;
 
 /// How long one SMTP conversation may take before it counts as a (transient) failure.

@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 
 pub use outbox::{MailState, NewMail, OutboxMail, ResetToken};
 pub use reports::{ConversationFacts, Imported, Rated};
-pub use visitors::VisitorPatch;
+pub use visitors::{TranscriptRequest, VisitorPatch};
 
 use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
@@ -212,6 +212,15 @@ pub trait Store: Send + Sync + 'static {
     async fn visitor(&self, id: &str) -> StoreResult<Option<Visitor>>;
     /// Applies the patch and returns the visitor; `NotFound` if absent.
     async fn update_visitor(&self, id: &str, patch: &VisitorPatch) -> StoreResult<Visitor>;
+    /// Stores the request, replacing the conversation's earlier one. The conversation is not
+    /// checked.
+    async fn request_transcript(&self, request: &TranscriptRequest) -> StoreResult<()>;
+    /// Removes and returns the conversation's request, if any: of concurrent takers (on any
+    /// replica) at most one gets it.
+    async fn take_transcript_request(
+        &self,
+        conversation_id: &str,
+    ) -> StoreResult<Option<TranscriptRequest>>;
 
     async fn create_conversation(&self, conversation: Conversation) -> StoreResult<Conversation>;
     async fn conversation(&self, id: &str) -> StoreResult<Option<Conversation>>;
@@ -400,7 +409,8 @@ pub trait Store: Send + Sync + 'static {
     /// Every attachment record of the conversation (uploaded or only announced), oldest first.
     async fn attachments_of(&self, conversation_id: &str) -> StoreResult<Vec<Attachment>>;
     /// Removes the conversation and all it holds: messages and notes (from search too), labels,
-    /// read state and attachment records; `None` when there is no such conversation. Safe to
+    /// read state, attachment records and a transcript request; `None` when there is no such
+    /// conversation. Safe to
     /// repeat: an erasure cut short leaves the conversation findable, so running it again
     /// finishes the job.
     async fn erase_conversation(&self, id: &str) -> StoreResult<Option<Erased>>;
@@ -423,4 +433,7 @@ pub trait Store: Send + Sync + 'static {
         token_sha256: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<ResetToken>>;
+    /// Removes every reset token of `agent_id` (a password set another way makes its pending
+    /// links moot) and returns how many there were.
+    async fn drop_reset_tokens(&self, agent_id: &str) -> StoreResult<u64>;
 }

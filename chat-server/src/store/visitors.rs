@@ -7,3 +7,13 @@ pub struct VisitorPatch {
     pub name: Option<String>,
     pub email: Option<String>,
 }
+
+/// A visitor asked for the conversation's transcript by mail (`POST …/transcript/email`); it is
+/// sent when the conversation is resolved. One per conversation: asking again replaces it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TranscriptRequest {
+    pub conversation_id: String,
+    /// Where it goes: the visitor's email when it asked.
+    pub email: String,
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+}

@@ -126,6 +126,12 @@ pub static ASSETS: &[Asset] = &[
         Console
     ),
     asset!(
+        "/assets/console/password-reset.js",
+        "console/password-reset.js",
+        JS,
+        Console
+    ),
+    asset!(
         "/assets/console/console.css",
         "console/console.css",
         CSS,
@@ -135,6 +141,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("/assets/widget/main.js", "widget/main.js", JS, Widget),
     asset!("/assets/widget/view.js", "widget/view.js", JS, Widget),
     asset!("/assets/widget/rating.js", "widget/rating.js", JS, Widget),
+    asset!("/assets/widget/offline.js", "widget/offline.js", JS, Widget),
     asset!(
         "/assets/widget/viewport.js",
         "widget/viewport.js",

@@ -1,7 +1,9 @@
 //! How the console may sign an agent in: `GET /api/v1/auth/config`.
 //!
-//! `{"password": true, "oidc": null}`, or with `CHAT_OIDC_*` set
-//! `{"password": true, "oidc": {"issuer", "client_id", "display_name", "token_endpoint"}}`.
+//! `{"password": true, "password_reset": bool, "oidc": null}`, or with `CHAT_OIDC_*` set
+//! `{"password": true, "password_reset": bool, "oidc": {"issuer", "client_id", "display_name",
+//! "token_endpoint"}}`. `password_reset` says whether mail is configured (`CHAT_SMTP_URL`), so the
+//! console offers "Forgot your password?" only where a link can actually be mailed.
 //! The console then runs the authorization code flow with PKCE against the issuer as a public
 //! client (no secret can be kept in a browser) and uses the ID token as its bearer token, which
 //! the server verifies like any OIDC token (`auth/oidc.rs`).
@@ -26,6 +28,8 @@ use super::security::origin_of;
 pub struct SignInConfig {
     /// Email and password sign-in (`POST /api/v1/agents/login`); always offered.
     password: bool,
+    /// Reset links can be mailed (`POST /api/v1/agents/password-reset`); false without mail.
+    password_reset: bool,
     /// Single sign-on, or null when no issuer is configured.
     #[schema(required = true)]
     oidc: Option<OidcSignIn>,
@@ -56,6 +60,7 @@ pub fn config_json(config: &Config) -> Vec<u8> {
     };
     serde_json::to_vec(&SignInConfig {
         password: true,
+        password_reset: config.smtp_url.is_some(),
         oidc,
     })
     .expect("sign-in config serializes")
@@ -85,19 +90,6 @@ pub fn connect_origins(config: &Config) -> Vec<String> {
         .collect()
 }
 
-/// `CHAT_OIDC_ISSUER` and `CHAT_OIDC_TOKEN_ENDPOINT`: an http(s) URL with a plain host, since its
-/// origin goes into the console's Content-Security-Policy.
-pub fn http_url(s: &str) -> Result<String, String> {
-    let s = s.trim();
-    match origin_of(s) {
-        // Kept as written: the server compares it with tokens' `iss` exactly.
-        Some(_) if !s.contains(char::is_whitespace) => Ok(s.to_string()),
-        _ => Err(format!(
-            "{s:?} is not an http(s) URL like https://login.example.com/realms/acme"
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use axum::http::{Request, StatusCode, header};
@@ -105,9 +97,9 @@ mod tests {
     use serde_json::{Value, json};
     use tower::ServiceExt;
 
-    use super::http_url;
     use crate::config::Config;
     use crate::web::router;
+    use chat_settings::rules::http_url;
 
     const OIDC: [&str; 3] = [
         "--oidc-issuer=https://login.acme.test/realms/acme/",
@@ -163,8 +155,14 @@ mod tests {
         let c = config(&[]);
         assert_eq!(
             auth_config(&c).await,
-            json!({"password": true, "oidc": null})
+            json!({"password": true, "password_reset": false, "oidc": null})
         );
+        let with_mail = config(&[
+            "--smtp-url=smtp://mail.acme.test:587",
+            "--mail-from=suporte@acme.test",
+            "--public-url=https://acme.chat.test",
+        ]);
+        assert_eq!(auth_config(&with_mail).await["password_reset"], true);
         assert_eq!(connect_src(&console_csp(&c).await), ["'self'"]);
     }
 
@@ -173,7 +171,7 @@ mod tests {
         let c = config(&OIDC);
         assert_eq!(
             auth_config(&c).await,
-            json!({"password": true, "oidc": {
+            json!({"password": true, "password_reset": false, "oidc": {
                 "issuer": "https://login.acme.test/realms/acme/",
                 "client_id": "atendo-console",
                 "display_name": "login.acme.test",

@@ -1,12 +1,13 @@
 //! Cases for "when no one is there": a visitor's contact details (`PATCH /visitors/me`) and mail
-//! with an HTML alternative and a Reply-To (offline messages, transcripts).
+//! with an HTML alternative and a Reply-To (offline messages, transcripts), transcript requests.
 
 use chat_server::model::{new_id, now};
-use chat_server::store::{MailState, NewMail, StoreError, VisitorPatch};
+use chat_server::store::{MailState, NewMail, StoreError, TranscriptRequest, VisitorPatch};
 use chrono::TimeDelta;
 
 use super::Harness;
-use super::fixtures::visitor;
+use super::fixtures::{open_conversation, visitor};
+use chat_server::model::ConversationStatus;
 
 pub async fn a_visitors_contact_details_change_only_what_the_patch_names(h: Harness) {
     let a = h.open().await;
@@ -77,4 +78,44 @@ pub async fn a_mail_keeps_its_html_and_reply_to_until_it_is_sent(h: Harness) {
         "a sent mail's contents are forgotten"
     );
     assert_eq!(sent.reply_to, rich.reply_to);
+}
+
+pub async fn a_transcript_request_is_replaced_by_a_newer_one_and_taken_once(h: Harness) {
+    let a = h.open().await;
+    let b = h.open().await;
+    let conversation_id = new_id();
+    let first = TranscriptRequest {
+        conversation_id: conversation_id.clone(),
+        email: "vera@example.com".into(),
+        requested_at: now(),
+    };
+    a.request_transcript(&first).await.unwrap();
+    let newer = TranscriptRequest {
+        email: "vera@work.example".into(),
+        requested_at: now() + TimeDelta::seconds(1),
+        ..first.clone()
+    };
+    b.request_transcript(&newer).await.unwrap();
+    assert_eq!(a.take_transcript_request(&new_id()).await.unwrap(), None);
+    // A resolution and a request racing on two replicas: one takes it.
+    let (ta, tb) = tokio::join!(
+        a.take_transcript_request(&conversation_id),
+        b.take_transcript_request(&conversation_id)
+    );
+    let taken: Vec<_> = [ta.unwrap(), tb.unwrap()].into_iter().flatten().collect();
+    assert_eq!(taken, vec![newer], "the newer request, once");
+    assert_eq!(
+        a.take_transcript_request(&conversation_id).await.unwrap(),
+        None
+    );
+
+    // Erasing a conversation takes its request (the visitor's email) with it.
+    let erased = open_conversation(&a, ConversationStatus::Open).await;
+    let for_erased = TranscriptRequest {
+        conversation_id: erased.id.clone(),
+        ..first
+    };
+    a.request_transcript(&for_erased).await.unwrap();
+    a.erase_conversation(&erased.id).await.unwrap();
+    assert_eq!(b.take_transcript_request(&erased.id).await.unwrap(), None);
 }

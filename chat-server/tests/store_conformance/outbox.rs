@@ -193,3 +193,36 @@ pub async fn a_reset_token_is_taken_once_and_never_after_it_expires(h: Harness) 
         None
     );
 }
+
+pub async fn dropping_an_agents_reset_tokens_takes_all_of_its_links_and_no_one_elses(h: Harness) {
+    let a = h.open().await;
+    let b = h.open().await;
+    let created_at = now();
+    let link = |n: u32, agent: &str| ResetToken {
+        token_sha256: format!("{n:064x}"),
+        agent_id: agent.into(),
+        created_at,
+        expires_at: created_at + TimeDelta::minutes(30),
+    };
+    for t in [link(1, "01ana"), link(2, "01ana"), link(3, "01bia")] {
+        a.create_reset_token(t).await.unwrap();
+    }
+    assert_eq!(b.drop_reset_tokens("01ana").await.unwrap(), 2);
+    assert_eq!(a.drop_reset_tokens("01ana").await.unwrap(), 0);
+    for n in [1, 2] {
+        assert_eq!(
+            b.take_reset_token(&format!("{n:064x}"), now())
+                .await
+                .unwrap(),
+            None,
+            "link {n} of the dropped agent"
+        );
+    }
+    assert_eq!(
+        a.take_reset_token(&format!("{:064x}", 3), now())
+            .await
+            .unwrap(),
+        Some(link(3, "01bia")),
+        "another agent's link stays"
+    );
+}

@@ -1,4 +1,5 @@
-// My account (#/account), for every agent: changing one's own password. The server keeps the
+// My account (#/account), for every agent: changing one's own password (or, signed in through
+// single sign-on, where to change it: the issuer). The server keeps the
 // session that asked and revokes every other (other tabs and devices are signed out with 4001),
 // so the console goes on as it was. Should this token be revoked after all (one issued without a
 // session), the owner signs in again with a notice rather than leaving a console that fails.
@@ -7,10 +8,19 @@ import { h } from '../shared/dom.js';
 import { field, showError, clearErrors } from './fields.js';
 
 export class AccountView {
-  /** `deps`: { request, t, stillSignedIn() -> Promise<bool>, signOut(message) }. */
+  /**
+   * `deps`: { request, t, managedBy (the issuer's name for a single sign-on session, else null),
+   * stillSignedIn() -> Promise<bool>, signOut(message) }.
+   */
   constructor(deps) {
     this.deps = deps;
     const t = deps.t;
+    this.element = document.getElementById('account-view');
+    if (deps.managedBy) {
+      this.element.append(h('p', { id: 'password-managed', class: 'card muted' }, t.passwordManagedBy(deps.managedBy)));
+      this.fields = {};
+      return;
+    }
     this.fields = {
       current_password: field('current-password', t.currentPassword, 'input', { type: 'password', autocomplete: 'current-password', required: true }),
       new_password: field('new-password', t.newPassword, 'input', { type: 'password', autocomplete: 'new-password', required: true }),
@@ -27,11 +37,11 @@ export class AccountView {
       this.result,
       h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'primary' }, t.save)),
     );
-    this.element = document.getElementById('account-view');
     this.element.append(this.form);
   }
 
   show() {
+    if (!this.form) return;
     this.result.textContent = '';
     clearErrors(this.fields, this.formError);
   }

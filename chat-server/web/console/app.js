@@ -15,6 +15,7 @@ import { SingleSignOn, PENDING_KEY, parseCallback, decodeJwtPayload, isExpired, 
 import { Search } from './search.js';
 import { AccountView } from './account.js';
 import { ReportsView } from './reports.js';
+import { PasswordReset, resetTokenOf } from './password-reset.js';
 
 const SESSION_KEY = 'atendo.console';
 /** Why the last session ended, shown on the sign-in form after the reload that ends it. */
@@ -29,6 +30,8 @@ let branding = null;
 let running = null;
 /** Single sign-on, when the server offers it (GET /api/v1/auth/config). */
 let sso = null;
+/** The forgot-password and reset forms beside the sign-in form. */
+let passwordReset = null;
 
 function readSession() {
   try {
@@ -95,6 +98,26 @@ async function boot() {
   $('#login-form').addEventListener('submit', signIn);
   $('#sign-out').addEventListener('click', () => signOut());
   const auth = await request('GET', '/api/v1/auth/config').catch(() => null);
+  passwordReset = new PasswordReset({
+    request,
+    t,
+    card: $('#login-form'),
+    offered: !!(auth && auth.password_reset),
+    done: (notice) => {
+      location.hash = '#/';
+      showLogin(notice);
+    },
+  });
+  // Before anyone signs in, the fragment picks the form; once signed in, route() owns it.
+  window.addEventListener('hashchange', () => {
+    if (!running) passwordReset.showFor(location.hash);
+  });
+  // A reset link opens in a fresh tab: it wins over any session this tab may hold.
+  if (resetTokenOf(location.hash) !== null) {
+    show('login');
+    passwordReset.showFor(location.hash);
+    return;
+  }
   if (auth && auth.oidc) {
     sso = new SingleSignOn({ config: auth.oidc, origin: location.origin });
     sso.offer($('#login-form'), { label: t.ssoSignIn(sso.name), or: t.ssoOr }, (e) => showLogin(ssoMessage(e, t, sso.name)));
@@ -125,6 +148,7 @@ async function boot() {
 
 function showLogin(message) {
   show('login');
+  if (passwordReset && passwordReset.showFor(location.hash)) return;
   $('#login-error').textContent = message || '';
   $('#login-email').focus();
 }
@@ -285,6 +309,8 @@ function startApp(place) {
   const account = new AccountView({
     request,
     t,
+    // A single sign-on session has no password here: the issuer keeps it.
+    managedBy: session.sso && sso ? sso.name : null,
     stillSignedIn: tokenStillValid,
     signOut: (message) => signOut(message),
   });

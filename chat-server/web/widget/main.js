@@ -86,6 +86,7 @@ class Widget {
       retry: (clientMsgId) => this.retry(clientMsgId),
       upload: (file) => this.upload(file),
       download: (a) => downloadAttachment(this.origin, this.session.token, a).catch((e) => this.view.showError(e.message)),
+      emailTranscript: (email) => this.emailTranscript(email),
     });
     this.view.brand(branding);
     followKeyboard(this.view.panel);
@@ -138,6 +139,7 @@ class Widget {
   }
 
   async start() {
+    if (this.session.conversation_id) this.view.offline.offerTranscript(this.session.email);
     if (this.session.open) this.setOpen(true);
     if (this.session.token && this.session.conversation_id) {
       try {
@@ -155,8 +157,24 @@ class Widget {
     this.view.setOpen(open);
     this.session.open = open;
     this.store.save(this.session);
-    if (open) this.markRead();
-    else if (returnFocus) this.view.launcher.focus();
+    if (open) {
+      this.markRead();
+      this.checkAvailability();
+    } else if (returnFocus) this.view.launcher.focus();
+  }
+
+  /**
+   * Whether anyone is there: when not, the widget says so (with the next opening) and, before
+   * the conversation starts, asks for a name and an email beside the message. The server decides
+   * on its own whether the conversation waits as pending; this only shapes the form.
+   */
+  async checkAvailability() {
+    try {
+      const a = await this.request('GET', '/api/v1/availability');
+      this.view.offline.show(a.open, a.next_open_at, !this.session.conversation_id);
+    } catch {
+      /* Unknown: leave the form as it is; sending works either way. */
+    }
   }
 
   /** Full history over REST (paged), before the socket takes over from the last seq. */
@@ -231,9 +249,16 @@ class Widget {
       this.store.save(this.session);
     }
     if (!this.session.conversation_id) {
+      const offline = this.view.offline.visible ? this.view.offline.details() : null;
+      if (offline && Object.keys(offline).length) {
+        await this.request('PATCH', '/api/v1/visitors/me', offline);
+        Object.assign(this.session, offline);
+      }
       const c = await this.request('POST', '/api/v1/conversations');
       this.session.conversation_id = c.id;
       this.store.save(this.session);
+      if (offline) this.view.offline.sent(offline.email);
+      this.view.offline.offerTranscript(this.session.email);
     }
     if (!this.conversation.id) this.conversation.bind(this.session.conversation_id);
     if (this.socket.isOpen) this.conversation.resubscribe();
@@ -244,6 +269,11 @@ class Widget {
   write(text) {
     if (utf8Length(text) > this.maxBytes) {
       this.view.setInputError(this.t.tooLong(this.maxBytes));
+      return false;
+    }
+    if (this.view.offline.visible && !this.view.offline.details()) {
+      this.view.setInputError(this.t.invalidEmail);
+      this.view.offline.email.focus();
       return false;
     }
     this.view.setInputError(null);
@@ -279,6 +309,21 @@ class Widget {
       await this.send('', [{ id, filename: file.name, size: file.size, content_type: file.type }]);
     } catch (e) {
       this.view.showError(e.message || this.t.errorGeneric);
+    }
+  }
+
+  /** Gives the visitor's email, then asks for the transcript when the conversation is resolved. */
+  async emailTranscript(email) {
+    const id = this.session.conversation_id;
+    if (!id) return;
+    try {
+      await this.request('PATCH', '/api/v1/visitors/me', { email });
+      this.session.email = email;
+      this.store.save(this.session);
+      const r = await this.request('POST', `/api/v1/conversations/${encodeURIComponent(id)}/transcript/email`);
+      this.view.offline.transcriptAnswer(r.sends === 'now' ? this.t.transcriptNow(r.email) : this.t.transcriptLater(r.email));
+    } catch (e) {
+      this.view.offline.transcriptAnswer(e.message || this.t.errorGeneric);
     }
   }
 

@@ -2,6 +2,7 @@
 // shows things; main.js decides what happens. All text is set as text, never parsed as HTML.
 
 import { h, icon, ICONS, replace, messageBody, formatTime, formatSize, contrastText } from '../shared/dom.js';
+import { OfflineView } from './offline.js';
 
 export class WidgetView {
   constructor(root, t, locale, handlers) {
@@ -80,6 +81,7 @@ export class WidgetView {
       { type: 'button', class: 'icon-btn attach', 'aria-label': t.attach, title: t.attach, on: { click: () => this.file.click() } },
       icon(ICONS.attach, 20),
     );
+    this.offline = new OfflineView(t, locale, { emailTranscript: (email) => handlers.emailTranscript(email) });
     this.sendBtn = h('button', { type: 'submit', class: 'icon-btn send', 'aria-label': t.send, title: t.send }, icon(ICONS.send, 20));
     const form = h(
       'form',
@@ -118,9 +120,11 @@ export class WidgetView {
         },
       },
       h('header', { class: 'head' }, this.logo, h('div', { class: 'head-text' }, this.title, this.conn), this.closeBtn),
+      this.offline.box,
       this.log,
       this.typing,
       this.error,
+      this.offline.transcript,
       form,
     );
     root.append(this.panel, this.launcher);
@@ -238,6 +242,7 @@ export class WidgetView {
     this.ownRows = [];
     this.pendingRows.clear();
     this.setTyping(null);
+    this.offline.reset();
   }
 
   /** "Seen" on the newest own message the agent has read, "Sent" on a newer one. */

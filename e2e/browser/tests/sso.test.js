@@ -145,6 +145,7 @@ test('the server offers the issuer; the console CSP admits its origin and nothin
   const config = await (await fetch(`${chatUrl}/api/v1/auth/config`)).json();
   assert.deepEqual(config, {
     password: true,
+    password_reset: false,
     oidc: { issuer: issuer.url, client_id: CLIENT_ID, display_name: ISSUER_NAME, token_endpoint: null },
   });
   const csp = (await fetch(`${chatUrl}/`)).headers.get('content-security-policy');
@@ -183,6 +184,12 @@ test('a verified user signs in through the issuer, sees the inbox and replies ov
   assert.ok(messages.some((m) => m.body === 'Hi Vera, Ana here' && m.author.kind === 'agent'), JSON.stringify(messages));
   assert.equal(await page.locator('#nav-admin').isVisible(), false, 'a plain member sees no admin area');
   await page.screenshot({ path: path.join(env.results, 'sso-console.png') });
+
+  // The password lives with the issuer: My account says so instead of offering a form.
+  await page.getByRole('link', { name: 'My account' }).click();
+  await page.locator('#password-managed', { hasText: `You sign in with ${ISSUER_NAME}` }).waitFor();
+  assert.equal(await page.locator('#password-form').count(), 0, 'no password form for a single sign-on session');
+  await page.getByRole('link', { name: 'Inbox' }).click();
 
   // Sign-out clears the token; the next visit shows the sign-in choices again.
   await page.getByRole('button', { name: 'Sign out' }).click();

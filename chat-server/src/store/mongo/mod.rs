@@ -58,6 +58,7 @@ mod rights;
 mod routing;
 mod search;
 mod teams;
+mod transcripts;
 mod visitors;
 
 use async_trait::async_trait;
@@ -83,7 +84,8 @@ use crate::model::{
     Visitor, now,
 };
 use crate::store::{
-    ConversationFacts, Imported, NewMail, OutboxMail, Rated, ResetToken, VisitorPatch,
+    ConversationFacts, Imported, NewMail, OutboxMail, Rated, ResetToken, TranscriptRequest,
+    VisitorPatch,
 };
 
 pub struct MongoStore {
@@ -333,6 +335,17 @@ impl Store for MongoStore {
 
     async fn update_visitor(&self, id: &str, patch: &VisitorPatch) -> StoreResult<Visitor> {
         self.patch_visitor(id, patch).await
+    }
+
+    async fn request_transcript(&self, request: &TranscriptRequest) -> StoreResult<()> {
+        self.upsert_transcript_request(request).await
+    }
+
+    async fn take_transcript_request(
+        &self,
+        conversation_id: &str,
+    ) -> StoreResult<Option<TranscriptRequest>> {
+        self.delete_transcript_request(conversation_id).await
     }
 
     async fn create_conversation(&self, conversation: Conversation) -> StoreResult<Conversation> {
@@ -732,5 +745,9 @@ impl Store for MongoStore {
         now: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<Option<ResetToken>> {
         self.delete_reset_token(token_sha256, now).await
+    }
+
+    async fn drop_reset_tokens(&self, agent_id: &str) -> StoreResult<u64> {
+        self.delete_reset_tokens_of(agent_id).await
     }
 }

@@ -157,4 +157,15 @@ impl MongoStore {
             })
             .transpose()
     }
+
+    /// Unindexed on `agent_id` on purpose: the collection holds only live links (expired ones
+    /// go by TTL), a handful of documents.
+    pub(super) async fn delete_reset_tokens_of(&self, agent_id: &str) -> StoreResult<u64> {
+        let done = self
+            .password_resets
+            .delete_many(doc! { "agent_id": agent_id })
+            .await
+            .map_err(|e| store_error("dropping reset tokens", e))?;
+        Ok(done.deleted_count)
+    }
 }

@@ -54,6 +54,11 @@ impl MongoStore {
             .await
             .map_err(|e| store_error(&what("attachments"), e))?
             .deleted_count;
+        // Its visitor's email, kept for a transcript asked for by mail.
+        self.transcript_requests()
+            .delete_one(doc! { "_id": id })
+            .await
+            .map_err(|e| store_error(&what("the transcript request"), e))?;
         let conversations = self
             .conversations
             .delete_one(doc! { "_id": id })

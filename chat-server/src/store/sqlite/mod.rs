@@ -35,6 +35,7 @@ mod rows;
 mod schema;
 mod search;
 mod teams;
+mod transcripts;
 mod visitors;
 
 use std::path::Path;
@@ -61,7 +62,8 @@ use crate::model::{
     Message, NewMessage, OidcSubject, Rating, Reader, Revocation, Team, Visitor, now,
 };
 use crate::store::{
-    ConversationFacts, Imported, NewMail, OutboxMail, Rated, ResetToken, VisitorPatch,
+    ConversationFacts, Imported, NewMail, OutboxMail, Rated, ResetToken, TranscriptRequest,
+    VisitorPatch,
 };
 
 /// The database file inside the configured directory.
@@ -293,6 +295,23 @@ impl Store for SqliteStore {
         let (id, patch) = (id.to_string(), patch.clone());
         self.conns
             .write(move |conn, path| visitors::update(conn, path, &id, &patch))
+            .await
+    }
+
+    async fn request_transcript(&self, request: &TranscriptRequest) -> StoreResult<()> {
+        let request = request.clone();
+        self.conns
+            .write(move |conn, path| transcripts::request(conn, path, &request))
+            .await
+    }
+
+    async fn take_transcript_request(
+        &self,
+        conversation_id: &str,
+    ) -> StoreResult<Option<TranscriptRequest>> {
+        let id = conversation_id.to_string();
+        self.conns
+            .write(move |conn, path| transcripts::take(conn, path, &id))
             .await
     }
 
@@ -793,6 +812,13 @@ impl Store for SqliteStore {
         let sha = token_sha256.to_string();
         self.conns
             .write(move |conn, path| outbox::take_reset(conn, path, &sha, now))
+            .await
+    }
+
+    async fn drop_reset_tokens(&self, agent_id: &str) -> StoreResult<u64> {
+        let agent_id = agent_id.to_string();
+        self.conns
+            .write(move |conn, path| outbox::drop_resets(conn, path, &agent_id))
             .await
     }
 }

@@ -142,6 +142,15 @@ pub fn create_reset(conn: &Connection, path: &Path, t: ResetToken) -> StoreResul
     Ok(())
 }
 
+/// No index on `agent_id`: `create_reset` purges expired rows, so the table holds only the live
+/// links of the last half hour, a handful of rows.
+pub fn drop_resets(conn: &Connection, path: &Path, agent_id: &str) -> StoreResult<u64> {
+    let n = conn
+        .execute("DELETE FROM password_resets WHERE agent_id = ?", [agent_id])
+        .map_err(|e| store_error(path, e))?;
+    Ok(n as u64)
+}
+
 /// One `DELETE … RETURNING`: the row goes with the read, so a second taker finds nothing.
 pub fn take_reset(
     conn: &Connection,

@@ -42,6 +42,7 @@ pub fn erase_conversation(
         let messages = run("DELETE FROM messages WHERE conversation_id = ?")?;
         let attachments = run("DELETE FROM attachments WHERE conversation_id = ?")?;
         run("DELETE FROM conversation_labels WHERE conversation_id = ?")?;
+        run("DELETE FROM transcript_requests WHERE conversation_id = ?")?;
         let conversations = run("DELETE FROM conversations WHERE id = ?")?;
         Ok((conversations > 0).then_some(Erased {
             messages: messages as u64,

@@ -7,7 +7,9 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14];
+const MIGRATIONS: &[&str] = &[
+    V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15,
+];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
 /// Times are milliseconds since the Unix epoch (the model keeps millisecond precision).
@@ -221,6 +223,15 @@ const V13: &str = "
 CREATE INDEX conversations_by_status_updated ON conversations (status, updated_at);
 ";
 
+/// Transcripts a visitor asked to get by mail when its conversation is resolved.
+const V14: &str = "
+CREATE TABLE transcript_requests (
+    conversation_id TEXT PRIMARY KEY,
+    email           TEXT NOT NULL,
+    requested_at    INTEGER NOT NULL
+) STRICT;
+";
+
 /// Satisfaction and reports. `resolved_at` and the visitor's rating live on the conversation:
 /// the rating is set by one conditional UPDATE (`rating_score IS NULL`), so of two replicas
 /// racing only one stores it. `first_visitor_at` (the visitor's first message) and
@@ -229,7 +240,7 @@ CREATE INDEX conversations_by_status_updated ON conversations (status, updated_a
 /// `conversations_report` covers the report's columns: the summary scans the index alone.
 /// Rows stored before this step: resolved ones take `updated_at` as their resolution time (the
 /// best record there is), and the message times are computed from the stored messages.
-const V14: &str = "
+const V15: &str = "
 ALTER TABLE conversations ADD COLUMN resolved_at INTEGER;
 ALTER TABLE conversations ADD COLUMN first_visitor_at INTEGER;
 ALTER TABLE conversations ADD COLUMN first_response_at INTEGER;
