@@ -9,8 +9,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::cluster::SystemKind;
 use crate::results::Results;
+use crate::scenario::reports::ReportsParams;
 use crate::scenario::search::{SearchParams, SearchStore};
-use crate::scenario::{fanout, idle, latency, search, shards, storm, tenant};
+use crate::scenario::{fanout, idle, latency, reports, search, shards, storm, tenant};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -153,6 +154,15 @@ pub enum Cmd {
         /// Distinct words the synthetic text draws from (Zipf-distributed).
         #[arg(long, default_value_t = 50_000)]
         vocabulary: usize,
+    },
+    /// Scenario 8: the summary report over HTTP on an embedded store filled with conversations
+    /// (messages, resolutions, ratings) through the store.
+    Reports {
+        #[arg(long, default_value_t = 100_000)]
+        conversations: usize,
+        /// Summary calls timed, after one warm-up call.
+        #[arg(long, default_value_t = 20)]
+        calls: usize,
     },
     /// Scenario 6: Atendo's fan-out ramp on a Redis Cluster of 1 and of 3 masters (sharded
     /// pub/sub).
@@ -353,6 +363,36 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
                 );
                 save(&path, |res| res.add_search(r))?;
             }
+        }
+        Cmd::Reports {
+            conversations,
+            calls,
+        } => {
+            let r = reports::run(&ReportsParams {
+                conversations,
+                calls,
+            })
+            .await?;
+            eprintln!(
+                "reports: {} conversations ({} messages) loaded in {:.0} s; summary of 30 days over HTTP, {} calls: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms, {:.1} CPU-ms per call; counted {}; load average {:.2}",
+                r.conversations,
+                r.messages,
+                r.load_secs,
+                r.calls,
+                r.p50_ms,
+                r.p95_ms,
+                r.max_ms,
+                r.cpu_ms_per_call,
+                r.counted,
+                r.load_avg
+            );
+            anyhow::ensure!(
+                r.counted == r.conversations as u64,
+                "the summary counted {} of {} conversations",
+                r.counted,
+                r.conversations
+            );
+            save(&path, |res| res.add_reports(r))?;
         }
         Cmd::Tenant {
             system,

@@ -10,6 +10,7 @@ use crate::cluster::SystemKind;
 use crate::scenario::fanout::FanoutResult;
 use crate::scenario::idle::IdleResult;
 use crate::scenario::latency::LatencyResult;
+use crate::scenario::reports::ReportsResult;
 use crate::scenario::search::SearchResult;
 use crate::scenario::shards::ShardsResult;
 use crate::scenario::storm::StormResult;
@@ -79,6 +80,8 @@ pub struct Results {
     pub shards: Vec<ShardsResult>,
     #[serde(default)]
     pub search: Vec<SearchResult>,
+    #[serde(default)]
+    pub reports: Vec<ReportsResult>,
 }
 
 fn replace<T>(list: &mut Vec<T>, item: T, same: impl Fn(&T, &T) -> bool) {
@@ -152,6 +155,12 @@ impl Results {
     pub fn add_search(&mut self, r: SearchResult) {
         replace(&mut self.search, r, |a, b| {
             a.store == b.store && a.messages == b.messages
+        });
+    }
+
+    pub fn add_reports(&mut self, r: ReportsResult) {
+        replace(&mut self.reports, r, |a, b| {
+            a.conversations == b.conversations
         });
     }
 

@@ -7,8 +7,9 @@
 use std::time::Duration;
 
 use crate::cluster::SystemKind;
+use crate::scenario::reports::ReportsParams;
 use crate::scenario::search::{SearchParams, SearchStore};
-use crate::scenario::{fanout, idle, latency, search, shards, storm, tenant};
+use crate::scenario::{fanout, idle, latency, reports, search, shards, storm, tenant};
 
 pub async fn run() -> anyhow::Result<()> {
     let mut failures = Vec::new();
@@ -167,6 +168,25 @@ pub async fn run() -> anyhow::Result<()> {
         if !ok {
             failures.push(format!("Atendo: {what}"));
         }
+    }
+    // The summary report at 2,000 conversations: it counts every one of them.
+    let p = ReportsParams {
+        conversations: 2_000,
+        calls: 3,
+    };
+    let (ok, what) = match reports::run(&p).await {
+        Ok(r) => (
+            r.counted == r.conversations as u64,
+            format!(
+                "reports: {} conversations, summary p95 {:.1} ms, counted {}",
+                r.conversations, r.p95_ms, r.counted
+            ),
+        ),
+        Err(e) => (false, format!("reports: {e:#}")),
+    };
+    eprintln!("smoke Atendo: {} {what}", if ok { "ok  " } else { "FAIL" });
+    if !ok {
+        failures.push(format!("Atendo: {what}"));
     }
     anyhow::ensure!(
         failures.is_empty(),

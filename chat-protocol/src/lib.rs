@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub mod model;
 mod parse;
 
-use crate::model::{Author, Conversation, Message};
+use crate::model::{Author, Conversation, ConversationStatus, Message};
 pub use crate::parse::{FrameError, parse};
 
 /// Close codes this server uses. Clients resume with `subscribe` + the last seq they saw after
@@ -115,6 +115,12 @@ pub enum ServerFrame {
         message: String,
         #[serde(default, skip_serializing_if = "Option::is_none", rename = "ref")]
         reference: Option<String>,
+    },
+    /// Extension: an agent set the conversation's status; sent to the conversation's
+    /// subscribers, so its visitor (who gets no `conversation` frames) learns it was resolved.
+    Status {
+        conversation_id: String,
+        status: ConversationStatus,
     },
     /// Extension: replay of a `subscribe` is complete; what follows is live.
     Subscribed {

@@ -74,11 +74,32 @@ pub struct Conversation {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub team_id: Option<String>,
+    /// When it was resolved (the last time, if it was reopened); null while open or pending.
+    /// Conversations resolved before this was stored carry their `updated_at` there.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// The visitor's satisfaction rating, once given (a conversation is rated at most once).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub rating: Option<Rating>,
     /// For the agent who asked: messages after its read seq. Only in answers to one agent (a
     /// list or a GET); frames broadcast to every agent leave it out, and a client works it out
     /// from `last_seq` and `read.agents` (see [`Conversation::unread_for`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unread: Option<u64>,
+}
+
+/// A visitor's satisfaction with a resolved conversation (CSAT).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Rating {
+    /// 1 (very unsatisfied) to 5 (very satisfied).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5))]
+    pub score: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

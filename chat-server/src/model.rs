@@ -6,8 +6,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use chat_protocol::model::{
-    AttachmentRef, Author, AuthorKind, Conversation, ConversationStatus, Message, ReadState,
-    VisitorRef,
+    AttachmentRef, Author, AuthorKind, Conversation, ConversationStatus, Message, Rating,
+    ReadState, VisitorRef,
 };
 
 /// Current time truncated to milliseconds: both stores keep millisecond precision, and a value

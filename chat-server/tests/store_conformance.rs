@@ -27,6 +27,8 @@ mod old_schema;
 mod outbox;
 #[path = "store_conformance/reads.rs"]
 mod reads;
+#[path = "store_conformance/reports.rs"]
+mod reports;
 #[path = "store_conformance/rights.rs"]
 mod rights;
 #[path = "store_conformance/routing.rs"]
@@ -48,6 +50,7 @@ mod cases {
     pub use super::offline::*;
     pub use super::outbox::*;
     pub use super::reads::*;
+    pub use super::reports::*;
     pub use super::rights::*;
     pub use super::routing::*;
     pub use super::search::*;
@@ -184,6 +187,11 @@ macro_rules! suite {
                 dropping_an_agents_reset_tokens_takes_all_of_its_links_and_no_one_elses,
                 a_visitors_contact_details_change_only_what_the_patch_names,
                 a_mail_keeps_its_html_and_reply_to_until_it_is_sent,
+                a_rating_is_stored_once_and_only_on_a_resolved_conversation,
+                two_replicas_rating_one_conversation_at_once_store_exactly_one,
+                resolving_stamps_resolved_at_once_and_reopening_clears_it,
+                appends_record_the_visitors_first_message_and_the_first_reply_after_it,
+                imported_conversations_read_back_with_their_times_and_derived_facts,
                 erasing_a_conversation_removes_all_it_holds_and_nothing_else,
                 visitors_page_newest_first_and_deleting_one_says_whether_it_was_there,
                 retention_finds_resolved_conversations_untouched_since_least_recent_first,
@@ -201,7 +209,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 15;
+    const CURRENT_SCHEMA: i64 = 16;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

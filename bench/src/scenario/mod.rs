@@ -4,6 +4,7 @@
 pub mod fanout;
 pub mod idle;
 pub mod latency;
+pub mod reports;
 pub mod search;
 pub mod shards;
 pub mod storm;

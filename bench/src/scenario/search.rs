@@ -195,6 +195,8 @@ pub async fn run(kind: SearchStore, p: &SearchParams) -> anyhow::Result<SearchRe
                 read: Default::default(),
                 labels: Vec::new(),
                 team_id: None,
+                resolved_at: None,
+                rating: None,
                 unread: None,
             })
             .await?;

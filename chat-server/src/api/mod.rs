@@ -12,6 +12,8 @@ pub mod openapi;
 pub mod origins;
 mod paging;
 mod password_reset;
+mod ratings;
+mod reports;
 mod rights;
 mod search;
 mod sessions;
@@ -115,6 +117,8 @@ pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(canned::list, canned::create))
         .routes(routes!(canned::replace, canned::delete))
         .routes(routes!(search::search))
+        .routes(routes!(ratings::rate))
+        .routes(routes!(reports::summary))
         .routes(routes!(api_tokens::list, api_tokens::create))
         .routes(routes!(api_tokens::delete))
         .routes(routes!(webhooks::create, webhooks::list))

@@ -46,6 +46,7 @@ use super::AppState;
         (name = "canned responses", description = "Saved replies agents insert with `/shortcut`"),
         (name = "search", description = "Search over every message"),
         (name = "webhooks", description = "Endpoints that receive signed events (docs/webhooks.md)"),
+        (name = "reports", description = "Satisfaction ratings and the desk's summary report"),
         (name = "data rights", description = "Export, erasure (GDPR/LGPD); transcripts are under conversations"),
         (name = "branding", description = "The tenant's look, public"),
         (name = "offline", description = "When no one is there: availability, a visitor's contact \

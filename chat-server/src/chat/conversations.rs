@@ -5,7 +5,7 @@ use super::paging::{self, Paged};
 use super::reads::as_seen_by;
 use super::{Chat, require_agent};
 use crate::auth::Principal;
-use crate::delivery::publish::AGENTS_TOPIC;
+use crate::delivery::publish::{AGENTS_TOPIC, conversation_topic};
 use crate::error::Error;
 use crate::model::{Conversation, ConversationStatus, VisitorRef, new_id, now};
 use crate::protocol::ServerFrame;
@@ -46,6 +46,8 @@ impl Chat {
                 read: Default::default(),
                 labels: Vec::new(),
                 team_id: None,
+                resolved_at: None,
+                rating: None,
                 unread: None,
             })
             .await?;
@@ -206,6 +208,14 @@ impl Chat {
         if status == ConversationStatus::Resolved {
             self.after_resolved(conversation_id).await;
         }
+        // Its subscribers hear it too: the visitor's widget asks for a rating once resolved.
+        let frame = ServerFrame::Status {
+            conversation_id: changed.id.clone(),
+            status: changed.status,
+        };
+        self.publisher
+            .publish(conversation_topic(&changed.id), &frame)
+            .await;
         Ok(changed)
     }
 

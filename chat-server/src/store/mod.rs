@@ -16,6 +16,7 @@
 
 pub mod mongo;
 pub mod outbox;
+pub mod reports;
 pub mod search;
 pub mod sqlite;
 pub mod visitors;
@@ -28,6 +29,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use outbox::{MailState, NewMail, OutboxMail, ResetToken};
+pub use reports::{ConversationFacts, Imported, Rated};
 pub use visitors::{TranscriptRequest, VisitorPatch};
 pub use webhooks::{
     DeliveryNext, DeliveryState, NewWebhookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
@@ -35,7 +37,8 @@ pub use webhooks::{
 
 use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
-    ConversationStatus, Message, NewMessage, OidcSubject, Reader, Revocation, Role, Team, Visitor,
+    ConversationStatus, Message, NewMessage, OidcSubject, Rating, Reader, Revocation, Role, Team,
+    Visitor,
 };
 
 /// What [`Store::erase_conversation`] removed besides the conversation itself.
@@ -383,6 +386,24 @@ pub trait Store: Send + Sync + 'static {
         retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<bool>;
     async fn outbox_mail(&self, id: &str) -> StoreResult<Option<OutboxMail>>;
+
+    /// Gives a resolved conversation its visitor's rating, once: one atomic conditional write
+    /// (resolved and not rated yet), so of two replicas rating at once exactly one gets
+    /// `Stored`. `NotFound` if the conversation does not exist.
+    async fn rate_conversation(&self, conversation_id: &str, rating: &Rating)
+    -> StoreResult<Rated>;
+    /// The facts of every conversation created in `[from, to)`, in no particular order: what
+    /// the reports summarise. Indexed by creation time.
+    async fn report_facts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<ConversationFacts>>;
+    /// Bulk load (benchmarks, tests with scripted times, imports): each conversation as given
+    /// (times, status, `resolved_at`, rating) with its messages as given (ids, seqs, times);
+    /// `last_seq`, `last_public_seq` and the report's message times are derived from the
+    /// messages ([`reports::message_times`]). Nothing is checked beyond unique ids.
+    async fn import_conversations(&self, batch: Vec<Imported>) -> StoreResult<()>;
 
     // Data rights (`chat::rights`): the export pages through everything, erasure and retention
     // remove conversations with all they hold.

@@ -57,6 +57,13 @@ pub static ASSETS: &[Asset] = &[
     ),
     asset!("/assets/console/inbox.js", "console/inbox.js", JS, Console),
     asset!(
+        "/assets/console/reports.js",
+        "console/reports.js",
+        JS,
+        Console
+    ),
+    asset!("/assets/console/chart.js", "console/chart.js", JS, Console),
+    asset!(
         "/assets/console/thread.js",
         "console/thread.js",
         JS,
@@ -139,6 +146,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("/widget.js", "widget/loader.js", JS, Widget),
     asset!("/assets/widget/main.js", "widget/main.js", JS, Widget),
     asset!("/assets/widget/view.js", "widget/view.js", JS, Widget),
+    asset!("/assets/widget/rating.js", "widget/rating.js", JS, Widget),
     asset!("/assets/widget/offline.js", "widget/offline.js", JS, Widget),
     asset!(
         "/assets/widget/viewport.js",

@@ -59,6 +59,8 @@ pub async fn open_conversation(store: &Arc<dyn Store>, status: ConversationStatu
             read: Default::default(),
             labels: Vec::new(),
             team_id: None,
+            resolved_at: None,
+            rating: None,
             unread: None,
         })
         .await

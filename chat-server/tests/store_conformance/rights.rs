@@ -199,6 +199,8 @@ pub async fn retention_finds_resolved_conversations_untouched_since_least_recent
                     read: Default::default(),
                     labels: Vec::new(),
                     team_id: None,
+                    resolved_at: None,
+                    rating: None,
                     unread: None,
                 })
                 .await

@@ -14,6 +14,7 @@ import { Notifier } from './notify.js';
 import { SingleSignOn, PENDING_KEY, parseCallback, decodeJwtPayload, isExpired, renewAt, ssoMessage } from './sso.js';
 import { Search } from './search.js';
 import { AccountView } from './account.js';
+import { ReportsView } from './reports.js';
 import { PasswordReset, resetTokenOf } from './password-reset.js';
 
 const SESSION_KEY = 'atendo.console';
@@ -313,8 +314,9 @@ function startApp(place) {
     stillSignedIn: tokenStillValid,
     signOut: (message) => signOut(message),
   });
-  window.addEventListener('hashchange', () => route(admin, account));
-  route(admin, account);
+  const reports = new ReportsView({ request, t, locale });
+  window.addEventListener('hashchange', () => route(admin, account, reports));
+  route(admin, account, reports);
   team.load();
   inbox.refresh();
   socket.start();
@@ -346,18 +348,22 @@ function renewSso(place) {
   }, Math.min(Math.max(0, wait), 2 ** 31 - 1));
 }
 
-/** `#/admin` shows the admin area (admins only), `#/account` my account; anything else the desk. */
-function route(admin, account) {
-  const area = location.hash === '#/admin' && admin ? 'admin' : location.hash === '#/account' ? 'account' : 'desk';
+/** `#/admin` shows the admin area (admins only), `#/account` my account, `#/reports` the
+ * reports; anything else the desk. */
+function route(admin, account, reports) {
+  const area =
+    location.hash === '#/admin' && admin ? 'admin' : location.hash === '#/account' ? 'account' : location.hash === '#/reports' ? 'reports' : 'desk';
   $('#desk').hidden = area !== 'desk';
   $('#admin-view').hidden = area !== 'admin';
   $('#account-view').hidden = area !== 'account';
-  for (const [id, current] of [['#nav-desk', area === 'desk'], ['#nav-admin', area === 'admin'], ['#nav-account', area === 'account']]) {
+  $('#reports-view').hidden = area !== 'reports';
+  for (const [id, current] of [['#nav-desk', area === 'desk'], ['#nav-admin', area === 'admin'], ['#nav-account', area === 'account'], ['#nav-reports', area === 'reports']]) {
     if (current) $(id).setAttribute('aria-current', 'page');
     else $(id).removeAttribute('aria-current');
   }
   if (area === 'admin') admin.show();
   if (area === 'account') account.show();
+  if (area === 'reports') reports.show();
 }
 
 const notice = sessionStorage.getItem(NOTICE_KEY);

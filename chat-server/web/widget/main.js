@@ -8,6 +8,7 @@ import { ConversationClient } from '../shared/conversation.js';
 import { maxMessageBytes, utf8Length } from '../shared/limits.js';
 import { strings } from '../shared/i18n.js';
 import { WidgetView } from './view.js';
+import { RatingPrompt } from './rating.js';
 import { followKeyboard } from './viewport.js';
 
 /** The visitor's session in the host page's localStorage, one entry per chat server. */
@@ -91,7 +92,7 @@ class Widget {
     followKeyboard(this.view.panel);
     this.socket = new ChatSocket({
       target: () => socketTarget(origin, this.session.token),
-      onFrame: (f) => this.conversation.receive(f),
+      onFrame: (f) => (f.type === 'status' ? this.statusChanged(f) : this.conversation.receive(f)),
       onOpen: () => this.conversation.resubscribe(),
       onState: (s) => {
         this.connection = s;
@@ -180,6 +181,31 @@ class Widget {
   async loadHistory() {
     const c = this.conversation;
     c.addHistory(await fetchMessages(this.request, c.id, c.timeline.lastSeq));
+    // Resolved while the page was away, and not rated yet: ask now.
+    const now = await this.request('GET', `/api/v1/conversations/${encodeURIComponent(c.id)}`);
+    if (now.status === 'resolved' && !now.rating) this.askRating();
+  }
+
+  /** An agent set the conversation's status: resolved asks for a rating; reopened, not yet. */
+  statusChanged(f) {
+    if (f.conversation_id !== this.conversation.id) return;
+    if (f.status === 'resolved') this.askRating();
+    else this.dropRating();
+  }
+
+  askRating() {
+    if (this.rating) return;
+    const id = this.conversation.id;
+    this.rating = new RatingPrompt(this.t, (score, comment) =>
+      this.request('POST', `/api/v1/conversations/${encodeURIComponent(id)}/rating`, { score, comment }),
+    );
+    this.view.log.append(this.rating.element);
+    this.view.scrollToEnd();
+  }
+
+  dropRating() {
+    if (this.rating) this.rating.element.remove();
+    this.rating = null;
   }
 
   /** Drops a session the server no longer accepts (revoked, expired, data gone) and starts fresh. */
@@ -189,6 +215,7 @@ class Widget {
     this.session = { open: this.open };
     this.store.save(this.session);
     this.view.reset();
+    this.dropRating();
     this.conversation = this.newConversation();
     this.updateUnread();
     this.showConnection();

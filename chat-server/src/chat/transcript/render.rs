@@ -296,6 +296,8 @@ mod tests {
                 read: Default::default(),
                 labels: vec!["billing".into()],
                 team_id: None,
+                resolved_at: None,
+                rating: None,
                 unread: None,
             },
             visitor: Some(Visitor {

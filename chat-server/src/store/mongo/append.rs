@@ -9,7 +9,7 @@ use mongodb::bson::{Document, doc};
 use super::MongoStore;
 use super::docs::{MessageDoc, bson_time};
 use super::errors::{is_duplicate_key, store_error};
-use crate::model::{Message, NewMessage, new_id, now};
+use crate::model::{AuthorKind, Message, NewMessage, new_id, now};
 use crate::store::{Appended, StoreError, StoreResult};
 
 /// How long one append may keep losing races before it gives up as `Unavailable`.
@@ -33,7 +33,9 @@ impl MongoStore {
             .await;
         // The conversation's last_seq is where the next seq starts: it never goes back (`$max`),
         // so seqs are not reused even if old messages were ever deleted.
-        let Some((last_seq, last_public_seq)) = self.last_seqs_of(&conversation_id).await? else {
+        let Some((last_seq, last_public_seq, visitor_spoke)) =
+            self.last_seqs_of(&conversation_id).await?
+        else {
             return Err(StoreError::NotFound(format!(
                 "conversation {conversation_id}"
             )));
@@ -57,7 +59,8 @@ impl MongoStore {
                 .await;
             match inserted {
                 Ok(_) => {
-                    self.bump_conversation(&message, last_public_seq).await?;
+                    self.bump_conversation(&message, last_public_seq, visitor_spoke)
+                        .await?;
                     return Ok(Appended::Created(message));
                 }
                 Err(e) if is_duplicate_key(&e) => {
@@ -89,20 +92,26 @@ impl MongoStore {
         unreachable!("the retry loop only ends by returning")
     }
 
-    /// `(last_seq, last_public_seq)`, or `None` when the conversation does not exist.
-    async fn last_seqs_of(&self, conversation_id: &str) -> StoreResult<Option<(u64, u64)>> {
+    /// `(last_seq, last_public_seq, whether the visitor's first message is recorded)`, or `None`
+    /// when the conversation does not exist.
+    async fn last_seqs_of(&self, conversation_id: &str) -> StoreResult<Option<(u64, u64, bool)>> {
         let doc = self
             .conversations
             .clone_with_type::<Document>()
             .find_one(doc! { "_id": conversation_id })
-            .projection(doc! { "last_seq": 1, "last_public_seq": 1 })
+            .projection(doc! { "last_seq": 1, "last_public_seq": 1, "first_visitor_at": 1 })
             .await
             .map_err(|e| store_error(&format!("reading conversation {conversation_id}"), e))?;
         let seq = |d: &Document, field| d.get_i64(field).ok().map(|s| s.max(0) as u64);
         Ok(doc.map(|d| {
             let last = seq(&d, "last_seq").unwrap_or(0);
             // Absent before private notes existed, when all messages were public.
-            (last, seq(&d, "last_public_seq").unwrap_or(last))
+            let visitor_spoke = d.get_datetime("first_visitor_at").is_ok();
+            (
+                last,
+                seq(&d, "last_public_seq").unwrap_or(last),
+                visitor_spoke,
+            )
         }))
     }
 
@@ -123,20 +132,37 @@ impl MongoStore {
     /// `$max`, not `$set`: appends finish out of order, and no field may move back. A note
     /// leaves `last_public_seq` where it was read, which also writes it into a conversation
     /// that predates notes (absent, it would read as `last_seq`, the note's seq).
-    async fn bump_conversation(&self, message: &Message, last_public_seq: u64) -> StoreResult<()> {
+    ///
+    /// The report's message times go down with `$min` (absent fields are set): the visitor's
+    /// first message, and the first public agent message once the visitor's first was recorded
+    /// before this append began (so it is a reply to it).
+    async fn bump_conversation(
+        &self,
+        message: &Message,
+        last_public_seq: u64,
+        visitor_spoke: bool,
+    ) -> StoreResult<()> {
         let public = match message.private {
             true => last_public_seq,
             false => message.seq,
         };
+        let mut update = doc! { "$max": {
+            "last_seq": message.seq as i64,
+            "last_public_seq": public as i64,
+            "updated_at": bson_time(message.created_at),
+        } };
+        let at = bson_time(message.created_at);
+        match message.author.kind {
+            AuthorKind::Visitor => {
+                update.insert("$min", doc! { "first_visitor_at": at });
+            }
+            AuthorKind::Agent if visitor_spoke && !message.private => {
+                update.insert("$min", doc! { "first_response_at": at });
+            }
+            _ => {}
+        }
         self.conversations
-            .update_one(
-                doc! { "_id": &message.conversation_id },
-                doc! { "$max": {
-                    "last_seq": message.seq as i64,
-                    "last_public_seq": public as i64,
-                    "updated_at": bson_time(message.created_at),
-                } },
-            )
+            .update_one(doc! { "_id": &message.conversation_id }, update)
             .await
             .map_err(|e| {
                 store_error(

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, AttachmentRef, Author,
-    CannedResponse, Conversation, ConversationStatus, Message, OidcSubject, ReadState, Revocation,
-    Role, Team, Visitor, VisitorRef,
+    CannedResponse, Conversation, ConversationStatus, Message, OidcSubject, Rating, ReadState,
+    Revocation, Role, Team, Visitor, VisitorRef,
 };
 
 /// `chrono` times as BSON datetimes, without the driver's optional chrono feature.
@@ -25,6 +25,54 @@ mod bson_time {
         let ms = bson::DateTime::deserialize(d)?.timestamp_millis();
         DateTime::from_timestamp_millis(ms)
             .ok_or_else(|| D::Error::custom(format!("{ms} ms is outside chrono's range")))
+    }
+}
+
+/// [`bson_time`] for an optional time, absent when `None` (with `skip_serializing_if`): `$min`
+/// sets a missing field but keeps a null, which sorts before every date.
+mod bson_time_opt {
+    use chrono::{DateTime, Utc};
+    use mongodb::bson;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        t.map(|t| bson::DateTime::from_millis(t.timestamp_millis()))
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        let t = Option::<bson::DateTime>::deserialize(d)?;
+        Ok(t.and_then(|t| DateTime::from_timestamp_millis(t.timestamp_millis())))
+    }
+}
+
+/// A visitor's rating inside its conversation document.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RatingDoc {
+    pub score: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(with = "bson_time")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Rating> for RatingDoc {
+    fn from(r: Rating) -> Self {
+        Self {
+            score: r.score.into(),
+            comment: r.comment,
+            created_at: r.created_at,
+        }
+    }
+}
+
+impl From<RatingDoc> for Rating {
+    fn from(d: RatingDoc) -> Self {
+        Self {
+            score: d.score.clamp(0, 255) as u8,
+            comment: d.comment,
+            created_at: d.created_at,
+        }
     }
 }
 
@@ -313,6 +361,30 @@ pub struct ConversationDoc {
     pub labels: Vec<String>,
     #[serde(default)]
     pub team_id: Option<String>,
+    /// Present while resolved; `$unset` on reopening.
+    #[serde(
+        default,
+        with = "bson_time_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Set once, by a write that matches only while it is absent (see `reports`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<RatingDoc>,
+    /// The report's message times, lowered with `$min` by appends (see `append`); absent until
+    /// there is one.
+    #[serde(
+        default,
+        with = "bson_time_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub first_visitor_at: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        with = "bson_time_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub first_response_at: Option<DateTime<Utc>>,
 }
 
 impl From<Conversation> for ConversationDoc {
@@ -329,6 +401,10 @@ impl From<Conversation> for ConversationDoc {
             read: c.read,
             labels: c.labels,
             team_id: c.team_id,
+            resolved_at: c.resolved_at,
+            rating: c.rating.map(RatingDoc::from),
+            first_visitor_at: None,
+            first_response_at: None,
         }
     }
 }
@@ -347,6 +423,8 @@ impl From<ConversationDoc> for Conversation {
             read: d.read,
             labels: d.labels,
             team_id: d.team_id,
+            resolved_at: d.resolved_at,
+            rating: d.rating.map(Rating::from),
             unread: None,
         }
     }

@@ -52,6 +52,8 @@ impl MongoStore {
                 "retention",
                 false,
             ),
+            // Reports: the conversations created in a range.
+            index(doc! { "created_at": 1 }, "created", false),
         ];
         let what = |collection: &str| format!("creating the indexes of {collection}");
         self.messages

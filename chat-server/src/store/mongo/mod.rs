@@ -52,6 +52,7 @@ mod errors;
 mod indexes;
 mod lease;
 mod outbox;
+mod reports;
 mod revocations;
 mod rights;
 mod routing;
@@ -80,12 +81,16 @@ use super::{
 };
 use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
-    Message, NewMessage, OidcSubject, Reader, Revocation, Team, Visitor, now,
+    ConversationStatus, Message, NewMessage, OidcSubject, Rating, Reader, Revocation, Team,
+    Visitor, now,
+};
+use crate::store::{
+    ConversationFacts, Imported, NewMail, OutboxMail, Rated, ResetToken, TranscriptRequest,
+    VisitorPatch,
 };
 use crate::store::{
     DeliveryNext, NewWebhookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 };
-use crate::store::{NewMail, OutboxMail, ResetToken, TranscriptRequest, VisitorPatch};
 
 pub struct MongoStore {
     db: Database,
@@ -187,6 +192,24 @@ fn inserted(
         Ok(_) => Ok(()),
         Err(e) if is_duplicate_key(&e) => Err(StoreError::Conflict(what())),
         Err(e) => Err(store_error(&format!("storing {}", what()), e)),
+    }
+}
+
+impl MongoStore {
+    /// The conversation after `update`, or `None` when `filter` matched nothing.
+    async fn update_returning(
+        &self,
+        id: &str,
+        filter: Document,
+        update: Document,
+    ) -> StoreResult<Option<Conversation>> {
+        let updated = self
+            .conversations
+            .find_one_and_update(filter, update)
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(|e| store_error(&format!("updating conversation {id}"), e))?;
+        Ok(updated.map(Conversation::from))
     }
 }
 
@@ -422,18 +445,31 @@ impl Store for MongoStore {
             set.insert("team_id", team.as_deref().map_or(Bson::Null, Bson::from));
         }
         // `$max`: an append in the same millisecond may already have moved updated_at.
-        let mut update = doc! { "$max": { "updated_at": bson_time(now()) } };
+        let at = now();
+        let mut update = doc! { "$max": { "updated_at": bson_time(at) } };
+        match patch.status {
+            Some(ConversationStatus::Resolved) => {
+                // Resolving sets resolved_at only when it was not resolved already: one update
+                // matching only then, and the plain one below when it did not match.
+                let mut resolving = update.clone();
+                let mut set = set.clone();
+                set.insert("resolved_at", bson_time(at));
+                resolving.insert("$set", set);
+                let filter = doc! { "_id": id, "status": { "$ne": "resolved" } };
+                if let Some(changed) = self.update_returning(id, filter, resolving).await? {
+                    return Ok(changed);
+                }
+            }
+            Some(_) => {
+                update.insert("$unset", doc! { "resolved_at": "" });
+            }
+            None => {}
+        }
         if !set.is_empty() {
             update.insert("$set", set);
         }
-        let updated = self
-            .conversations
-            .find_one_and_update(doc! { "_id": id }, update)
-            .return_document(ReturnDocument::After)
-            .await
-            .map_err(|e| store_error(&format!("updating conversation {id}"), e))?;
-        updated
-            .map(Conversation::from)
+        self.update_returning(id, doc! { "_id": id }, update)
+            .await?
             .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))
     }
 
@@ -657,6 +693,26 @@ impl Store for MongoStore {
 
     async fn outbox_mail(&self, id: &str) -> StoreResult<Option<OutboxMail>> {
         self.find_mail(id).await
+    }
+
+    async fn rate_conversation(
+        &self,
+        conversation_id: &str,
+        rating: &Rating,
+    ) -> StoreResult<Rated> {
+        self.rate(conversation_id, rating).await
+    }
+
+    async fn report_facts(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Vec<ConversationFacts>> {
+        self.facts(from, to).await
+    }
+
+    async fn import_conversations(&self, batch: Vec<Imported>) -> StoreResult<()> {
+        self.import(batch).await
     }
 
     async fn list_visitors(&self, page: &Page) -> StoreResult<Vec<Visitor>> {

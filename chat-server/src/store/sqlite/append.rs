@@ -74,10 +74,17 @@ pub fn append(tx: &rusqlite::Transaction, path: &Path, new: NewMessage) -> Store
         .map_err(err)?;
     // In the same transaction as the insert: a visitor shown `last_public_seq` never waits for
     // a seq that is not stored yet.
+    // The report's times (see schema V12): the visitor's first message, and the first public
+    // agent message after it; the right-hand sides read the row before this message.
     tx.prepare_cached(
         "UPDATE conversations SET last_seq = ?1,
              last_public_seq = CASE WHEN ?2 THEN last_public_seq ELSE ?1 END,
-             updated_at = max(updated_at, ?3)
+             updated_at = max(updated_at, ?3),
+             first_visitor_at = CASE WHEN ?5 = 'visitor'
+                 THEN coalesce(first_visitor_at, ?3) ELSE first_visitor_at END,
+             first_response_at = CASE
+                 WHEN ?5 = 'agent' AND NOT ?2 AND first_visitor_at IS NOT NULL
+                 THEN coalesce(first_response_at, ?3) ELSE first_response_at END
          WHERE id = ?4",
     )
     .and_then(|mut stmt| {
@@ -85,7 +92,8 @@ pub fn append(tx: &rusqlite::Transaction, path: &Path, new: NewMessage) -> Store
             signed(message.seq),
             message.private,
             millis(message.created_at),
-            message.conversation_id
+            message.conversation_id,
+            message.author.kind.as_str()
         ])
     })
     .map_err(err)?;

@@ -66,8 +66,9 @@ pub fn create(
     in_transaction(conn, path, |tx| {
         tx.execute(
             "INSERT INTO conversations (id, status, visitor_id, visitor_name, assignee, created_at,
-                 updated_at, last_seq, last_public_seq, labels, team_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)",
+                 updated_at, last_seq, last_public_seq, labels, team_id, resolved_at,
+                 rating_score, rating_comment, rated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?)",
             params![
                 c.id,
                 c.status.as_str(),
@@ -77,7 +78,11 @@ pub fn create(
                 millis(c.created_at),
                 millis(c.updated_at),
                 to_json(&c.labels)?,
-                c.team_id
+                c.team_id,
+                c.resolved_at.map(millis),
+                c.rating.as_ref().map(|r| r.score),
+                c.rating.as_ref().and_then(|r| r.comment.as_deref()),
+                c.rating.as_ref().map(|r| millis(r.created_at)),
             ],
         )
         .map_err(|e| conflict_or(path, || format!("conversation {}", c.id), e))?;
@@ -117,7 +122,12 @@ pub fn set_labels(
     })
 }
 
-fn index_labels(tx: &Transaction, path: &Path, id: &str, labels: &[String]) -> StoreResult<()> {
+pub(super) fn index_labels(
+    tx: &Transaction,
+    path: &Path,
+    id: &str,
+    labels: &[String],
+) -> StoreResult<()> {
     let mut stmt = tx
         .prepare_cached("INSERT INTO conversation_labels (label, conversation_id) VALUES (?, ?)")
         .map_err(|e| store_error(path, e))?;

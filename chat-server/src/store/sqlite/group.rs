@@ -193,6 +193,8 @@ mod tests {
                 read: Default::default(),
                 labels: Vec::new(),
                 team_id: None,
+                resolved_at: None,
+                rating: None,
                 unread: None,
             })
             .await

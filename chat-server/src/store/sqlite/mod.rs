@@ -27,6 +27,7 @@ mod connections;
 mod conversations;
 mod group;
 mod outbox;
+mod reports;
 mod revocations;
 mod rights;
 mod routing;
@@ -59,12 +60,15 @@ use super::{
 };
 use crate::model::{
     Agent, AgentRecord, ApiToken, ApiTokenRecord, Attachment, CannedResponse, Conversation,
-    Message, NewMessage, OidcSubject, Reader, Revocation, Team, Visitor, now,
+    Message, NewMessage, OidcSubject, Rating, Reader, Revocation, Team, Visitor, now,
+};
+use crate::store::{
+    ConversationFacts, Imported, NewMail, OutboxMail, Rated, ResetToken, TranscriptRequest,
+    VisitorPatch,
 };
 use crate::store::{
     DeliveryNext, NewWebhookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 };
-use crate::store::{NewMail, OutboxMail, ResetToken, TranscriptRequest, VisitorPatch};
 
 /// The database file inside the configured directory.
 pub const FILE_NAME: &str = "chat.sqlite3";
@@ -407,11 +411,16 @@ impl Store for SqliteStore {
                     None => (false, None),
                 };
                 // max(): an append in the same millisecond may already have moved updated_at.
+                // resolved_at: set when the status becomes resolved (the right-hand sides read
+                // the old row, so resolving again keeps the first time), cleared on reopening.
                 conn.query_row(
                     &format!(
                         "UPDATE conversations SET status = coalesce(?1, status),
                          assignee = CASE WHEN ?2 THEN ?3 ELSE assignee END,
                          team_id = CASE WHEN ?6 THEN ?7 ELSE team_id END,
+                         resolved_at = CASE WHEN ?1 IS NULL THEN resolved_at
+                             WHEN ?1 <> 'resolved' THEN NULL
+                             WHEN status = 'resolved' THEN resolved_at ELSE ?4 END,
                          updated_at = max(updated_at, ?4)
                      WHERE id = ?5 RETURNING {CONVERSATION_COLUMNS}"
                     ),
@@ -726,6 +735,33 @@ impl Store for SqliteStore {
     async fn outbox_mail(&self, id: &str) -> StoreResult<Option<OutboxMail>> {
         let id = id.to_string();
         self.conns.read(move |conn| outbox::get(conn, &id)).await
+    }
+
+    async fn rate_conversation(
+        &self,
+        conversation_id: &str,
+        rating: &Rating,
+    ) -> StoreResult<Rated> {
+        let (id, rating) = (conversation_id.to_string(), rating.clone());
+        self.conns
+            .write(move |conn, path| reports::rate(conn, path, &id, &rating))
+            .await
+    }
+
+    async fn report_facts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<ConversationFacts>> {
+        self.conns
+            .read(move |conn| reports::facts(conn, from, to))
+            .await
+    }
+
+    async fn import_conversations(&self, batch: Vec<Imported>) -> StoreResult<()> {
+        self.conns
+            .write(move |conn, path| reports::import(conn, path, batch))
+            .await
     }
 
     async fn list_visitors(&self, page: &Page) -> StoreResult<Vec<Visitor>> {

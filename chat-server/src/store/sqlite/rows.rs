@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::model::{
     Agent, AgentRecord, ApiToken, Attachment, Author, CannedResponse, Conversation, Message,
-    OidcSubject, Revocation, Role, Team, Visitor, VisitorRef,
+    OidcSubject, Rating, Revocation, Role, Team, Visitor, VisitorRef,
 };
 use crate::store::StoreError;
 
@@ -16,7 +16,8 @@ pub const AGENT_COLUMNS: &str =
     "id, email, name, role, password_hash, created_at, oidc_issuer, oidc_subject, disabled";
 pub const VISITOR_COLUMNS: &str = "id, name, email, created_at";
 pub const CONVERSATION_COLUMNS: &str = "id, status, visitor_id, visitor_name, assignee, \
-     created_at, updated_at, last_seq, last_public_seq, read, labels, team_id";
+     created_at, updated_at, last_seq, last_public_seq, read, labels, team_id, resolved_at, \
+     rating_score, rating_comment, rated_at";
 pub const TEAM_COLUMNS: &str = "id, name, agent_ids, created_at";
 pub const CANNED_COLUMNS: &str = "id, shortcut, body, created_at, updated_at";
 pub const API_TOKEN_COLUMNS: &str = "id, name, created_by, created_at, secret_sha256";
@@ -50,6 +51,13 @@ fn time(row: &Row, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
             format!("{ms} ms is outside the representable time range").into(),
         )
     })
+}
+
+fn optional_time(row: &Row, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    match row.get::<_, Option<i64>>(idx)? {
+        None => Ok(None),
+        Some(_) => time(row, idx).map(Some),
+    }
 }
 
 fn unsigned(row: &Row, idx: usize) -> rusqlite::Result<u64> {
@@ -120,6 +128,15 @@ pub fn conversation(row: &Row) -> rusqlite::Result<Conversation> {
         read: json(row, 9)?,
         labels: json(row, 10)?,
         team_id: row.get(11)?,
+        resolved_at: optional_time(row, 12)?,
+        rating: match row.get::<_, Option<u8>>(13)? {
+            None => None,
+            Some(score) => Some(Rating {
+                score,
+                comment: row.get(14)?,
+                created_at: time(row, 15)?,
+            }),
+        },
         unread: None,
     })
 }

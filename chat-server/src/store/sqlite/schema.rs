@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
-    V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15,
+    V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16,
 ];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
@@ -275,6 +275,34 @@ CREATE TABLE webhook_attempts (
     at              INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX webhook_attempts_by_webhook ON webhook_attempts (webhook_id, id);
+";
+
+/// Satisfaction and reports. `resolved_at` and the visitor's rating live on the conversation:
+/// the rating is set by one conditional UPDATE (`rating_score IS NULL`), so of two replicas
+/// racing only one stores it. `first_visitor_at` (the visitor's first message) and
+/// `first_response_at` (the first agent reply after it, notes and system messages not counted)
+/// are kept by `append_message`, so a report reads one index range instead of every message.
+/// `conversations_report` covers the report's columns: the summary scans the index alone.
+/// Rows stored before this step: resolved ones take `updated_at` as their resolution time (the
+/// best record there is), and the message times are computed from the stored messages.
+const V16: &str = "
+ALTER TABLE conversations ADD COLUMN resolved_at INTEGER;
+ALTER TABLE conversations ADD COLUMN first_visitor_at INTEGER;
+ALTER TABLE conversations ADD COLUMN first_response_at INTEGER;
+ALTER TABLE conversations ADD COLUMN rating_score INTEGER CHECK (rating_score BETWEEN 1 AND 5);
+ALTER TABLE conversations ADD COLUMN rating_comment TEXT;
+ALTER TABLE conversations ADD COLUMN rated_at INTEGER;
+UPDATE conversations SET resolved_at = updated_at WHERE status = 'resolved';
+UPDATE conversations SET first_visitor_at = (
+    SELECT min(created_at) FROM messages m
+    WHERE m.conversation_id = conversations.id AND m.author_kind = 'visitor');
+UPDATE conversations SET first_response_at = (
+    SELECT min(m.created_at) FROM messages m
+    WHERE m.conversation_id = conversations.id AND m.author_kind = 'agent' AND m.private = 0
+      AND m.seq > (SELECT min(v.seq) FROM messages v
+                   WHERE v.conversation_id = conversations.id AND v.author_kind = 'visitor'));
+CREATE INDEX conversations_report ON conversations (created_at, status, assignee, resolved_at,
+    first_visitor_at, first_response_at, rating_score);
 ";
 
 /// The schema version whose step [`backfill_search`] completes.

@@ -56,7 +56,16 @@ pub fn search(conn: &Connection, query: &str, page: &Page) -> rusqlite::Result<V
 /// bulk loads (the search benchmark, imports): unlike `append_message` nothing is checked
 /// beyond the schema's constraints.
 pub fn import(conn: &mut Connection, path: &Path, messages: Vec<Message>) -> StoreResult<()> {
-    in_transaction(conn, path, |tx| {
+    in_transaction(conn, path, |tx| insert_messages(tx, path, &messages))
+}
+
+/// [`import`]'s inserts, inside the caller's transaction.
+pub(super) fn insert_messages(
+    tx: &rusqlite::Transaction,
+    path: &Path,
+    messages: &[Message],
+) -> StoreResult<()> {
+    {
         let err = |e| store_error(path, e);
         let mut insert = tx
             .prepare_cached(&format!(
@@ -74,7 +83,7 @@ pub fn import(conn: &mut Connection, path: &Path, messages: Vec<Message>) -> Sto
                  WHERE id = ?3",
             )
             .map_err(err)?;
-        for m in &messages {
+        for m in messages {
             insert
                 .execute(params![
                     m.id,
@@ -100,5 +109,5 @@ pub fn import(conn: &mut Connection, path: &Path, messages: Vec<Message>) -> Sto
                 .map_err(err)?;
         }
         Ok(())
-    })
+    }
 }
