@@ -36,6 +36,7 @@ impl Chat {
             .await?
         {
             Rated::Stored(conversation) => {
+                self.rating_created_event(conversation_id, &rating).await?;
                 self.announce(&conversation).await;
                 Ok(rating)
             }

@@ -8,7 +8,7 @@ use super::paging::{self, Paged};
 use super::{Chat, require_admin};
 use crate::auth::Principal;
 use crate::error::Error;
-use crate::model::{Conversation, Message, new_id, now};
+use crate::model::{Conversation, Message, Rating, new_id, now};
 use crate::store::{Page, WebhookAttempt, WebhookEndpoint};
 use crate::webhooks::{EVENT_TYPES, address, sign};
 
@@ -159,6 +159,18 @@ impl Chat {
     /// `message.created`, stored before the request answers.
     pub(super) async fn message_created_event(&self, m: &Message) -> Result<(), Error> {
         Ok(self.webhooks.message_created(m).await?)
+    }
+
+    /// `rating.created`, stored before the request answers.
+    pub(super) async fn rating_created_event(
+        &self,
+        conversation_id: &str,
+        rating: &Rating,
+    ) -> Result<(), Error> {
+        Ok(self
+            .webhooks
+            .rating_created(conversation_id, rating)
+            .await?)
     }
 }
 

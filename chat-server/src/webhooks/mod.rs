@@ -29,7 +29,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use crate::model::{Conversation, Message, new_id, now};
+use crate::model::{Conversation, Message, Rating, new_id, now};
 use crate::store::{NewWebhookEvent, Store, StoreResult};
 
 /// Every event type, as endpoints subscribe to them.
@@ -125,17 +125,28 @@ impl Webhooks {
             .await
     }
 
-    /// The one call the ratings feature makes once a rating is stored (before answering 201):
-    /// `rating` is its JSON as the API shows it, `rating_id` its stored id.
-    pub async fn rating_created(
-        &self,
-        conversation_id: &str,
-        rating_id: &str,
-        rating: &serde_json::Value,
-    ) -> StoreResult<()> {
-        let id = format!("msg_{rating_id}");
-        self.enqueue(id, RATING_CREATED, conversation_id, rating, now())
-            .await
+    /// A visitor's rating: a conversation is rated once, so the event id is derived from the
+    /// conversation and storing it again stores nothing new.
+    pub async fn rating_created(&self, conversation_id: &str, rating: &Rating) -> StoreResult<()> {
+        #[derive(Serialize)]
+        struct Rated<'a> {
+            conversation_id: &'a str,
+            #[serde(flatten)]
+            rating: &'a Rating,
+        }
+        let id = format!("msg_rating_{conversation_id}");
+        let body = Rated {
+            conversation_id,
+            rating,
+        };
+        self.enqueue(
+            id,
+            RATING_CREATED,
+            conversation_id,
+            &body,
+            rating.created_at,
+        )
+        .await
     }
 
     async fn enqueue<T: Serialize>(
