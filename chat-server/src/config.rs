@@ -444,6 +444,10 @@ pub struct Config {
     /// More than the 10 s request timeout, or a slow attempt's delivery could be claimed again.
     #[arg(long, env = names::WEBHOOK_LEASE_SECS, value_name = names::WEBHOOK_LEASE_SECS, default_value = "30", value_parser = clap::value_parser!(u64).range(11..), hide = true)]
     pub webhook_lease_secs: u64,
+    /// Days each endpoint's delivery log is kept; older attempts, and settled deliveries stored
+    /// before then, are removed hourly. Pending deliveries stay until they settle.
+    #[arg(long, env = names::WEBHOOK_LOG_DAYS, value_name = names::WEBHOOK_LOG_DAYS, default_value = "30", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub webhook_log_days: u32,
     // ---- When no one is there (issue 14) ----
     /// When the desk is staffed, in the tenant's time zone: JSON
     /// `{"timezone":"America/Sao_Paulo","weekly":[{"day":"mon","from":"09:00","to":"18:00"}],

@@ -253,6 +253,7 @@ pub async fn build(
             retry_base: Duration::from_millis(config.webhook_retry_base_ms),
             retry_for: Duration::from_secs(config.webhook_retry_for_secs),
             lease: Duration::from_secs(config.webhook_lease_secs),
+            keep_log: Duration::from_secs(u64::from(config.webhook_log_days) * 86_400),
             ..Default::default()
         },
     );

@@ -184,6 +184,7 @@ macro_rules! suite {
                 webhook_endpoints_read_back_page_newest_first_and_go_with_their_deliveries,
                 events_reach_subscribed_endpoints_once_and_are_claimed_in_order_per_conversation,
                 a_webhook_delivery_has_one_claimer_until_its_lease_runs_out_and_attempts_are_logged,
+                purging_removes_old_attempts_and_settled_deliveries_but_never_pending_ones,
                 dropping_an_agents_reset_tokens_takes_all_of_its_links_and_no_one_elses,
                 a_visitors_contact_details_change_only_what_the_patch_names,
                 a_mail_keeps_its_html_and_reply_to_until_it_is_sent,

@@ -145,6 +145,8 @@ names! {
     WEBHOOK_RETRY_FOR_SECS = "CHAT_WEBHOOK_RETRY_FOR_SECS";
     /// Seconds a replica's claim on a webhook delivery lasts (tests shorten it).
     WEBHOOK_LEASE_SECS = "CHAT_WEBHOOK_LEASE_SECS";
+    /// Days the webhook delivery log (and settled deliveries) are kept (30).
+    WEBHOOK_LOG_DAYS = "CHAT_WEBHOOK_LOG_DAYS";
     /// When the desk is staffed: JSON `{"timezone","weekly":[{"day","from","to"}],"holidays"}`
     /// (`business_hours`); unset = always open.
     BUSINESS_HOURS = "CHAT_BUSINESS_HOURS";

@@ -480,6 +480,9 @@ pub trait Store: Send + Sync + 'static {
         webhook_id: &str,
         page: &Page,
     ) -> StoreResult<Vec<WebhookAttempt>>;
+    /// Removes the attempts logged, and the settled (delivered or failed) deliveries stored,
+    /// before `before`, and returns how many went; pending deliveries stay whatever their age.
+    async fn purge_webhook_history(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     /// Removes every reset token of `agent_id` (a password set another way makes its pending
     /// links moot) and returns how many there were.
     async fn drop_reset_tokens(&self, agent_id: &str) -> StoreResult<u64>;

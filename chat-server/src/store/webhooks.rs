@@ -8,6 +8,13 @@
 
 use chrono::{DateTime, Utc};
 
+/// The smallest id `crate::model::new_id` can make at `at`: ids are ULIDs, so every id made
+/// earlier sorts before it, and the id index answers "stored before `at`".
+pub fn first_id_at(at: DateTime<Utc>) -> String {
+    let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    ulid::Ulid::from_parts(ms, 0).to_string().to_lowercase()
+}
+
 /// A webhook endpoint as stored. The secret (`whsec_…`) is kept readable: every request is
 /// signed with it (unlike API tokens, whose secret only has to be recognised).
 #[derive(Clone, Debug, PartialEq, Eq)]

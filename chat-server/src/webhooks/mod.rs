@@ -60,6 +60,8 @@ pub struct WebhookSettings {
     pub lease: Duration,
     /// How long one request may take, connecting included.
     pub timeout: Duration,
+    /// CHAT_WEBHOOK_LOG_DAYS: how long the attempt log and settled deliveries are kept.
+    pub keep_log: Duration,
     /// How often the outbox is read without a wake-up (for other replicas' events).
     pub poll: Duration,
 }
@@ -72,6 +74,7 @@ impl Default for WebhookSettings {
             retry_for: Duration::from_secs(24 * 3600),
             lease: Duration::from_secs(30),
             timeout: Duration::from_secs(10),
+            keep_log: Duration::from_secs(30 * 86_400),
             poll: Duration::from_secs(1),
         }
     }

@@ -19,6 +19,9 @@ use crate::store::{DeliveryNext, StoreResult, WebhookAttempt, WebhookDelivery};
 const BATCH: u32 = 32;
 /// Retries back off exponentially from `retry_base` up to this.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// How often a replica removes history older than `keep_log` (every replica does: the deletes
+/// are idempotent and by id range, so one sweep finds little left by another).
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// Response bodies are not read: a receiver answers with its status.
 const USER_AGENT: &str = concat!("Atendo-Webhooks/", env!("CARGO_PKG_VERSION"));
 
@@ -57,7 +60,12 @@ impl Webhooks {
             .build()
             .expect("the webhook HTTP client builds (static settings)");
         tokio::spawn(async move {
+            let mut next_purge = tokio::time::Instant::now();
             loop {
+                if tokio::time::Instant::now() >= next_purge {
+                    this.purge_history().await;
+                    next_purge += PURGE_EVERY;
+                }
                 tokio::select! {
                     _ = stop.cancelled() => break,
                     done = this.send_due(&http, &metrics) => {
@@ -73,6 +81,17 @@ impl Webhooks {
                 }
             }
         })
+    }
+
+    async fn purge_history(&self) {
+        let keep = TimeDelta::from_std(self.settings.keep_log).unwrap_or(TimeDelta::days(30));
+        match self.store.purge_webhook_history(now() - keep).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "old webhook attempts and deliveries removed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "purging the webhook log failed; trying again later")
+            }
+        }
     }
 
     /// Claims and sends due deliveries until none are left.

@@ -297,3 +297,88 @@ pub async fn a_webhook_delivery_has_one_claimer_until_its_lease_runs_out_and_att
     );
     assert!(a.webhook_attempts("other", &ALL).await.unwrap().is_empty());
 }
+
+pub async fn purging_removes_old_attempts_and_settled_deliveries_but_never_pending_ones(
+    h: Harness,
+) {
+    let store = h.open().await;
+    let hook = endpoint(&["message.created"]);
+    store.create_webhook(hook.clone()).await.unwrap();
+    let (settled, pending) = (
+        event("message.created", "c1"),
+        event("message.created", "c2"),
+    );
+    store.enqueue_webhook_event(settled.clone()).await.unwrap();
+    store.enqueue_webhook_event(pending.clone()).await.unwrap();
+    let at = now();
+    let claimed = store
+        .claim_webhook_deliveries("r", at, at + TimeDelta::seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let id_of = |e: &NewWebhookEvent| {
+        claimed
+            .iter()
+            .find(|d| d.event_id == e.event_id)
+            .unwrap()
+            .id
+            .clone()
+    };
+    let (settled_id, pending_id) = (id_of(&settled), id_of(&pending));
+    let done = attempt(&hook.id, &settled.event_id, 1, "delivered");
+    let retry = attempt(&hook.id, &pending.event_id, 1, "retrying");
+    store
+        .finish_webhook_delivery(&settled_id, "r", done, DeliveryNext::Delivered)
+        .await
+        .unwrap();
+    store
+        .finish_webhook_delivery(&pending_id, "r", retry, DeliveryNext::RetryAt(at))
+        .await
+        .unwrap();
+
+    let before_all = at - TimeDelta::minutes(1);
+    assert_eq!(store.purge_webhook_history(before_all).await.unwrap(), 0);
+    assert_eq!(
+        store.webhook_attempts(&hook.id, &ALL).await.unwrap().len(),
+        2
+    );
+
+    // Everything so far is older than this; a later attempt is not.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let cut = now();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let later = attempt(&hook.id, &pending.event_id, 2, "retrying");
+    let again = store
+        .claim_webhook_deliveries("r", now(), now() + TimeDelta::seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    store
+        .finish_webhook_delivery(
+            &pending_id,
+            "r",
+            later.clone(),
+            DeliveryNext::RetryAt(now()),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.purge_webhook_history(cut).await.unwrap(),
+        3,
+        "two old attempts and the delivered delivery"
+    );
+    assert_eq!(
+        store.webhook_attempts(&hook.id, &ALL).await.unwrap(),
+        vec![later],
+        "the newer attempt stays"
+    );
+    assert!(store.webhook_delivery(&settled_id).await.unwrap().is_none());
+    let still = store.webhook_delivery(&pending_id).await.unwrap().unwrap();
+    assert_eq!(
+        (still.state, still.attempts),
+        (DeliveryState::Pending, 2),
+        "a pending delivery stays however old"
+    );
+    assert_eq!(store.purge_webhook_history(cut).await.unwrap(), 0);
+}

@@ -805,6 +805,13 @@ impl Store for MongoStore {
         self.page_of_webhook_attempts(webhook_id, page).await
     }
 
+    async fn purge_webhook_history(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<u64> {
+        self.delete_webhook_history(before).await
+    }
+
     async fn drop_reset_tokens(&self, agent_id: &str) -> StoreResult<u64> {
         self.delete_reset_tokens_of(agent_id).await
     }

@@ -23,6 +23,7 @@ use super::docs::bson_time;
 use super::errors::{is_duplicate_key, store_error};
 use super::inserted;
 use crate::model::new_id;
+use crate::store::webhooks::first_id_at;
 use crate::store::{
     DeliveryNext, DeliveryState, NewWebhookEvent, Page, StoreError, StoreResult, WebhookAttempt,
     WebhookDelivery, WebhookEndpoint,
@@ -373,5 +374,21 @@ impl MongoStore {
             .await
             .map_err(|e| store_error("reading webhook attempts", e))?;
         docs.iter().map(attempt).collect()
+    }
+
+    /// By `_id` range (ids are ULIDs), so the `_id` index finds what goes.
+    pub(super) async fn delete_webhook_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let bound = first_id_at(before);
+        let attempts = self
+            .webhook_attempts()
+            .delete_many(doc! { "_id": { "$lt": &bound } })
+            .await
+            .map_err(|e| store_error("purging old webhook attempts", e))?;
+        let deliveries = self
+            .webhook_deliveries()
+            .delete_many(doc! { "_id": { "$lt": &bound }, "state": { "$ne": "pending" } })
+            .await
+            .map_err(|e| store_error("purging settled webhook deliveries", e))?;
+        Ok(attempts.deleted_count + deliveries.deleted_count)
     }
 }

@@ -897,6 +897,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn purge_webhook_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.conns
+            .write(move |conn, path| webhooks::purge_history(conn, path, before))
+            .await
+    }
+
     async fn drop_reset_tokens(&self, agent_id: &str) -> StoreResult<u64> {
         let agent_id = agent_id.to_string();
         self.conns

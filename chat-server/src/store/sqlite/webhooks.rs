@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::connections::in_transaction;
 use super::rows::{conflict_or, millis, store_error};
 use crate::model::new_id;
+use crate::store::webhooks::first_id_at;
 use crate::store::{
     DeliveryNext, DeliveryState, NewWebhookEvent, Page, StoreError, StoreResult, WebhookAttempt,
     WebhookDelivery, WebhookEndpoint,
@@ -260,4 +261,25 @@ pub fn attempts(
     ))?;
     let rows = stmt.query_map(params![webhook_id, before, page.limit], attempt)?;
     rows.collect()
+}
+
+/// Both by primary key range (ids are ULIDs): no scan of what stays.
+pub fn purge_history(
+    conn: &mut Connection,
+    path: &Path,
+    before: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let bound = first_id_at(before);
+    in_transaction(conn, path, |tx| {
+        let attempts = tx
+            .execute("DELETE FROM webhook_attempts WHERE id < ?", [&bound])
+            .map_err(|e| store_error(path, e))?;
+        let deliveries = tx
+            .execute(
+                "DELETE FROM webhook_deliveries WHERE id < ? AND state != 'pending'",
+                [&bound],
+            )
+            .map_err(|e| store_error(path, e))?;
+        Ok((attempts + deliveries) as u64)
+    })
 }
