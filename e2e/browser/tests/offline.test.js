@@ -8,12 +8,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { env, launch, watch } from './harness.js';
+import { freePort, startChatServer, stop } from './processes.js';
 
 const bin = process.env.E2E_CHAT_BIN;
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, locale: 'pt-BR' };
@@ -22,17 +21,6 @@ let chat;
 let server;
 let browser;
 const problems = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Every day all day in UTC+14, but today and tomorrow there are holidays: closed until then. */
 function closedToday() {
@@ -44,37 +32,16 @@ function closedToday() {
 }
 
 async function startServer(port) {
-  const log = fs.openSync(path.join(dir, 'chat-server.log'), 'a');
   const nowhere = await freePort(); // an SMTP relay that is down: mail waits in the outbox
-  const child = spawn(bin, [], {
-    cwd: dir,
-    stdio: ['ignore', log, log],
-    env: {
-      PATH: process.env.PATH,
-      CHAT_LISTEN: `127.0.0.1:${port}`,
-      CHAT_STORE: path.join(dir, 'data'),
-      CHAT_UPLOAD_DIR: path.join(dir, 'uploads'),
-      CHAT_ADMIN_EMAIL: env.adminEmail,
-      CHAT_ADMIN_PASSWORD: env.adminPassword,
-      CHAT_BRAND_LOCALE: 'pt-BR',
-      CHAT_BUSINESS_HOURS: closedToday(),
-      CHAT_SMTP_URL: `smtp://127.0.0.1:${nowhere}?tls=none`,
-      CHAT_MAIL_FROM: 'ACME <suporte@acme.test>',
-      CHAT_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    },
+  return startChatServer(dir, port, {
+    CHAT_ADMIN_EMAIL: env.adminEmail,
+    CHAT_ADMIN_PASSWORD: env.adminPassword,
+    CHAT_BRAND_LOCALE: 'pt-BR',
+    CHAT_BUSINESS_HOURS: closedToday(),
+    CHAT_SMTP_URL: `smtp://127.0.0.1:${nowhere}?tls=none`,
+    CHAT_MAIL_FROM: 'ACME <suporte@acme.test>',
+    CHAT_PUBLIC_URL: `http://127.0.0.1:${port}`,
   });
-  fs.closeSync(log);
-  for (let i = 0; i < 150; i++) {
-    if (child.exitCode !== null) throw new Error(`chat-server exited early; see ${dir}/chat-server.log`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health/live`)).ok) return child;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  child.kill('SIGKILL');
-  throw new Error('chat-server did not become ready in 30s');
 }
 
 async function call(method, p, token, body) {
@@ -95,7 +62,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) server.kill('SIGTERM');
+  await stop(server);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 

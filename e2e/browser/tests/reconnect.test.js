@@ -4,12 +4,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { env, launch, watch } from './harness.js';
+import { freePort, startChatServer, stop } from './processes.js';
 
 const bin = process.env.E2E_CHAT_BIN;
 let dir;
@@ -19,55 +18,19 @@ let browser;
 let visitor;
 const problems = [];
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
+function startServer() {
+  return startChatServer(dir, port, {
+    CHAT_SIGNING_KEY: 'reconnect-test-signing-key-0123456789abcdef',
+    CHAT_ADMIN_EMAIL: env.adminEmail,
+    CHAT_ADMIN_PASSWORD: env.adminPassword,
+    CHAT_BRAND_LOCALE: 'pt-BR',
   });
-}
-
-async function startServer() {
-  const log = fs.openSync(path.join(dir, 'chat-server.log'), 'a');
-  const child = spawn(bin, [], {
-    cwd: dir,
-    stdio: ['ignore', log, log],
-    env: {
-      PATH: process.env.PATH,
-      CHAT_LISTEN: `127.0.0.1:${port}`,
-      CHAT_STORE: path.join(dir, 'data'),
-      CHAT_UPLOAD_DIR: path.join(dir, 'uploads'),
-      CHAT_SIGNING_KEY: 'reconnect-test-signing-key-0123456789abcdef',
-      CHAT_ADMIN_EMAIL: env.adminEmail,
-      CHAT_ADMIN_PASSWORD: env.adminPassword,
-      CHAT_BRAND_LOCALE: 'pt-BR',
-      CHAT_SHUTDOWN_GRACE_SECS: '1',
-    },
-  });
-  fs.closeSync(log);
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  for (let i = 0; i < 150; i++) {
-    if (child.exitCode !== null) throw new Error(`chat-server exited early; see ${dir}/chat-server.log`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health/live`)).ok) return { child, exited };
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  child.kill('SIGKILL');
-  throw new Error('chat-server did not become ready in 30s');
 }
 
 async function stopServer() {
-  if (!server) return;
-  const { child, exited } = server;
+  const running = server;
   server = null;
-  if (child.exitCode === null) child.kill('SIGTERM');
-  await exited;
+  await stop(running);
 }
 
 before(async () => {

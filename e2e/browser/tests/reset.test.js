@@ -7,13 +7,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { env, launch, watch } from './harness.js';
+import { freePort, listening, start, startChatServer, stop } from './processes.js';
 
 const bin = process.env.E2E_CHAT_BIN;
 const python = process.env.E2E_PYTHON;
@@ -27,42 +26,6 @@ let smtp;
 let server;
 let browser;
 const problems = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `command` and waits until `ready()` holds; the child is killed if it never does. */
-async function start(what, command, args, options, ready) {
-  const child = spawn(command, args, options);
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  for (let i = 0; i < 150; i++) {
-    if (child.exitCode !== null) throw new Error(`${what} exited early; see ${dir}`);
-    if (await ready().catch(() => false)) return { child, exited };
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`${what} did not become ready in 30s`);
-}
-
-async function stop(proc) {
-  if (!proc) return;
-  if (proc.child.exitCode === null) proc.child.kill('SIGTERM');
-  await proc.exited;
-}
-
-const listening = (port) =>
-  new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
-    s.on('error', () => resolve(false));
-  });
 
 /** The mails received so far, oldest first. */
 function mails() {
@@ -120,31 +83,16 @@ before(async () => {
   );
   const port = await freePort();
   chatUrl = `http://127.0.0.1:${port}`;
-  server = await start(
-    'chat-server',
-    bin,
-    [],
-    {
-      cwd: dir,
-      stdio: ['ignore', log('chat-server.log'), log('chat-server.log')],
-      env: {
-        PATH: process.env.PATH,
-        CHAT_LISTEN: `127.0.0.1:${port}`,
-        CHAT_PUBLIC_URL: chatUrl,
-        CHAT_STORE: path.join(dir, 'data'),
-        CHAT_UPLOAD_DIR: path.join(dir, 'uploads'),
-        CHAT_BUS: 'local',
-        CHAT_BRAND_LOCALE: 'en',
-        CHAT_SHUTDOWN_GRACE_SECS: '1',
-        CHAT_ADMIN_EMAIL: ADMIN.email,
-        CHAT_ADMIN_PASSWORD: ADMIN.password,
-        CHAT_SMTP_URL: `smtp://atendo:mail-secret@127.0.0.1:${smtpPort}?tls=none`,
-        CHAT_MAIL_FROM: 'ACME Support <support@acme.test>',
-        CHAT_MAIL_RETRY_BASE_SECS: '1',
-      },
-    },
-    async () => (await fetch(`${chatUrl}/health/live`)).ok,
-  );
+  server = await startChatServer(dir, port, {
+    CHAT_PUBLIC_URL: chatUrl,
+    CHAT_BUS: 'local',
+    CHAT_BRAND_LOCALE: 'en',
+    CHAT_ADMIN_EMAIL: ADMIN.email,
+    CHAT_ADMIN_PASSWORD: ADMIN.password,
+    CHAT_SMTP_URL: `smtp://atendo:mail-secret@127.0.0.1:${smtpPort}?tls=none`,
+    CHAT_MAIL_FROM: 'ACME Support <support@acme.test>',
+    CHAT_MAIL_RETRY_BASE_SECS: '1',
+  });
   browser = await launch();
 });
 

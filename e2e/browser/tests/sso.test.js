@@ -6,12 +6,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { env, launch, watch, tapSocket } from './harness.js';
+import { freePort, startChatServer, stop } from './processes.js';
 import { startIssuer } from '../oidc-issuer.js';
 
 const bin = process.env.E2E_CHAT_BIN;
@@ -33,52 +32,18 @@ let server;
 let browser;
 const problems = [];
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
+function startServer(port) {
+  return startChatServer(dir, port, {
+    CHAT_PUBLIC_URL: chatUrl,
+    CHAT_BUS: 'local',
+    CHAT_BRAND_LOCALE: 'en',
+    CHAT_OIDC_ISSUER: issuer.url,
+    CHAT_OIDC_AUDIENCE: CLIENT_ID,
+    CHAT_OIDC_JWKS_URL: `${issuer.url}/jwks.json`,
+    CHAT_OIDC_ALLOWED_DOMAINS: 'acme.test',
+    CHAT_OIDC_ADMIN_GROUP: 'atendo-admins',
+    CHAT_OIDC_DISPLAY_NAME: ISSUER_NAME,
   });
-}
-
-async function startServer(port) {
-  const log = fs.openSync(path.join(dir, 'chat-server.log'), 'a');
-  const child = spawn(bin, [], {
-    cwd: dir,
-    stdio: ['ignore', log, log],
-    env: {
-      PATH: process.env.PATH,
-      CHAT_LISTEN: `127.0.0.1:${port}`,
-      CHAT_PUBLIC_URL: chatUrl,
-      CHAT_STORE: path.join(dir, 'data'),
-      CHAT_UPLOAD_DIR: path.join(dir, 'uploads'),
-      CHAT_BUS: 'local',
-      CHAT_BRAND_LOCALE: 'en',
-      CHAT_SHUTDOWN_GRACE_SECS: '1',
-      CHAT_OIDC_ISSUER: issuer.url,
-      CHAT_OIDC_AUDIENCE: CLIENT_ID,
-      CHAT_OIDC_JWKS_URL: `${issuer.url}/jwks.json`,
-      CHAT_OIDC_ALLOWED_DOMAINS: 'acme.test',
-      CHAT_OIDC_ADMIN_GROUP: 'atendo-admins',
-      CHAT_OIDC_DISPLAY_NAME: ISSUER_NAME,
-    },
-  });
-  fs.closeSync(log);
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  for (let i = 0; i < 150; i++) {
-    if (child.exitCode !== null) throw new Error(`chat-server exited early; see ${dir}/chat-server.log`);
-    try {
-      if ((await fetch(`${chatUrl}/health/live`)).ok) return { child, exited };
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  child.kill('SIGKILL');
-  throw new Error('chat-server did not become ready in 30s');
 }
 
 /** A REST call to this file's chat-server; fails the test on an error status. */
@@ -133,10 +98,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (server) {
-    if (server.child.exitCode === null) server.child.kill('SIGTERM');
-    await server.exited;
-  }
+  await stop(server);
   await issuer?.close();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
