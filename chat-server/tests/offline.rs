@@ -17,39 +17,15 @@ use std::time::{Duration, Instant};
 
 use chrono::{Days, FixedOffset, NaiveTime, Utc};
 use common::binary::{self, Replica};
+use common::http::call;
+use common::mail::{self, header};
 use common::{ADMIN_EMAIL, ADMIN_PASSWORD, TestServer, Ws, str_of};
 use serde_json::{Value, json};
-use testkit::smtp::{Smtp, spawn_smtp};
+use testkit::smtp::spawn_smtp;
 
 const AGENT_PASSWORD: &str = "quiet-meadow-harbour-9";
 /// Far above a bus round trip plus the 1 s look each replica takes at the desk.
 const SETTLE: Duration = Duration::from_secs(5);
-
-async fn call(
-    base: &str,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let http = reqwest::Client::new();
-    let url = format!("{base}/api/v1{path}");
-    let mut req = match method {
-        "GET" => http.get(url),
-        "PATCH" => http.patch(url),
-        _ => http.post(url),
-    };
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 async fn login(base: &str, email: &str, password: &str) -> String {
     let (status, body) = call(
@@ -120,29 +96,6 @@ async fn online(r: &Replica, token: &str) -> Ws {
     ws
 }
 
-fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
-    let prefix = format!("{}:", name.to_ascii_lowercase());
-    mail.lines()
-        .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
-        .map(|l| l[prefix.len()..].trim())
-}
-
-fn mail_env(smtp: &Smtp) -> Vec<(&'static str, String)> {
-    vec![
-        ("CHAT_SMTP_URL", smtp.url.clone()),
-        (
-            "CHAT_MAIL_FROM",
-            "ACME Suporte <suporte@acme.test>".to_string(),
-        ),
-        ("CHAT_PUBLIC_URL", "https://acme.chat.test".to_string()),
-        ("CHAT_BRAND_PRODUCT_NAME", "ACME Suporte".to_string()),
-        // Retries 1 s apart and short leases, so a test does not wait minutes.
-        ("CHAT_MAIL_RETRY_BASE_SECS", "1".to_string()),
-        ("CHAT_MAIL_LEASE_SECS", "3".to_string()),
-        ("CHAT_LOGIN_ADDRESS_RATE", "100000".to_string()),
-    ]
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offline_message_reaches_every_admin_through_a_mail_outage_and_restarts_and_the_desk_opening_opens_it()
  {
@@ -152,7 +105,7 @@ async fn an_offline_message_reaches_every_admin_through_a_mail_outage_and_restar
     let store_uri = mongo.database_uri(&database).await;
     let smtp = spawn_smtp().expect("SMTP server");
     let mut env = binary::deployment_env(&redis.url, store_uri.clone());
-    env.extend(mail_env(&smtp));
+    env.extend(mail::env(&smtp));
     let mut a = binary::start(&env);
     let mut b = binary::start(&env);
     let admin = login(&a.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -267,13 +220,7 @@ async fn an_offline_message_reaches_every_admin_through_a_mail_outage_and_restar
     let store = chat_server::store::mongo::MongoStore::open(&store_uri, &database)
         .await
         .unwrap();
-    let mail_id = header(&mails[0], "Message-ID")
-        .unwrap()
-        .trim_matches(['<', '>'])
-        .split('@')
-        .next()
-        .unwrap()
-        .to_string();
+    let mail_id = mail::message_id(&mails[0]);
     let stored = chat_server::store::Store::outbox_mail(&store, &mail_id)
         .await
         .unwrap()
@@ -498,7 +445,7 @@ async fn a_visitor_gets_the_transcript_by_mail_when_the_conversation_is_resolved
     let store_uri = mongo.database_uri(&testkit::unique("transcript")).await;
     let smtp = spawn_smtp().expect("SMTP server");
     let mut env = binary::deployment_env(&redis.url, store_uri);
-    env.extend(mail_env(&smtp));
+    env.extend(mail::env(&smtp));
     let a = binary::start(&env);
     let b = binary::start(&env);
     let admin = login(&a.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;

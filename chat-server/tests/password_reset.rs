@@ -13,6 +13,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::binary::{self, Replica};
+use common::http::call;
+use common::mail::{self, decoded};
 use common::{ADMIN_EMAIL, ADMIN_PASSWORD, SIGNING_KEY, TestServer};
 use serde_json::{Value, json};
 use testkit::smtp::{Smtp, spawn_smtp, spawn_smtps};
@@ -20,7 +22,7 @@ use testkit::smtp::{Smtp, spawn_smtp, spawn_smtps};
 const NEW_PASSWORD: &str = "violet-harbour-lantern-42";
 
 fn env_for(store: &std::path::Path, smtp: &Smtp) -> Vec<(&'static str, String)> {
-    vec![
+    let mut env = vec![
         ("CHAT_STORE", store.display().to_string()),
         (
             "CHAT_UPLOAD_DIR",
@@ -29,42 +31,9 @@ fn env_for(store: &std::path::Path, smtp: &Smtp) -> Vec<(&'static str, String)> 
         ("CHAT_SIGNING_KEY", SIGNING_KEY.to_string()),
         ("CHAT_ADMIN_EMAIL", ADMIN_EMAIL.to_string()),
         ("CHAT_ADMIN_PASSWORD", ADMIN_PASSWORD.to_string()),
-        ("CHAT_LOGIN_ADDRESS_RATE", "100000".to_string()),
-        ("CHAT_SMTP_URL", smtp.url.clone()),
-        (
-            "CHAT_MAIL_FROM",
-            "ACME Suporte <suporte@acme.test>".to_string(),
-        ),
-        ("CHAT_PUBLIC_URL", "https://acme.chat.test".to_string()),
-        // Retries 1 s apart and short leases, so a test does not wait minutes.
-        ("CHAT_MAIL_RETRY_BASE_SECS", "1".to_string()),
-        ("CHAT_MAIL_LEASE_SECS", "3".to_string()),
-    ]
-}
-
-async fn call(
-    base: &str,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let http = reqwest::Client::new();
-    let url = format!("{base}/api/v1{path}");
-    let mut req = match method {
-        "GET" => http.get(url),
-        _ => http.post(url),
-    };
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    ];
+    env.extend(mail::env(smtp));
+    env
 }
 
 async fn login(base: &str, password: &str) -> Result<String, (u16, Value)> {
@@ -105,29 +74,6 @@ async fn confirm(base: &str, token: &str, password: &str) -> (u16, Value) {
     .await
 }
 
-/// The mail's body with quoted-printable soft breaks and escapes undone.
-fn decoded(mail: &str) -> String {
-    let unfolded = mail.replace("=\r\n", "").replace("=\n", "");
-    let mut out = String::new();
-    let mut rest = unfolded.as_str();
-    while let Some(i) = rest.find('=') {
-        out.push_str(&rest[..i]);
-        let hex = rest.get(i + 1..i + 3).unwrap_or("");
-        match u8::from_str_radix(hex, 16) {
-            Ok(b) if hex.len() == 2 => {
-                out.push(b as char);
-                rest = &rest[i + 3..];
-            }
-            _ => {
-                out.push('=');
-                rest = &rest[i + 1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 /// The token of the reset link in `mail`, after checking the link's shape.
 fn reset_token(mail: &str) -> String {
     let body = decoded(mail);
@@ -139,21 +85,6 @@ fn reset_token(mail: &str) -> String {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect()
-}
-
-/// The outbox id the mail was sent under (its Message-ID).
-fn message_id(mail: &str) -> String {
-    let line = mail
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
-        .expect("a Message-ID header");
-    line.split_once('<')
-        .unwrap()
-        .1
-        .split_once('@')
-        .unwrap()
-        .0
-        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -344,7 +275,7 @@ async fn a_mail_refused_while_the_server_is_killed_arrives_exactly_once_after_a_
         "the link still works"
     );
 
-    let id = message_id(&mails[0]);
+    let id = mail::message_id(&mails[0]);
     let store = chat_server::store::sqlite::SqliteStore::open(dir.path())
         .await
         .unwrap();

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod http;
+pub mod mail;
 
 use std::time::Duration;
 
