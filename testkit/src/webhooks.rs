@@ -94,9 +94,10 @@ impl Receiver {
 
     /// Every request received so far, oldest first, one JSON object per line (see the script).
     pub fn received(&self) -> Vec<String> {
-        std::fs::read_to_string(self.file("received.jsonl"))
-            .map(|t| t.lines().map(str::to_string).collect())
-            .unwrap_or_default()
+        let text = std::fs::read_to_string(self.file("received.jsonl")).unwrap_or_default();
+        // The receiver may be writing a line right now: only whole lines count.
+        let whole = text.rfind('\n').map_or("", |end| &text[..end]);
+        whole.lines().map(str::to_string).collect()
     }
 
     /// Waits until `done` holds for the requests received; fails after `timeout`.

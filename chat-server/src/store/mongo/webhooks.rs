@@ -307,18 +307,9 @@ impl MongoStore {
                 "$set": { "state": DeliveryState::Failed.as_str(), "body": "" },
             },
         };
-        let done = self
-            .webhook_deliveries()
-            .update_one(
-                doc! { "_id": id, "claimed_by": claimer, "state": "pending" },
-                update,
-            )
-            .await
-            .map_err(|e| store_error(&format!("updating webhook delivery {id}"), e))?;
-        if done.matched_count != 1 {
-            return Ok(false);
-        }
-        // A second document: a crash between the two loses this log line, never the delivery.
+        // Two documents, the log line first: a crash between the two leaves an attempt logged
+        // and the delivery pending, to be sent (and logged) again, so the log never misses an
+        // attempt that happened. A claim lost meanwhile takes its line back out.
         let mut log = doc! {
             "_id": &a.id,
             "webhook_id": &a.webhook_id,
@@ -336,6 +327,21 @@ impl MongoStore {
         }
         let result = self.webhook_attempts().insert_one(log).await;
         inserted(|| format!("webhook attempt {}", a.id), result)?;
+        let done = self
+            .webhook_deliveries()
+            .update_one(
+                doc! { "_id": id, "claimed_by": claimer, "state": "pending" },
+                update,
+            )
+            .await
+            .map_err(|e| store_error(&format!("updating webhook delivery {id}"), e))?;
+        if done.matched_count != 1 {
+            self.webhook_attempts()
+                .delete_one(doc! { "_id": &a.id })
+                .await
+                .map_err(|e| store_error(&format!("removing webhook attempt {}", a.id), e))?;
+            return Ok(false);
+        }
         Ok(true)
     }
 
