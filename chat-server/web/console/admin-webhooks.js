@@ -56,10 +56,11 @@ export class WebhooksSection {
     );
     this.secret = h('div', { class: 'secret-slot' });
     this.log = new DeliveryLog(deps);
+    this.heading = h('h2', { id: 'admin-webhooks-title', tabindex: '-1' }, w.title);
     this.element = h(
       'section',
       { class: 'admin-section', 'aria-labelledby': 'admin-webhooks-title' },
-      h('h2', { id: 'admin-webhooks-title' }, w.title),
+      this.heading,
       h('p', { class: 'muted' }, w.hint),
       h(
         'table',
@@ -194,6 +195,8 @@ export class WebhooksSection {
       await this.deps.request('DELETE', `/api/v1/webhooks/${encodeURIComponent(e.id)}`);
       if (this.log.shows(e.id)) this.log.close();
       await this.refresh();
+      // The row and its buttons are gone: the keyboard goes on from the section's heading.
+      this.heading.focus();
     } catch (err) {
       error.textContent = errorText(err, this.deps.t);
     }

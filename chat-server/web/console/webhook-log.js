@@ -48,7 +48,8 @@ export class DeliveryLog {
     const t = deps.t;
     this.endpoint = null;
     this.next = null;
-    this.title = h('h3', { id: 'webhook-log-title' });
+    // Focused when opened, so a screen reader announces whose log this is.
+    this.title = h('h3', { id: 'webhook-log-title', tabindex: '-1' });
     this.rows = h('tbody');
     this.empty = h('p', { class: 'muted' }, t.webhooks.noDeliveries);
     this.error = h('p', { class: 'form-error', role: 'alert' });
@@ -85,7 +86,7 @@ export class DeliveryLog {
     this.title.textContent = this.deps.t.webhooks.logFor(endpoint.url);
     this.element.hidden = false;
     await this.refresh();
-    this.title.scrollIntoView({ block: 'nearest' });
+    this.title.focus();
   }
 
   close() {

@@ -252,6 +252,7 @@ test('a visitor’s conversation and messages show in the delivery log as delive
   await section.getByRole('button', { name: `Delivery log ${receivers.ok.url}` }).click();
   const log = section.getByRole('region', { name: `Delivery log: ${receivers.ok.url}` });
   await log.waitFor();
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'webhook-log-title');
   const rows = log.locator('tbody tr');
   await refreshUntil(log, rows.nth(1));
   assert.deepEqual(await rows.locator('code').allTextContents(), ['message.created', 'conversation.created'], 'newest first');
@@ -316,6 +317,8 @@ test('a receiver answering 500 shows as retrying, then given up, with its status
   await row.getByRole('button', { name: 'Delete', exact: true }).click();
   await row.waitFor({ state: 'detached' });
   assert.ok(await page.locator('#webhook-log').isHidden(), 'its log goes with it');
+  // The keyboard goes on from the section's heading, not from a button that is gone.
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'admin-webhooks-title');
 
   const okRow = section.locator('tr[data-webhook-id]', { hasText: receivers.ok.url });
   await okRow.getByRole('button', { name: `Delete ${receivers.ok.url}` }).click();
