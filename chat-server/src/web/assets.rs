@@ -120,6 +120,18 @@ pub static ASSETS: &[Asset] = &[
         Console
     ),
     asset!(
+        "/assets/console/admin-webhooks.js",
+        "console/admin-webhooks.js",
+        JS,
+        Console
+    ),
+    asset!(
+        "/assets/console/webhook-log.js",
+        "console/webhook-log.js",
+        JS,
+        Console
+    ),
+    asset!(
         "/assets/console/admin-teams.js",
         "console/admin-teams.js",
         JS,

@@ -1,15 +1,16 @@
 // The admin area (#/admin), apart from the conversations: one section per concern, each its own
-// module with the same shape, `{ element, load() }`. Webhooks and API tokens join as further
-// entries of SECTIONS.
+// module with the same shape, `{ element, load() }`. API tokens join as a further entry of
+// SECTIONS.
 
 import { AgentsSection } from './admin-agents.js';
 import { TeamsSection } from './admin-teams.js';
 import { CannedSection } from './admin-canned.js';
 import { DataSection } from './admin-data.js';
+import { WebhooksSection } from './admin-webhooks.js';
 
-const SECTIONS = [AgentsSection, TeamsSection, CannedSection, DataSection];
+const SECTIONS = [AgentsSection, TeamsSection, CannedSection, WebhooksSection, DataSection];
 
-/** `deps`: what the sections need ({ request, t, me, origin, token(), onAgentsChanged }). */
+/** `deps`: what the sections need ({ request, t, locale, me, origin, token(), onAgentsChanged }). */
 export class AdminArea {
   constructor(deps) {
     this.view = document.getElementById('admin-view');

@@ -304,7 +304,7 @@ function startApp(place) {
     },
   });
   running = { socket };
-  const admin = session.role === 'admin' ? new AdminArea({ request, t, me, origin: location.origin, token: () => session.token, onAgentsChanged: () => team.load() }) : null;
+  const admin = session.role === 'admin' ? new AdminArea({ request, t, locale, me, origin: location.origin, token: () => session.token, onAgentsChanged: () => team.load() }) : null;
   $('#nav-admin').hidden = !admin;
   const account = new AccountView({
     request,
