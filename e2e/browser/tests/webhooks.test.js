@@ -11,14 +11,13 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { env, launch, watch, adminSession, openConsole } from './harness.js';
+import { freePort, startChatServer, stop } from './processes.js';
 
 const bin = process.env.E2E_CHAT_BIN;
 const ADMIN = { email: 'owner@hooks.test', password: 'the-webhooks-admin-password-1' };
@@ -30,17 +29,6 @@ let browser;
 /** Receivers on 127.0.0.1: `ok` answers 204 and keeps every request, `broken` answers 500. */
 const receivers = {};
 const problems = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A receiver answering `status` to every POST, keeping each request's headers and raw body. */
 function receiver(status) {
@@ -104,41 +92,25 @@ before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atendo-webhooks-'));
   const port = await freePort();
   chatUrl = `http://127.0.0.1:${port}`;
-  const log = fs.openSync(path.join(dir, 'chat-server.log'), 'a');
-  const child = spawn(bin, [], {
-    cwd: dir,
-    stdio: ['ignore', log, log],
-    env: {
-      PATH: process.env.PATH,
-      CHAT_LISTEN: `127.0.0.1:${port}`,
-      CHAT_PUBLIC_URL: chatUrl,
-      CHAT_STORE: path.join(dir, 'data'),
-      CHAT_UPLOAD_DIR: path.join(dir, 'uploads'),
-      CHAT_BUS: 'local',
-      CHAT_BRAND_LOCALE: 'en',
-      CHAT_SHUTDOWN_GRACE_SECS: '1',
-      CHAT_ADMIN_EMAIL: ADMIN.email,
-      CHAT_ADMIN_PASSWORD: ADMIN.password,
-      CHAT_WEBHOOK_ALLOW_PRIVATE: 'true',
-      CHAT_WEBHOOK_RETRY_BASE_MS: '300',
-      CHAT_WEBHOOK_RETRY_FOR_SECS: '3',
-      // Twenty-odd messages in a row from one visitor.
-      CHAT_WS_RATE: '1000',
-      CHAT_WS_BURST: '1000',
-    },
+  server = await startChatServer(dir, port, {
+    CHAT_PUBLIC_URL: chatUrl,
+    CHAT_BUS: 'local',
+    CHAT_BRAND_LOCALE: 'en',
+    CHAT_ADMIN_EMAIL: ADMIN.email,
+    CHAT_ADMIN_PASSWORD: ADMIN.password,
+    CHAT_WEBHOOK_ALLOW_PRIVATE: 'true',
+    CHAT_WEBHOOK_RETRY_BASE_MS: '300',
+    CHAT_WEBHOOK_RETRY_FOR_SECS: '3',
+    // Twenty-odd messages in a row from one visitor.
+    CHAT_WS_RATE: '1000',
+    CHAT_WS_BURST: '1000',
   });
-  server = { child, exited: new Promise((resolve) => child.once('exit', resolve)) };
-  await until('chat-server ready', async () => {
-    if (child.exitCode !== null) throw new Error(`chat-server exited early; see ${dir}/chat-server.log`);
-    return fetch(`${chatUrl}/health/live`).then((r) => r.ok, () => false);
-  }, 30_000);
   browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
-  if (server && server.child.exitCode === null) server.child.kill('SIGTERM');
-  await server?.exited;
+  await stop(server);
   for (const r of Object.values(receivers)) r.srv.close();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
