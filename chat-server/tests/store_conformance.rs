@@ -488,7 +488,58 @@ mod mongodb_only {
             ])
             .await
             .unwrap();
+        // A resolved one: the visitor wrote at `at`, an agent answered 5 minutes later, and it
+        // was last changed (resolved) an hour later.
+        let later = |mins: i64| {
+            ::mongodb::bson::DateTime::from_millis(at.timestamp_millis() + mins * 60_000)
+        };
+        raw.collection::<Document>("conversations")
+            .insert_one(doc! {
+                "_id": "01done", "status": "resolved", "visitor": { "id": "01vis" },
+                "assignee": "01old", "created_at": at, "updated_at": later(60), "last_seq": 2_i64,
+            })
+            .await
+            .unwrap();
+        raw.collection::<Document>("messages")
+            .insert_many([
+                doc! { "_id": "01d1", "conversation_id": "01done", "seq": 1_i64,
+                "author": { "kind": "visitor", "id": "01vis" }, "body": "Oi",
+                "attachments": [], "created_at": at },
+                doc! { "_id": "01d2", "conversation_id": "01done", "seq": 2_i64,
+                "author": { "kind": "agent", "id": "01old" }, "body": "Olá!",
+                "attachments": [], "created_at": later(5) },
+            ])
+            .await
+            .unwrap();
         let store = store::open(&uri.parse().unwrap()).await.unwrap();
+
+        // Reports see the older conversations' times as the embedded store's migration does.
+        let ms = |t: ::mongodb::bson::DateTime| {
+            chrono::DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap()
+        };
+        let mut facts = store
+            .report_facts(ms(later(-1)), ms(later(1)))
+            .await
+            .unwrap();
+        facts.sort_by_key(|f| f.resolved);
+        let times: Vec<_> = facts
+            .iter()
+            .map(|f| {
+                (
+                    f.resolved,
+                    f.resolved_at,
+                    f.first_visitor_at,
+                    f.first_response_at,
+                )
+            })
+            .collect();
+        assert_eq!(
+            times,
+            vec![
+                (false, None, Some(ms(at)), Some(ms(at))),
+                (true, Some(ms(later(60))), Some(ms(at)), Some(ms(later(5)))),
+            ]
+        );
         let conversation = store.conversation("01conv").await.unwrap().unwrap();
         assert_eq!(
             (conversation.last_seq, conversation.last_public_seq),

@@ -169,6 +169,7 @@ impl MongoStore {
         };
         store.create_indexes().await?;
         store.backfill_search_words().await?;
+        store.backfill_report_facts().await?;
         Ok(store)
     }
 }

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use mongodb::bson::doc;
+use mongodb::bson::{Document, doc};
 use mongodb::options::ReturnDocument;
 use serde::Deserialize;
 
@@ -136,5 +136,67 @@ impl MongoStore {
                 .map_err(|e| store_error(what, e))?;
         }
         Ok(())
+    }
+
+    /// Conversations stored before reports existed have no resolution or message times. Once
+    /// per database (a marker in `meta`, as for search): a resolved one takes `updated_at` as its
+    /// resolution time (the best record there is, as on the embedded store), and each gets the
+    /// times its stored messages give, by `$min`, so an append racing this keeps the earlier
+    /// time. Replicas starting together may both run it; they write the same values.
+    pub(super) async fn backfill_report_facts(&self) -> StoreResult<()> {
+        let what = "working out report times for older conversations";
+        let marker = doc! { "_id": "report_facts_backfilled" };
+        let seen = self.meta.find_one(marker.clone()).await;
+        if seen.map_err(|e| store_error(what, e))?.is_some() {
+            return Ok(());
+        }
+        let mut old = self
+            .conversations
+            .clone_with_type::<Document>()
+            .find(doc! { "first_visitor_at": { "$exists": false } })
+            .projection(doc! { "_id": 1, "status": 1, "updated_at": 1, "resolved_at": 1 })
+            .await
+            .map_err(|e| store_error(what, e))?;
+        while let Some(c) = old.try_next().await.map_err(|e| store_error(what, e))? {
+            let Ok(id) = c.get_str("_id") else { continue };
+            let messages: Vec<crate::model::Message> = self
+                .messages
+                .find(doc! { "conversation_id": id })
+                .await
+                .map_err(|e| store_error(what, e))?
+                .map_ok(crate::model::Message::from)
+                .try_collect()
+                .await
+                .map_err(|e| store_error(what, e))?;
+            let mut earliest = Document::new();
+            let (first_visitor_at, first_response_at) = message_times(&messages);
+            if let Some(t) = first_visitor_at {
+                earliest.insert("first_visitor_at", bson_time(t));
+            }
+            if let Some(t) = first_response_at {
+                earliest.insert("first_response_at", bson_time(t));
+            }
+            if !earliest.is_empty() {
+                self.conversations
+                    .update_one(doc! { "_id": id }, doc! { "$min": earliest })
+                    .await
+                    .map_err(|e| store_error(what, e))?;
+            }
+            let resolved = c.get_str("status") == Ok("resolved");
+            let unstamped = c.get_datetime("resolved_at").is_err();
+            if let (true, true, Ok(updated)) = (resolved, unstamped, c.get_datetime("updated_at")) {
+                self.conversations
+                    .update_one(
+                        doc! { "_id": id, "status": "resolved", "resolved_at": null },
+                        doc! { "$set": { "resolved_at": *updated } },
+                    )
+                    .await
+                    .map_err(|e| store_error(what, e))?;
+            }
+        }
+        match self.meta.insert_one(marker).await {
+            Err(e) if !super::errors::is_duplicate_key(&e) => Err(store_error(what, e)),
+            _ => Ok(()),
+        }
     }
 }
