@@ -550,3 +550,77 @@ async fn a_visitor_gets_the_transcript_by_mail_when_the_conversation_is_resolved
         "offline: the transcript asked for reached the visitor {took:?} after the resolution"
     );
 }
+
+/// A crash between storing the offline message and queuing its mail: the message is stored (as
+/// the killed server left it), the mail is not. The widget sends again with the same
+/// client_msg_id, and that replay queues the mail: the admin gets it once, however often the
+/// visitor retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_offline_message_queues_the_mail_a_crash_lost_and_only_once() {
+    use chat_server::model::{Author, AuthorKind, NewMessage};
+    use chat_server::store::Store;
+
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = spawn_smtp().expect("SMTP server");
+    let mut env = vec![
+        ("CHAT_STORE", dir.path().display().to_string()),
+        (
+            "CHAT_UPLOAD_DIR",
+            dir.path().join("uploads").display().to_string(),
+        ),
+        ("CHAT_SIGNING_KEY", common::SIGNING_KEY.to_string()),
+        ("CHAT_ADMIN_EMAIL", ADMIN_EMAIL.to_string()),
+        ("CHAT_ADMIN_PASSWORD", ADMIN_PASSWORD.to_string()),
+    ];
+    env.extend(mail::env(&smtp));
+    let mut first = binary::start(&env);
+    let vera = visitor(&first.base).await;
+    let c = start_conversation(&first.base, &vera).await;
+    assert_eq!(c["status"], "pending", "nobody online: {c}");
+    let id = str_of(&c, "id");
+    first.guard.kill();
+
+    // What the killed server stored before it died: the message, and no mail.
+    let store = chat_server::store::sqlite::SqliteStore::open(dir.path())
+        .await
+        .unwrap();
+    let stored = store
+        .append_message(NewMessage {
+            conversation_id: id.clone(),
+            client_msg_id: Some("offline-1".into()),
+            author: Author {
+                kind: AuthorKind::Visitor,
+                id: str_of(&c["visitor"], "id"),
+                name: None,
+            },
+            body: "Is my order 4521 lost?".into(),
+            attachments: Vec::new(),
+            private: false,
+        })
+        .await
+        .unwrap();
+    drop(store);
+
+    let again = binary::start(&env);
+    let path = format!("/conversations/{id}/messages");
+    let resend = json!({"body": "Is my order 4521 lost?", "client_msg_id": "offline-1"});
+    for _ in 0..2 {
+        let (status, m) = call(
+            &again.base,
+            "POST",
+            &path,
+            Some(&vera),
+            Some(resend.clone()),
+        )
+        .await;
+        assert!(status == 200 || status == 201, "{status} {m}");
+        assert_eq!(m["id"], stored.message().id.as_str(), "the stored message");
+    }
+    let mails = smtp
+        .wait_for_mails(1, Duration::from_secs(15))
+        .expect("the offline mail after the replay");
+    assert!(mails[0].contains("4521"), "{}", mails[0]);
+    assert_eq!(header(&mails[0], "To"), Some(ADMIN_EMAIL), "{}", mails[0]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(smtp.mails().len(), 1, "one mail for two replays");
+}

@@ -107,10 +107,11 @@ impl Chat {
         let message = appended.message().clone();
         self.tell_subscribers(conversation_id, &ServerFrame::Message { message })
             .await;
-        if let Appended::Created(m) = &appended
-            && !by.is_agent()
-        {
-            self.after_visitor_message(&conversation, m).await;
+        if !by.is_agent() {
+            // For a replayed send too, as the event above: it heals a first attempt that died
+            // between storing the message and queuing the offline mail.
+            self.after_visitor_message(&conversation, appended.message())
+                .await;
         }
         let reopens = !by.is_agent() && conversation.status == ConversationStatus::Resolved;
         if let Appended::Created(m) = &appended

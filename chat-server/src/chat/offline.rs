@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Chat;
 use crate::error::Error;
+use crate::mail::Outgoing;
 use crate::model::{AuthorKind, Conversation, ConversationStatus, Message, Role};
 use crate::store::{AssigneeFilter, ConversationFilter, ConversationPatch};
 
@@ -99,8 +100,9 @@ impl Chat {
         Ok(opened)
     }
 
-    /// After a visitor's message: the first one of a conversation waiting for the desk is the
-    /// offline message, mailed to the admins. Never fails the send: the message is stored.
+    /// After a visitor's message, also a replayed one: the first one of a conversation waiting
+    /// for the desk is the offline message, mailed to the admins. Never fails the send: the
+    /// message is stored.
     pub(super) async fn after_visitor_message(
         &self,
         conversation: &Conversation,
@@ -151,11 +153,19 @@ impl Chat {
             .iter()
             .filter(|a| a.role == Role::Admin && !a.disabled)
         {
-            let id = mail
-                .mailer
-                .enqueue_with(&admin.email, &subject, body.clone(), email.as_deref())
-                .await?;
-            tracing::info!(conversation = %conversation.id, mail = %id, "offline message queued for an admin");
+            // One id per message and admin: the visitor's retry of a send that died before
+            // this point queues what is missing, and nothing twice.
+            let id = format!("{}-{}", message.id, admin.id);
+            let outgoing = Outgoing {
+                to: admin.email.clone(),
+                subject: subject.clone(),
+                text: body.clone(),
+                html: None,
+                reply_to: email.clone(),
+            };
+            if mail.mailer.queue_once(id.clone(), outgoing).await? {
+                tracing::info!(conversation = %conversation.id, mail = %id, "offline message queued for an admin");
+            }
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::transport::Transport;
 use crate::model::{new_id, now};
-use crate::store::{NewMail, OutboxMail, Store, StoreResult};
+use crate::store::{NewMail, OutboxMail, Store, StoreError, StoreResult};
 
 /// Mails claimed at once: a claim holds them for a lease, so no more than one replica can
 /// send in that time.
@@ -97,9 +97,24 @@ impl Mailer {
     /// Stores any mail (durably) and returns its id.
     pub async fn queue(&self, mail: Outgoing) -> StoreResult<String> {
         let id = new_id();
+        self.store_mail(id.clone(), mail).await?;
+        Ok(id)
+    }
+
+    /// [`Mailer::queue`] under an id the caller derives from what the mail is about, so that
+    /// queuing it again (for a retried request) stores nothing: `false` when it already was.
+    pub async fn queue_once(&self, id: String, mail: Outgoing) -> StoreResult<bool> {
+        match self.store_mail(id, mail).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn store_mail(&self, id: String, mail: Outgoing) -> StoreResult<()> {
         self.store
             .enqueue_mail(NewMail {
-                id: id.clone(),
+                id,
                 to: mail.to,
                 subject: mail.subject,
                 body: mail.text,
@@ -109,7 +124,7 @@ impl Mailer {
             })
             .await?;
         self.wake.notify_one();
-        Ok(id)
+        Ok(())
     }
 
     /// Runs the sender until `stop`. A send under way when `stop` fires is abandoned; its lease
