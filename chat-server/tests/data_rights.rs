@@ -9,6 +9,8 @@ mod common;
 mod erase;
 #[path = "data_rights/export.rs"]
 mod export;
+#[path = "data_rights/mail.rs"]
+mod mail;
 #[path = "data_rights/retention.rs"]
 mod retention;
 #[path = "data_rights/support.rs"]
@@ -22,6 +24,7 @@ use support::Deployment;
 mod cases {
     pub use super::erase::*;
     pub use super::export::*;
+    pub use super::mail::*;
     pub use super::retention::*;
     pub use super::transcript::*;
 }
@@ -96,4 +99,20 @@ async fn retention_erases_old_resolved_conversations_on_mongodb_with_two_replica
         Deployment::mongo(2, &retention_env()).await,
     )
     .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_takes_the_visitors_mails_out_of_the_outbox_on_sqlite() {
+    let smtp = testkit::smtp::spawn_smtp().expect("SMTP server");
+    let d = Deployment::sqlite(&cases::mail_env(&smtp)).await;
+    cases::mails_about_an_erased_visitor_leave_the_outbox_and_a_pending_one_is_never_sent(d, smtp)
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_takes_the_visitors_mails_out_of_the_outbox_on_mongodb() {
+    let smtp = testkit::smtp::spawn_smtp().expect("SMTP server");
+    let d = Deployment::mongo(1, &cases::mail_env(&smtp)).await;
+    cases::mails_about_an_erased_visitor_leave_the_outbox_and_a_pending_one_is_never_sent(d, smtp)
+        .await
 }

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Chat;
 use crate::error::Error;
+use crate::mail::Outgoing;
 use crate::model::{AuthorKind, Conversation, ConversationStatus, Message, Role};
 use crate::store::{AssigneeFilter, ConversationFilter, ConversationPatch};
 
@@ -153,7 +154,14 @@ impl Chat {
         {
             let id = mail
                 .mailer
-                .enqueue_with(&admin.email, &subject, body.clone(), email.as_deref())
+                .queue(Outgoing {
+                    to: admin.email.clone(),
+                    subject: subject.clone(),
+                    text: body.clone(),
+                    html: None,
+                    reply_to: email.clone(),
+                    conversation_id: Some(conversation.id.clone()),
+                })
                 .await?;
             tracing::info!(conversation = %conversation.id, mail = %id, "offline message queued for an admin");
         }

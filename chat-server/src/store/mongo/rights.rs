@@ -60,6 +60,11 @@ impl MongoStore {
             .delete_many(in_it.clone())
             .await
             .map_err(|e| store_error(&what("webhook deliveries"), e))?;
+        // Mails about it name its visitor (recipient, subject, Reply-To), sent ones too.
+        self.outbox
+            .delete_many(in_it.clone())
+            .await
+            .map_err(|e| store_error(&what("mails"), e))?;
         // Its visitor's email, kept for a transcript asked for by mail.
         self.transcript_requests()
             .delete_one(doc! { "_id": id })

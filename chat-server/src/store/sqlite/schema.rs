@@ -305,9 +305,12 @@ CREATE INDEX conversations_report ON conversations (created_at, status, assignee
     first_visitor_at, first_response_at, rating_score);
 ";
 
-/// Erasing a conversation removes its webhook deliveries.
+/// Erasing a conversation removes its webhook deliveries and the mails about it (those stored
+/// before this step name no conversation).
 const V17: &str = "
 CREATE INDEX webhook_deliveries_by_conversation ON webhook_deliveries (conversation_id);
+ALTER TABLE outbox ADD COLUMN conversation_id TEXT;
+CREATE INDEX outbox_by_conversation ON outbox (conversation_id);
 ";
 
 /// The schema version whose step [`backfill_search`] completes.
