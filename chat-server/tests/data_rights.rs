@@ -116,3 +116,23 @@ async fn an_erasure_takes_the_visitors_mails_out_of_the_outbox_on_mongodb() {
     cases::mails_about_an_erased_visitor_leave_the_outbox_and_a_pending_one_is_never_sent(d, smtp)
         .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_a_visitor_with_its_last_conversation_on_sqlite() {
+    let mut env = retention_env();
+    env.push(("CHAT_TOKEN_TTL_HOURS", "1000".to_string()));
+    cases::a_visitor_goes_with_its_last_conversation_when_retention_erases_it_and_it_was_not_seen_since(
+        Deployment::sqlite(&env).await,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_a_visitor_with_its_last_conversation_on_mongodb() {
+    let mut env = retention_env();
+    env.push(("CHAT_TOKEN_TTL_HOURS", "1000".to_string()));
+    cases::a_visitor_goes_with_its_last_conversation_when_retention_erases_it_and_it_was_not_seen_since(
+        Deployment::mongo(1, &env).await,
+    )
+    .await
+}
