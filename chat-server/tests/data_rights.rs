@@ -9,6 +9,8 @@ mod common;
 mod erase;
 #[path = "data_rights/export.rs"]
 mod export;
+#[path = "data_rights/mail.rs"]
+mod mail;
 #[path = "data_rights/retention.rs"]
 mod retention;
 #[path = "data_rights/support.rs"]
@@ -22,6 +24,7 @@ use support::Deployment;
 mod cases {
     pub use super::erase::*;
     pub use super::export::*;
+    pub use super::mail::*;
     pub use super::retention::*;
     pub use super::transcript::*;
 }
@@ -94,6 +97,42 @@ async fn retention_erases_old_resolved_conversations_on_sqlite() {
 async fn retention_erases_old_resolved_conversations_on_mongodb_with_two_replicas() {
     cases::resolved_conversations_untouched_past_retention_are_erased_with_their_files(
         Deployment::mongo(2, &retention_env()).await,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_takes_the_visitors_mails_out_of_the_outbox_on_sqlite() {
+    let smtp = testkit::smtp::spawn_smtp().expect("SMTP server");
+    let d = Deployment::sqlite(&cases::mail_env(&smtp)).await;
+    cases::mails_about_an_erased_visitor_leave_the_outbox_and_a_pending_one_is_never_sent(d, smtp)
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_takes_the_visitors_mails_out_of_the_outbox_on_mongodb() {
+    let smtp = testkit::smtp::spawn_smtp().expect("SMTP server");
+    let d = Deployment::mongo(1, &cases::mail_env(&smtp)).await;
+    cases::mails_about_an_erased_visitor_leave_the_outbox_and_a_pending_one_is_never_sent(d, smtp)
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_a_visitor_with_its_last_conversation_on_sqlite() {
+    let mut env = retention_env();
+    env.push(("CHAT_TOKEN_TTL_HOURS", "1000".to_string()));
+    cases::a_visitor_goes_with_its_last_conversation_when_retention_erases_it_and_it_was_not_seen_since(
+        Deployment::sqlite(&env).await,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_a_visitor_with_its_last_conversation_on_mongodb() {
+    let mut env = retention_env();
+    env.push(("CHAT_TOKEN_TTL_HOURS", "1000".to_string()));
+    cases::a_visitor_goes_with_its_last_conversation_when_retention_erases_it_and_it_was_not_seen_since(
+        Deployment::mongo(1, &env).await,
     )
     .await
 }

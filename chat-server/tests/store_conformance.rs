@@ -194,6 +194,8 @@ macro_rules! suite {
                 appends_record_the_visitors_first_message_and_the_first_reply_after_it,
                 imported_conversations_read_back_with_their_times_and_derived_facts,
                 erasing_a_conversation_removes_all_it_holds_and_nothing_else,
+                erasing_a_conversation_removes_its_webhook_deliveries_pending_and_settled,
+                erasing_a_conversation_removes_the_mails_about_it_pending_and_sent,
                 visitors_page_newest_first_and_deleting_one_says_whether_it_was_there,
                 retention_finds_resolved_conversations_untouched_since_least_recent_first,
                 a_transcript_request_is_replaced_by_a_newer_one_and_taken_once,
@@ -210,7 +212,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 16;
+    const CURRENT_SCHEMA: i64 = 17;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.

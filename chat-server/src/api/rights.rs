@@ -54,7 +54,9 @@ pub async fn export(State(state): State<AppState>, Auth(by): Auth) -> Result<Res
     summary = "Erase a visitor and everything it started (admin; GDPR/LGPD)",
     description = "Revokes the visitor's tokens (its sockets close with 4001 on every replica), \
                    then removes every conversation it started with their messages, notes, read \
-                   state and attachments (records and files in the bucket), then the visitor. \
+                   state and attachments (records and files in the bucket), the mails about \
+                   them in the outbox (sent or not) and their webhook deliveries, then the \
+                   visitor. \
                    When a file cannot be deleted the answer is 503 `erase_incomplete` and the \
                    conversation holding it is kept: the same request later finishes the job.",
     params(("id" = String, Path, description = "Visitor id")),

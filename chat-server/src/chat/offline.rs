@@ -162,6 +162,7 @@ impl Chat {
                 text: body.clone(),
                 html: None,
                 reply_to: email.clone(),
+                conversation_id: Some(conversation.id.clone()),
             };
             if mail.mailer.queue_once(id.clone(), outgoing).await? {
                 tracing::info!(conversation = %conversation.id, mail = %id, "offline message queued for an admin");

@@ -7,6 +7,11 @@
 //! leaves the rest to the next one. Each conversation is read again just before it is erased, so
 //! one that a visitor reopened since the listing stays. A conversation whose file cannot be
 //! deleted is kept (and logged), and tried again at the next sweep.
+//!
+//! A visitor whose last conversation a sweep erased goes too, name and email, when it was not
+//! seen within the period either: created before the cutoff (a visitor writes only through its
+//! conversations, and its last one was untouched since the cutoff). Its token, if it could still
+//! be valid, is revoked first, so it cannot start a conversation that no visitor record owns.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,8 +19,10 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::Chat;
+use crate::auth::revocation::visitor_key;
 use crate::error::Error;
 use crate::model::{ConversationStatus, new_id, now};
+use crate::store::ConversationFilter;
 
 /// The store lease one replica sweeps under.
 pub const LEASE: &str = "retention";
@@ -45,6 +52,8 @@ pub struct Swept {
     pub attachments: u64,
     /// Conversations kept because a file could not be deleted.
     pub failed: u64,
+    /// Visitor records deleted with their last conversation.
+    pub visitors: u64,
 }
 
 impl Chat {
@@ -73,6 +82,7 @@ impl Chat {
                     messages = s.messages,
                     attachments = s.attachments,
                     failed = s.failed,
+                    visitors = s.visitors,
                     "retention erased old resolved conversations"
                 ),
                 Ok(_) => {}
@@ -122,6 +132,15 @@ impl Chat {
                         swept.conversations += 1;
                         swept.messages += e.messages;
                         swept.attachments += e.attachments;
+                        // The conversation is gone either way; a visitor kept by a failure here
+                        // is not looked at again (no due conversation leads to it).
+                        match self.forget_dormant_visitor(&c.visitor.id, cutoff).await {
+                            Ok(true) => swept.visitors += 1,
+                            Ok(false) => {}
+                            Err(e) => {
+                                tracing::warn!(visitor = %c.visitor.id, error = %e, "retention could not delete a visitor whose last conversation it erased")
+                            }
+                        }
                     }
                     Ok(None) => {}
                     Err(e) if e.code == "erase_incomplete" => {
@@ -137,5 +156,38 @@ impl Chat {
                 return Ok(swept);
             }
         }
+    }
+
+    /// Deletes the visitor when it has no conversation left and was created before `cutoff`;
+    /// whether it did.
+    async fn forget_dormant_visitor(
+        &self,
+        visitor_id: &str,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, Error> {
+        let Some(visitor) = self.store.visitor(visitor_id).await? else {
+            return Ok(false);
+        };
+        let has_conversations = || async {
+            let filter = ConversationFilter {
+                visitor_id: Some(visitor_id.to_string()),
+                limit: 1,
+                ..ConversationFilter::default()
+            };
+            Ok::<_, Error>(!self.store.list_conversations(&filter).await?.is_empty())
+        };
+        if visitor.created_at >= cutoff || has_conversations().await? {
+            return Ok(false);
+        }
+        // Its only token was issued when it was created: revoked only while it may be valid,
+        // so a large first sweep does not flood the revocation list.
+        if visitor.created_at + self.auth.tokens.ttl() > now() {
+            self.revoke(visitor_key(visitor_id), None).await?;
+            // One it started just before the revocation keeps its record.
+            if has_conversations().await? {
+                return Ok(false);
+            }
+        }
+        Ok(self.store.delete_visitor(visitor_id).await?)
     }
 }

@@ -107,6 +107,7 @@ impl Chat {
                 text,
                 html: Some(to_html(&transcript)),
                 reply_to: None,
+                conversation_id: Some(conversation_id.to_string()),
             })
             .await?;
         tracing::info!(conversation = %conversation_id, mail = %id, "transcript queued for the visitor");

@@ -50,6 +50,8 @@ pub struct Outgoing {
     pub text: String,
     pub html: Option<String>,
     pub reply_to: Option<String>,
+    /// The conversation it is about: erasing it takes the mail out of the outbox.
+    pub conversation_id: Option<String>,
 }
 
 /// Stores mails and wakes this replica's sender. Exists only when mail is configured: without
@@ -73,23 +75,13 @@ impl Mailer {
     /// Stores a plain-text mail for `to` (durably: it survives a crash from here on) and
     /// returns its id.
     pub async fn enqueue(&self, to: &str, subject: &str, body: String) -> StoreResult<String> {
-        self.enqueue_with(to, subject, body, None).await
-    }
-
-    /// [`Mailer::enqueue`] with replies going to `reply_to`.
-    pub async fn enqueue_with(
-        &self,
-        to: &str,
-        subject: &str,
-        body: String,
-        reply_to: Option<&str>,
-    ) -> StoreResult<String> {
         self.queue(Outgoing {
             to: to.to_string(),
             subject: subject.to_string(),
             text: body,
             html: None,
-            reply_to: reply_to.map(str::to_string),
+            reply_to: None,
+            conversation_id: None,
         })
         .await
     }
@@ -120,6 +112,7 @@ impl Mailer {
                 body: mail.text,
                 html: mail.html,
                 reply_to: mail.reply_to,
+                conversation_id: mail.conversation_id,
                 created_at: now(),
             })
             .await?;

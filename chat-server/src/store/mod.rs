@@ -413,8 +413,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every attachment record of the conversation (uploaded or only announced), oldest first.
     async fn attachments_of(&self, conversation_id: &str) -> StoreResult<Vec<Attachment>>;
     /// Removes the conversation and all it holds: messages and notes (from search too), labels,
-    /// read state, attachment records and a transcript request; `None` when there is no such
-    /// conversation. Safe to
+    /// read state, attachment records, a transcript request, its webhook deliveries and the
+    /// outbox mails about it (`NewMail::conversation_id`), pending (never sent afterwards) or
+    /// settled; `None` when there is no such conversation. Safe to
     /// repeat: an erasure cut short leaves the conversation findable, so running it again
     /// finishes the job.
     async fn erase_conversation(&self, id: &str) -> StoreResult<Option<Erased>>;

@@ -15,6 +15,9 @@ pub struct NewMail {
     pub html: Option<String>,
     /// Where replies go (an offline message's visitor).
     pub reply_to: Option<String>,
+    /// The conversation the mail is about (a transcript, an offline message): erasing the
+    /// conversation removes the mail, which names its visitor.
+    pub conversation_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -56,6 +59,7 @@ pub struct OutboxMail {
     pub body: String,
     pub html: Option<String>,
     pub reply_to: Option<String>,
+    pub conversation_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub state: MailState,
     /// Failed attempts so far.

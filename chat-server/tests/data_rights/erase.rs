@@ -146,6 +146,24 @@ pub async fn erasing_a_visitor_removes_everything_it_started_and_nothing_else(d:
         (401, Some("token_revoked")),
         "{e}"
     );
+    // No upload URL is issued into what was erased: not to the visitor, whose token is
+    // refused, nor to anyone else, since the conversation is gone.
+    let late = json!({"conversation_id": c1, "filename": "late.pdf",
+                      "content_type": "application/pdf", "size": 4});
+    let (s, e) = d
+        .post("/api/v1/uploads", Some(&visitor), late.clone())
+        .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (401, Some("token_revoked")),
+        "{e}"
+    );
+    let (s, e) = d.post("/api/v1/uploads", Some(&d.admin), late).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "{e}"
+    );
     let (s, e) = erase(&d, &vid, &d.admin).await;
     assert_eq!(
         (s, e["error"]["code"].as_str()),

@@ -10,6 +10,11 @@ use super::support::Deployment;
 
 /// Sets `updated_at` of the conversation `days` back, in whichever store the deployment uses.
 async fn age(d: &Deployment, conversation: &str, days: i64) {
+    backdate(d, "conversations", "updated_at", conversation, days).await
+}
+
+/// Sets `field` of the row (document) `id` of `table` `days` back.
+async fn backdate(d: &Deployment, table: &str, field: &str, id: &str, days: i64) {
     let at = chrono::Utc::now() - chrono::Duration::days(days);
     match &d.mongo_uri {
         Some(uri) => {
@@ -18,11 +23,11 @@ async fn age(d: &Deployment, conversation: &str, days: i64) {
                 .default_database()
                 .expect("the URI names the database");
             let updated = db
-                .collection::<mongodb::bson::Document>("conversations")
+                .collection::<mongodb::bson::Document>(table)
                 .update_one(
-                    mongodb::bson::doc! { "_id": conversation },
+                    mongodb::bson::doc! { "_id": id },
                     mongodb::bson::doc! { "$set": {
-                        "updated_at": mongodb::bson::DateTime::from_millis(at.timestamp_millis())
+                        field: mongodb::bson::DateTime::from_millis(at.timestamp_millis())
                     } },
                 )
                 .await
@@ -41,8 +46,8 @@ async fn age(d: &Deployment, conversation: &str, days: i64) {
             conn.busy_timeout(Duration::from_secs(5)).unwrap();
             let n = conn
                 .execute(
-                    "UPDATE conversations SET updated_at = ? WHERE id = ?",
-                    rusqlite::params![at.timestamp_millis(), conversation],
+                    &format!("UPDATE {table} SET {field} = ? WHERE id = ?"),
+                    rusqlite::params![at.timestamp_millis(), id],
                 )
                 .unwrap();
             assert_eq!(n, 1);
@@ -140,4 +145,88 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     found
+}
+
+/// The ids of the visitors the export lists.
+async fn visitors_in_export(d: &Deployment) -> Vec<String> {
+    let r = d.get_raw("/api/v1/export", &d.admin).await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["kind"] == "visitor")
+        .map(|l| l["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Deployed with `CHAT_RETENTION_DAYS=30`, a sweep every second, and tokens valid for 1000 hours
+/// (so a visitor created 31 days ago still holds a valid one).
+pub async fn a_visitor_goes_with_its_last_conversation_when_retention_erases_it_and_it_was_not_seen_since(
+    d: Deployment,
+) {
+    let (_, agent) = d.agent("Ana").await;
+    // Only an old conversation, and created long ago: goes.
+    let (vera_id, vera) = d.visitor("Vera", Some("vera@example.com")).await;
+    let vera_old = d.conversation(&vera).await;
+    d.send(&vera, &vera_old, "old question", false, &[]).await;
+    resolve(&d, &agent, &vera_old).await;
+    // An old conversation and a recent one: stays.
+    let (otto_id, otto) = d.visitor("Otto", Some("otto@example.com")).await;
+    let otto_old = d.conversation(&otto).await;
+    d.send(&otto, &otto_old, "old question", false, &[]).await;
+    resolve(&d, &agent, &otto_old).await;
+    let otto_recent = d.conversation(&otto).await;
+    d.send(&otto, &otto_recent, "recent question", false, &[])
+        .await;
+    resolve(&d, &agent, &otto_recent).await;
+    // Only an old conversation, but created within the period (it came back): stays.
+    let (bia_id, bia) = d.visitor("Bia", Some("bia@example.com")).await;
+    let bia_old = d.conversation(&bia).await;
+    d.send(&bia, &bia_old, "old question", false, &[]).await;
+    resolve(&d, &agent, &bia_old).await;
+
+    for v in [&vera_id, &otto_id] {
+        backdate(&d, "visitors", "created_at", v, 40).await;
+    }
+    for c in [&vera_old, &otto_old, &bia_old] {
+        age(&d, c, 31).await;
+    }
+    age(&d, &otto_recent, 29).await;
+
+    d.eventually(
+        Duration::from_secs(15),
+        "the old conversations' erasure",
+        || async {
+            let mut gone = true;
+            for c in [&vera_old, &otto_old, &bia_old] {
+                gone &= d
+                    .get(&format!("/api/v1/conversations/{c}"), &d.admin)
+                    .await
+                    .0
+                    == 404;
+            }
+            gone
+        },
+    )
+    .await;
+    let left = visitors_in_export(&d).await;
+    assert!(!left.contains(&vera_id), "Vera's record stayed: {left:?}");
+    assert!(
+        left.contains(&otto_id),
+        "Otto still has a conversation: {left:?}"
+    );
+    assert!(
+        left.contains(&bia_id),
+        "Bia was created within the period: {left:?}"
+    );
+    // Vera's token was still valid: revoked, so it cannot start a conversation no visitor
+    // record owns.
+    let (s, e) = d
+        .post("/api/v1/conversations", Some(&vera), serde_json::json!({}))
+        .await;
+    assert_eq!(s, 401, "{e}");
+    let (s, e) = d
+        .post("/api/v1/conversations", Some(&bia), serde_json::json!({}))
+        .await;
+    assert_eq!(s, 201, "{e}");
 }

@@ -57,6 +57,7 @@ pub async fn a_mail_keeps_its_html_and_reply_to_until_it_is_sent(h: Harness) {
         body: "Vera: Olá".into(),
         html: Some("<p><b>Vera</b>: Olá</p>".into()),
         reply_to: Some("Vera <vera@example.com>".into()),
+        conversation_id: Some(new_id()),
         created_at: now(),
     };
     store.enqueue_mail(rich.clone()).await.unwrap();
@@ -78,6 +79,7 @@ pub async fn a_mail_keeps_its_html_and_reply_to_until_it_is_sent(h: Harness) {
         "a sent mail's contents are forgotten"
     );
     assert_eq!(sent.reply_to, rich.reply_to);
+    assert_eq!(sent.conversation_id, rich.conversation_id);
 }
 
 pub async fn a_transcript_request_is_replaced_by_a_newer_one_and_taken_once(h: Harness) {

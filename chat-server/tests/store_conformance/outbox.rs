@@ -17,6 +17,7 @@ fn mail(to: &str) -> NewMail {
         body: "secret link".into(),
         html: None,
         reply_to: None,
+        conversation_id: None,
         created_at: now(),
     }
 }
@@ -225,4 +226,55 @@ pub async fn dropping_an_agents_reset_tokens_takes_all_of_its_links_and_no_one_e
         Some(link(3, "01bia")),
         "another agent's link stays"
     );
+}
+
+pub async fn erasing_a_conversation_removes_the_mails_about_it_pending_and_sent(h: Harness) {
+    use super::fixtures::open_conversation;
+    use chat_server::model::ConversationStatus;
+    let store = h.open().await;
+    let gone = open_conversation(&store, ConversationStatus::Pending).await;
+    let kept = open_conversation(&store, ConversationStatus::Pending).await;
+    let about = |c: &str| NewMail {
+        subject: "[ACME] Offline message from Vera".into(),
+        reply_to: Some("vera@example.com".into()),
+        conversation_id: Some(c.to_string()),
+        ..mail("admin@acme.test")
+    };
+    let sent = about(&gone.id);
+    store.enqueue_mail(sent.clone()).await.unwrap();
+    let at = now();
+    let claimed = store
+        .claim_mails("r", at, at + TimeDelta::seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(store.mail_sent(&sent.id, "r").await.unwrap());
+    let pending = about(&gone.id);
+    let other = about(&kept.id);
+    let unrelated = mail("ana@acme.test");
+    for m in [&pending, &other, &unrelated] {
+        store.enqueue_mail(m.clone()).await.unwrap();
+    }
+
+    store.erase_conversation(&gone.id).await.unwrap().unwrap();
+
+    for m in [&sent, &pending] {
+        assert_eq!(
+            store.outbox_mail(&m.id).await.unwrap(),
+            None,
+            "a mail about the erased conversation is gone, sent or not"
+        );
+    }
+    let later = now();
+    let mut left: Vec<String> = store
+        .claim_mails("r", later, later + TimeDelta::seconds(30), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    left.sort();
+    let mut want = vec![other.id.clone(), unrelated.id.clone()];
+    want.sort();
+    assert_eq!(left, want, "only mails about other things are still sent");
 }

@@ -382,3 +382,61 @@ pub async fn purging_removes_old_attempts_and_settled_deliveries_but_never_pendi
     );
     assert_eq!(store.purge_webhook_history(cut).await.unwrap(), 0);
 }
+
+pub async fn erasing_a_conversation_removes_its_webhook_deliveries_pending_and_settled(h: Harness) {
+    use super::fixtures::open_conversation;
+    use chat_server::model::ConversationStatus;
+    let store = h.open().await;
+    let gone = open_conversation(&store, ConversationStatus::Open).await;
+    let kept = open_conversation(&store, ConversationStatus::Open).await;
+    let hook = endpoint(&["message.created"]);
+    store.create_webhook(hook.clone()).await.unwrap();
+    let (settled, pending, other) = (
+        event("message.created", &gone.id),
+        event("message.created", &gone.id),
+        event("message.created", &kept.id),
+    );
+    for e in [&settled, &pending, &other] {
+        assert_eq!(store.enqueue_webhook_event(e.clone()).await.unwrap(), 1);
+    }
+    let at = now();
+    let lease = TimeDelta::seconds(30);
+    let heads = store
+        .claim_webhook_deliveries("r", at, at + lease, 10)
+        .await
+        .unwrap();
+    let d_settled = heads
+        .iter()
+        .find(|d| d.event_id == settled.event_id)
+        .unwrap()
+        .clone();
+    assert!(
+        store
+            .finish_webhook_delivery(
+                &d_settled.id,
+                "r",
+                attempt(&hook.id, &settled.event_id, 1, "delivered"),
+                DeliveryNext::Delivered,
+            )
+            .await
+            .unwrap()
+    );
+
+    store.erase_conversation(&gone.id).await.unwrap().unwrap();
+
+    assert_eq!(
+        store.webhook_delivery(&d_settled.id).await.unwrap(),
+        None,
+        "the settled delivery went with its conversation"
+    );
+    let later = at + lease + TimeDelta::seconds(1);
+    let left = store
+        .claim_webhook_deliveries("r", later, later + lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        left.iter().map(|d| d.event_id.as_str()).collect::<Vec<_>>(),
+        vec![other.event_id.as_str()],
+        "the erased conversation's pending delivery is never sent; the other one is kept"
+    );
+}

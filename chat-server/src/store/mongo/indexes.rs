@@ -112,9 +112,12 @@ impl MongoStore {
             .create_indexes(revocation_indexes)
             .await
             .map_err(|e| store_error(&what("revocations"), e))?;
-        // Every replica polls for due pending mails.
+        // Every replica polls for due pending mails; erasing a conversation removes its mails.
         self.outbox
-            .create_index(index(doc! { "state": 1, "due_at": 1 }, "due", false))
+            .create_indexes([
+                index(doc! { "state": 1, "due_at": 1 }, "due", false),
+                index(doc! { "conversation_id": 1 }, "conversation", false),
+            ])
             .await
             .map_err(|e| store_error(&what("outbox"), e))?;
         // Expired reset tokens go by themselves (taking one checks the expiry too).

@@ -39,6 +39,7 @@ fn mail(d: &Document) -> StoreResult<OutboxMail> {
         last_error: d.get_str("last_error").ok().map(str::to_string),
         html: d.get_str("html").ok().map(str::to_string),
         reply_to: d.get_str("reply_to").ok().map(str::to_string),
+        conversation_id: d.get_str("conversation_id").ok().map(str::to_string),
     })
 }
 
@@ -59,6 +60,9 @@ impl MongoStore {
         }
         if let Some(reply_to) = &m.reply_to {
             mail.insert("reply_to", reply_to);
+        }
+        if let Some(conversation_id) = &m.conversation_id {
+            mail.insert("conversation_id", conversation_id);
         }
         let result = self.outbox.insert_one(mail).await;
         inserted(|| format!("mail {}", m.id), result)

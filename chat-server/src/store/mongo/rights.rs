@@ -3,9 +3,9 @@
 //!
 //! Without a multi-document transaction, an erasure removes the conversation document last: a
 //! replica that dies halfway leaves the conversation findable (by its visitor, by retention), so
-//! running the erasure again finishes it. Messages are removed once more after the conversation,
-//! for an append that read the conversation just before it went and inserted just after the
-//! first pass.
+//! running the erasure again finishes it. Messages and webhook deliveries are removed once more
+//! after the conversation, for an append (and the event it enqueues) that read the conversation
+//! just before it went and inserted just after the first pass.
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
@@ -54,6 +54,17 @@ impl MongoStore {
             .await
             .map_err(|e| store_error(&what("attachments"), e))?
             .deleted_count;
+        // A pending delivery's body holds a message (none is sent once it is gone); a settled
+        // one's body is already blank, but the row still ties the event to the conversation.
+        self.webhook_deliveries()
+            .delete_many(in_it.clone())
+            .await
+            .map_err(|e| store_error(&what("webhook deliveries"), e))?;
+        // Mails about it name its visitor (recipient, subject, Reply-To), sent ones too.
+        self.outbox
+            .delete_many(in_it.clone())
+            .await
+            .map_err(|e| store_error(&what("mails"), e))?;
         // Its visitor's email, kept for a transcript asked for by mail.
         self.transcript_requests()
             .delete_one(doc! { "_id": id })
@@ -67,10 +78,14 @@ impl MongoStore {
             .deleted_count;
         let late = self
             .messages
-            .delete_many(in_it)
+            .delete_many(in_it.clone())
             .await
             .map_err(|e| store_error(&what("late messages"), e))?
             .deleted_count;
+        self.webhook_deliveries()
+            .delete_many(in_it)
+            .await
+            .map_err(|e| store_error(&what("late webhook deliveries"), e))?;
         Ok((conversations > 0).then_some(Erased {
             messages: messages + late,
             attachments,

@@ -101,7 +101,7 @@ impl MongoStore {
     fn webhooks(&self) -> Collection<Document> {
         self.db.collection("webhooks")
     }
-    fn webhook_deliveries(&self) -> Collection<Document> {
+    pub(super) fn webhook_deliveries(&self) -> Collection<Document> {
         self.db.collection("webhook_deliveries")
     }
     fn webhook_attempts(&self) -> Collection<Document> {
@@ -138,6 +138,8 @@ impl MongoStore {
                 // Claims scan pending deliveries oldest first.
                 index(doc! { "state": 1, "_id": 1 }, "pending_in_order", false),
                 index(doc! { "webhook_id": 1 }, "webhook", false),
+                // Erasing a conversation removes its deliveries.
+                index(doc! { "conversation_id": 1 }, "conversation", false),
             ])
             .await
             .map_err(|e| store_error(&what("webhook deliveries"), e))?;

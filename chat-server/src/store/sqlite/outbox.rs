@@ -10,7 +10,7 @@ use super::rows::{conflict_or, millis, store_error};
 use crate::store::{MailState, NewMail, OutboxMail, ResetToken, StoreResult};
 
 const COLUMNS: &str = "id, recipient, subject, body, created_at, state, attempts, due_at, \
-                       claimed_by, last_error, html, reply_to";
+                       claimed_by, last_error, html, reply_to, conversation_id";
 
 fn time(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
@@ -31,6 +31,7 @@ fn mail(row: &Row) -> rusqlite::Result<OutboxMail> {
         last_error: row.get(9)?,
         html: row.get(10)?,
         reply_to: row.get(11)?,
+        conversation_id: row.get(12)?,
     })
 }
 
@@ -38,7 +39,7 @@ pub fn enqueue(conn: &Connection, path: &Path, m: NewMail) -> StoreResult<()> {
     conn.execute(
         &format!(
             "INSERT INTO outbox ({COLUMNS}) \
-             VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, NULL, NULL, ?, ?)"
+             VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, NULL, NULL, ?, ?, ?)"
         ),
         params![
             m.id,
@@ -48,7 +49,8 @@ pub fn enqueue(conn: &Connection, path: &Path, m: NewMail) -> StoreResult<()> {
             millis(m.created_at),
             millis(m.created_at),
             m.html,
-            m.reply_to
+            m.reply_to,
+            m.conversation_id
         ],
     )
     .map_err(|e| conflict_or(path, || format!("mail {}", m.id), e))?;

@@ -29,7 +29,10 @@ pub fn attachments_of(
 }
 
 /// Messages (and their search entries, which the contentless FTS table only drops by rowid),
-/// labels, attachment records and the conversation row, which holds the read state.
+/// labels, attachment records, a transcript request, webhook deliveries (a pending one's body
+/// holds a message; none is sent once it is gone), the mails about it in the outbox, whatever
+/// their state (a sent one still names the visitor in its subject and Reply-To) and the
+/// conversation row, which holds the read state.
 pub fn erase_conversation(
     conn: &mut Connection,
     path: &Path,
@@ -43,6 +46,8 @@ pub fn erase_conversation(
         let attachments = run("DELETE FROM attachments WHERE conversation_id = ?")?;
         run("DELETE FROM conversation_labels WHERE conversation_id = ?")?;
         run("DELETE FROM transcript_requests WHERE conversation_id = ?")?;
+        run("DELETE FROM webhook_deliveries WHERE conversation_id = ?")?;
+        run("DELETE FROM outbox WHERE conversation_id = ?")?;
         let conversations = run("DELETE FROM conversations WHERE id = ?")?;
         Ok((conversations > 0).then_some(Erased {
             messages: messages as u64,

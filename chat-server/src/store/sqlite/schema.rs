@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
-    V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16,
+    V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16, V17,
 ];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
@@ -303,6 +303,14 @@ UPDATE conversations SET first_response_at = (
                    WHERE v.conversation_id = conversations.id AND v.author_kind = 'visitor'));
 CREATE INDEX conversations_report ON conversations (created_at, status, assignee, resolved_at,
     first_visitor_at, first_response_at, rating_score);
+";
+
+/// Erasing a conversation removes its webhook deliveries and the mails about it (those stored
+/// before this step name no conversation).
+const V17: &str = "
+CREATE INDEX webhook_deliveries_by_conversation ON webhook_deliveries (conversation_id);
+ALTER TABLE outbox ADD COLUMN conversation_id TEXT;
+CREATE INDEX outbox_by_conversation ON outbox (conversation_id);
 ";
 
 /// The schema version whose step [`backfill_search`] completes.
