@@ -469,6 +469,58 @@ async fn deleting_a_delete_tenant_also_removes_bucket_and_database() {
 }
 
 #[tokio::test]
+async fn a_tenant_that_stopped_validating_after_it_was_provisioned_still_cleans_up_on_deletion() {
+    let mut w = World::new();
+    w.create(common::with(
+        acme(),
+        "/spec/deletionPolicy",
+        json!("Delete"),
+    ))
+    .await;
+    w.provision("acme").await;
+    // An operator upgrade whose bucket template gives a name S3 refuses: the Tenant no longer
+    // validates, but its bucket and users from before are still there.
+    w.ctx = Arc::new(Context::new(
+        w.api.client(),
+        common::settings(&["--bucket-name-template=Atendo-{tenant}-Uploads"]),
+        w.storage.clone(),
+        w.database.clone(),
+        w.bus.clone(),
+    ));
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(
+        condition(&w.tenant("acme").await.unwrap(), "Ready"),
+        ("False".into(), "InvalidSpec".into())
+    );
+
+    w.tenants
+        .delete("acme", &DeleteParams::default())
+        .await
+        .unwrap();
+    w.reconcile("acme").await.unwrap();
+    assert!(w.tenant("acme").await.is_none(), "finalizer removed");
+    assert_eq!(
+        *w.storage.retired.lock().unwrap(),
+        vec![("atendo-acme-uploads".to_string(), DeletionPolicy::Delete)],
+        "the bucket it was provisioned with, not one the new template names"
+    );
+    assert!(w.storage.buckets.lock().unwrap().is_empty());
+    assert_eq!(
+        *w.database.removed.lock().unwrap(),
+        vec![("chat-acme".to_string(), DeletionPolicy::Delete)]
+    );
+    assert_eq!(
+        *w.database.dropped_databases.lock().unwrap(),
+        vec!["tenant_acme".to_string()]
+    );
+    assert_eq!(
+        *w.bus.removed.lock().unwrap(),
+        vec!["tenant-acme".to_string()]
+    );
+    assert!(w.api.get("", "namespaces", "", "tenant-acme").is_none());
+}
+
+#[tokio::test]
 async fn a_failing_cleanup_keeps_the_finalizer_says_why_and_can_be_skipped() {
     let w = World::new();
     w.create(acme()).await;
