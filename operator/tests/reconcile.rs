@@ -361,6 +361,70 @@ async fn a_suspended_tenant_scales_to_zero_loses_its_autoscaler_and_says_so() {
 }
 
 #[tokio::test]
+async fn an_unsuspended_tenant_gets_its_autoscaler_back_and_the_replica_count_is_the_autoscalers_again()
+ {
+    let w = World::new();
+    w.create(acme()).await;
+    w.provision("acme").await;
+    w.converge("tenant-acme");
+    w.patch_tenant("acme", json!({"spec": {"suspended": true}}))
+        .await;
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(
+        w.deployment("tenant-acme").unwrap()["spec"]["replicas"],
+        json!(0)
+    );
+
+    w.patch_tenant("acme", json!({"spec": {"suspended": false}}))
+        .await;
+    w.reconcile("acme").await.unwrap();
+    let hpa = w
+        .api
+        .get(
+            "autoscaling",
+            "horizontalpodautoscalers",
+            "tenant-acme",
+            "chat-server",
+        )
+        .expect("autoscaler back");
+    assert_eq!(hpa["spec"]["scaleTargetRef"]["name"], "chat-server");
+    assert_eq!(
+        (&hpa["spec"]["minReplicas"], &hpa["spec"]["maxReplicas"]),
+        (&json!(2), &json!(6))
+    );
+    // The operator no longer applies a count: the API server defaults the field (the fake does
+    // no defaulting, so it is absent) and the HPA scales from there.
+    assert_eq!(
+        w.deployment("tenant-acme").unwrap()["spec"]["replicas"],
+        Value::Null,
+        "the suspension's 0 is not left behind"
+    );
+    // What the HPA then sets stays: a later reconcile neither pins nor rewrites it.
+    let mut deployment = w.deployment("tenant-acme").unwrap();
+    deployment["spec"]["replicas"] = json!(4);
+    w.api.put("apps", "deployments", "tenant-acme", deployment);
+    w.converge("tenant-acme");
+    w.api.clear_calls();
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(
+        w.deployment("tenant-acme").unwrap()["spec"]["replicas"],
+        json!(4)
+    );
+    assert!(
+        !w.api
+            .writes()
+            .iter()
+            .any(|c| c.path.contains("deployments")),
+        "the Deployment is left to the HPA"
+    );
+    let tenant = w.tenant("acme").await.unwrap();
+    assert_eq!(
+        condition(&tenant, "Ready"),
+        ("True".into(), "Provisioned".into())
+    );
+}
+
+#[tokio::test]
 async fn a_paused_tenant_is_left_alone_but_can_still_be_deleted() {
     let w = World::new();
     w.create(acme()).await;
