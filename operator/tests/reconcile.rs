@@ -125,6 +125,38 @@ fn secret_data(w: &World, name: &str) -> std::collections::BTreeMap<String, Stri
         .collect()
 }
 
+/// The Events recorded about Tenants so far, oldest first, as (type, reason); each checked to be
+/// about its Tenant and from the operator, as `kubectl describe tenant` would show them.
+fn events(w: &World) -> Vec<(String, String)> {
+    // A cluster-scoped Tenant's Events go to the client's default namespace.
+    let mut events: Vec<Value> = w
+        .api
+        .names("events.k8s.io", "events", "default")
+        .iter()
+        .map(|name| {
+            w.api
+                .get("events.k8s.io", "events", "default", name)
+                .unwrap()
+        })
+        .collect();
+    events.sort_by_key(|e| e["eventTime"].as_str().unwrap().to_string());
+    events
+        .iter()
+        .map(|e| {
+            assert_eq!(e["regarding"]["kind"], "Tenant");
+            assert_eq!(e["reportingController"], "atendo-operator");
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn event(kind: &str, reason: &str) -> (String, String) {
+    (kind.into(), reason.into())
+}
+
 fn acme() -> Value {
     common::full_tenant_json()
 }
@@ -212,6 +244,11 @@ async fn a_new_tenant_is_provisioned_and_becomes_ready_once_its_workload_is_up()
         condition(&tenant, "BusReady"),
         ("True".into(), "Provisioned".into())
     );
+    assert_eq!(
+        events(&w),
+        [event("Normal", "Progressing")],
+        "waiting for the workload is no warning"
+    );
 
     w.converge("tenant-acme");
     w.reconcile("acme").await.unwrap();
@@ -219,6 +256,15 @@ async fn a_new_tenant_is_provisioned_and_becomes_ready_once_its_workload_is_up()
     assert_eq!(
         condition(&tenant, "Ready"),
         ("True".into(), "Provisioned".into())
+    );
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(
+        events(&w),
+        [
+            event("Normal", "Progressing"),
+            event("Normal", "Provisioned")
+        ],
+        "one Event per change of Ready, none for a pass that changes nothing"
     );
     let status = tenant.status.unwrap();
     assert_eq!(status.observed_generation, Some(1));
@@ -956,6 +1002,7 @@ async fn a_redis_that_refuses_the_user_is_bus_ready_false_and_retried_until_it_a
         ("False".into(), "AccessDenied".into())
     );
     assert_eq!(condition(&tenant, "Ready").1, "AccessDenied");
+    assert_eq!(events(&w), [event("Warning", "AccessDenied")]);
     assert!(
         w.api
             .get("apps", "deployments", "tenant-acme", "chat-server")
@@ -969,6 +1016,13 @@ async fn a_redis_that_refuses_the_user_is_bus_ready_false_and_retried_until_it_a
         ("True".into(), "Provisioned".into())
     );
     assert!(w.bus.users.lock().unwrap().contains_key("tenant-acme"));
+    assert_eq!(
+        events(&w),
+        [
+            event("Warning", "AccessDenied"),
+            event("Normal", "Progressing")
+        ]
+    );
 }
 
 #[tokio::test]
