@@ -97,9 +97,7 @@ impl<'a> TenantContext<'a> {
             database: format!("tenant_{}", name.replace('-', "_")),
             database_user: format!("chat-{name}"),
             bus_namespace: format!("tenant-{name}"),
-            // The same as the channel prefix without the colon, so a Redis operator reading
-            // `ACL LIST` sees at once which channels a user owns.
-            bus_user: format!("tenant-{name}"),
+            bus_user: bus_user(&name),
             iam_role_arn: settings
                 .iam_role_arn_template
                 .as_deref()
@@ -151,6 +149,13 @@ impl<'a> TenantContext<'a> {
     pub fn owner_reference(&self) -> Option<OwnerReference> {
         self.tenant.controller_owner_ref(&())
     }
+}
+
+/// The tenant's Redis user. The same as the channel prefix without the colon, so a Redis operator
+/// reading `ACL LIST` sees at once which channels a user owns. From the name alone (neither spec
+/// nor settings), so deletion finds it even when the Tenant no longer validates.
+pub fn bus_user(name: &str) -> String {
+    format!("tenant-{name}")
 }
 
 /// S3's naming rules for general-purpose buckets.

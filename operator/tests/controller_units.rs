@@ -1,6 +1,11 @@
-//! The controller's pure parts: conditions, credential reuse, the "already applied" check.
+//! The controller's pure parts: conditions, credential reuse, the "already applied" check,
+//! what deletion cleans up.
+
+mod common;
 
 use std::collections::BTreeMap;
+
+use atendo_operator::controller::cleanup::{Targets, targets};
 
 use atendo_operator::controller::apply::contains;
 use atendo_operator::controller::credentials::{existing, generate, resolve};
@@ -237,4 +242,56 @@ fn contains_ignores_fields_others_added_but_not_changed_values_or_lists() {
         "a list of another length differs"
     );
     assert!(!contains(&live, &json!({"missing": null})));
+}
+
+fn provisioned(doc: serde_json::Value) -> atendo_operator::tenant::Tenant {
+    common::tenant(common::with(
+        doc,
+        "/status",
+        json!({"bucket": "atendo-acme-uploads", "database": {"name": "tenant_acme", "user": "chat-acme"}}),
+    ))
+}
+
+fn acme_targets(bucket: &str) -> Targets {
+    Targets {
+        bucket: bucket.into(),
+        database: "tenant_acme".into(),
+        database_user: "chat-acme".into(),
+        bus_user: "tenant-acme".into(),
+    }
+}
+
+#[test]
+fn deletion_cleans_up_what_the_status_recorded_even_when_the_tenant_no_longer_validates() {
+    let renamed = common::settings(&["--bucket-name-template=other-{tenant}-files"]);
+    let refused = common::settings(&["--bucket-name-template=Atendo-{tenant}-Uploads"]);
+    let valid = provisioned(common::full_tenant_json());
+    let invalid = provisioned(common::with(
+        common::full_tenant_json(),
+        "/spec/branding/primaryColor",
+        json!("blue"),
+    ));
+    for (tenant, settings) in [(&valid, &renamed), (&valid, &refused), (&invalid, &renamed)] {
+        assert_eq!(
+            targets(tenant, settings),
+            Some(acme_targets("atendo-acme-uploads"))
+        );
+    }
+}
+
+#[test]
+fn deletion_derives_the_names_only_for_what_the_status_does_not_hold() {
+    let settings = common::settings(&[]);
+    // Created outside, then stopped before the first status write.
+    assert_eq!(
+        targets(&common::tenant(common::full_tenant_json()), &settings),
+        Some(acme_targets("atendo-acme-uploads"))
+    );
+    // Never valid, never provisioned: nothing outside was made for it.
+    let never = common::tenant(common::with(
+        common::full_tenant_json(),
+        "/spec/branding/primaryColor",
+        json!("blue"),
+    ));
+    assert_eq!(targets(&never, &settings), None);
 }

@@ -125,6 +125,38 @@ fn secret_data(w: &World, name: &str) -> std::collections::BTreeMap<String, Stri
         .collect()
 }
 
+/// The Events recorded about Tenants so far, oldest first, as (type, reason); each checked to be
+/// about its Tenant and from the operator, as `kubectl describe tenant` would show them.
+fn events(w: &World) -> Vec<(String, String)> {
+    // A cluster-scoped Tenant's Events go to the client's default namespace.
+    let mut events: Vec<Value> = w
+        .api
+        .names("events.k8s.io", "events", "default")
+        .iter()
+        .map(|name| {
+            w.api
+                .get("events.k8s.io", "events", "default", name)
+                .unwrap()
+        })
+        .collect();
+    events.sort_by_key(|e| e["eventTime"].as_str().unwrap().to_string());
+    events
+        .iter()
+        .map(|e| {
+            assert_eq!(e["regarding"]["kind"], "Tenant");
+            assert_eq!(e["reportingController"], "atendo-operator");
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn event(kind: &str, reason: &str) -> (String, String) {
+    (kind.into(), reason.into())
+}
+
 fn acme() -> Value {
     common::full_tenant_json()
 }
@@ -212,6 +244,11 @@ async fn a_new_tenant_is_provisioned_and_becomes_ready_once_its_workload_is_up()
         condition(&tenant, "BusReady"),
         ("True".into(), "Provisioned".into())
     );
+    assert_eq!(
+        events(&w),
+        [event("Normal", "Progressing")],
+        "waiting for the workload is no warning"
+    );
 
     w.converge("tenant-acme");
     w.reconcile("acme").await.unwrap();
@@ -219,6 +256,15 @@ async fn a_new_tenant_is_provisioned_and_becomes_ready_once_its_workload_is_up()
     assert_eq!(
         condition(&tenant, "Ready"),
         ("True".into(), "Provisioned".into())
+    );
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(
+        events(&w),
+        [
+            event("Normal", "Progressing"),
+            event("Normal", "Provisioned")
+        ],
+        "one Event per change of Ready, none for a pass that changes nothing"
     );
     let status = tenant.status.unwrap();
     assert_eq!(status.observed_generation, Some(1));
@@ -361,6 +407,70 @@ async fn a_suspended_tenant_scales_to_zero_loses_its_autoscaler_and_says_so() {
 }
 
 #[tokio::test]
+async fn an_unsuspended_tenant_gets_its_autoscaler_back_and_the_replica_count_is_the_autoscalers_again()
+ {
+    let w = World::new();
+    w.create(acme()).await;
+    w.provision("acme").await;
+    w.converge("tenant-acme");
+    w.patch_tenant("acme", json!({"spec": {"suspended": true}}))
+        .await;
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(
+        w.deployment("tenant-acme").unwrap()["spec"]["replicas"],
+        json!(0)
+    );
+
+    w.patch_tenant("acme", json!({"spec": {"suspended": false}}))
+        .await;
+    w.reconcile("acme").await.unwrap();
+    let hpa = w
+        .api
+        .get(
+            "autoscaling",
+            "horizontalpodautoscalers",
+            "tenant-acme",
+            "chat-server",
+        )
+        .expect("autoscaler back");
+    assert_eq!(hpa["spec"]["scaleTargetRef"]["name"], "chat-server");
+    assert_eq!(
+        (&hpa["spec"]["minReplicas"], &hpa["spec"]["maxReplicas"]),
+        (&json!(2), &json!(6))
+    );
+    // The operator no longer applies a count: the API server defaults the field (the fake does
+    // no defaulting, so it is absent) and the HPA scales from there.
+    assert_eq!(
+        w.deployment("tenant-acme").unwrap()["spec"]["replicas"],
+        Value::Null,
+        "the suspension's 0 is not left behind"
+    );
+    // What the HPA then sets stays: a later reconcile neither pins nor rewrites it.
+    let mut deployment = w.deployment("tenant-acme").unwrap();
+    deployment["spec"]["replicas"] = json!(4);
+    w.api.put("apps", "deployments", "tenant-acme", deployment);
+    w.converge("tenant-acme");
+    w.api.clear_calls();
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(
+        w.deployment("tenant-acme").unwrap()["spec"]["replicas"],
+        json!(4)
+    );
+    assert!(
+        !w.api
+            .writes()
+            .iter()
+            .any(|c| c.path.contains("deployments")),
+        "the Deployment is left to the HPA"
+    );
+    let tenant = w.tenant("acme").await.unwrap();
+    assert_eq!(
+        condition(&tenant, "Ready"),
+        ("True".into(), "Provisioned".into())
+    );
+}
+
+#[tokio::test]
 async fn a_paused_tenant_is_left_alone_but_can_still_be_deleted() {
     let w = World::new();
     w.create(acme()).await;
@@ -466,6 +576,58 @@ async fn deleting_a_delete_tenant_also_removes_bucket_and_database() {
         vec!["tenant-acme".to_string()]
     );
     assert!(w.bus.users.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_tenant_that_stopped_validating_after_it_was_provisioned_still_cleans_up_on_deletion() {
+    let mut w = World::new();
+    w.create(common::with(
+        acme(),
+        "/spec/deletionPolicy",
+        json!("Delete"),
+    ))
+    .await;
+    w.provision("acme").await;
+    // An operator upgrade whose bucket template gives a name S3 refuses: the Tenant no longer
+    // validates, but its bucket and users from before are still there.
+    w.ctx = Arc::new(Context::new(
+        w.api.client(),
+        common::settings(&["--bucket-name-template=Atendo-{tenant}-Uploads"]),
+        w.storage.clone(),
+        w.database.clone(),
+        w.bus.clone(),
+    ));
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(
+        condition(&w.tenant("acme").await.unwrap(), "Ready"),
+        ("False".into(), "InvalidSpec".into())
+    );
+
+    w.tenants
+        .delete("acme", &DeleteParams::default())
+        .await
+        .unwrap();
+    w.reconcile("acme").await.unwrap();
+    assert!(w.tenant("acme").await.is_none(), "finalizer removed");
+    assert_eq!(
+        *w.storage.retired.lock().unwrap(),
+        vec![("atendo-acme-uploads".to_string(), DeletionPolicy::Delete)],
+        "the bucket it was provisioned with, not one the new template names"
+    );
+    assert!(w.storage.buckets.lock().unwrap().is_empty());
+    assert_eq!(
+        *w.database.removed.lock().unwrap(),
+        vec![("chat-acme".to_string(), DeletionPolicy::Delete)]
+    );
+    assert_eq!(
+        *w.database.dropped_databases.lock().unwrap(),
+        vec!["tenant_acme".to_string()]
+    );
+    assert_eq!(
+        *w.bus.removed.lock().unwrap(),
+        vec!["tenant-acme".to_string()]
+    );
+    assert!(w.api.get("", "namespaces", "", "tenant-acme").is_none());
 }
 
 #[tokio::test]
@@ -840,6 +1002,7 @@ async fn a_redis_that_refuses_the_user_is_bus_ready_false_and_retried_until_it_a
         ("False".into(), "AccessDenied".into())
     );
     assert_eq!(condition(&tenant, "Ready").1, "AccessDenied");
+    assert_eq!(events(&w), [event("Warning", "AccessDenied")]);
     assert!(
         w.api
             .get("apps", "deployments", "tenant-acme", "chat-server")
@@ -853,6 +1016,13 @@ async fn a_redis_that_refuses_the_user_is_bus_ready_false_and_retried_until_it_a
         ("True".into(), "Provisioned".into())
     );
     assert!(w.bus.users.lock().unwrap().contains_key("tenant-acme"));
+    assert_eq!(
+        events(&w),
+        [
+            event("Warning", "AccessDenied"),
+            event("Normal", "Progressing")
+        ]
+    );
 }
 
 #[tokio::test]

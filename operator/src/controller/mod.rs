@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod atlas_database;
 pub mod bus_access;
+pub mod cleanup;
 pub mod credentials;
 pub mod elasticache_users;
 pub mod mongo_database;
@@ -539,10 +540,10 @@ async fn apply_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
 async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
     let name = tenant.name_any();
     if annotation(tenant, SKIP_EXTERNAL_CLEANUP_ANNOTATION) != Some("true") {
-        let tc = TenantContext::new(tenant, &ctx.settings);
-        // An invalid Tenant never got a bucket or a user: nothing external to clean up. The Redis
-        // user goes under both deletion policies: it holds no data, only access.
-        if let Ok(tc) = tc {
+        // From what provisioning recorded, not from re-validating the spec: a Tenant that stopped
+        // validating after it was provisioned still owns its bucket and users. The Redis user
+        // goes under both deletion policies: it holds no data, only access.
+        if let Some(targets) = cleanup::targets(tenant, &ctx.settings) {
             let policy = tenant.spec.deletion_policy;
             let results = [
                 (
@@ -551,7 +552,7 @@ async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error>
                         ctx,
                         "removing the user",
                         ctx.database
-                            .remove_user(&tc.database_user, &tc.database, policy),
+                            .remove_user(&targets.database_user, &targets.database, policy),
                     )
                     .await,
                 ),
@@ -560,7 +561,7 @@ async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error>
                     bounded(
                         ctx,
                         "removing the Redis user",
-                        ctx.bus.remove_user(&tc.bus_user),
+                        ctx.bus.remove_user(&targets.bus_user),
                     )
                     .await,
                 ),
@@ -572,7 +573,7 @@ async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error>
                         bounded(
                             ctx,
                             "retiring the bucket",
-                            ctx.storage.retire_bucket(&tc.bucket, policy),
+                            ctx.storage.retire_bucket(&targets.bucket, policy),
                         )
                         .await
                     },
