@@ -105,6 +105,16 @@ async fn a_malformed_query_parameter_is_a_json_error_naming_it() {
         ("/api/v1/conversations?limit=-1".to_string(), "limit"),
         ("/api/v1/search?q=hello&limit=many".to_string(), "limit"),
         ("/api/v1/teams?limit=x".to_string(), "limit"),
+        // Text parameters fail only when repeated.
+        ("/api/v1/webhooks?limit=1&limit=2".to_string(), "limit"),
+        (
+            "/api/v1/reports/summary?from=2026-01-01&from=2026-02-01".to_string(),
+            "from",
+        ),
+        (
+            format!("/api/v1/conversations/{conversation}/transcript?format=text&format=html"),
+            "format",
+        ),
     ] {
         let (status, body) = s.get(&path, Some(&admin)).await;
         assert_eq!(status, 400, "{path}: {body}");

@@ -1,13 +1,13 @@
 //! The summary report over REST.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::AppState;
 use super::error::ErrorBody;
-use super::extract::Auth;
+use super::extract::{Auth, Params};
 use crate::chat::reports::Summary;
 use crate::error::Error;
 
@@ -44,7 +44,7 @@ pub struct SummaryQuery {
 pub async fn summary(
     State(state): State<AppState>,
     Auth(by): Auth,
-    Query(q): Query<SummaryQuery>,
+    Params(q): Params<SummaryQuery>,
 ) -> Result<Json<Summary>, Error> {
     let summary = state
         .chat

@@ -1,6 +1,6 @@
 //! A conversation's transcript as a download.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 
 use super::AppState;
 use super::error::ErrorBody;
-use super::extract::Auth;
+use super::extract::{Auth, Params};
 use crate::chat::transcript::Format;
 use crate::error::Error;
 use crate::uploads::Download;
@@ -47,7 +47,7 @@ pub async fn transcript(
     State(state): State<AppState>,
     Auth(by): Auth,
     Path(id): Path<String>,
-    Query(q): Query<TranscriptQuery>,
+    Params(q): Params<TranscriptQuery>,
 ) -> Result<Response, Error> {
     let format = q
         .format

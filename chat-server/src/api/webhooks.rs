@@ -1,14 +1,14 @@
 //! Webhook endpoints over REST (admin only). The events and their signing are in docs/webhooks.md.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::ErrorBody;
-use super::extract::{Auth, Body};
+use super::extract::{Auth, Body, Params};
 use super::paging::PageQuery;
 use crate::chat::{DeliveryAttempt, NewWebhook, Webhook};
 use crate::error::Error;
@@ -72,7 +72,7 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     Auth(by): Auth,
-    Query(q): Query<PageQuery>,
+    Params(q): Params<PageQuery>,
 ) -> Result<Json<WebhookPage>, Error> {
     let page = state.chat.list_webhooks(&by, q.page()?).await?;
     Ok(Json(page.into()))
@@ -135,7 +135,7 @@ pub async fn deliveries(
     State(state): State<AppState>,
     Auth(by): Auth,
     Path(id): Path<String>,
-    Query(q): Query<PageQuery>,
+    Params(q): Params<PageQuery>,
 ) -> Result<Json<DeliveryPage>, Error> {
     let page = state.chat.webhook_deliveries(&by, &id, q.page()?).await?;
     Ok(Json(page.into()))
