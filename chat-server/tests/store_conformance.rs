@@ -196,6 +196,7 @@ macro_rules! suite {
                 erasing_a_conversation_removes_all_it_holds_and_nothing_else,
                 erasing_a_conversation_removes_its_webhook_deliveries_pending_and_settled,
                 erasing_a_conversation_removes_the_mails_about_it_pending_and_sent,
+                purging_removes_old_sent_and_failed_mails_but_never_pending_ones,
                 visitors_page_newest_first_and_deleting_one_says_whether_it_was_there,
                 retention_finds_resolved_conversations_untouched_since_least_recent_first,
                 a_transcript_request_is_replaced_by_a_newer_one_and_taken_once,

@@ -54,6 +54,11 @@ pub struct Outgoing {
     pub conversation_id: Option<String>,
 }
 
+/// How long a sent or failed mail stays in the outbox (what was sent to whom, for support).
+pub const KEEP_SETTLED: Duration = Duration::from_secs(30 * 86_400);
+/// How often each replica removes older ones (idempotent deletes by id range).
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
 /// Stores mails and wakes this replica's sender. Exists only when mail is configured: without
 /// it nothing is accepted into the outbox, so no mail waits for a sender that never comes.
 pub struct Mailer {
@@ -130,7 +135,12 @@ impl Mailer {
     ) -> tokio::task::JoinHandle<()> {
         let mailer = self.clone();
         tokio::spawn(async move {
+            let mut next_purge = tokio::time::Instant::now();
             loop {
+                if tokio::time::Instant::now() >= next_purge {
+                    mailer.purge_old().await;
+                    next_purge += PURGE_EVERY;
+                }
                 tokio::select! {
                     _ = stop.cancelled() => break,
                     done = mailer.send_due(&transport, &settings) => {
@@ -146,6 +156,22 @@ impl Mailer {
                 }
             }
         })
+    }
+
+    /// Sent and failed mails still name their recipient and subject: they go after
+    /// [`KEEP_SETTLED`].
+    async fn purge_old(&self) {
+        let keep = TimeDelta::from_std(KEEP_SETTLED).unwrap_or(TimeDelta::days(30));
+        match self.store.purge_mails(now() - keep).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                removed = n,
+                "old sent and failed mails removed from the outbox"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "purging the mail outbox failed; trying again later")
+            }
+        }
     }
 
     /// Claims and sends due mails until none are left.

@@ -386,6 +386,9 @@ pub trait Store: Send + Sync + 'static {
         retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<bool>;
     async fn outbox_mail(&self, id: &str) -> StoreResult<Option<OutboxMail>>;
+    /// Removes the sent and failed mails queued before `before` (mail ids begin with a ULID of
+    /// when they were made) and returns how many; pending mails stay whatever their age.
+    async fn purge_mails(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Gives a resolved conversation its visitor's rating, once: one atomic conditional write
     /// (resolved and not rated yet), so of two replicas rating at once exactly one gets

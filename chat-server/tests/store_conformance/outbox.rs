@@ -278,3 +278,70 @@ pub async fn erasing_a_conversation_removes_the_mails_about_it_pending_and_sent(
     want.sort();
     assert_eq!(left, want, "only mails about other things are still sent");
 }
+
+pub async fn purging_removes_old_sent_and_failed_mails_but_never_pending_ones(h: Harness) {
+    let store = h.open().await;
+    let (sent, failed, pending) = (
+        mail("a@acme.test"),
+        mail("b@acme.test"),
+        mail("c@acme.test"),
+    );
+    for m in [&sent, &failed, &pending] {
+        store.enqueue_mail(m.clone()).await.unwrap();
+    }
+    let at = now();
+    let claimed = store
+        .claim_mails("r", at, at + TimeDelta::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert!(store.mail_sent(&sent.id, "r").await.unwrap());
+    assert!(
+        store
+            .mail_failed(&failed.id, "r", "550 no such user", None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .mail_failed(&pending.id, "r", "451 try later", Some(at))
+            .await
+            .unwrap()
+    );
+
+    assert_eq!(
+        store.purge_mails(at - TimeDelta::minutes(1)).await.unwrap(),
+        0
+    );
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let cut = now();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let newer = mail("d@acme.test");
+    store.enqueue_mail(newer.clone()).await.unwrap();
+    let claimed = store
+        .claim_mails("r", now(), now() + TimeDelta::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2, "the retried one and the newer one");
+    assert!(store.mail_sent(&newer.id, "r").await.unwrap());
+
+    assert_eq!(
+        store.purge_mails(cut).await.unwrap(),
+        2,
+        "the old sent and failed mails"
+    );
+    assert!(store.outbox_mail(&sent.id).await.unwrap().is_none());
+    assert!(store.outbox_mail(&failed.id).await.unwrap().is_none());
+    let kept = store.outbox_mail(&pending.id).await.unwrap().unwrap();
+    assert_eq!(
+        kept.state,
+        MailState::Pending,
+        "a pending mail stays however old"
+    );
+    let recent = store.outbox_mail(&newer.id).await.unwrap().unwrap();
+    assert_eq!(
+        recent.state,
+        MailState::Sent,
+        "a mail sent after the cut stays"
+    );
+}

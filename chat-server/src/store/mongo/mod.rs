@@ -696,6 +696,10 @@ impl Store for MongoStore {
         self.find_mail(id).await
     }
 
+    async fn purge_mails(&self, before: chrono::DateTime<chrono::Utc>) -> StoreResult<u64> {
+        self.delete_old_mails(before).await
+    }
+
     async fn rate_conversation(
         &self,
         conversation_id: &str,

@@ -118,6 +118,17 @@ impl MongoStore {
         Ok(done.matched_count == 1)
     }
 
+    /// By `_id` range (mail ids begin with a ULID), so the `_id` index finds what goes.
+    pub(super) async fn delete_old_mails(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let bound = crate::store::webhooks::first_id_at(before);
+        let deleted = self
+            .outbox
+            .delete_many(doc! { "_id": { "$lt": bound }, "state": { "$ne": "pending" } })
+            .await
+            .map_err(|e| store_error("purging old mails", e))?;
+        Ok(deleted.deleted_count)
+    }
+
     pub(super) async fn find_mail(&self, id: &str) -> StoreResult<Option<OutboxMail>> {
         let found = self
             .outbox

@@ -737,6 +737,12 @@ impl Store for SqliteStore {
         self.conns.read(move |conn| outbox::get(conn, &id)).await
     }
 
+    async fn purge_mails(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.conns
+            .write(move |conn, path| outbox::purge(conn, path, before))
+            .await
+    }
+
     async fn rate_conversation(
         &self,
         conversation_id: &str,

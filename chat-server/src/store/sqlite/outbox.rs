@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::rows::{conflict_or, millis, store_error};
+use crate::store::webhooks::first_id_at;
 use crate::store::{MailState, NewMail, OutboxMail, ResetToken, StoreResult};
 
 const COLUMNS: &str = "id, recipient, subject, body, created_at, state, attempts, due_at, \
@@ -174,5 +175,15 @@ pub fn take_reset(
         },
     )
     .optional()
+    .map_err(|e| store_error(path, e))
+}
+
+/// By primary key range: no scan of what stays.
+pub fn purge(conn: &Connection, path: &Path, before: DateTime<Utc>) -> StoreResult<u64> {
+    conn.execute(
+        "DELETE FROM outbox WHERE id < ? AND state != 'pending'",
+        [first_id_at(before)],
+    )
+    .map(|n| n as u64)
     .map_err(|e| store_error(path, e))
 }
