@@ -6,16 +6,12 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::rows::{conflict_or, millis, store_error};
+use super::rows::{conflict_or, millis, store_error, time};
 use crate::store::webhooks::first_id_at;
 use crate::store::{MailState, NewMail, OutboxMail, ResetToken, StoreResult};
 
 const COLUMNS: &str = "id, recipient, subject, body, created_at, state, attempts, due_at, \
                        claimed_by, last_error, html, reply_to, conversation_id";
-
-fn time(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
 
 fn mail(row: &Row) -> rusqlite::Result<OutboxMail> {
     let state: String = row.get(5)?;
@@ -24,10 +20,10 @@ fn mail(row: &Row) -> rusqlite::Result<OutboxMail> {
         to: row.get(1)?,
         subject: row.get(2)?,
         body: row.get(3)?,
-        created_at: time(row.get(4)?),
+        created_at: time(row, 4)?,
         state: MailState::parse(&state).unwrap_or(MailState::Failed),
         attempts: row.get(6)?,
-        due_at: time(row.get(7)?),
+        due_at: time(row, 7)?,
         claimed_by: row.get(8)?,
         last_error: row.get(9)?,
         html: row.get(10)?,
@@ -169,8 +165,8 @@ pub fn take_reset(
             Ok(ResetToken {
                 token_sha256: row.get(0)?,
                 agent_id: row.get(1)?,
-                created_at: time(row.get(2)?),
-                expires_at: time(row.get(3)?),
+                created_at: time(row, 2)?,
+                expires_at: time(row, 3)?,
             })
         },
     )

@@ -42,7 +42,8 @@ pub fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-fn time(row: &Row, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+/// A stored time; a value outside chrono's range is a conversion error, not a silent 1970.
+pub fn time(row: &Row, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
     let ms: i64 = row.get(idx)?;
     DateTime::from_timestamp_millis(ms).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::connections::in_transaction;
-use super::rows::{conflict_or, millis, store_error};
+use super::rows::{conflict_or, millis, store_error, time};
 use crate::model::new_id;
 use crate::store::webhooks::first_id_at;
 use crate::store::{
@@ -23,10 +23,6 @@ const DELIVERY_COLUMNS: &str = "id, webhook_id, event_id, event_type, conversati
 const ATTEMPT_COLUMNS: &str =
     "id, webhook_id, event_id, event_type, attempt, status, response_status, error, at";
 
-fn time(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
 fn endpoint(row: &Row) -> rusqlite::Result<WebhookEndpoint> {
     let events: String = row.get(2)?;
     Ok(WebhookEndpoint {
@@ -35,7 +31,7 @@ fn endpoint(row: &Row) -> rusqlite::Result<WebhookEndpoint> {
         events: serde_json::from_str(&events).unwrap_or_default(),
         secret: row.get(3)?,
         created_by: row.get(4)?,
-        created_at: time(row.get(5)?),
+        created_at: time(row, 5)?,
     })
 }
 
@@ -48,10 +44,10 @@ fn delivery(row: &Row) -> rusqlite::Result<WebhookDelivery> {
         event_type: row.get(3)?,
         conversation_id: row.get(4)?,
         body: row.get(5)?,
-        created_at: time(row.get(6)?),
+        created_at: time(row, 6)?,
         state: DeliveryState::parse(&state).unwrap_or(DeliveryState::Failed),
         attempts: row.get(8)?,
-        due_at: time(row.get(9)?),
+        due_at: time(row, 9)?,
         claimed_by: row.get(10)?,
     })
 }
@@ -66,7 +62,7 @@ fn attempt(row: &Row) -> rusqlite::Result<WebhookAttempt> {
         status: row.get(5)?,
         response_status: row.get(6)?,
         error: row.get(7)?,
-        at: time(row.get(8)?),
+        at: time(row, 8)?,
     })
 }
 
