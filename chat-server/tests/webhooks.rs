@@ -414,15 +414,21 @@ async fn urls_on_non_public_addresses_are_refused_when_made_and_at_delivery_unle
     let mut server = binary::start(&embedded_env(dir.path(), false));
     let base = server.base.clone();
     let admin = admin(&base).await;
-    for url in [
-        "http://127.0.0.1:9/hook",
-        "http://10.1.2.3/hook",
-        "http://169.254.169.254/latest/meta-data",
-        "http://[::1]:8080/hook",
-        "http://localhost:8080/hook",
-        "https://192.168.0.10/",
-        "http://[fd00::1]/",
-        receiver.url.as_str(),
+    for (url, code) in [
+        ("http://127.0.0.1:9/hook", "webhook_url_forbidden"),
+        ("http://10.1.2.3/hook", "webhook_url_forbidden"),
+        (
+            "http://169.254.169.254/latest/meta-data",
+            "webhook_url_forbidden",
+        ),
+        ("http://[::1]:8080/hook", "webhook_url_forbidden"),
+        ("http://localhost:8080/hook", "webhook_url_forbidden"),
+        ("https://192.168.0.10/", "webhook_url_forbidden"),
+        ("http://[fd00::1]/", "webhook_url_forbidden"),
+        (receiver.url.as_str(), "webhook_url_forbidden"),
+        ("ftp://example.com/hook", "invalid_url"),
+        ("file:///etc/passwd", "invalid_url"),
+        ("javascript:alert(1)", "invalid_url"),
     ] {
         let (s, b) = call(
             &base,
@@ -434,30 +440,7 @@ async fn urls_on_non_public_addresses_are_refused_when_made_and_at_delivery_unle
         .await;
         assert_eq!(
             (s, b["error"]["code"].as_str()),
-            (400, Some("webhook_url_forbidden")),
-            "{url}: {b}"
-        );
-        assert!(
-            b["error"]["message"].as_str().unwrap().starts_with("url "),
-            "{b}"
-        );
-    }
-    for url in [
-        "ftp://example.com/hook",
-        "file:///etc/passwd",
-        "javascript:alert(1)",
-    ] {
-        let (s, b) = call(
-            &base,
-            "POST",
-            "/webhooks",
-            Some(&admin),
-            Some(json!({"url": url, "events": ["message.created"]})),
-        )
-        .await;
-        assert_eq!(
-            (s, b["error"]["code"].as_str()),
-            (400, Some("invalid_url")),
+            (400, Some(code)),
             "{url}: {b}"
         );
         assert!(
