@@ -888,17 +888,26 @@ async fn a_new_reconcile_requested_at_value_makes_the_controller_reconcile_at_on
             .map(|v| v.parse::<f64>().unwrap())
             .unwrap_or(0.0)
     };
-    // Settled: no reconcile for a while (the next requeue is seconds away).
+    // Settled: no reconcile for a while (the next requeue is 15 s away). A controller stuck in
+    // a requeue loop never settles, and must fail here rather than pass below.
     let mut last = -1.0;
+    let mut settled = None;
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let now = reconciles();
         if now == last && now > 0.0 {
+            settled = Some(now);
             break;
         }
         last = now;
     }
-    let settled = reconciles();
+    let settled = settled.expect("the controller never settled: it reconciles again and again");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        reconciles(),
+        settled,
+        "a reconcile with nothing changed or requested"
+    );
     w.patch_tenant(
         "acme",
         json!({"metadata": {"annotations": {"atendo.io/reconcile-requested-at": "2026-11-24T09:00:00Z"}}}),
