@@ -148,8 +148,11 @@ kubectl -n "$DEPS_NS" wait --for=condition=Available deployment --all --timeout=
 # --- the chart ----------------------------------------------------------------------------------
 step "installing charts/atendo into $SYSTEM_NS"
 kubectl create namespace "$SYSTEM_NS"
+# dedicatedTemplate: the enterprise example's "own" server (spec.database.dedicated) is the same
+# MongoDB here, told apart by appName only: kind runs one database server, not one per tenant.
 kubectl -n "$SYSTEM_NS" create secret generic atendo-mongodb-admin \
-    --from-literal=uri="mongodb://root:$mongo_password@mongodb.$DEPS_NS.svc:27017/?authSource=admin"
+    --from-literal=uri="mongodb://root:$mongo_password@mongodb.$DEPS_NS.svc:27017/?authSource=admin" \
+    --from-literal=dedicatedTemplate="mongodb://root:$mongo_password@mongodb.$DEPS_NS.svc:27017/?authSource=admin&appName={tenant}"
 kubectl -n "$SYSTEM_NS" create secret generic atendo-redis-admin \
     --from-literal=url="redis://atendo-admin:$redis_password@redis.$DEPS_NS.svc:6379"
 # moto accepts any key; the operator needs some to sign its S3 requests.

@@ -1,7 +1,8 @@
-//! Runs an Argo CD resource health check (`health.lua`) the way Argo CD does: the resource as a
-//! Lua table in the global `obj` (JSON null and absent fields both nil, arrays as 1-based tables
-//! without metatables), the script's returned table read as `{status, message}`. Only the base,
-//! table, string and math libraries are open, like Argo CD's sandbox.
+//! Runs an Argo CD resource health check (`health.lua`) the way Argo CD does, in Lua 5.1 (the
+//! language of Argo CD's gopher-lua): the resource as a Lua table in the global `obj` (JSON null
+//! and absent fields both nil, arrays as 1-based tables without metatables), the script's
+//! returned table read as `{status, message}`. Only the base, table, string and math libraries
+//! are open, like Argo CD's sandbox.
 //!
 //! [`load_tests`] reads `health_test.yaml` in Argo CD's own layout for its built-in checks:
 //! `tests: [{healthStatus: {status, message}, inputPath: testdata/x.yaml}]`.
@@ -158,6 +159,16 @@ mod tests {
     fn a_status_argo_cd_does_not_know_is_an_error() {
         let err = evaluate("return {status = 'Fine'}", &json!({})).unwrap_err();
         assert!(matches!(err, HealthError::UnknownStatus(s) if s == "Fine"));
+    }
+
+    #[test]
+    fn the_interpreter_is_lua_5_1_like_argo_cds() {
+        let health = evaluate(
+            "return {status = 'Healthy', message = _VERSION}",
+            &json!({}),
+        )
+        .unwrap();
+        assert_eq!(health.message, "Lua 5.1");
     }
 
     #[test]

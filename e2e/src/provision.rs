@@ -10,11 +10,11 @@ use atendo_operator::context::TenantContext;
 use atendo_operator::controller::credentials;
 use atendo_operator::controller::mongo_database::MongoDatabase;
 use atendo_operator::controller::providers::{
-    BucketRequest, BusIdentity, BusUser, Database, DatabaseUser, Storage,
+    BucketRequest, BusIdentity, BusUser, Database, DatabaseUser, DedicatedCluster, Storage,
 };
 use atendo_operator::controller::redis_acl::RedisAcl;
 use atendo_operator::controller::s3_storage::S3Storage;
-use atendo_operator::resources::Credentials;
+use atendo_operator::resources::{Credentials, secrets};
 use atendo_operator::settings::Settings;
 use atendo_operator::tenant::{DeletionPolicy, Tenant};
 use clap::Parser;
@@ -128,12 +128,21 @@ impl Providers {
             .build();
         let s3 = aws_sdk_s3::Client::from_conf(config);
         let storage = S3Storage::new(s3.clone(), region);
+        // A dedicated tenant's "own" server is the same one, told apart by appName only (as in
+        // the kind e2e): the stand-in runs one database server, not one per tenant.
+        let separator = if mongo_admin_uri.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        let dedicated = format!("{mongo_admin_uri}{separator}appName={{tenant}}");
         let database = MongoDatabase::connect(mongo_admin_uri)
             .await
             .map_err(|source| ProvisionError::Provider {
                 step: "connecting the database provider",
                 source,
-            })?;
+            })?
+            .with_dedicated_template(Some(dedicated));
         let bus =
             RedisAcl::connect(redis_admin_url).map_err(|source| ProvisionError::Provider {
                 step: "connecting the bus provider",
@@ -153,10 +162,10 @@ impl Providers {
         &self,
         tenant: &Tenant,
         settings: &Settings,
-        objects: &Manifests,
+        objects: &mut Manifests,
         real: &Credentials,
     ) -> Result<(), ProvisionError> {
-        let tc = TenantContext::new(tenant, settings)
+        let mut tc = TenantContext::new(tenant, settings)
             .map_err(|e| ProvisionError::Disagree(e.to_string()))?;
         let rendered = |kind: &str, name: &str, key: &str| -> Option<String> {
             match kind {
@@ -220,17 +229,42 @@ impl Providers {
                 step: "StorageReady",
                 source,
             })?;
-        self.database
-            .ensure_user(&DatabaseUser {
-                user: tc.database_user.clone(),
-                database: tc.database.clone(),
-                password: real.database_password.clone(),
-            })
-            .await
-            .map_err(|source| ProvisionError::Provider {
-                step: "DatabaseReady",
-                source,
-            })?;
+        let user = DatabaseUser {
+            user: tc.database_user.clone(),
+            database: tc.database.clone(),
+            password: real.database_password.clone(),
+        };
+        match tc.dedicated.as_mut() {
+            None => self.database.ensure_user(&user).await,
+            // What the controller does for spec.database.dedicated: the user on the tenant's own
+            // server, then the Secret rebuilt with that server's address (render, which has no
+            // provider, leaves its uri out).
+            Some(placement) => {
+                let cluster = DedicatedCluster {
+                    tenant: tc.name.clone(),
+                    name: placement.cluster.clone(),
+                    instance_size: placement.instance_size.clone(),
+                    policy: tenant.spec.deletion_policy,
+                };
+                self.database
+                    .ensure_dedicated(&cluster, &user)
+                    .await
+                    .map(|address| placement.address = Some(address))
+            }
+        }
+        .map_err(|source| ProvisionError::Provider {
+            step: "DatabaseReady",
+            source,
+        })?;
+        if tc.dedicated.is_some() {
+            let rebuilt = secrets::database(&tc, real);
+            let slot = objects
+                .secrets
+                .iter_mut()
+                .find(|s| s.metadata.name == rebuilt.metadata.name)
+                .ok_or_else(|| ProvisionError::Disagree("render made no database Secret".into()))?;
+            *slot = rebuilt;
+        }
         self.bus
             .ensure_user(&BusUser {
                 user: tc.bus_user.clone(),

@@ -121,7 +121,7 @@ pub async fn start(
     let credentials = provision::generate();
     provision::fill_secrets(&mut objects, &credentials)?;
     providers
-        .provision(&tenant, &settings, &objects, &credentials)
+        .provision(&tenant, &settings, &mut objects, &credentials)
         .await?;
 
     let deployment = objects.only_deployment()?.clone();

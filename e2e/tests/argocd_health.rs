@@ -1,6 +1,8 @@
 //! The Argo CD health check for Tenant (charts/argocd/resource_customizations/atendo.io/Tenant),
 //! run in a real Lua interpreter against every case of its `health_test.yaml`, as Argo CD's own
-//! test suite runs its built-in checks.
+//! test suite runs its built-in checks. The interpreter is Lua 5.1 (mlua's `lua51`), Argo CD's
+//! language: checked by putting `//` (5.3's integer division) into health.lua, which failed
+//! every case here with a syntax error, and taking it out again.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::settings::{BusArgs, DatabaseArgs, RuntimeArgs, Settings};
+use crate::settings::{BusArgs, DatabaseArgs, NoticeArgs, RuntimeArgs, Settings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +40,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub runtime: RuntimeArgs,
+
+    #[command(flatten)]
+    pub notices: NoticeArgs,
 }
 
 #[derive(Debug, Args)]

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::Resource;
 
-use crate::plan::Sizing;
-use crate::settings::Settings;
+use crate::plan::{Sizing, dedicated_instance_size};
+use crate::settings::{DatabaseUrl, Settings};
 use crate::tenant::Tenant;
 use crate::validation::{FieldError, InvalidTenant, validate};
 
@@ -37,6 +37,68 @@ pub struct TenantContext<'a> {
     /// The first admin: spec.adminEmail, else admin@<host>.
     pub admin_email: String,
     pub sizing: Sizing,
+    /// The tenant's own database cluster (spec.database.dedicated), None on the shared one.
+    pub dedicated: Option<DedicatedPlacement>,
+}
+
+// Dedicated database (issue 16).
+
+/// Where a dedicated tenant's database lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DedicatedPlacement {
+    /// [`dedicated_cluster_name`], or the name status.database.cluster recorded.
+    pub cluster: String,
+    /// The plan's size ([`crate::plan::dedicated_instance_size`]).
+    pub instance_size: String,
+    /// Its address once the provider reported it (status.database.address).
+    pub address: Option<DatabaseUrl>,
+}
+
+/// Atlas uses the first 23 characters of a cluster's name in its hostnames, so names are kept
+/// to 23: `atendo-<name>` when that fits, else a prefix of the name and a hash of all of it.
+/// From the name alone, so a reconcile after a crash finds the cluster an earlier one made.
+pub fn dedicated_cluster_name(tenant: &str) -> String {
+    const MAX: usize = 23;
+    let plain = format!("atendo-{tenant}");
+    if plain.len() <= MAX {
+        return plain;
+    }
+    use sha2::{Digest, Sha256};
+    let hash = format!("{:x}", Sha256::digest(tenant.as_bytes()));
+    let prefix = tenant[..8].trim_end_matches('-');
+    format!("atendo-{prefix}-{}", &hash[..7])
+}
+
+/// spec.database.dedicated against what provisioning recorded: the recorded placement wins when
+/// the field is unset (a Tenant provisioned on the shared cluster before the enterprise default
+/// existed stays there), and a field that contradicts it is refused.
+fn placement(tenant: &Tenant, plan_default: bool) -> Result<Option<String>, FieldError> {
+    let name = tenant.metadata.name.clone().unwrap_or_default();
+    let recorded = tenant
+        .status
+        .as_ref()
+        .and_then(|s| s.database.as_ref())
+        .map(|d| d.cluster.clone());
+    let asked = tenant.spec.database.as_ref().and_then(|d| d.dedicated);
+    let dedicated = match (asked, &recorded) {
+        (Some(asked), Some(recorded)) if asked != recorded.is_some() => {
+            let now = match recorded {
+                Some(cluster) => format!("on its own cluster {cluster}"),
+                None => "on the shared cluster".into(),
+            };
+            return Err(FieldError {
+                field: "spec.database.dedicated".into(),
+                message: format!(
+                    "is {asked}, but the tenant's database was provisioned {now}: the operator does not move data between clusters; set it back to {}",
+                    recorded.is_some()
+                ),
+            });
+        }
+        (Some(asked), _) => asked,
+        (None, Some(recorded)) => return Ok(recorded.clone()),
+        (None, None) => plan_default,
+    };
+    Ok(dedicated.then(|| dedicated_cluster_name(&name)))
 }
 
 impl<'a> TenantContext<'a> {
@@ -76,6 +138,36 @@ impl<'a> TenantContext<'a> {
                 ),
             });
         }
+        let dedicated = match placement(tenant, tenant.spec.wants_dedicated_database()) {
+            Ok(Some(cluster)) => match dedicated_instance_size(tenant.spec.plan) {
+                Some(size) => Some(DedicatedPlacement {
+                    address: tenant
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.database.as_ref())
+                        .filter(|d| d.cluster.as_deref() == Some(cluster.as_str()))
+                        .and_then(|d| d.address.as_deref())
+                        .and_then(|a| DatabaseUrl::parse(a).ok()),
+                    cluster,
+                    instance_size: size.into(),
+                }),
+                None => {
+                    errors.push(FieldError {
+                        field: "spec.database.dedicated".into(),
+                        message: format!(
+                            "the {} plan has no dedicated database cluster (professional and enterprise do); the tenant's is {cluster}",
+                            tenant.spec.plan.as_str()
+                        ),
+                    });
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
         if !errors.is_empty() {
             return Err(InvalidTenant { name, errors });
         }
@@ -104,8 +196,18 @@ impl<'a> TenantContext<'a> {
                 .map(|t| Settings::expand(t, &name)),
             sizing: Sizing::resolve(&tenant.spec),
             admin_email,
+            dedicated,
             name,
         })
+    }
+
+    /// Where the tenant's chat-servers reach its database: the shared --database-url, or its
+    /// dedicated cluster's address; None while a dedicated cluster has no address yet.
+    pub fn database_address(&self) -> Option<&DatabaseUrl> {
+        match &self.dedicated {
+            None => Some(&self.settings.database_url),
+            Some(d) => d.address.as_ref(),
+        }
     }
 
     /// Labels on every object the operator makes for this tenant.

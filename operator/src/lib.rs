@@ -13,6 +13,7 @@ pub mod controller;
 pub mod crd;
 pub mod leader;
 pub mod metrics;
+pub mod notices;
 pub mod render;
 pub mod resources;
 pub mod run;

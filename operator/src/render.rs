@@ -55,23 +55,40 @@ pub fn render(tenant_yaml: &str, settings: &Settings) -> Result<String, RenderEr
 /// password becomes a placeholder. The pods' config hash is then taken over the redacted values,
 /// so nothing in the output depends on a secret.
 fn redact_secrets(ctx: &TenantContext, objects: &mut TenantObjects) {
-    let secrets = [
-        &mut objects.database_secret,
-        &mut objects.credentials_secret,
-        &mut objects.admin_secret,
-    ];
-    for secret in secrets {
+    // Every field named, no `..`: a new object is sorted into "may hold a secret" or not before
+    // this compiles.
+    let TenantObjects {
+        namespace: _,
+        resource_quota: _,
+        limit_range: _,
+        network_policy: _,
+        backup_network_policy: _,
+        service_account: _,
+        database_secret,
+        credentials_secret,
+        admin_secret,
+        config_map,
+        bus_ca,
+        deployment: pods,
+        service: _,
+        ingress: _,
+        hpa: _,
+        pdb: _,
+        // Reads its secrets by reference (secretKeyRef), holds none.
+        backup_cron_job: _,
+    } = objects;
+    for secret in [
+        &mut *database_secret,
+        &mut *credentials_secret,
+        &mut *admin_secret,
+    ] {
         redact_secret(secret);
     }
     let hash = resources::config_hash(
-        &[Some(&objects.config_map), objects.bus_ca.as_ref()],
-        &[
-            &objects.database_secret,
-            &objects.credentials_secret,
-            &objects.admin_secret,
-        ],
+        &[Some(&*config_map), bus_ca.as_ref()],
+        &[database_secret, credentials_secret, admin_secret],
     );
-    objects.deployment = deployment::build(ctx, &hash);
+    *pods = deployment::build(ctx, &hash);
 }
 
 fn redact_secret(secret: &mut Secret) {

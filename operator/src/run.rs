@@ -14,7 +14,12 @@ use crate::controller::s3_storage::S3Storage;
 use crate::controller::{Context, controller};
 use crate::leader::{self, Election, LeaderConfig, LeaderError};
 use crate::metrics;
-use crate::settings::{BusArgs, DatabaseArgs, DatabaseProvider, RedisProvider, SettingsError};
+use crate::notices::NoticeSink;
+use crate::notices::cloudevents::CloudEventsSink;
+use crate::notices::sns::SnsSink;
+use crate::settings::{
+    BusArgs, DatabaseArgs, DatabaseProvider, NoticeArgs, RedisProvider, SettingsError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -43,6 +48,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         database,
         bus,
         runtime,
+        notices,
     } = args;
     settings.check()?;
     // The database provider first: a refusal here needs no cluster to be reported.
@@ -57,6 +63,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     );
     let mut ctx = Context::new(client, settings, storage, database, bus);
     ctx.concurrency = runtime.max_concurrent_reconciles;
+    ctx.notices = notice_sink(&notices).await;
     let ctx = Arc::new(ctx);
     let (addr, _server) = metrics::serve(runtime.metrics_addr, ctx.metrics.clone())
         .await
@@ -96,6 +103,18 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     }
     tracing::info!("shut down");
     Ok(())
+}
+
+/// The "tenant ready" notice sink the settings name, if any.
+async fn notice_sink(args: &NoticeArgs) -> Option<Arc<dyn NoticeSink>> {
+    if let Some(topic) = &args.notice_sns_topic_arn {
+        tracing::info!(%topic, "tenant-ready notices go to SNS");
+        let sink = SnsSink::from_settings(topic, args.notice_sns_endpoint.as_deref()).await;
+        return Some(Arc::new(sink));
+    }
+    let url = args.notice_cloudevents_url.as_ref()?;
+    tracing::info!(%url, "tenant-ready notices go to a CloudEvents endpoint");
+    Some(Arc::new(CloudEventsSink::new(url, &args.notice_source)))
 }
 
 /// SIGTERM (what the kubelet sends) or Ctrl-C.
@@ -139,7 +158,10 @@ async fn database_provider(args: &DatabaseArgs) -> Result<Arc<dyn Database>, Run
     };
     Ok(match args.database_provider {
         DatabaseProvider::Mongodb => match admin {
-            Some(client) => Arc::new(MongoDatabase::new(client)),
+            Some(client) => Arc::new(
+                MongoDatabase::new(client)
+                    .with_dedicated_template(args.mongodb_dedicated_admin_uri_template.clone()),
+            ),
             None => {
                 return Err(RunError::Database(ProviderError::new(
                     "Misconfigured",
@@ -157,6 +179,8 @@ async fn database_provider(args: &DatabaseArgs) -> Result<Arc<dyn Database>, Run
                 public_key: required(&args.atlas_public_key),
                 private_key: required(&args.atlas_private_key),
                 request_timeout: AtlasConfig::DEFAULT_TIMEOUT,
+                dedicated_provider: args.atlas_dedicated_provider.clone(),
+                dedicated_region: args.atlas_dedicated_region.clone(),
             };
             Arc::new(AtlasDatabase::new(config, admin).map_err(RunError::Database)?)
         }

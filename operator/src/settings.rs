@@ -367,6 +367,59 @@ pub struct DatabaseArgs {
         required_if_eq("database_provider", "atlas")
     )]
     pub atlas_private_key: Option<String>,
+
+    // Dedicated databases (spec.database.dedicated, issue 16).
+    /// Cloud provider of each tenant's dedicated Atlas cluster (Atlas providerName).
+    #[arg(long, env = "ATENDO_ATLAS_DEDICATED_PROVIDER", default_value = "AWS", value_parser = atlas_word)]
+    pub atlas_dedicated_provider: String,
+
+    /// Region of each tenant's dedicated Atlas cluster, as Atlas spells it (regionName), e.g.
+    /// US_EAST_1 or SA_EAST_1. The instance size comes from the plan (M10 professional, M30
+    /// enterprise).
+    #[arg(long, env = "ATENDO_ATLAS_DEDICATED_REGION", default_value = "US_EAST_1", value_parser = atlas_word)]
+    pub atlas_dedicated_region: String,
+
+    /// With --database-provider mongodb: the admin connection of a tenant's dedicated server, with
+    /// {tenant} standing for the Tenant's name, e.g.
+    /// mongodb://admin:PASSWORD@mongo-{tenant}.databases.svc:27017/. The operator creates the
+    /// tenant's user there as it does on the shared server, and the tenant's CHAT_STORE points at
+    /// that server (credentials stripped). Unset, a Tenant with spec.database.dedicated is refused
+    /// (DatabaseReady False, DedicatedUnavailable): the operator does not run database servers.
+    #[arg(
+        long,
+        env = "ATENDO_MONGODB_DEDICATED_ADMIN_URI_TEMPLATE",
+        hide_env_values = true,
+        value_parser = dedicated_admin_template
+    )]
+    pub mongodb_dedicated_admin_uri_template: Option<String>,
+}
+
+/// An Atlas enum value such as AWS or US_EAST_1.
+fn atlas_word(s: &str) -> Result<String, String> {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} must be an Atlas name in capitals, e.g. AWS or US_EAST_1"
+        ))
+    }
+}
+
+/// A MongoDB URI with {tenant} in it (and nothing else in braces).
+fn dedicated_admin_template(s: &str) -> Result<String, String> {
+    if !s.contains(TENANT_PLACEHOLDER) {
+        return Err(format!(
+            "must contain {TENANT_PLACEHOLDER}, or every dedicated tenant would share one server"
+        ));
+    }
+    let expanded = Settings::expand(s, "tenant");
+    if s.replace(TENANT_PLACEHOLDER, "").contains(['{', '}']) {
+        return Err(format!("has a placeholder other than {TENANT_PLACEHOLDER}"));
+    }
+    DatabaseUrl::parse_admin(&expanded).map(|_| s.to_string())
 }
 
 /// Where tenants' Redis users are made.
@@ -495,6 +548,42 @@ impl DatabaseUrl {
             percent_encode(password),
             self.hosts
         )
+    }
+}
+
+// Dedicated databases (issue 16): addresses that come from a provider, not from the flags.
+impl DatabaseUrl {
+    /// An address without credentials or database, as --database-url takes it.
+    pub fn parse(s: &str) -> Result<DatabaseUrl, String> {
+        database_url(s)
+    }
+
+    /// An admin connection string: its credentials and database (if any) are dropped, which
+    /// gives the address tenants reach the same server at.
+    pub fn parse_admin(s: &str) -> Result<DatabaseUrl, String> {
+        let (scheme, rest) = ["mongodb+srv://", "mongodb://"]
+            .into_iter()
+            .find_map(|p| s.strip_prefix(p).map(|r| (p, r)))
+            .ok_or("must start with mongodb:// or mongodb+srv://")?;
+        let (authority, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let options = tail.split_once('?').map_or("", |(_, o)| o);
+        // authSource names where the admin signs in, not where tenants' users live.
+        let options: Vec<&str> = options
+            .split('&')
+            .filter(|o| !o.is_empty() && !o.starts_with("authSource="))
+            .collect();
+        let base = format!("{scheme}{hosts}/?{}", options.join("&"));
+        database_url(base.trim_end_matches("/?"))
+    }
+
+    /// The address as a string, e.g. mongodb+srv://cluster0.abcde.mongodb.net/?retryWrites=true.
+    pub fn address(&self) -> String {
+        if self.options.is_empty() {
+            format!("{}{}", self.scheme, self.hosts)
+        } else {
+            format!("{}{}/?{}", self.scheme, self.hosts, self.options)
+        }
     }
 }
 
@@ -699,5 +788,40 @@ fn iam_template(s: &str) -> Result<String, String> {
         ))
     } else {
         Ok(s.to_string())
+    }
+}
+
+// --- Provisioning notices (issue 16 §3) ---
+
+/// Where "tenant ready" notices go: one per Ready transition, besides the Kubernetes Events.
+/// Neither set: none are sent. Used by the controller only, never by `render`.
+#[derive(Clone, Debug, Default, Args)]
+pub struct NoticeArgs {
+    /// SNS topic to publish each notice to, e.g. arn:aws:sns:eu-west-1:123456789012:tenant-ready
+    /// (the operator's role needs sns:Publish on it; docs/iam/operator-notices-policy.json).
+    #[arg(long, env = "ATENDO_NOTICE_SNS_TOPIC_ARN", value_parser = sns_topic_arn, conflicts_with = "notice_cloudevents_url")]
+    pub notice_sns_topic_arn: Option<String>,
+
+    /// SNS-compatible endpoint (moto, LocalStack); unset means AWS in the topic's region.
+    #[arg(
+        long,
+        env = "ATENDO_NOTICE_SNS_ENDPOINT",
+        requires = "notice_sns_topic_arn"
+    )]
+    pub notice_sns_endpoint: Option<String>,
+
+    /// HTTP(S) endpoint that receives each notice as a CloudEvent (structured mode, POST).
+    #[arg(long, env = "ATENDO_NOTICE_CLOUDEVENTS_URL", value_parser = http_url)]
+    pub notice_cloudevents_url: Option<String>,
+
+    /// The CloudEvents `source` attribute, e.g. naming the cluster: /clusters/prod-eu/atendo-operator.
+    #[arg(long, env = "ATENDO_NOTICE_SOURCE", default_value = "/atendo-operator", value_parser = non_empty)]
+    pub notice_source: String,
+}
+
+fn sns_topic_arn(s: &str) -> Result<String, String> {
+    match crate::notices::sns::region_of(s) {
+        Some(_) => Ok(s.to_string()),
+        None => Err("must be an SNS topic ARN: arn:aws:sns:REGION:ACCOUNT:NAME".into()),
     }
 }

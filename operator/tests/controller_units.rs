@@ -159,7 +159,15 @@ fn missing_or_damaged_secrets_mean_new_credentials() {
     assert_eq!(existing(Some(&db), None, None), None);
     assert_eq!(
         existing(
-            Some(&secret(&[("password", "pw")], None)),
+            Some(&secret(&[("uri", ""), ("password", "pw")], None)),
+            Some(&creds),
+            None
+        ),
+        None
+    );
+    assert_eq!(
+        existing(
+            Some(&secret(&[("uri", "mongodb://x")], None)),
             Some(&creds),
             None
         ),
@@ -169,6 +177,17 @@ fn missing_or_damaged_secrets_mean_new_credentials() {
         existing(Some(&db), Some(&secret(&[("signingKey", "")], None)), None),
         None
     );
+}
+
+#[test]
+fn a_database_secret_without_a_uri_keeps_its_password_while_a_dedicated_cluster_is_made() {
+    // The operator writes it so until the tenant's own cluster has an address; regenerating
+    // here would give the user a new password on every look while the cluster is CREATING.
+    let waiting = secret(&[("password", "pw")], None);
+    let creds = secret(&[("signingKey", "key")], None);
+    let kept = existing(Some(&waiting), Some(&creds), None).expect("kept");
+    assert_eq!(kept.database_password, "pw");
+    assert_eq!(kept.signing_key, "key");
 }
 
 #[test]
@@ -258,6 +277,7 @@ fn acme_targets(bucket: &str) -> Targets {
         database: "tenant_acme".into(),
         database_user: "chat-acme".into(),
         bus_user: "tenant-acme".into(),
+        cluster: None,
     }
 }
 
@@ -277,6 +297,23 @@ fn deletion_cleans_up_what_the_status_recorded_even_when_the_tenant_no_longer_va
             Some(acme_targets("atendo-acme-uploads"))
         );
     }
+}
+
+#[test]
+fn deletion_removes_the_redis_user_the_status_recorded_not_the_one_the_name_gives_now() {
+    // Provisioned by an operator that named Redis users another way.
+    let tenant = common::tenant(common::with(
+        common::full_tenant_json(),
+        "/status",
+        json!({"bucket": "atendo-acme-uploads", "database": {"name": "tenant_acme", "user": "chat-acme"}, "bus": {"user": "chat-bus-acme"}}),
+    ));
+    assert_eq!(
+        targets(&tenant, &common::settings(&[])),
+        Some(Targets {
+            bus_user: "chat-bus-acme".into(),
+            ..acme_targets("atendo-acme-uploads")
+        })
+    );
 }
 
 #[test]

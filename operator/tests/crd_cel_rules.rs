@@ -297,3 +297,77 @@ fn sso_extra_rules_reject_wildcard_domains_blank_groups_and_plain_http() {
         "spec.sso.tokenEndpoint",
     );
 }
+
+#[test]
+fn a_dedicated_database_is_refused_on_the_starter_plan() {
+    let starter = with(full_tenant_json(), "/spec/plan", json!("starter"));
+    let starter = common::without(starter, "/spec/chat");
+    let starter = common::without(starter, "/spec/storage");
+    assert_eq!(broken(&starter, None), Vec::<String>::new());
+    let refused = with(
+        starter.clone(),
+        "/spec/database",
+        json!({"dedicated": true}),
+    );
+    let errors = broken(&refused, None);
+    assert!(
+        errors.len() == 1 && errors[0].contains("spec.database.dedicated"),
+        "{errors:?}"
+    );
+    let declined = with(starter, "/spec/database", json!({"dedicated": false}));
+    assert_eq!(broken(&declined, None), Vec::<String>::new());
+}
+
+#[test]
+fn the_database_placement_cannot_change_after_creation() {
+    let enterprise = with(full_tenant_json(), "/spec/plan", json!("enterprise"));
+    let explicit = |v: bool| {
+        with(
+            enterprise.clone(),
+            "/spec/database",
+            json!({"dedicated": v}),
+        )
+    };
+    let professional = full_tenant_json();
+    let cases = [
+        // (old, new, allowed)
+        (explicit(true), explicit(false), false),
+        (explicit(false), explicit(true), false),
+        // The enterprise default, spelled out: the same placement.
+        (enterprise.clone(), explicit(true), true),
+        (explicit(true), enterprise.clone(), true),
+        // A plan change that moves the default moves the data: refused...
+        (enterprise.clone(), professional.clone(), false),
+        (professional.clone(), enterprise.clone(), false),
+        // ...unless the Tenant keeps its placement explicitly.
+        (
+            professional.clone(),
+            with(
+                enterprise.clone(),
+                "/spec/database",
+                json!({"dedicated": false}),
+            ),
+            true,
+        ),
+        (
+            explicit(true),
+            with(
+                professional.clone(),
+                "/spec/database",
+                json!({"dedicated": true}),
+            ),
+            true,
+        ),
+    ];
+    for (i, (old, new, allowed)) in cases.into_iter().enumerate() {
+        let errors = broken(&new, Some(&old));
+        if allowed {
+            assert_eq!(errors, Vec::<String>::new(), "case {i}");
+        } else {
+            assert!(
+                errors.len() == 1 && errors[0].contains("spec.database.dedicated cannot change"),
+                "case {i}: {errors:?}"
+            );
+        }
+    }
+}

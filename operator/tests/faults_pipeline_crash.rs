@@ -34,7 +34,7 @@ use support::faults::{
 /// Generous: scenarios run side by side on a loaded 2-core machine.
 const WITHIN: Duration = Duration::from_secs(40);
 
-const KINDS: [(&str, &str); 11] = [
+const KINDS: [(&str, &str); 12] = [
     ("", "resourcequotas"),
     ("", "limitranges"),
     ("networking.k8s.io", "networkpolicies"),
@@ -46,6 +46,7 @@ const KINDS: [(&str, &str); 11] = [
     ("networking.k8s.io", "ingresses"),
     ("autoscaling", "horizontalpodautoscalers"),
     ("policy", "poddisruptionbudgets"),
+    ("batch", "cronjobs"),
 ];
 
 fn tenant(name: &str) -> Tenant {
@@ -359,6 +360,82 @@ async fn a_crash_inside_the_bucket_or_user_calls_converges_to_one_bucket_and_one
     )
     .await;
     eprintln!("FIGURES crash after Atlas stored the user: Ready {took:?} after a fresh start");
+}
+
+/// A dedicated tenant (spec.database.dedicated) whose operator dies after each Atlas write of its
+/// provisioning: the cluster's POST, then the user's POST. Atlas carries the write out and the
+/// answer is lost with the process; a fresh controller must find what was made, so the tenant
+/// ends Ready with exactly one cluster ever created, one user scoped to it whose password is the
+/// Secret's, and a CHAT_STORE pointing at that cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_each_atlas_write_of_a_dedicated_tenant_makes_one_cluster_never_two() {
+    let s3 = testkit::s3::s3();
+    let storage: Arc<dyn Storage> = Arc::new(faults::s3_storage(&s3.endpoint).await);
+    const WRITES: [&str; 2] = ["the cluster's POST", "the user's POST"];
+    let scenarios = (1..=WRITES.len()).map(|j| {
+        let storage = storage.clone();
+        async move {
+            let atlas = AtlasStandIn::start().await;
+            // IDLE at the first look after its POST: the wait itself is tested elsewhere.
+            atlas.cluster_polls(0, 0);
+            let database = || -> Arc<dyn Database> {
+                let mut config = atlas.config();
+                config.request_timeout = Duration::from_secs(60);
+                Arc::new(AtlasDatabase::new(config, None).unwrap())
+            };
+            let name = testkit::unique(&format!("d{j}-"));
+            let api = FakeApi::default();
+            let doc = common::with(
+                serde_json::to_value(tenant(&name)).unwrap(),
+                "/spec/database",
+                json!({"dedicated": true}),
+            );
+            Api::<Tenant>::all(api.client())
+                .create(&PostParams::default(), &common::tenant(doc))
+                .await
+                .unwrap();
+            atlas.hold_write(Some(j));
+            let running = start_controller(api.client(), storage.clone(), database());
+            eventually(
+                &format!("Atlas to receive {}", WRITES[j - 1]),
+                WITHIN,
+                || atlas.writes_seen() >= j,
+            )
+            .await;
+            running.abort();
+            atlas.hold_write(None);
+            let took = recover(&api, storage.clone(), database(), &name).await;
+
+            let label = format!("crash after {}", WRITES[j - 1]);
+            let created = atlas.clusters_created();
+            assert_eq!(created.len(), 1, "{label}: one cluster ever: {created:?}");
+            let cluster = created[0].clone();
+            let users: Vec<String> = atlas.state.users.lock().unwrap().keys().cloned().collect();
+            assert_eq!(users, [format!("chat-{name}")], "{label}: one user");
+            let user = atlas.user(&format!("chat-{name}")).unwrap();
+            assert_eq!(
+                user["scopes"],
+                json!([{"name": cluster, "type": "CLUSTER"}]),
+                "{label}: scoped to its cluster"
+            );
+            let data = secret_data(&api, &format!("tenant-{name}"));
+            let password = decoded(&data[secrets::DATABASE], "password");
+            assert_eq!(
+                user["password"].as_str(),
+                Some(password.as_str()),
+                "{label}"
+            );
+            let uri = decoded(&data[secrets::DATABASE], "uri");
+            assert!(
+                uri.contains(&format!("@{}.x7k2p.mongodb.net/", cluster.to_lowercase())),
+                "{label}: {uri}"
+            );
+            (label, took)
+        }
+    });
+    for (label, took) in futures::future::join_all(scenarios).await {
+        eprintln!("FIGURES dedicated, {label}: Ready {took:?} after a fresh start");
+    }
 }
 
 /// Counts how many ensure_bucket calls for one bucket run at once; each takes a while, so that

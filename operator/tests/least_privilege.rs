@@ -12,6 +12,7 @@ use std::time::Duration;
 use atendo_operator::controller::{Context, controller};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchParams};
 use serde_json::json;
@@ -92,10 +93,10 @@ async fn the_controller_provisions_repairs_and_deletes_a_tenant_with_only_the_ch
     let has = |resource: &'static str, name: &'static str| {
         let api = api.clone();
         move || {
-            let group = if resource == "deployments" {
-                "apps"
-            } else {
-                ""
+            let group = match resource {
+                "deployments" => "apps",
+                "cronjobs" => "batch",
+                _ => "",
             };
             api.get(group, resource, "tenant-acme", name).is_some()
         }
@@ -104,6 +105,12 @@ async fn the_controller_provisions_repairs_and_deletes_a_tenant_with_only_the_ch
     for secret in ["chat-database", "chat-credentials", "chat-admin"] {
         assert!(has("secrets", secret)(), "{secret}");
     }
+    wait_for(
+        &api,
+        "the backup cron job",
+        has("cronjobs", "chat-server-backup"),
+    )
+    .await;
 
     // A deleted Secret comes back at once: the watch by name sees it go.
     Api::<Secret>::namespaced(api.client(), "tenant-acme")
@@ -205,6 +212,20 @@ async fn the_operator_cannot_write_outside_its_tenant_namespaces() {
             .await
             .map(|_| ()),
     );
+    // A CronJob of its own name there: it would run the operator's pod spec in kube-system.
+    let cron_job = json!({"apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": "chat-server-backup", "namespace": "kube-system"},
+        "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "containers": [{"name": "backup", "image": "x"}], "restartPolicy": "Never"}}}}}});
+    let message = forbidden(
+        Api::<CronJob>::namespaced(operator.clone(), "kube-system")
+            .patch("chat-server-backup", &apply, &Patch::Apply(&cron_job))
+            .await,
+    );
+    assert!(
+        message.contains("may write only in the tenant namespaces it manages, not in kube-system"),
+        "{message}"
+    );
     // A Secret of its own name, created or overwritten there.
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
         "metadata": {"name": "chat-credentials", "namespace": "kube-system"}, "stringData": {"k": "v"}});
@@ -277,7 +298,7 @@ async fn the_operator_cannot_write_outside_its_tenant_namespaces() {
             .await,
     );
     assert!(message.contains("only Opaque Secrets"), "{message}");
-    assert_eq!(api.denied().len(), 8, "{:#?}", api.denied());
+    assert_eq!(api.denied().len(), 9, "{:#?}", api.denied());
     assert!(api.get("", "namespaces", "", "kube-system").is_some());
     assert!(
         api.get("apps", "deployments", "kube-system", "chat-server")

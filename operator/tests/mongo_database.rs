@@ -4,7 +4,9 @@
 
 use async_trait::async_trait;
 use atendo_operator::controller::mongo_database::MongoDatabase;
-use atendo_operator::controller::providers::{Database, DatabaseUser};
+use atendo_operator::controller::providers::{
+    DEDICATED_UNAVAILABLE, Database, DatabaseUser, DedicatedCluster,
+};
 use atendo_operator::settings::DatabaseUrl;
 use atendo_operator::tenant::DeletionPolicy;
 use mongodb::bson::{Document, doc};
@@ -185,3 +187,95 @@ impl Probe for SharedServer {
 }
 
 database_conformance!(super::fixture);
+
+// Dedicated databases (spec.database.dedicated): refused without a server template, made on the
+// template's server with one.
+
+fn dedicated(tenant: &str, policy: DeletionPolicy) -> DedicatedCluster {
+    DedicatedCluster {
+        tenant: tenant.into(),
+        name: atendo_operator::context::dedicated_cluster_name(tenant),
+        instance_size: "M30".into(),
+        policy,
+    }
+}
+
+#[tokio::test]
+async fn a_dedicated_tenant_is_refused_without_a_server_template_naming_the_field_and_the_setting()
+{
+    let s = server().await;
+    let tenant = testkit::unique("d");
+    let u = user(&tenant, "password-1");
+    let e = s
+        .provider
+        .ensure_dedicated(&dedicated(&tenant, DeletionPolicy::Retain), &u)
+        .await
+        .unwrap_err();
+    assert_eq!(e.reason, DEDICATED_UNAVAILABLE, "{e}");
+    assert!(!e.is_transient() && !e.is_pending());
+    for named in [
+        "spec.database.dedicated",
+        "--mongodb-dedicated-admin-uri-template",
+        "ATENDO_MONGODB_DEDICATED_ADMIN_URI_TEMPLATE",
+    ] {
+        assert!(e.message.contains(named), "{named} in {e}");
+    }
+    assert!(
+        s.insert_as(&u, &u.database).await.is_err(),
+        "no user was made on the shared server"
+    );
+}
+
+#[tokio::test]
+async fn with_a_template_the_user_is_made_on_the_tenants_own_server_and_retired_there() {
+    let s = server().await;
+    // One SecantusDB plays the tenant's own server; {tenant} goes into its appName.
+    let template = format!("{}&appName={{tenant}}", s.mongo.uri);
+    let provider = MongoDatabase::connect(&s.mongo.uri)
+        .await
+        .unwrap()
+        .with_dedicated_template(Some(template));
+    let tenant = testkit::unique("d");
+    let u = user(&tenant, "password-1");
+    let address = provider
+        .ensure_dedicated(&dedicated(&tenant, DeletionPolicy::Delete), &u)
+        .await
+        .unwrap();
+    let port = s
+        .mongo
+        .uri
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    assert_eq!(
+        address.address(),
+        format!("mongodb://127.0.0.1:{port}/?appName={tenant}"),
+        "the template's server, without the admin's credentials"
+    );
+    // The tenant's CHAT_STORE, built from that address, works for its own database.
+    let store = address.for_user(&u.user, &u.password, &u.database);
+    let client = mongodb::Client::with_uri_str(&store).await.unwrap();
+    client
+        .database(&u.database)
+        .collection::<Document>("messages")
+        .insert_one(doc! {"body": "olá"})
+        .await
+        .unwrap();
+    provider
+        .retire_dedicated(
+            &dedicated(&tenant, DeletionPolicy::Delete),
+            &u.user,
+            &u.database,
+        )
+        .await
+        .unwrap();
+    let names = s.admin.list_database_names().await.unwrap();
+    assert!(!names.contains(&u.database), "Delete drops it: {names:?}");
+    assert!(
+        s.insert_as(&u, &u.database).await.is_err(),
+        "the user is gone"
+    );
+}

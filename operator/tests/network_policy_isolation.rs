@@ -169,27 +169,43 @@ fn rule_admits(rule: &Value, policy_ns: &str, c: &Caller) -> bool {
     from_ok && port_ok
 }
 
-/// Whether some NetworkPolicy of `docs` that selects the chat-server pods admits `c`. A pod no
-/// policy selects would admit everyone, so the chat pods must be selected.
+/// The pod labels of the first object of `kind`: the Deployment's pods or the backup
+/// CronJob's.
+fn pod_labels(docs: &[Value], kind: &str) -> BTreeMap<String, String> {
+    let object = docs
+        .iter()
+        .find(|d| d["kind"] == kind)
+        .unwrap_or_else(|| panic!("render emits a {kind}"));
+    let template = match kind {
+        "CronJob" => &object["spec"]["jobTemplate"]["spec"]["template"],
+        _ => &object["spec"]["template"],
+    };
+    template["metadata"]["labels"]
+        .as_object()
+        .unwrap_or_else(|| panic!("a {kind} with pod labels"))
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// Whether some NetworkPolicy of `docs` that selects the chat-server pods admits `c`.
 fn admitted(docs: &[Value], c: &Caller) -> bool {
+    admitted_to(docs, &pod_labels(docs, "Deployment"), c)
+}
+
+/// Whether some NetworkPolicy of `docs` that selects pods labelled `labels` admits `c`. A pod
+/// no policy selects would admit everyone, so the pod must be selected.
+fn admitted_to(docs: &[Value], labels: &BTreeMap<String, String>, c: &Caller) -> bool {
     let policies: Vec<&Value> = docs
         .iter()
         .filter(|d| d["kind"] == "NetworkPolicy")
         .collect();
     assert!(!policies.is_empty(), "render emits a NetworkPolicy");
-    let chat_labels: BTreeMap<String, String> = docs
-        .iter()
-        .find(|d| d["kind"] == "Deployment")
-        .and_then(|d| d["spec"]["template"]["metadata"]["labels"].as_object())
-        .expect("a Deployment with pod labels")
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-        .collect();
     let mut selected = false;
     let mut admits = false;
     for p in policies {
         let ns = p["metadata"]["namespace"].as_str().unwrap();
-        if !selector_matches(&p["spec"]["podSelector"], &chat_labels) {
+        if !selector_matches(&p["spec"]["podSelector"], labels) {
             continue;
         }
         let types: Vec<&str> = p["spec"]["policyTypes"]
@@ -202,7 +218,10 @@ fn admitted(docs: &[Value], c: &Caller) -> bool {
             .as_array()
             .is_some_and(|rules| rules.iter().any(|r| rule_admits(r, ns, c)));
     }
-    assert!(selected, "a NetworkPolicy selects the chat-server pods");
+    assert!(
+        selected,
+        "a NetworkPolicy selects the pods labelled {labels:?}"
+    );
     admits
 }
 
@@ -256,6 +275,48 @@ fn only_the_ingress_controller_and_the_tenants_own_namespace_reach_its_pods() {
     ];
     for (c, expected) in cases {
         assert_eq!(admitted(&docs, &c), expected, "{}", c.what);
+    }
+}
+
+#[test]
+fn nothing_reaches_a_backup_pod_and_the_service_and_budget_never_count_one() {
+    let docs = render("acme");
+    let backup = pod_labels(&docs, "CronJob");
+    let chat = pod_labels(&docs, "Deployment");
+    let own: &'static str = Box::leak(format!("tenant-{}", "acme").into_boxed_str());
+    let callers = [
+        caller("the ingress controller", Some(INGRESS_NS), CHAT_PORT),
+        caller(
+            "monitoring, on the metrics port",
+            Some(MONITORING_NS),
+            METRICS_PORT,
+        ),
+        caller("a pod of the tenant's own namespace", Some(own), CHAT_PORT),
+        caller("an address outside the cluster", None, CHAT_PORT),
+    ];
+    for c in &callers {
+        assert!(
+            !admitted_to(&docs, &backup, c),
+            "{} reaches a backup pod",
+            c.what
+        );
+    }
+    // The same callers do reach the chat-server: the policies are read, not absent.
+    assert!(callers[..3].iter().all(|c| admitted_to(&docs, &chat, c)));
+    for kind in ["Service", "PodDisruptionBudget"] {
+        let object = docs.iter().find(|d| d["kind"] == kind).unwrap();
+        let selector = match kind {
+            "Service" => serde_json::json!({"matchLabels": object["spec"]["selector"]}),
+            _ => object["spec"]["selector"].clone(),
+        };
+        assert!(
+            selector_matches(&selector, &chat),
+            "{kind} selects the chat-server"
+        );
+        assert!(
+            !selector_matches(&selector, &backup),
+            "{kind} selects a backup pod"
+        );
     }
 }
 
@@ -388,17 +449,42 @@ fn peer_reaches(peer: &Value, to: &Destination) -> bool {
     }
 }
 
-/// Whether the tenant's chat-server pods may connect to `to` on `protocol`/`port`. Every
-/// policy selecting them must list Egress, and at least one must select them.
+/// Whether the tenant's pods may connect to `to` on `protocol`/`port`: the chat-server's, the
+/// backup's and any other pod of the namespace, which must all be allowed the same.
 fn reaches(docs: &[Value], to: &Destination, protocol: &str, port: u16) -> bool {
+    let chat = reaches_from(docs, &pod_labels(docs, "Deployment"), to, protocol, port);
+    let backup = reaches_from(docs, &pod_labels(docs, "CronJob"), to, protocol, port);
+    let other = BTreeMap::from([("app".to_string(), "anything".to_string())]);
+    let other = reaches_from(docs, &other, to, protocol, port);
+    assert_eq!(
+        (backup, other),
+        (chat, chat),
+        "the backup's pods and other pods (left) reach what the chat-server's do (right)"
+    );
+    chat
+}
+
+/// Whether pods labelled `labels` may connect to `to` on `protocol`/`port`. Every policy
+/// selecting them must list Egress, and at least one must select them.
+fn reaches_from(
+    docs: &[Value],
+    labels: &BTreeMap<String, String>,
+    to: &Destination,
+    protocol: &str,
+    port: u16,
+) -> bool {
     let mut selected = false;
     let mut allowed = false;
     for p in docs.iter().filter(|d| d["kind"] == "NetworkPolicy") {
-        let types = p["spec"]["policyTypes"].as_array().unwrap();
-        if !types.iter().any(|t| t == "Egress") {
+        if !selector_matches(&p["spec"]["podSelector"], labels) {
             continue;
         }
-        selected |= p["spec"]["podSelector"] == serde_json::json!({});
+        let types = p["spec"]["policyTypes"].as_array().unwrap();
+        assert!(
+            types.iter().any(|t| t == "Egress"),
+            "a policy selecting {labels:?} leaves egress open"
+        );
+        selected = true;
         for rule in p["spec"]["egress"].as_array().into_iter().flatten() {
             let to_ok = match rule["to"].as_array() {
                 None => panic!("an egress rule reaches everywhere: {rule}"),
@@ -416,7 +502,7 @@ fn reaches(docs: &[Value], to: &Destination, protocol: &str, port: u16) -> bool 
     }
     assert!(
         selected,
-        "an Egress NetworkPolicy selects every pod of the tenant"
+        "an Egress NetworkPolicy selects the pods labelled {labels:?}"
     );
     allowed
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use atendo_operator::plan::{Autoscaling, RateLimits, Resources, Sizing};
+use atendo_operator::plan::{Autoscaling, Backups, RateLimits, Resources, Sizing};
 use atendo_operator::tenant::Plan;
 use common::{full_tenant_json, tenant, with, without};
 use pretty_assertions::assert_eq;
@@ -41,6 +41,10 @@ fn plans_grow_from_starter_to_enterprise() {
                 ws_burst: 30,
                 visitor_rate: 20
             },
+            backups: Backups {
+                every_hours: 24,
+                retention_days: 7
+            },
         }
     );
     assert_eq!(
@@ -65,7 +69,10 @@ fn plans_grow_from_starter_to_enterprise() {
         assert!(big.retention_days > small.retention_days);
         assert!(big.max_upload_mb > small.max_upload_mb);
         assert!(big.rate_limits.ws_rate > small.rate_limits.ws_rate);
+        assert!(big.backups.retention_days > small.backups.retention_days);
+        assert!(big.backups.every_hours <= small.backups.every_hours);
     }
+    assert_eq!((p.backups.every_hours, e.backups.every_hours), (24, 6));
 }
 
 #[test]

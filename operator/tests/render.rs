@@ -225,6 +225,7 @@ fn every_kind_appears_once_and_the_autoscaler_and_the_redis_ca_only_where_asked_
             "ResourceQuota",
             "LimitRange",
             "NetworkPolicy",
+            "NetworkPolicy",
             "ServiceAccount",
             "Secret",
             "Secret",
@@ -239,7 +240,7 @@ fn every_kind_appears_once_and_the_autoscaler_and_the_redis_ca_only_where_asked_
         if plan != "starter" {
             expected.push("HorizontalPodAutoscaler");
         }
-        expected.push("PodDisruptionBudget");
+        expected.extend(["PodDisruptionBudget", "CronJob"]);
         assert_eq!(kinds, expected, "{plan}");
     }
 }

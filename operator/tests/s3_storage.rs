@@ -35,6 +35,7 @@ fn request(bucket: &str, retention_days: i32) -> BucketRequest {
         tenant: "acme".into(),
         plan: Plan::Professional,
         retention_days,
+        backup_retention_days: 14,
         origins: vec!["https://acme.chat.example.com".into()],
     }
 }
@@ -79,14 +80,66 @@ async fn keeps_versions(client: &Client, bucket: &str) -> bool {
     out.versions().len() == 2
 }
 
-async fn expiration_days(client: &Client, bucket: &str) -> Option<i32> {
+/// One lifecycle rule as S3 reports it back.
+#[derive(Debug, PartialEq)]
+struct Rule {
+    prefix: String,
+    expiration_days: Option<i32>,
+    noncurrent_days: Option<i32>,
+    abort_upload_days: Option<i32>,
+}
+
+/// Every lifecycle rule of the bucket, in the order S3 gives them.
+async fn lifecycle_rules(client: &Client, bucket: &str) -> Vec<Rule> {
     let out = client
         .get_bucket_lifecycle_configuration()
         .bucket(bucket)
         .send()
         .await
         .unwrap();
-    out.rules()[0].expiration().and_then(|e| e.days())
+    out.rules()
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status().as_str(), "Enabled", "{r:?}");
+            Rule {
+                prefix: r
+                    .filter()
+                    .and_then(|f| f.prefix())
+                    .unwrap_or_else(|| panic!("a rule without a prefix filter: {r:?}"))
+                    .to_string(),
+                expiration_days: r.expiration().and_then(|e| e.days()),
+                noncurrent_days: r
+                    .noncurrent_version_expiration()
+                    .and_then(|e| e.noncurrent_days()),
+                abort_upload_days: r
+                    .abort_incomplete_multipart_upload()
+                    .and_then(|a| a.days_after_initiation()),
+            }
+        })
+        .collect()
+}
+
+/// What ensure_bucket must leave: uploads (under `conversations/`, where the chat-server puts
+/// them) expire after the tenant's retention, backups after the plan's backup retention, the old
+/// versions of each a week later, and nothing else expires; unfinished multipart uploads of the
+/// whole bucket are dropped after a day.
+fn expected_rules(uploads_days: i32, backups_days: i32) -> Vec<Rule> {
+    let expire = |prefix: &str, days: i32| Rule {
+        prefix: prefix.into(),
+        expiration_days: Some(days),
+        noncurrent_days: Some(7),
+        abort_upload_days: None,
+    };
+    vec![
+        expire("conversations/", uploads_days),
+        expire("backups/", backups_days),
+        Rule {
+            prefix: String::new(),
+            expiration_days: None,
+            noncurrent_days: None,
+            abort_upload_days: Some(1),
+        },
+    ]
 }
 
 #[tokio::test]
@@ -97,24 +150,7 @@ async fn a_new_bucket_gets_every_setting() {
     storage.ensure_bucket(&request(&bucket, 90)).await.unwrap();
     let c = &m.client;
 
-    let lifecycle = c
-        .get_bucket_lifecycle_configuration()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    let rule = &lifecycle.rules()[0];
-    assert_eq!(rule.expiration().and_then(|e| e.days()), Some(90));
-    assert_eq!(
-        rule.noncurrent_version_expiration()
-            .and_then(|e| e.noncurrent_days()),
-        Some(7)
-    );
-    assert_eq!(
-        rule.abort_incomplete_multipart_upload()
-            .and_then(|a| a.days_after_initiation()),
-        Some(1)
-    );
+    assert_eq!(lifecycle_rules(c, &bucket).await, expected_rules(90, 14));
 
     let cors = c.get_bucket_cors().bucket(&bucket).send().await.unwrap();
     let rule = &cors.cors_rules()[0];
@@ -196,7 +232,9 @@ async fn ensuring_again_puts_back_settings_changed_by_hand_and_follows_the_reten
         "suspended by hand"
     );
 
-    storage.ensure_bucket(&request(&bucket, 30)).await.unwrap();
+    let mut changed = request(&bucket, 30);
+    changed.backup_retention_days = 35;
+    storage.ensure_bucket(&changed).await.unwrap();
     assert!(
         keeps_versions(&m.client, &bucket).await,
         "versioning is back"
@@ -212,7 +250,10 @@ async fn ensuring_again_puts_back_settings_changed_by_hand_and_follows_the_reten
             .len(),
         1
     );
-    assert_eq!(expiration_days(&m.client, &bucket).await, Some(30));
+    assert_eq!(
+        lifecycle_rules(&m.client, &bucket).await,
+        expected_rules(30, 35)
+    );
 }
 
 #[tokio::test]
@@ -221,14 +262,21 @@ async fn retain_marks_the_bucket_retained_and_keeps_every_object_without_an_expi
     let bucket = testkit::unique("atendo-");
     let storage = S3Storage::new(m.client.clone(), "us-east-1");
     storage.ensure_bucket(&request(&bucket, 90)).await.unwrap();
-    m.client
-        .put_object()
-        .bucket(&bucket)
-        .key("a.txt")
-        .body(ByteStream::from_static(b"hi"))
-        .send()
-        .await
-        .unwrap();
+    // Both prefixes have an expiry before: the test below sees each go.
+    assert_eq!(
+        lifecycle_rules(&m.client, &bucket).await,
+        expected_rules(90, 14)
+    );
+    for key in KEPT {
+        m.client
+            .put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(ByteStream::from_static(b"hi"))
+            .send()
+            .await
+            .unwrap();
+    }
 
     storage
         .retire_bucket(&bucket, DeletionPolicy::Retain)
@@ -256,16 +304,24 @@ async fn retain_marks_the_bucket_retained_and_keeps_every_object_without_an_expi
             .code()
             .map(String::from)),
         Err(Some("NoSuchLifecycleConfiguration".to_string())),
-        "a retained bucket's files must not expire after the Tenant is gone"
+        "a retained bucket's uploads and backups must not expire after the Tenant is gone"
     );
-    m.client
-        .head_object()
-        .bucket(&bucket)
-        .key("a.txt")
-        .send()
-        .await
-        .unwrap();
+    for key in KEPT {
+        m.client
+            .head_object()
+            .bucket(&bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+    }
 }
+
+/// An upload and a backup file, as the chat-server and the backup CronJob name them.
+const KEPT: [&str; 2] = [
+    "conversations/c1/a1/photo.png",
+    "backups/20261205T030000.000Z/manifest.json",
+];
 
 #[tokio::test]
 async fn delete_empties_every_version_and_removes_the_bucket_and_is_idempotent() {

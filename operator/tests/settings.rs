@@ -594,3 +594,54 @@ fn the_elasticache_redis_provider_requires_its_user_group_and_checks_the_ids() {
     .to_string();
     assert!(err.contains("not an http(s):// URL"), "{err}");
 }
+
+#[test]
+fn dedicated_database_settings_default_to_aws_us_east_1_and_check_their_form() {
+    let all = parse(&[]).unwrap();
+    assert_eq!(
+        (
+            all.database.atlas_dedicated_provider.as_str(),
+            all.database.atlas_dedicated_region.as_str()
+        ),
+        ("AWS", "US_EAST_1")
+    );
+    assert_eq!(all.database.mongodb_dedicated_admin_uri_template, None);
+    let region = parse(&["--atlas-dedicated-region=SA_EAST_1"]).unwrap();
+    assert_eq!(region.database.atlas_dedicated_region, "SA_EAST_1");
+    assert!(error(&["--atlas-dedicated-region=us-east-1"]).contains("US_EAST_1"));
+    let template = "mongodb://admin:pw@mongo-{tenant}.db.svc:27017/?authSource=admin";
+    let ok = parse(&[&format!(
+        "--mongodb-dedicated-admin-uri-template={template}"
+    )])
+    .unwrap();
+    assert_eq!(
+        ok.database.mongodb_dedicated_admin_uri_template.as_deref(),
+        Some(template)
+    );
+    for (bad, why) in [
+        ("mongodb://admin:pw@mongo.db.svc:27017/", "{tenant}"),
+        (
+            "mongodb://admin:pw@mongo-{tenant}-{zone}:27017/",
+            "placeholder",
+        ),
+        ("http://mongo-{tenant}:27017/", "mongodb://"),
+    ] {
+        let e = error(&[&format!("--mongodb-dedicated-admin-uri-template={bad}")]);
+        assert!(e.contains(why), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn an_admin_uri_gives_the_address_tenants_use_without_its_credentials() {
+    let url = DatabaseUrl::parse_admin(
+        "mongodb://admin:p%40ss@mongo-acme.db.svc:27017/admin?authSource=admin&tls=true",
+    )
+    .unwrap();
+    assert_eq!(url.address(), "mongodb://mongo-acme.db.svc:27017/?tls=true");
+    assert_eq!(
+        url.for_user("chat-acme", "pw", "tenant_acme"),
+        "mongodb://chat-acme:pw@mongo-acme.db.svc:27017/tenant_acme?tls=true&authSource=admin"
+    );
+    let srv = DatabaseUrl::parse("mongodb+srv://atendo-acme.x7k2p.mongodb.net").unwrap();
+    assert_eq!(srv.address(), "mongodb+srv://atendo-acme.x7k2p.mongodb.net");
+}

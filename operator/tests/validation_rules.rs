@@ -530,3 +530,82 @@ fn sso_extras_are_values_the_chat_server_starts_on() {
         assert_rejected(doc("tokenEndpoint", json!(bad)), "spec.sso.tokenEndpoint");
     }
 }
+
+#[test]
+fn a_dedicated_database_on_the_starter_plan_is_rejected() {
+    let starter = without(
+        without(
+            with(full_tenant_json(), "/spec/plan", json!("starter")),
+            "/spec/chat",
+        ),
+        "/spec/storage",
+    );
+    assert_eq!(failing_fields(starter.clone()), Vec::<String>::new());
+    assert_rejected(
+        with(
+            starter.clone(),
+            "/spec/database",
+            json!({"dedicated": true}),
+        ),
+        "spec.database.dedicated",
+    );
+    assert_eq!(
+        failing_fields(with(starter, "/spec/database", json!({"dedicated": false}))),
+        Vec::<String>::new()
+    );
+}
+
+/// Placement against what provisioning recorded: the operator checks what the API server's
+/// transition rule cannot see (a Tenant provisioned before the rule, or by another operator).
+#[test]
+fn a_dedicated_field_contradicting_the_recorded_placement_is_refused_naming_it() {
+    use atendo_operator::context::TenantContext;
+    let settings = common::settings(&[]);
+    let enterprise = with(full_tenant_json(), "/spec/plan", json!("enterprise"));
+    let on_shared = json!({"database": {"name": "tenant_acme", "user": "chat-acme"}});
+    let on_own = json!({"database": {"name": "tenant_acme", "user": "chat-acme", "cluster": "atendo-acme", "address": "mongodb+srv://atendo-acme.x7k2p.mongodb.net"}});
+    let placement = |doc: Value| {
+        let t = tenant(doc);
+        TenantContext::new(&t, &settings)
+            .map(|tc| {
+                tc.dedicated
+                    .map(|d| (d.cluster, d.address.map(|a| a.address())))
+            })
+            .map_err(|e| e.errors)
+    };
+    // New enterprise tenant: its own cluster, no address yet.
+    assert_eq!(
+        placement(enterprise.clone()),
+        Ok(Some(("atendo-acme".into(), None)))
+    );
+    // Provisioned on the shared cluster before the enterprise default: it stays there.
+    assert_eq!(
+        placement(with(enterprise.clone(), "/status", on_shared.clone())),
+        Ok(None)
+    );
+    // Recorded on its own cluster: the address comes from the status.
+    assert_eq!(
+        placement(with(enterprise.clone(), "/status", on_own.clone())),
+        Ok(Some((
+            "atendo-acme".into(),
+            Some("mongodb+srv://atendo-acme.x7k2p.mongodb.net".into())
+        )))
+    );
+    for (status, dedicated) in [(on_shared, true), (on_own, false)] {
+        let doc = with(
+            with(enterprise.clone(), "/status", status),
+            "/spec/database",
+            json!({"dedicated": dedicated}),
+        );
+        let errors = placement(doc).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, "spec.database.dedicated");
+        assert!(
+            errors[0]
+                .message
+                .contains("does not move data between clusters"),
+            "{}",
+            errors[0].message
+        );
+    }
+}

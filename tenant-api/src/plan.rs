@@ -26,6 +26,18 @@ pub struct RateLimits {
     pub visitor_rate: u32,
 }
 
+/// How often the operator's CronJob backs up the tenant's store, and how long S3 keeps each
+/// backup (the `backups/` lifecycle rule). Every plan backs up at least daily: the store is the
+/// one thing of a tenant that cannot be rebuilt. Enterprise every 6 hours, so at most 6 hours of
+/// conversations are lost; retention covers a week (starter), a fortnight (professional) and a
+/// month plus the few days it takes to notice a bad month-end (enterprise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backups {
+    /// Hours between backups; divides 24, so the runs fall at the same hours every day.
+    pub every_hours: u32,
+    pub retention_days: i32,
+}
+
 /// A plan's defaults, or a Tenant's resolved sizing (same shape).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sizing {
@@ -36,6 +48,7 @@ pub struct Sizing {
     pub retention_days: i32,
     pub max_upload_mb: i32,
     pub rate_limits: RateLimits,
+    pub backups: Backups,
 }
 
 /// Target CPU when a Tenant turns autoscaling on in a plan that has none.
@@ -60,6 +73,10 @@ impl Sizing {
                     ws_burst: 30,
                     visitor_rate: 20,
                 },
+                backups: Backups {
+                    every_hours: 24,
+                    retention_days: 7,
+                },
             },
             Plan::Professional => Sizing {
                 replicas: 2,
@@ -81,6 +98,10 @@ impl Sizing {
                     ws_burst: 60,
                     visitor_rate: 30,
                 },
+                backups: Backups {
+                    every_hours: 24,
+                    retention_days: 14,
+                },
             },
             Plan::Enterprise => Sizing {
                 replicas: 3,
@@ -101,6 +122,10 @@ impl Sizing {
                     ws_rate: 40,
                     ws_burst: 120,
                     visitor_rate: 60,
+                },
+                backups: Backups {
+                    every_hours: 6,
+                    retention_days: 35,
                 },
             },
         }
@@ -138,5 +163,18 @@ impl Sizing {
     /// The most pods the chat-server may run at once: its ceiling plus one rolling-update surge.
     pub fn max_pods(&self) -> i32 {
         self.autoscaling.map_or(self.replicas, |a| a.max_replicas) + 1
+    }
+}
+
+// Dedicated database (issue 16): the size of a tenant's own cluster, by plan. Kept apart from
+// `Sizing` (which every builder reads) because only the database provider uses it.
+
+/// Atlas instance size of a dedicated cluster: M10 (2 GB RAM) for professional, M30 (8 GB) for
+/// enterprise. None for starter, which cannot have one (the CRD and validation refuse it).
+pub fn dedicated_instance_size(plan: Plan) -> Option<&'static str> {
+    match plan {
+        Plan::Starter => None,
+        Plan::Professional => Some("M10"),
+        Plan::Enterprise => Some("M30"),
     }
 }

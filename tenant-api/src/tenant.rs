@@ -5,7 +5,7 @@
 //! applied in Rust by [`crate::validation`], which also checks the values that only exist once plan
 //! defaults are merged in.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -60,7 +60,18 @@ pub const MAX_HOLIDAYS: usize = 366;
     validation = Rule::new(
         "(has(self.spec.subdomain) ? self.spec.subdomain : self.metadata.name) == (has(oldSelf.spec.subdomain) ? oldSelf.spec.subdomain : oldSelf.metadata.name)"
     )
-    .message("spec.subdomain is immutable (it defaults to metadata.name)")
+    .message("spec.subdomain is immutable (it defaults to metadata.name)"),
+    // Dedicated database (issue 16): where the data lives is decided once. The effective value
+    // (spec.database.dedicated, else true on enterprise) may not change, whether by the field or
+    // by a plan change that moves the default: the operator does not move data between clusters.
+    validation = Rule::new(
+        "(has(self.spec.database) && has(self.spec.database.dedicated) ? self.spec.database.dedicated : self.spec.plan == 'enterprise') == (has(oldSelf.spec.database) && has(oldSelf.spec.database.dedicated) ? oldSelf.spec.database.dedicated : oldSelf.spec.plan == 'enterprise')"
+    )
+    .message("spec.database.dedicated cannot change after creation (unset, it is true on the enterprise plan): the operator does not move data between database clusters; to change plan, set spec.database.dedicated to the placement the Tenant has"),
+    validation = Rule::new(
+        "!(has(self.spec.database) && has(self.spec.database.dedicated) && self.spec.database.dedicated && self.spec.plan == 'starter')"
+    )
+    .message("spec.database.dedicated: a dedicated database cluster needs the professional or enterprise plan")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct TenantSpec {
@@ -101,6 +112,10 @@ pub struct TenantSpec {
 
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub widget: Option<WidgetSpec>,
+
+    /// Where the tenant's data lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseSpec>,
 
     /// What deletion does to data: Retain keeps bucket objects and the database; Delete removes them.
     #[serde(default)]
@@ -384,6 +399,29 @@ pub struct AutoscalingSpec {
     pub target_cpu_utilization: Option<i32>,
 }
 
+/// Dedicated database (issue 16).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseSpec {
+    /// true gives the tenant a database cluster of its own (on Atlas: a cluster sized by plan;
+    /// self-managed: the server of the operator's dedicated template) instead of a database on the
+    /// shared cluster. Unset: true on the enterprise plan, false otherwise; the starter plan
+    /// cannot have one. Fixed at creation: the operator does not move data between clusters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedicated: Option<bool>,
+}
+
+impl TenantSpec {
+    /// Whether the spec asks for a dedicated database: spec.database.dedicated, else the plan's
+    /// default (true on enterprise).
+    pub fn wants_dedicated_database(&self) -> bool {
+        self.database
+            .as_ref()
+            .and_then(|d| d.dedicated)
+            .unwrap_or(self.plan == Plan::Enterprise)
+    }
+}
+
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct StorageSpec {
@@ -449,10 +487,44 @@ pub struct TenantStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseStatus>,
 
+    /// The tenant's own Redis user, as provisioned: deletion removes this one even if the
+    /// operator would name it differently by then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bus: Option<BusStatus>,
+
     /// Fingerprints of what was last applied to the bucket and the database user, so a resync
     /// with nothing changed calls neither external system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied: Option<AppliedStatus>,
+
+    /// The "tenant ready" notice of the last Ready transition (only with a notice sink
+    /// configured): kept here so an operator restart neither loses nor repeats it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<NoticeStatus>,
+}
+
+/// Delivery of the notice for one Ready transition (False or absent → True).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NoticeStatus {
+    /// The Ready condition's lastTransitionTime this notice announces: a later transition to
+    /// True is a new notice, the same one never is.
+    pub ready_since: Time,
+    /// The notice's id (the CloudEvent id, the SNS message's `id`), the same on every retry so a
+    /// receiver can drop a repeat.
+    pub id: String,
+    /// Publish attempts so far. (The optional fields below serialize as null when unset: the
+    /// status is written as a merge patch, where only null removes a field, and a new transition
+    /// must not keep the last one's deliveredAt.)
+    pub attempts: u32,
+    #[serde(default)]
+    pub last_attempt_at: Option<Time>,
+    /// When the sink accepted it; unset while it is still being retried.
+    #[serde(default)]
+    pub delivered_at: Option<Time>,
+    /// Why the last attempt failed; cleared on delivery.
+    #[serde(default)]
+    pub last_error: Option<String>,
 }
 
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
@@ -475,6 +547,20 @@ pub struct AppliedStatus {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct DatabaseStatus {
     pub name: String,
+    pub user: String,
+    /// The tenant's dedicated database cluster (spec.database.dedicated), absent on the shared
+    /// one: deletion retires this cluster, and the placement it records is never changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// The dedicated cluster's address without credentials (e.g. Atlas's standardSrv), once the
+    /// provider reported it; the tenant's CHAT_STORE points there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct BusStatus {
+    /// The Redis ACL (or ElastiCache) user the tenant's chat-servers sign in as.
     pub user: String,
 }
 

@@ -14,7 +14,7 @@ use chat_settings::rules::{is_colour, is_email, is_https_url, is_locale};
 use crate::plan::Sizing;
 use crate::tenant::{
     BusinessHours, MAX_AGENT_CAPACITY, MAX_HOLIDAYS, MAX_NAME_LEN, MAX_OPENING_SPANS, MAX_REPLICAS,
-    SsoSpec, Tenant, TenantSpec,
+    Plan, SsoSpec, Tenant, TenantSpec,
 };
 
 /// One broken rule, named by the field's path as `kubectl explain` spells it.
@@ -204,6 +204,15 @@ pub fn validate(tenant: &Tenant) -> Result<(), InvalidTenant> {
                 errors.add("spec.widget.allowedOrigins", format!("[{i}]: {why}"));
             }
         }
+    }
+
+    // Dedicated database (issue 16); its immutability is the API server's transition rule.
+    if spec.plan == Plan::Starter && spec.database.as_ref().and_then(|d| d.dedicated) == Some(true)
+    {
+        errors.add(
+            "spec.database.dedicated",
+            "a dedicated database cluster needs the professional or enterprise plan",
+        );
     }
 
     if let Some(storage) = &spec.storage {

@@ -32,6 +32,7 @@ async fn main() -> anyhow::Result<()> {
         tenant: "e2e".into(),
         plan: Plan::Starter,
         retention_days: 1,
+        backup_retention_days: 1,
         origins: args.origins,
     };
     storage

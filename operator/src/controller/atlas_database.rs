@@ -15,7 +15,8 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::providers::{Database, DatabaseUser, ProviderError};
+use super::providers::{Database, DatabaseUser, DedicatedCluster, ProviderError};
+use crate::settings::DatabaseUrl;
 use crate::tenant::DeletionPolicy;
 
 /// The Admin API version this client speaks, as Accept and Content-Type.
@@ -32,6 +33,9 @@ pub struct AtlasConfig {
     pub private_key: String,
     /// A hung call must not hold a reconcile for ever; the error policy retries it.
     pub request_timeout: Duration,
+    /// Where dedicated clusters go (Atlas providerName and regionName, e.g. AWS, US_EAST_1).
+    pub dedicated_provider: String,
+    pub dedicated_region: String,
 }
 
 impl AtlasConfig {
@@ -110,7 +114,7 @@ struct ErrorBody {
 
 pub struct AtlasDatabase {
     http: reqwest::Client,
-    config: AtlasConfig,
+    pub(super) config: AtlasConfig,
     /// Only for dropping a Delete tenant's data.
     data: Option<mongodb::Client>,
 }
@@ -128,7 +132,7 @@ impl AtlasDatabase {
         Ok(AtlasDatabase { http, config, data })
     }
 
-    fn users_path(&self) -> String {
+    pub(super) fn users_path(&self) -> String {
         format!(
             "/api/atlas/v2/groups/{}/databaseUsers",
             self.config.project_id
@@ -140,15 +144,27 @@ impl AtlasDatabase {
         format!("{}/admin/{}", self.users_path(), encode_segment(user))
     }
 
-    /// One call: digest challenge, answer, and the versioned media type both ways. Returns the
-    /// status: a success, or one that `accept` lets through.
-    async fn call(
+    /// [`Self::call_json`] without the answer's body.
+    pub(super) async fn call(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
         accept: &[StatusCode],
     ) -> Result<StatusCode, AtlasError> {
+        Ok(self.call_json(method, path, body, accept).await?.0)
+    }
+
+    /// One call: digest challenge, answer, and the versioned media type both ways. Returns the
+    /// status (a success, or one that `accept` lets through) and the body as JSON (Null when
+    /// empty or not JSON).
+    pub(super) async fn call_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        accept: &[StatusCode],
+    ) -> Result<(StatusCode, Value), AtlasError> {
         let url = format!("{}{path}", self.config.api_url.trim_end_matches('/'));
         let mut request = self
             .http
@@ -169,10 +185,10 @@ impl AtlasDatabase {
             .await
             .map_err(transport)?;
         let status = response.status();
-        if status.is_success() || accept.contains(&status) {
-            return Ok(status);
-        }
         let text = response.text().await.unwrap_or_default();
+        if status.is_success() || accept.contains(&status) {
+            return Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)));
+        }
         let parsed: Option<ErrorBody> = serde_json::from_str(&text).ok();
         Err(AtlasError::Status {
             method,
@@ -185,9 +201,14 @@ impl AtlasDatabase {
         })
     }
 
-    async fn ensure(&self, user: &DatabaseUser) -> Result<(), AtlasError> {
+    /// The user, scoped to `cluster` only (the shared one, or the tenant's dedicated one).
+    pub(super) async fn ensure(
+        &self,
+        user: &DatabaseUser,
+        cluster: &str,
+    ) -> Result<(), AtlasError> {
         let roles = json!([{ "databaseName": user.database, "roleName": "readWrite" }]);
-        let scopes = json!([{ "name": self.config.cluster, "type": "CLUSTER" }]);
+        let scopes = json!([{ "name": cluster, "type": "CLUSTER" }]);
         let create = json!({
             "databaseName": "admin",
             "groupId": self.config.project_id,
@@ -219,12 +240,8 @@ impl AtlasDatabase {
         Ok(())
     }
 
-    async fn remove(
-        &self,
-        user: &str,
-        database: &str,
-        policy: DeletionPolicy,
-    ) -> Result<(), AtlasError> {
+    /// Removes the user; a missing one is success.
+    pub(super) async fn remove_only_user(&self, user: &str) -> Result<(), AtlasError> {
         self.call(
             Method::DELETE,
             &self.user_path(user),
@@ -232,6 +249,16 @@ impl AtlasDatabase {
             &[StatusCode::NOT_FOUND],
         )
         .await?;
+        Ok(())
+    }
+
+    async fn remove(
+        &self,
+        user: &str,
+        database: &str,
+        policy: DeletionPolicy,
+    ) -> Result<(), AtlasError> {
+        self.remove_only_user(user).await?;
         if policy == DeletionPolicy::Delete {
             let data = self
                 .data
@@ -254,7 +281,7 @@ impl AtlasDatabase {
 #[async_trait]
 impl Database for AtlasDatabase {
     async fn ensure_user(&self, user: &DatabaseUser) -> Result<(), ProviderError> {
-        Ok(self.ensure(user).await?)
+        Ok(self.ensure(user, &self.config.cluster).await?)
     }
 
     async fn remove_user(
@@ -264,6 +291,23 @@ impl Database for AtlasDatabase {
         policy: DeletionPolicy,
     ) -> Result<(), ProviderError> {
         Ok(self.remove(user, database, policy).await?)
+    }
+
+    async fn ensure_dedicated(
+        &self,
+        cluster: &DedicatedCluster,
+        user: &DatabaseUser,
+    ) -> Result<DatabaseUrl, ProviderError> {
+        self.ensure_cluster_and_user(cluster, user).await
+    }
+
+    async fn retire_dedicated(
+        &self,
+        cluster: &DedicatedCluster,
+        user: &str,
+        _database: &str,
+    ) -> Result<(), ProviderError> {
+        self.retire_cluster(cluster, user).await
     }
 }
 

@@ -15,9 +15,11 @@ pub struct Targets {
     pub database: String,
     pub database_user: String,
     pub bus_user: String,
+    /// The tenant's dedicated database cluster, if it has one.
+    pub cluster: Option<String>,
 }
 
-/// The recorded names (status.bucket, status.database), falling back to the derived ones only
+/// The recorded names (status.bucket, status.database, status.bus), falling back to the derived ones only
 /// for what the status does not hold yet (a reconcile that created something and stopped before
 /// writing its status). None when the Tenant was never provisioned and does not validate now:
 /// then nothing outside was ever created for it.
@@ -27,18 +29,28 @@ pub fn targets(tenant: &Tenant, settings: &Settings) -> Option<Targets> {
     let bucket = status
         .and_then(|s| s.bucket.clone())
         .or_else(|| derived.as_ref().map(|tc| tc.bucket.clone()))?;
-    let (database, database_user) = status
+    let (database, database_user, cluster) = status
         .and_then(|s| s.database.as_ref())
-        .map(|d| (d.name.clone(), d.user.clone()))
+        .map(|d| (d.name.clone(), d.user.clone(), d.cluster.clone()))
         .or_else(|| {
-            derived
-                .as_ref()
-                .map(|tc| (tc.database.clone(), tc.database_user.clone()))
+            derived.as_ref().map(|tc| {
+                (
+                    tc.database.clone(),
+                    tc.database_user.clone(),
+                    tc.dedicated.as_ref().map(|d| d.cluster.clone()),
+                )
+            })
         })?;
+    // Derivable from the name alone, so never a reason to skip cleanup.
+    let bus_user = status
+        .and_then(|s| s.bus.as_ref())
+        .map(|b| b.user.clone())
+        .unwrap_or_else(|| context::bus_user(&tenant.metadata.name.clone().unwrap_or_default()));
     Some(Targets {
         bucket,
         database,
         database_user,
-        bus_user: context::bus_user(&tenant.metadata.name.clone().unwrap_or_default()),
+        bus_user,
+        cluster,
     })
 }

@@ -73,8 +73,16 @@ pub fn existing(
     if rotate_request.is_some() && rotate_request != rotated_for.as_deref() {
         return None;
     }
-    // Present only if the stored URI still exists; a hand-edited Secret missing a key regenerates.
-    value(database, DATABASE_URI_KEY)?;
+    // A hand-edited Secret missing a key regenerates. The URI may be missing only while a
+    // dedicated database has no address yet (the Secret then holds the password alone).
+    if value(database, DATABASE_URI_KEY).is_none()
+        && database
+            .data
+            .as_ref()
+            .is_some_and(|d| d.contains_key(DATABASE_URI_KEY))
+    {
+        return None;
+    }
     Some(Credentials {
         database_password: value(database, "password")?,
         // A Secret from before per-tenant Redis users has none: only this one is new.

@@ -1,48 +1,44 @@
-//! The controller: a staged reconcile (fetch → validate → build → apply → status) driven by
-//! kube-runtime's Controller, with a finalizer for cleanup.
+//! The controller: a staged reconcile (validate → fetch → build → apply → report, one function
+//! per stage in `stages`) driven by kube-runtime's Controller, with a finalizer for cleanup.
 
 pub mod apply;
+pub mod atlas_cluster;
 pub mod atlas_database;
 pub mod bus_access;
+pub mod caches;
 pub mod cleanup;
 pub mod credentials;
 pub mod elasticache_users;
+pub mod events;
 pub mod mongo_database;
 pub mod providers;
 pub mod redis_acl;
 pub mod s3_storage;
+mod stages;
 pub mod status;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{
-    ConfigMap, LimitRange, Namespace, ResourceQuota, Secret, Service, ServiceAccount,
-};
-use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::api::core::v1::Namespace;
 use kube::Resource;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event, finalizer};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{Controller, watcher};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
-use serde_json::json;
 
-use crate::context::{MANAGER, TENANT_LABEL, TenantContext};
+use crate::context::{MANAGER, TENANT_LABEL};
 use crate::metrics::Metrics;
-use crate::resources::{self, CHAT_SERVER, secrets};
+use crate::resources::{CHAT_SERVER, bus_ca, limit_range, network_policy, resource_quota, secrets};
 use crate::settings::{DEFAULT_CONCURRENCY, Settings};
-use crate::tenant::{AppliedStatus, DatabaseStatus, Tenant, TenantStatus};
-use providers::{
-    BucketRequest, BusIdentity, BusUser, Database, DatabaseUser, ProviderError, Storage,
-};
+use crate::tenant::Tenant;
+use caches::{Caches, Feed, Writers};
+use events::Recorder;
+use providers::{BusIdentity, Database, ProviderError, Storage};
+use stages::report::write_ready_only;
 use status::Step;
 
 pub const FINALIZER: &str = "atendo.io/cleanup";
@@ -61,6 +57,9 @@ const CONVERGING: Duration = Duration::from_secs(15);
 /// The longest one provider step (a whole ensure or cleanup, retries included) may take. S3's
 /// SDK has no read timeout, so a silent endpoint would otherwise hold the reconcile for ever.
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(60);
+/// A failed notice is tried again after 5 s, 10 s, 20 s … (at most 5 minutes), for ever: the
+/// notice stays owed in status.notice until the sink takes it.
+pub const NOTICE_BACKOFF: Duration = Duration::from_secs(5);
 
 pub struct Context {
     pub client: Client,
@@ -74,6 +73,14 @@ pub struct Context {
     pub provider_timeout: Duration,
     /// Reconciles at once; [`DEFAULT_CONCURRENCY`] unless set.
     pub concurrency: u16,
+    /// What the operator owns, as the running Controller's watches last saw it; replaced each
+    /// time a Controller starts (again, after leadership comes back).
+    caches: RwLock<Arc<Caches>>,
+    /// Where "tenant ready" notices go (crate::notices); None sends none.
+    pub notices: Option<Arc<dyn crate::notices::NoticeSink>>,
+    /// First wait before a failed notice is published again (doubling per attempt);
+    /// [`NOTICE_BACKOFF`] unless a test shortens it.
+    pub notice_backoff: Duration,
     recorder: Recorder,
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -86,11 +93,9 @@ impl Context {
         database: Arc<dyn Database>,
         bus: Arc<dyn BusIdentity>,
     ) -> Self {
-        let reporter = Reporter {
-            controller: MANAGER.into(),
-            instance: None,
-        };
-        let recorder = Recorder::new(client.clone(), reporter);
+        let recorder = Recorder::new(client.clone(), MANAGER);
+        // Fed by no watch until a Controller starts: reads go to the API until then.
+        let (caches, _) = Caches::new();
         Context {
             client,
             settings,
@@ -100,9 +105,19 @@ impl Context {
             metrics: Arc::new(Metrics::new()),
             provider_timeout: PROVIDER_TIMEOUT,
             concurrency: DEFAULT_CONCURRENCY,
+            caches: RwLock::new(Arc::new(caches)),
+            notices: None,
+            notice_backoff: NOTICE_BACKOFF,
             recorder,
             failures: Mutex::default(),
         }
+    }
+}
+
+impl Context {
+    /// The caches the reconcile reads owned objects from.
+    pub fn caches(&self) -> Arc<Caches> {
+        self.caches.read().expect("caches").clone()
     }
 }
 
@@ -184,7 +199,7 @@ async fn reconcile_once(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action
     let api: Api<Tenant> = Api::all(ctx.client.clone());
     let result = finalizer(&api, FINALIZER, tenant, |event| async {
         match event {
-            Event::Apply(tenant) => apply_tenant(&tenant, &ctx).await,
+            Event::Apply(tenant) => stages::apply_tenant(&tenant, &ctx).await,
             Event::Cleanup(tenant) => cleanup_tenant(&tenant, &ctx).await,
         }
     })
@@ -209,334 +224,6 @@ pub fn error_policy(tenant: Arc<Tenant>, error: &Error, ctx: Arc<Context>) -> Ac
     Action::requeue(delay)
 }
 
-async fn apply_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
-    // validate
-    let tc = match TenantContext::new(tenant, &ctx.settings) {
-        Ok(tc) => tc,
-        Err(invalid) => {
-            let message = invalid
-                .errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ");
-            write_ready_only(
-                tenant,
-                ctx,
-                Step::failed(status::READY, "InvalidSpec", message),
-            )
-            .await?;
-            // Only a change to the Tenant can fix it: no retry loop.
-            return Ok(Action::await_change());
-        }
-    };
-    let client = &ctx.client;
-    let ns = tc.namespace.as_str();
-
-    // fetch: the secret values generated earlier
-    let secret_api: Api<Secret> = Api::namespaced(client.clone(), ns);
-    let read = |what| move |source| Error::Read { what, source };
-    let stored_db = secret_api
-        .get_opt(secrets::DATABASE)
-        .await
-        .map_err(read("database secret"))?;
-    let stored_creds = secret_api
-        .get_opt(secrets::CREDENTIALS)
-        .await
-        .map_err(read("credentials secret"))?;
-    let stored_admin = secret_api
-        .get_opt(secrets::ADMIN)
-        .await
-        .map_err(read("admin secret"))?;
-    let rotate = annotation(tenant, credentials::ROTATE_ANNOTATION);
-    let creds = credentials::resolve(
-        stored_db.as_ref(),
-        stored_creds.as_ref(),
-        stored_admin.as_ref(),
-        rotate,
-    );
-
-    // build
-    let objects = resources::build(&tc, &creds);
-
-    // apply: namespace first, then the external systems, then what lives in the namespace
-    let fail = |what| move |source| Error::Apply { what, source };
-    apply::apply(&Api::<Namespace>::all(client.clone()), objects.namespace)
-        .await
-        .map_err(fail("namespace"))?;
-    // External systems are called only when what they must hold changed since the last success,
-    // or when a new reconcile-requested-at value asks for it: a resync with nothing to do writes
-    // nothing there either.
-    let previous = tenant.status.clone().unwrap_or_default();
-    let applied = previous.applied.clone().unwrap_or_default();
-    let requested = annotation(tenant, RECONCILE_REQUESTED_ANNOTATION).map(String::from);
-    let forced = requested.is_some() && requested != applied.reconcile_requested_at;
-    let condition_ok = |kind: &str| {
-        previous
-            .conditions
-            .iter()
-            .any(|c| c.type_ == kind && c.status == "True")
-    };
-    let bucket_request = BucketRequest::new(
-        &tc.bucket,
-        &tc.name,
-        tenant.spec.plan,
-        &tc.sizing,
-        &tc.allowed_origins,
-    );
-    let storage_hash = fingerprint(&format!("{bucket_request:?}"));
-    let storage = if !forced
-        && applied.storage.as_deref() == Some(&storage_hash)
-        && condition_ok(status::STORAGE_READY)
-    {
-        Ok(())
-    } else {
-        bounded(
-            ctx,
-            "ensuring the bucket",
-            ctx.storage.ensure_bucket(&bucket_request),
-        )
-        .await
-    };
-    let user = DatabaseUser {
-        user: tc.database_user.clone(),
-        database: tc.database.clone(),
-        password: creds.database_password.clone(),
-    };
-    let database_hash = fingerprint(&format!("{user:?}"));
-    let database = if !forced
-        && applied.database.as_deref() == Some(&database_hash)
-        && condition_ok(status::DATABASE_READY)
-    {
-        Ok(())
-    } else {
-        bounded(ctx, "ensuring the user", ctx.database.ensure_user(&user)).await
-    };
-    // Rotation order: the Redis user takes the new password here, before the Secret and the
-    // Deployment (whose config hash then rolls the pods). Redis keeps connections that signed in
-    // with the old password, so running pods keep their bus until they are replaced; only a pod
-    // that reconnects in between is refused until its replacement starts with the new Secret.
-    let bus_user = BusUser {
-        user: tc.bus_user.clone(),
-        channel_prefix: format!("{}:", tc.bus_namespace),
-        password: creds.bus_password.clone(),
-    };
-    // Covers the granted commands too, so an operator upgrade that changes them re-converges.
-    let bus_hash = fingerprint(&format!(
-        "{}|{}|{}|{:?}",
-        bus_user.user,
-        bus_user.channel_prefix,
-        bus_user.password,
-        bus_access::BUS_COMMANDS
-    ));
-    let bus = if !forced
-        && applied.bus.as_deref() == Some(&bus_hash)
-        && condition_ok(status::BUS_READY)
-    {
-        Ok(())
-    } else {
-        bounded(
-            ctx,
-            "ensuring the Redis user",
-            ctx.bus.ensure_user(&bus_user),
-        )
-        .await
-    };
-    let nsd = |c: &Client| c.clone();
-    apply::apply(
-        &Api::<ResourceQuota>::namespaced(nsd(client), ns),
-        objects.resource_quota,
-    )
-    .await
-    .map_err(fail("resource quota"))?;
-    apply::apply(
-        &Api::<LimitRange>::namespaced(nsd(client), ns),
-        objects.limit_range,
-    )
-    .await
-    .map_err(fail("limit range"))?;
-    apply::apply(
-        &Api::<NetworkPolicy>::namespaced(nsd(client), ns),
-        objects.network_policy,
-    )
-    .await
-    .map_err(fail("network policy"))?;
-    apply::apply(
-        &Api::<ServiceAccount>::namespaced(nsd(client), ns),
-        objects.service_account,
-    )
-    .await
-    .map_err(fail("service account"))?;
-    apply::apply(&secret_api, objects.database_secret)
-        .await
-        .map_err(fail("database secret"))?;
-    apply::apply(&secret_api, objects.credentials_secret)
-        .await
-        .map_err(fail("credentials secret"))?;
-    apply::apply(&secret_api, objects.admin_secret)
-        .await
-        .map_err(fail("admin secret"))?;
-    apply::apply(
-        &Api::<ConfigMap>::namespaced(nsd(client), ns),
-        objects.config_map,
-    )
-    .await
-    .map_err(fail("config map"))?;
-    let config_maps = Api::<ConfigMap>::namespaced(nsd(client), ns);
-    // Before the Deployment whose pods mount it; removed only after the Deployment no longer
-    // mounts it, so a pod of the new template never waits for a volume that is gone.
-    let remove_bus_ca = match objects.bus_ca {
-        Some(bus_ca) => {
-            apply::apply(&config_maps, bus_ca)
-                .await
-                .map_err(fail("bus CA config map"))?;
-            false
-        }
-        None => true,
-    };
-    let deployment = apply::apply(
-        &Api::<Deployment>::namespaced(nsd(client), ns),
-        objects.deployment,
-    )
-    .await
-    .map_err(fail("deployment"))?;
-    if remove_bus_ca {
-        apply::delete_if_present(&config_maps, resources::bus_ca::BUS_CA)
-            .await
-            .map_err(|source| Error::Delete {
-                what: "bus CA config map",
-                source,
-            })?;
-    }
-    apply::apply(
-        &Api::<Service>::namespaced(nsd(client), ns),
-        objects.service,
-    )
-    .await
-    .map_err(fail("service"))?;
-    let ingress = apply::apply(
-        &Api::<Ingress>::namespaced(nsd(client), ns),
-        objects.ingress,
-    )
-    .await
-    .map_err(fail("ingress"))?;
-    let hpa_api = Api::<HorizontalPodAutoscaler>::namespaced(nsd(client), ns);
-    match objects.hpa {
-        Some(hpa) => {
-            apply::apply(&hpa_api, hpa)
-                .await
-                .map_err(fail("autoscaler"))?;
-        }
-        None => apply::delete_if_present(&hpa_api, CHAT_SERVER)
-            .await
-            .map_err(|source| Error::Delete {
-                what: "autoscaler",
-                source,
-            })?,
-    }
-    apply::apply(
-        &Api::<PodDisruptionBudget>::namespaced(nsd(client), ns),
-        objects.pdb,
-    )
-    .await
-    .map_err(fail("disruption budget"))?;
-
-    // status
-    let steps = [
-        Step::ok(
-            status::NAMESPACE_READY,
-            "Applied",
-            format!("namespace {ns} and its policies are applied"),
-        ),
-        Step::from_provider(
-            status::STORAGE_READY,
-            &storage,
-            format!("bucket {}", tc.bucket),
-        ),
-        Step::from_provider(
-            status::DATABASE_READY,
-            &database,
-            format!("user {} on database {}", tc.database_user, tc.database),
-        ),
-        Step::from_provider(
-            status::BUS_READY,
-            &bus,
-            format!(
-                "Redis user {} on channels {}:*",
-                tc.bus_user, tc.bus_namespace
-            ),
-        ),
-        status::chat_server_step(&deployment, tenant.spec.suspended),
-        status::ingress_step(&ingress, &tc.host),
-    ];
-    let new_status = TenantStatus {
-        observed_generation: tenant.metadata.generation,
-        conditions: status::conditions(
-            &previous.conditions,
-            &steps,
-            tenant.metadata.generation,
-            &now(),
-        ),
-        url: Some(tc.url.clone()),
-        namespace: Some(tc.namespace.clone()),
-        bucket: Some(tc.bucket.clone()),
-        database: Some(DatabaseStatus {
-            name: tc.database.clone(),
-            user: tc.database_user.clone(),
-        }),
-        applied: Some(AppliedStatus {
-            storage: if storage.is_ok() {
-                Some(storage_hash)
-            } else {
-                applied.storage.clone()
-            },
-            database: if database.is_ok() {
-                Some(database_hash)
-            } else {
-                applied.database.clone()
-            },
-            bus: if bus.is_ok() {
-                Some(bus_hash)
-            } else {
-                applied.bus.clone()
-            },
-            reconcile_requested_at: if storage.is_ok() && database.is_ok() && bus.is_ok() {
-                requested
-            } else {
-                applied.reconcile_requested_at.clone()
-            },
-        }),
-    };
-    write_status(tenant, ctx, new_status).await?;
-    if let Err(source) = storage {
-        return Err(Error::Provider {
-            step: status::STORAGE_READY,
-            source,
-        });
-    }
-    if let Err(source) = database {
-        return Err(Error::Provider {
-            step: status::DATABASE_READY,
-            source,
-        });
-    }
-    if let Err(source) = bus {
-        return Err(Error::Provider {
-            step: status::BUS_READY,
-            source,
-        });
-    }
-    ctx.failures
-        .lock()
-        .expect("failure counts")
-        .remove(&tc.name);
-    Ok(Action::requeue(if steps.iter().all(|s| s.ok) {
-        RESYNC
-    } else {
-        CONVERGING
-    }))
-}
-
 async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
     let name = tenant.name_any();
     if annotation(tenant, SKIP_EXTERNAL_CLEANUP_ANNOTATION) != Some("true") {
@@ -545,17 +232,39 @@ async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error>
         // goes under both deletion policies: it holds no data, only access.
         if let Some(targets) = cleanup::targets(tenant, &ctx.settings) {
             let policy = tenant.spec.deletion_policy;
-            let results = [
-                (
-                    status::DATABASE_READY,
+            let database = match &targets.cluster {
+                None => {
                     bounded(
                         ctx,
                         "removing the user",
                         ctx.database
                             .remove_user(&targets.database_user, &targets.database, policy),
                     )
-                    .await,
-                ),
+                    .await
+                }
+                Some(cluster) => {
+                    let cluster = providers::DedicatedCluster {
+                        tenant: name.clone(),
+                        name: cluster.clone(),
+                        instance_size: crate::plan::dedicated_instance_size(tenant.spec.plan)
+                            .unwrap_or_default()
+                            .into(),
+                        policy,
+                    };
+                    bounded(
+                        ctx,
+                        "retiring the dedicated database",
+                        ctx.database.retire_dedicated(
+                            &cluster,
+                            &targets.database_user,
+                            &targets.database,
+                        ),
+                    )
+                    .await
+                }
+            };
+            let results = [
+                (status::DATABASE_READY, database),
                 (
                     status::BUS_READY,
                     bounded(
@@ -581,29 +290,35 @@ async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error>
             ];
             for (step, result) in results {
                 if let Err(source) = result {
-                    let message = format!(
-                        "{step} cleanup failed: {source}; set {SKIP_EXTERNAL_CLEANUP_ANNOTATION}=true to skip external cleanup"
-                    );
-                    write_ready_only(
-                        tenant,
-                        ctx,
-                        Step::failed(status::READY, "CleanupFailed", message),
-                    )
-                    .await?;
+                    // A dedicated cluster being terminated is progress, not a failure: the
+                    // finalizer stays until it is gone (the error policy looks again).
+                    let step_status = if source.reason == providers::CLUSTER_DELETING {
+                        Step::failed(status::READY, &source.reason, source.message.clone())
+                    } else {
+                        let message = format!(
+                            "{step} cleanup failed: {source}; set {SKIP_EXTERNAL_CLEANUP_ANNOTATION}=true to skip external cleanup"
+                        );
+                        Step::failed(status::READY, "CleanupFailed", message)
+                    };
+                    write_ready_only(tenant, ctx, step_status).await?;
                     return Err(Error::Provider { step, source });
                 }
             }
         }
     }
+    let namespace = format!("tenant-{name}");
     apply::delete_if_present(
         &Api::<Namespace>::all(ctx.client.clone()),
-        &format!("tenant-{name}"),
+        &ctx.caches().namespace,
+        None,
+        &namespace,
     )
     .await
     .map_err(|source| Error::Delete {
         what: "namespace",
         source,
     })?;
+    ctx.caches().forget(&namespace);
     ctx.failures.lock().expect("failure counts").remove(&name);
     Ok(Action::await_change())
 }
@@ -635,79 +350,6 @@ async fn bounded(
     })
 }
 
-async fn write_ready_only(tenant: &Tenant, ctx: &Context, step: Step) -> Result<(), Error> {
-    let previous = tenant.status.clone().unwrap_or_default();
-    let conditions = status::ready_only(
-        &previous.conditions,
-        step,
-        tenant.metadata.generation,
-        &now(),
-    );
-    write_status(
-        tenant,
-        ctx,
-        TenantStatus {
-            observed_generation: tenant.metadata.generation,
-            conditions,
-            ..previous
-        },
-    )
-    .await
-}
-
-/// Writes the status only when it differs from the stored one: a no-op reconcile writes nothing.
-async fn write_status(tenant: &Tenant, ctx: &Context, new: TenantStatus) -> Result<(), Error> {
-    if tenant.status.as_ref() == Some(&new) {
-        return Ok(());
-    }
-    let api: Api<Tenant> = Api::all(ctx.client.clone());
-    api.patch_status(
-        &tenant.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(json!({ "status": new })),
-    )
-    .await
-    .map_err(Error::Status)?;
-    let ready = |s: Option<&TenantStatus>| {
-        s.and_then(|s| s.conditions.iter().find(|c| c.type_ == status::READY))
-            .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
-    };
-    if let Some((state, reason, message)) = ready(Some(&new))
-        && ready(tenant.status.as_ref()).map(|(s, r, _)| (s, r))
-            != Some((state.clone(), reason.clone()))
-    {
-        // Events are for people reading `kubectl describe`: one per change of Ready, never per
-        // reconcile; failing to record one must not fail the reconcile.
-        let converging = matches!(reason.as_str(), "Progressing" | "AwaitingAddress");
-        let event = KubeEvent {
-            type_: if state == "True" || converging {
-                EventType::Normal
-            } else {
-                EventType::Warning
-            },
-            reason,
-            note: Some(message.chars().take(1000).collect()),
-            action: "Reconcile".into(),
-            secondary: None,
-        };
-        if let Err(error) = ctx.recorder.publish(&event, &tenant.object_ref(&())).await {
-            tracing::warn!(tenant = %tenant.name_any(), %error, "recording an event failed");
-        }
-    }
-    Ok(())
-}
-
-/// SHA-256 in hex; the database fingerprint covers the password, whose hash of 190 random bits
-/// reveals nothing usable.
-fn fingerprint(settings: &str) -> String {
-    use sha2::{Digest, Sha256};
-    format!("{:x}", Sha256::digest(settings.as_bytes()))
-}
-
-fn now() -> Time {
-    Time(k8s_openapi::jiff::Timestamp::now())
-}
-
 /// The Tenant that owns `obj`, keyed as the Tenant's own watch keys it. (`Controller::owns` keys
 /// it with the object's namespace, which for a cluster-scoped Tenant is a second queue key: two
 /// reconciles of one Tenant then ran side by side, and before its credentials were stored each
@@ -720,75 +362,154 @@ fn owning_tenant<K: Resource>(obj: K) -> Option<ObjectRef<Tenant>> {
 }
 
 /// The Controller: Tenants, plus the objects it makes (labelled as managed by the operator) so
-/// that drift or deletion of any of them reconciles its Tenant at once. Each watch names the one
-/// object it is for (a `metadata.name` field selector), which RBAC authorises by name: the
-/// operator's ClusterRole lists and watches no Secret, Deployment, … but its own
+/// that drift or deletion of any of them reconciles its Tenant at once, and so that the
+/// reconcile reads them from memory ([`caches`]). Each watch names the one object it is for (a
+/// `metadata.name` field selector), which RBAC authorises by name: the operator's ClusterRole
+/// lists and watches no Secret, Deployment, … but its own
 /// (charts/atendo/files/rbac/operator-rules.yaml).
-pub fn controller(
+pub fn controller(ctx: Arc<Context>) -> impl futures::Stream<Item = Reconciled> {
+    controller_and_tenants(ctx).1
+}
+
+/// What the Controller's stream yields per reconcile.
+pub type Reconciled =
+    Result<(ObjectRef<Tenant>, Action), kube::runtime::controller::Error<Error, watcher::Error>>;
+
+/// [`controller`], and its store of the Tenants as its watch last saw them (what the scale
+/// bench resyncs from, as the Controller's own resync would, rather than listing 10,000
+/// Tenants at once).
+pub fn controller_and_tenants(
     ctx: Arc<Context>,
-) -> impl futures::Stream<
-    Item = Result<
-        (ObjectRef<Tenant>, Action),
-        kube::runtime::controller::Error<Error, watcher::Error>,
-    >,
-> {
+) -> (Store<Tenant>, impl futures::Stream<Item = Reconciled>) {
     let client = ctx.client.clone();
     let concurrency = ctx.concurrency;
+    let Writers {
+        namespace,
+        resource_quota,
+        limit_range,
+        network_policy,
+        backup_network_policy,
+        service_account,
+        database_secret,
+        credentials_secret,
+        admin_secret,
+        config_map,
+        bus_ca,
+        deployment,
+        service,
+        ingress,
+        hpa,
+        pdb,
+        backup_cron_job,
+    } = {
+        let (caches, writers) = Caches::new();
+        *ctx.caches.write().expect("caches") = Arc::new(caches);
+        writers
+    };
     let managed =
         watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
-    let named = |name: &str| managed.clone().fields(&format!("metadata.name={name}"));
     let by_tenant_label = |obj: Namespace| {
         obj.labels()
             .get(TENANT_LABEL)
             .map(|n| ObjectRef::<Tenant>::new(n))
     };
-    let mut controller = Controller::new(
+    let owned = Owned {
+        client: &client,
+        managed: &managed,
+    };
+    let controller = Controller::new(
         Api::<Tenant>::all(client.clone()),
         watcher::Config::default(),
     )
-    .watches(
-        Api::<Deployment>::all(client.clone()),
-        named(CHAT_SERVER),
+    .watches_stream(
+        reflected(Api::all(client.clone()), managed.clone(), namespace),
+        by_tenant_label,
+    )
+    .watches_stream(
+        owned.watch(resource_quota::NAME, resource_quota),
         owning_tenant,
     )
-    .watches(
-        Api::<ConfigMap>::all(client.clone()),
-        named(CHAT_SERVER),
+    .watches_stream(owned.watch(limit_range::NAME, limit_range), owning_tenant)
+    .watches_stream(
+        owned.watch(network_policy::NAME, network_policy),
         owning_tenant,
     )
-    .watches(
-        Api::<Service>::all(client.clone()),
-        named(CHAT_SERVER),
+    .watches_stream(
+        owned.watch(network_policy::BACKUP_NAME, backup_network_policy),
         owning_tenant,
     )
-    .watches(
-        Api::<Ingress>::all(client.clone()),
-        named(CHAT_SERVER),
+    .watches_stream(owned.watch(CHAT_SERVER, service_account), owning_tenant)
+    .watches_stream(
+        owned.watch(secrets::DATABASE, database_secret),
         owning_tenant,
     )
-    .watches(
-        Api::<HorizontalPodAutoscaler>::all(client.clone()),
-        named(CHAT_SERVER),
+    .watches_stream(
+        owned.watch(secrets::CREDENTIALS, credentials_secret),
+        owning_tenant,
+    )
+    .watches_stream(owned.watch(secrets::ADMIN, admin_secret), owning_tenant)
+    .watches_stream(owned.watch(CHAT_SERVER, config_map), owning_tenant)
+    // Watched with or without --redis-ca-file: the reconcile deletes a leftover one, and learns
+    // from this watch that there is none.
+    .watches_stream(owned.watch(bus_ca::BUS_CA, bus_ca), owning_tenant)
+    .watches_stream(owned.watch(CHAT_SERVER, deployment), owning_tenant)
+    .watches_stream(owned.watch(CHAT_SERVER, service), owning_tenant)
+    .watches_stream(owned.watch(CHAT_SERVER, ingress), owning_tenant)
+    .watches_stream(owned.watch(CHAT_SERVER, hpa), owning_tenant)
+    .watches_stream(owned.watch(CHAT_SERVER, pdb), owning_tenant)
+    .watches_stream(
+        owned.watch(crate::resources::backup_cron_job::NAME, backup_cron_job),
         owning_tenant,
     );
-    // Only with --redis-ca-file: without it the reconcile deletes a leftover one anyway, and the
-    // watch would hold a connection open for nothing.
-    if ctx.settings.redis_ca_file.is_some() {
-        controller = controller.watches(
-            Api::<ConfigMap>::all(client.clone()),
-            named(resources::bus_ca::BUS_CA),
-            owning_tenant,
-        );
-    }
-    for secret in secrets::ALL {
-        controller = controller.watches(
-            Api::<Secret>::all(client.clone()),
-            named(secret),
-            owning_tenant,
-        );
-    }
-    controller
-        .watches(Api::<Namespace>::all(client), managed, by_tenant_label)
+    let tenants = controller.store();
+    let running = controller
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile, error_policy, ctx);
+    (tenants, running)
+}
+
+/// Watches of the objects the operator makes in tenant namespaces.
+struct Owned<'a> {
+    client: &'a Client,
+    managed: &'a watcher::Config,
+}
+
+impl Owned<'_> {
+    /// The objects called `name` in every namespace, into `writer`'s cache.
+    fn watch<K>(
+        &self,
+        name: &str,
+        writer: Feed<K>,
+    ) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
+    where
+        K: caches::Owned,
+    {
+        let config = self
+            .managed
+            .clone()
+            .fields(&format!("metadata.name={name}"));
+        reflected(Api::all(self.client.clone()), config, writer)
+    }
+}
+
+/// A watch that keeps `writer`'s store current and passes on each object it touches.
+fn reflected<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    writer: Feed<K>,
+) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
+where
+    K: caches::Owned,
+{
+    use futures::StreamExt as _;
+    let mut feed = writer;
+    watcher(api, config)
+        .modify(caches::trim)
+        .map(move |event| {
+            if let Ok(event) = &event {
+                feed.apply(event);
+            }
+            event
+        })
+        .touched_objects()
 }

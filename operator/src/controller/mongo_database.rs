@@ -5,7 +5,10 @@
 use async_trait::async_trait;
 use mongodb::bson::{Document, doc};
 
-use super::providers::{Database, DatabaseUser, ProviderError};
+use super::providers::{
+    DEDICATED_UNAVAILABLE, Database, DatabaseUser, DedicatedCluster, ProviderError,
+};
+use crate::settings::{DatabaseUrl, Settings};
 use crate::tenant::DeletionPolicy;
 
 /// MongoDB's UserNotFound.
@@ -13,11 +16,60 @@ const USER_NOT_FOUND: i32 = 11;
 
 pub struct MongoDatabase {
     client: mongodb::Client,
+    /// --mongodb-dedicated-admin-uri-template: where dedicated tenants' servers are.
+    dedicated_template: Option<String>,
 }
 
 impl MongoDatabase {
     pub fn new(client: mongodb::Client) -> Self {
-        MongoDatabase { client }
+        MongoDatabase {
+            client,
+            dedicated_template: None,
+        }
+    }
+
+    /// Dedicated tenants (spec.database.dedicated) get their user on the server this admin URI
+    /// template names ({tenant} replaced); without one they are refused.
+    pub fn with_dedicated_template(mut self, template: Option<String>) -> Self {
+        self.dedicated_template = template;
+        self
+    }
+
+    /// The admin connection to a dedicated tenant's server, and the address its chat-servers
+    /// use (the same server, without the admin's credentials).
+    async fn dedicated_server(
+        &self,
+        cluster: &DedicatedCluster,
+    ) -> Result<(MongoDatabase, DatabaseUrl), ProviderError> {
+        let template = self.dedicated_template.as_deref().ok_or_else(|| {
+            ProviderError::new(
+                DEDICATED_UNAVAILABLE,
+                format!(
+                    "spec.database.dedicated asks for a database server of the tenant's own, and the self-managed provider has none to offer: configure --mongodb-dedicated-admin-uri-template (ATENDO_MONGODB_DEDICATED_ADMIN_URI_TEMPLATE, chart value database.mongodb.dedicatedAdminUriTemplate), or create the Tenant with spec.database.dedicated: false (server {} is not made by the operator)",
+                    cluster.name
+                ),
+            )
+        })?;
+        let uri = Settings::expand(template, &cluster.tenant);
+        let address = DatabaseUrl::parse_admin(&uri).map_err(|why| {
+            ProviderError::new(
+                "Misconfigured",
+                format!(
+                    "--mongodb-dedicated-admin-uri-template for {}: {why}",
+                    cluster.tenant
+                ),
+            )
+        })?;
+        let server = MongoDatabase::connect(&uri).await.map_err(|e| {
+            ProviderError::new(
+                e.reason.as_str(),
+                e.message.replace(
+                    "--mongodb-admin-uri",
+                    "--mongodb-dedicated-admin-uri-template",
+                ),
+            )
+        })?;
+        Ok((server, address))
     }
 
     pub async fn connect(admin_uri: &str) -> Result<Self, ProviderError> {
@@ -73,6 +125,26 @@ impl Database for MongoDatabase {
                 .map_err(|e| failure(&format!("dropping database {database}"), &e))?;
         }
         Ok(())
+    }
+
+    async fn ensure_dedicated(
+        &self,
+        cluster: &DedicatedCluster,
+        user: &DatabaseUser,
+    ) -> Result<DatabaseUrl, ProviderError> {
+        let (server, address) = self.dedicated_server(cluster).await?;
+        server.ensure_user(user).await?;
+        Ok(address)
+    }
+
+    async fn retire_dedicated(
+        &self,
+        cluster: &DedicatedCluster,
+        user: &str,
+        database: &str,
+    ) -> Result<(), ProviderError> {
+        let (server, _) = self.dedicated_server(cluster).await?;
+        server.remove_user(user, database, cluster.policy).await
     }
 }
 

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 
 use crate::plan::Sizing;
+use crate::settings::DatabaseUrl;
 use crate::tenant::{DeletionPolicy, Plan};
 
 /// A provider failure, with the condition reason it surfaces as.
@@ -28,6 +29,35 @@ impl ProviderError {
     pub fn is_transient(&self) -> bool {
         matches!(self.reason.as_str(), "Unavailable" | "RateLimited")
     }
+
+    /// Not a failure: the provider is still making it (a dedicated cluster being created), and
+    /// the next look after a short wait may find it done.
+    pub fn is_pending(&self) -> bool {
+        self.reason == CLUSTER_CREATING
+    }
+}
+
+// Dedicated databases (spec.database.dedicated, issue 16).
+
+/// Reason while a dedicated cluster is created or changed (Atlas CREATING, UPDATING, REPAIRING).
+pub const CLUSTER_CREATING: &str = "ClusterCreating";
+/// Reason while a dedicated cluster is terminated; deletion waits for it.
+pub const CLUSTER_DELETING: &str = "ClusterDeleting";
+/// Reason when the provider cannot give a tenant a database of its own.
+pub const DEDICATED_UNAVAILABLE: &str = "DedicatedUnavailable";
+
+/// The tenant's own database cluster, as the Tenant and the operator's settings ask for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DedicatedCluster {
+    /// The tenant's name ({tenant} in a self-managed template).
+    pub tenant: String,
+    /// Deterministic from the tenant's name ([`crate::context::dedicated_cluster_name`]), so a
+    /// crash after creating it finds it again instead of making a second.
+    pub name: String,
+    /// The plan's size ([`crate::plan::dedicated_instance_size`]).
+    pub instance_size: String,
+    /// Retain keeps the cluster protected from termination.
+    pub policy: DeletionPolicy,
 }
 
 /// What a tenant's bucket must look like.
@@ -36,7 +66,10 @@ pub struct BucketRequest {
     pub bucket: String,
     pub tenant: String,
     pub plan: Plan,
+    /// Days the uploads (under `conversations/`) are kept.
     pub retention_days: i32,
+    /// Days each backup (under `backups/`) is kept: the plan's.
+    pub backup_retention_days: i32,
     /// The browser origins CORS admits: the tenant's own (the console) and the customer sites
     /// that embed the widget (spec.widget.allowedOrigins), which upload and download directly.
     pub origins: Vec<String>,
@@ -55,6 +88,7 @@ impl BucketRequest {
             tenant: tenant.into(),
             plan,
             retention_days: sizing.retention_days,
+            backup_retention_days: sizing.backups.retention_days,
             origins: origins.to_vec(),
         }
     }
@@ -92,6 +126,42 @@ pub trait Database: Send + Sync {
         database: &str,
         policy: DeletionPolicy,
     ) -> Result<(), ProviderError>;
+
+    /// The tenant's own cluster and its user there: creates what is missing and converges it.
+    /// Ok with the cluster's address (without credentials) once it serves; Err
+    /// [`CLUSTER_CREATING`] (see [`ProviderError::is_pending`]) while it is being made. Providers
+    /// that cannot make one refuse with [`DEDICATED_UNAVAILABLE`].
+    async fn ensure_dedicated(
+        &self,
+        cluster: &DedicatedCluster,
+        _user: &DatabaseUser,
+    ) -> Result<DatabaseUrl, ProviderError> {
+        Err(ProviderError::new(
+            DEDICATED_UNAVAILABLE,
+            format!(
+                "spec.database.dedicated asks for a database cluster of its own ({}), which this database provider cannot make; set spec.database.dedicated: false at creation",
+                cluster.name
+            ),
+        ))
+    }
+
+    /// Deletion of a dedicated tenant: removes its user, then Retain keeps the cluster (protected
+    /// from termination) and Delete terminates it, Err [`CLUSTER_DELETING`] until it is gone.
+    /// A missing cluster or user is success.
+    async fn retire_dedicated(
+        &self,
+        cluster: &DedicatedCluster,
+        _user: &str,
+        _database: &str,
+    ) -> Result<(), ProviderError> {
+        Err(ProviderError::new(
+            DEDICATED_UNAVAILABLE,
+            format!(
+                "Tenant {} has a dedicated database cluster ({}), which this database provider cannot retire",
+                cluster.tenant, cluster.name
+            ),
+        ))
+    }
 }
 
 /// The tenant's Redis identity: user `tenant-<name>`, allowed only the channels under its prefix

@@ -2,7 +2,8 @@
 //!
 //! `ensure_bucket` creates the bucket when it is missing and then puts every setting, so a
 //! setting changed by hand is put back: public-access block, default encryption, versioning,
-//! lifecycle (expiry after the retention days, noncurrent versions, incomplete uploads), CORS for
+//! lifecycle (uploads and backups each expiring after their own days, noncurrent versions,
+//! incomplete uploads), CORS for
 //! the tenant's own origin and the sites embedding its widget, and tenant/plan tags.
 
 use async_trait::async_trait;
@@ -20,6 +21,7 @@ use aws_sdk_s3::types::{
 
 use super::providers::{BucketRequest, ProviderError, Storage};
 use crate::context::{MANAGER, PLAN_LABEL, TENANT_LABEL};
+use crate::resources::backup_cron_job::BACKUPS_PREFIX;
 use crate::tenant::DeletionPolicy;
 
 /// Old versions of an overwritten or deleted upload are kept this long, for recovery.
@@ -240,7 +242,10 @@ impl Storage for S3Storage {
 
         c.put_bucket_lifecycle_configuration()
             .bucket(bucket)
-            .lifecycle_configuration(lifecycle(request.retention_days)?)
+            .lifecycle_configuration(lifecycle(
+                request.retention_days,
+                request.backup_retention_days,
+            )?)
             .send()
             .await
             .map_err(|e| failure(&step("the lifecycle"), &e))?;
@@ -325,18 +330,37 @@ pub fn cors(origins: &[String]) -> Result<CorsConfiguration, ProviderError> {
         .map_err(built)
 }
 
-/// Current objects expire after the retention; old versions a week later; stale uploads after a day.
-pub fn lifecycle(retention_days: i32) -> Result<BucketLifecycleConfiguration, ProviderError> {
-    let rule = LifecycleRule::builder()
-        .id("atendo-retention")
+/// Where the chat-server puts uploads: `conversations/<id>/<attachment>/<file>`
+/// (chat-server/src/chat/attachments.rs). Every upload is under it.
+pub const UPLOADS_PREFIX: &str = "conversations/";
+
+/// One rule per prefix, so uploads and backups each keep their own time: uploads expire after
+/// the tenant's retention (`storage.retentionDays`), backups after the plan's backup retention,
+/// and the old versions of each (overwritten or expired) a week later. A third rule, over the
+/// whole bucket, drops multipart uploads left unfinished for a day and expires nothing. Objects
+/// outside both prefixes are the operator's to know of; none are written today.
+pub fn lifecycle(
+    retention_days: i32,
+    backup_retention_days: i32,
+) -> Result<BucketLifecycleConfiguration, ProviderError> {
+    let expire = |id: &str, prefix: &str, days: i32| {
+        LifecycleRule::builder()
+            .id(id)
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
+            .expiration(LifecycleExpiration::builder().days(days).build())
+            .noncurrent_version_expiration(
+                NoncurrentVersionExpiration::builder()
+                    .noncurrent_days(NONCURRENT_DAYS)
+                    .build(),
+            )
+            .build()
+            .map_err(built)
+    };
+    let abort = LifecycleRule::builder()
+        .id("atendo-incomplete-uploads")
         .status(ExpirationStatus::Enabled)
         .filter(LifecycleRuleFilter::builder().prefix("").build())
-        .expiration(LifecycleExpiration::builder().days(retention_days).build())
-        .noncurrent_version_expiration(
-            NoncurrentVersionExpiration::builder()
-                .noncurrent_days(NONCURRENT_DAYS)
-                .build(),
-        )
         .abort_incomplete_multipart_upload(
             AbortIncompleteMultipartUpload::builder()
                 .days_after_initiation(ABORT_UPLOAD_DAYS)
@@ -345,7 +369,13 @@ pub fn lifecycle(retention_days: i32) -> Result<BucketLifecycleConfiguration, Pr
         .build()
         .map_err(built)?;
     BucketLifecycleConfiguration::builder()
-        .rules(rule)
+        .rules(expire("atendo-uploads", UPLOADS_PREFIX, retention_days)?)
+        .rules(expire(
+            "atendo-backups",
+            &format!("{BACKUPS_PREFIX}/"),
+            backup_retention_days,
+        )?)
+        .rules(abort)
         .build()
         .map_err(built)
 }

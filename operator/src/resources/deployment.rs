@@ -9,16 +9,14 @@ use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
-    EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, Lifecycle,
-    LifecycleHandler, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-    SeccompProfile, SecretKeySelector, SecurityContext, SleepAction, TopologySpreadConstraint,
-    Volume, VolumeMount,
+    ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort, EnvFromSource, EnvVar,
+    HTTPGetAction, Lifecycle, LifecycleHandler, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, SleepAction, TopologySpreadConstraint, Volume, VolumeMount,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::pod::{self, secret_env};
 use super::{CHAT_SERVER, bus_ca, cpu, memory, secrets};
 use crate::context::TenantContext;
 
@@ -35,8 +33,6 @@ pub const PRE_STOP_SECONDS: i64 = 5;
 pub const SHUTDOWN_GRACE_SECONDS: i64 = 15;
 /// The pod volume of [`bus_ca::BUS_CA`], with `--redis-ca-file`.
 const BUS_CA_VOLUME: &str = "bus-ca";
-/// Distroless "nonroot".
-const RUN_AS: i64 = 65532;
 
 pub fn build(ctx: &TenantContext, config_hash: &str) -> Deployment {
     let selector = LabelSelector {
@@ -95,43 +91,25 @@ fn pod_spec(ctx: &TenantContext, selector: LabelSelector) -> PodSpec {
         automount_service_account_token: Some(false),
         enable_service_links: Some(false),
         termination_grace_period_seconds: Some(PRE_STOP_SECONDS + SHUTDOWN_GRACE_SECONDS + 10),
-        security_context: Some(PodSecurityContext {
-            run_as_non_root: Some(true),
-            run_as_user: Some(RUN_AS),
-            run_as_group: Some(RUN_AS),
-            fs_group: Some(RUN_AS),
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".into(),
-                ..SeccompProfile::default()
-            }),
-            ..PodSecurityContext::default()
-        }),
+        security_context: Some(pod::pod_security_context()),
         topology_spread_constraints: Some(vec![
             spread("topology.kubernetes.io/zone"),
             spread("kubernetes.io/hostname"),
         ]),
         containers: vec![container(ctx)],
-        // The root filesystem is read-only; /tmp is the one writable place.
         volumes: Some(
-            [Volume {
-                name: "tmp".into(),
-                empty_dir: Some(EmptyDirVolumeSource {
-                    size_limit: Some(Quantity("64Mi".into())),
-                    ..EmptyDirVolumeSource::default()
-                }),
-                ..Volume::default()
-            }]
-            .into_iter()
-            .chain(ctx.settings.redis_ca_file.as_ref().map(|_| Volume {
-                name: BUS_CA_VOLUME.into(),
-                config_map: Some(ConfigMapVolumeSource {
-                    name: bus_ca::BUS_CA.into(),
-                    optional: Some(false),
-                    ..ConfigMapVolumeSource::default()
-                }),
-                ..Volume::default()
-            }))
-            .collect(),
+            [pod::tmp_volume("64Mi")]
+                .into_iter()
+                .chain(ctx.settings.redis_ca_file.as_ref().map(|_| Volume {
+                    name: BUS_CA_VOLUME.into(),
+                    config_map: Some(ConfigMapVolumeSource {
+                        name: bus_ca::BUS_CA.into(),
+                        optional: Some(false),
+                        ..ConfigMapVolumeSource::default()
+                    }),
+                    ..Volume::default()
+                }))
+                .collect(),
         ),
         ..PodSpec::default()
     }
@@ -183,7 +161,7 @@ fn container(ctx: &TenantContext) -> Container {
         }]),
         env: Some(
             vec![
-                secret_env(names::STORE, secrets::DATABASE, secrets::DATABASE_URI_KEY),
+                pod::store_env(),
                 secret_env(
                     names::SIGNING_KEY,
                     secrets::CREDENTIALS,
@@ -197,26 +175,7 @@ fn container(ctx: &TenantContext) -> Container {
                 ),
             ]
             .into_iter()
-            .chain(
-                ctx.settings
-                    .chat_s3_keys()
-                    .map(|_| {
-                        [
-                            secret_env(
-                                names::AWS_ACCESS_KEY_ID,
-                                secrets::CREDENTIALS,
-                                secrets::S3_ACCESS_KEY_ID_KEY,
-                            ),
-                            secret_env(
-                                names::AWS_SECRET_ACCESS_KEY,
-                                secrets::CREDENTIALS,
-                                secrets::S3_SECRET_ACCESS_KEY_KEY,
-                            ),
-                        ]
-                    })
-                    .into_iter()
-                    .flatten(),
-            )
+            .chain(pod::s3_credentials_env(ctx))
             .chain(ctx.settings.redis_ca_file.as_ref().map(|_| EnvVar {
                 name: names::BUS_CA_FILE.into(),
                 value: Some(bus_ca::ca_file()),
@@ -241,46 +200,18 @@ fn container(ctx: &TenantContext) -> Container {
             }),
             ..Lifecycle::default()
         }),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            read_only_root_filesystem: Some(true),
-            run_as_non_root: Some(true),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".into()]),
-                ..Capabilities::default()
-            }),
-            ..SecurityContext::default()
-        }),
+        security_context: Some(pod::container_security_context()),
         volume_mounts: Some(
-            [VolumeMount {
-                name: "tmp".into(),
-                mount_path: "/tmp".into(),
-                ..VolumeMount::default()
-            }]
-            .into_iter()
-            .chain(ctx.settings.redis_ca_file.as_ref().map(|_| VolumeMount {
-                name: BUS_CA_VOLUME.into(),
-                mount_path: bus_ca::MOUNT_DIR.into(),
-                read_only: Some(true),
-                ..VolumeMount::default()
-            }))
-            .collect(),
+            [pod::tmp_mount()]
+                .into_iter()
+                .chain(ctx.settings.redis_ca_file.as_ref().map(|_| VolumeMount {
+                    name: BUS_CA_VOLUME.into(),
+                    mount_path: bus_ca::MOUNT_DIR.into(),
+                    read_only: Some(true),
+                    ..VolumeMount::default()
+                }))
+                .collect(),
         ),
         ..Container::default()
-    }
-}
-
-fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector {
-                name: secret.into(),
-                key: key.into(),
-                optional: Some(false),
-            }),
-            ..EnvVarSource::default()
-        }),
-        ..EnvVar::default()
     }
 }

@@ -1,6 +1,7 @@
 //! Pure builders, one file per owned kind: Tenant + settings (+ secret values) in, objects out.
 //! No client here; the controller applies what these return and `render` prints it.
 
+pub mod backup_cron_job;
 pub mod bus_ca;
 pub mod config_map;
 pub mod deployment;
@@ -10,6 +11,7 @@ pub mod limit_range;
 pub mod namespace;
 pub mod network_policy;
 pub mod pdb;
+pub mod pod;
 pub mod resource_quota;
 pub mod secrets;
 pub mod service;
@@ -17,6 +19,7 @@ pub mod service_account;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{
     ConfigMap, LimitRange, Namespace, ResourceQuota, Secret, Service, ServiceAccount,
 };
@@ -39,6 +42,8 @@ pub struct TenantObjects {
     pub resource_quota: ResourceQuota,
     pub limit_range: LimitRange,
     pub network_policy: NetworkPolicy,
+    /// The backup pods' own policy: the chat-server's egress, no ingress.
+    pub backup_network_policy: NetworkPolicy,
     pub service_account: ServiceAccount,
     pub database_secret: Secret,
     pub credentials_secret: Secret,
@@ -53,6 +58,8 @@ pub struct TenantObjects {
     /// None when suspended or not autoscaled: the controller deletes an existing one.
     pub hpa: Option<HorizontalPodAutoscaler>,
     pub pdb: PodDisruptionBudget,
+    /// Always there; `suspend: true` while the Tenant is suspended.
+    pub backup_cron_job: CronJob,
 }
 
 pub fn build(ctx: &TenantContext, credentials: &Credentials) -> TenantObjects {
@@ -70,12 +77,14 @@ pub fn build(ctx: &TenantContext, credentials: &Credentials) -> TenantObjects {
         resource_quota: resource_quota::build(ctx),
         limit_range: limit_range::build(ctx),
         network_policy: network_policy::build(ctx),
+        backup_network_policy: network_policy::backup(ctx),
         service_account: service_account::build(ctx),
         deployment: deployment::build(ctx, &hash),
         service: service::build(ctx),
         ingress: ingress::build(ctx),
         hpa: hpa::build(ctx),
         pdb: pdb::build(ctx),
+        backup_cron_job: backup_cron_job::build(ctx),
         database_secret,
         credentials_secret,
         admin_secret,
@@ -85,31 +94,49 @@ pub fn build(ctx: &TenantContext, credentials: &Credentials) -> TenantObjects {
 }
 
 impl TenantObjects {
-    /// Multi-document YAML, one object per document, in apply order.
+    /// Multi-document YAML, one object per document, in apply order. Taken apart field by field
+    /// with no `..`, like the controller's apply stage: a new field does not compile until it is
+    /// rendered here too.
     pub fn to_yaml(&self) -> Result<String, serde_yaml_ng::Error> {
+        let TenantObjects {
+            namespace,
+            resource_quota,
+            limit_range,
+            network_policy,
+            backup_network_policy,
+            service_account,
+            database_secret,
+            credentials_secret,
+            admin_secret,
+            config_map,
+            bus_ca,
+            deployment,
+            service,
+            ingress,
+            hpa,
+            pdb,
+            backup_cron_job,
+        } = self;
         let mut docs = vec![
-            yaml(&self.namespace)?,
-            yaml(&self.resource_quota)?,
-            yaml(&self.limit_range)?,
-            yaml(&self.network_policy)?,
-            yaml(&self.service_account)?,
-            yaml(&self.database_secret)?,
-            yaml(&self.credentials_secret)?,
-            yaml(&self.admin_secret)?,
-            yaml(&self.config_map)?,
+            yaml(namespace)?,
+            yaml(resource_quota)?,
+            yaml(limit_range)?,
+            yaml(network_policy)?,
+            yaml(backup_network_policy)?,
+            yaml(service_account)?,
+            yaml(database_secret)?,
+            yaml(credentials_secret)?,
+            yaml(admin_secret)?,
+            yaml(config_map)?,
         ];
-        if let Some(bus_ca) = &self.bus_ca {
+        if let Some(bus_ca) = bus_ca {
             docs.push(yaml(bus_ca)?);
         }
-        docs.extend([
-            yaml(&self.deployment)?,
-            yaml(&self.service)?,
-            yaml(&self.ingress)?,
-        ]);
-        if let Some(hpa) = &self.hpa {
+        docs.extend([yaml(deployment)?, yaml(service)?, yaml(ingress)?]);
+        if let Some(hpa) = hpa {
             docs.push(yaml(hpa)?);
         }
-        docs.push(yaml(&self.pdb)?);
+        docs.extend([yaml(pdb)?, yaml(backup_cron_job)?]);
         Ok(docs.join("---\n"))
     }
 }

@@ -4,6 +4,11 @@
 //! (the Redis, MongoDB and S3 endpoints, which are addresses outside the cluster's selectors),
 //! never instance metadata. With single sign-on, HTTPS anywhere too: an identity provider's keys
 //! are behind a host name no policy can name.
+//!
+//! The backup's pods have a policy of their own (`tenant-backup-isolation`): the same egress,
+//! since they reach the same database and bucket, and no ingress at all, since nothing calls a
+//! backup. Ingress rules apply to every pod a policy selects, so `tenant-isolation` selects every
+//! pod but the backup's; each pod of the namespace is selected by exactly one of the two.
 
 use std::collections::BTreeMap;
 
@@ -11,14 +16,17 @@ use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
     NetworkPolicyPort, NetworkPolicySpec,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::backup_cron_job::COMPONENT;
 use super::deployment::{CONTAINER_PORT, METRICS_PORT};
 use crate::context::TenantContext;
 use crate::settings::{EgressCidr, INSTANCE_METADATA};
 
 pub const NAME: &str = "tenant-isolation";
+pub const BACKUP_NAME: &str = "tenant-backup-isolation";
+const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 
 fn namespace(name: &str) -> LabelSelector {
     LabelSelector {
@@ -79,6 +87,42 @@ pub fn build(ctx: &TenantContext) -> NetworkPolicy {
         ports: None,
     });
 
+    NetworkPolicy {
+        metadata: ctx.meta(NAME, ctx.labels()),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_expressions: Some(vec![LabelSelectorRequirement {
+                    key: COMPONENT_LABEL.into(),
+                    operator: "NotIn".into(),
+                    values: Some(vec![COMPONENT.into()]),
+                }]),
+                ..LabelSelector::default()
+            }),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: Some(ingress),
+            egress: Some(egress(ctx)),
+        }),
+    }
+}
+
+/// The backup's pods: the chat-server's egress, no ingress.
+pub fn backup(ctx: &TenantContext) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: ctx.meta(BACKUP_NAME, ctx.labels()),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([(COMPONENT_LABEL.into(), COMPONENT.into())])),
+                ..LabelSelector::default()
+            }),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: Some(vec![]),
+            egress: Some(egress(ctx)),
+        }),
+    }
+}
+
+fn egress(ctx: &TenantContext) -> Vec<NetworkPolicyEgressRule> {
+    let s = ctx.settings;
     let dns = NetworkPolicyEgressRule {
         to: Some(vec![NetworkPolicyPeer {
             namespace_selector: Some(namespace("kube-system")),
@@ -103,13 +147,5 @@ pub fn build(ctx: &TenantContext) -> NetworkPolicy {
             holds_metadata: true,
         }));
     }
-    NetworkPolicy {
-        metadata: ctx.meta(NAME, ctx.labels()),
-        spec: Some(NetworkPolicySpec {
-            pod_selector: Some(LabelSelector::default()),
-            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
-            ingress: Some(ingress),
-            egress: Some(egress),
-        }),
-    }
+    egress
 }

@@ -55,24 +55,26 @@ impl Credentials {
     }
 }
 
-/// The tenant's MongoDB user and the CHAT_STORE connection string built from it.
+/// The tenant's MongoDB user and the CHAT_STORE connection string built from it. A dedicated
+/// cluster still being made has no address yet: the Secret then has no `uri`, so the chat-server
+/// pods wait (CreateContainerConfigError) instead of connecting anywhere else.
 pub fn database(ctx: &TenantContext, credentials: &Credentials) -> Secret {
-    let uri = ctx.settings.database_url.for_user(
-        &ctx.database_user,
-        &credentials.database_password,
-        &ctx.database,
-    );
-    secret(
-        ctx,
-        credentials.rotated_for.clone(),
-        DATABASE,
-        vec![
-            (DATABASE_URI_KEY, uri),
-            ("username", ctx.database_user.clone()),
-            ("password", credentials.database_password.clone()),
-            ("database", ctx.database.clone()),
-        ],
-    )
+    let uri = ctx.database_address().map(|address| {
+        address.for_user(
+            &ctx.database_user,
+            &credentials.database_password,
+            &ctx.database,
+        )
+    });
+    let mut data = vec![
+        ("username", ctx.database_user.clone()),
+        ("password", credentials.database_password.clone()),
+        ("database", ctx.database.clone()),
+    ];
+    if let Some(uri) = uri {
+        data.insert(0, (DATABASE_URI_KEY, uri));
+    }
+    secret(ctx, credentials.rotated_for.clone(), DATABASE, data)
 }
 
 /// CHAT_SIGNING_KEY, CHAT_BUS (the Redis endpoint signed in as the tenant's own user, never the

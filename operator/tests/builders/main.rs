@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod backup_cron_job;
 mod bus_ca;
 mod config_map;
 mod deployment;

@@ -22,15 +22,16 @@ fn the_namespace_enforces_restricted_pod_security_and_has_no_owner() {
     );
 }
 
-/// (plan, pods, requests.cpu, requests.memory, limits.cpu, limits.memory)
+/// (plan, pods, requests.cpu, requests.memory, limits.cpu, limits.memory): the chat-server's
+/// ceiling plus a surge pod, plus one backup pod (100m/128Mi requested, 500m/256Mi limits).
 const QUOTAS: [(&str, &str, &str, &str, &str, &str); 3] = [
-    ("starter", "2", "200m", "256Mi", "1", "512Mi"),
-    ("professional", "7", "1750m", "1792Mi", "7", "3584Mi"),
-    ("enterprise", "21", "10500m", "10752Mi", "42", "21Gi"),
+    ("starter", "3", "300m", "384Mi", "1500m", "768Mi"),
+    ("professional", "8", "1850m", "1920Mi", "7500m", "3840Mi"),
+    ("enterprise", "22", "10600m", "10880Mi", "42500m", "21760Mi"),
 ];
 
 #[test]
-fn each_plan_gets_a_quota_sized_for_its_largest_chat_server_plus_one_surge() {
+fn each_plan_gets_a_quota_sized_for_its_largest_chat_server_plus_one_surge_and_one_backup() {
     let settings = settings(&[]);
     for (plan, pods, req_cpu, req_mem, lim_cpu, lim_mem) in QUOTAS {
         let tenant = stored(minimal_json("acme", plan));
@@ -64,9 +65,9 @@ fn a_higher_autoscaling_ceiling_raises_the_quota_with_it() {
     let tenant = stored(doc);
     let settings = settings(&[]);
     let quota = as_json(&resource_quota::build(&ctx(&tenant, &settings)));
-    assert_eq!(quota["spec"]["hard"]["pods"], json!("10"));
-    assert_eq!(quota["spec"]["hard"]["limits.cpu"], json!("10"));
-    assert_eq!(quota["spec"]["hard"]["requests.memory"], json!("2560Mi"));
+    assert_eq!(quota["spec"]["hard"]["pods"], json!("11"));
+    assert_eq!(quota["spec"]["hard"]["limits.cpu"], json!("10500m"));
+    assert_eq!(quota["spec"]["hard"]["requests.memory"], json!("2688Mi"));
 }
 
 #[test]

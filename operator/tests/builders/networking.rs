@@ -34,7 +34,9 @@ fn the_network_policy_admits_only_the_ingress_controller_and_the_namespace_itsel
             "kind": "NetworkPolicy",
             "metadata": {"name": "tenant-isolation", "namespace": "tenant-acme", "labels": common_labels("starter"), "ownerReferences": owner()},
             "spec": {
-                "podSelector": {},
+                "podSelector": {"matchExpressions": [
+                    {"key": "app.kubernetes.io/component", "operator": "NotIn", "values": ["backup"]}
+                ]},
                 "policyTypes": ["Ingress", "Egress"],
                 "ingress": [
                     {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-ingress"}}}],
@@ -42,6 +44,34 @@ fn the_network_policy_admits_only_the_ingress_controller_and_the_namespace_itsel
                     {"from": [{"podSelector": {}}]}
                 ],
                 "egress": default_egress()
+            }
+        })
+    );
+}
+
+#[test]
+fn the_backup_pods_policy_has_the_same_egress_and_admits_nothing() {
+    let tenant = stored(with(
+        minimal_json("acme", "starter"),
+        "/spec/sso",
+        json!({"issuer": "https://login.acme.example", "audience": "atendo",
+               "jwksUrl": "https://login.acme.example/jwks.json"}),
+    ));
+    let settings = settings(&["--ingress-namespace=kube-ingress"]);
+    let ctx = ctx(&tenant, &settings);
+    let server = as_json(&network_policy::build(&ctx));
+    assert_eq!(server["spec"]["egress"], default_egress());
+    assert_eq!(
+        as_json(&network_policy::backup(&ctx)),
+        json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "tenant-backup-isolation", "namespace": "tenant-acme", "labels": common_labels("starter"), "ownerReferences": owner()},
+            "spec": {
+                "podSelector": {"matchLabels": {"app.kubernetes.io/component": "backup"}},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [],
+                "egress": server["spec"]["egress"]
             }
         })
     );

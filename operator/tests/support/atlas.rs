@@ -4,7 +4,12 @@
 //! `databaseUsers` resource from memory only to correctly signed requests that speak the
 //! versioned media type, and can be told to fail (status codes, delays) to test backoff.
 //!
-//! Not modelled: Atlas's other resources, pagination, the IP access list, real rate limits.
+//! It also models the `clusters` resource for dedicated tenants (create, 409 on a duplicate
+//! name, CREATING then IDLE, termination protection, DELETING then gone) and refuses a user
+//! scoped to a cluster that does not exist.
+//!
+//! Not modelled: Atlas's other resources, pagination, the IP access list, real rate limits,
+//! resizing a cluster.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -44,6 +49,37 @@ pub struct State {
     /// username -> the user as Atlas stores it (password included, which Atlas never returns).
     pub users: Arc<Mutex<BTreeMap<String, Value>>>,
     pub fault: Arc<Mutex<Option<Fault>>>,
+    /// Dedicated clusters (see [`Clusters`]).
+    pub clusters: Clusters,
+    /// (n, writes so far): the n-th write (POST, PATCH, DELETE) is carried out and its answer
+    /// held for five minutes, as if the operator died before hearing it.
+    pub hold_write: Arc<Mutex<Option<(usize, usize)>>>,
+}
+
+/// The `clusters` resource: a cluster is CREATING for `polls_to_idle` GETs after its POST, then
+/// IDLE with a connection string; a DELETE (refused while termination protection is on) makes it
+/// DELETING for `polls_to_gone` GETs, then it is gone (404).
+#[derive(Clone, Default)]
+pub struct Clusters {
+    /// name -> the cluster as Atlas describes it, plus "_polls" left in its current state.
+    pub live: Arc<Mutex<BTreeMap<String, Value>>>,
+    /// Every name a POST created, in order: a name twice is a second cluster.
+    pub created: Arc<Mutex<Vec<String>>>,
+    pub polls_to_idle: Arc<Mutex<u32>>,
+    pub polls_to_gone: Arc<Mutex<u32>>,
+}
+
+/// The SRV address the stand-in gives a cluster once IDLE.
+pub fn standard_srv(cluster: &str) -> String {
+    format!("mongodb+srv://{}.x7k2p.mongodb.net", cluster.to_lowercase())
+}
+
+pub fn clusters_path() -> String {
+    format!("/api/atlas/v2/groups/{PROJECT}/clusters")
+}
+
+pub fn cluster_path(name: &str) -> String {
+    format!("{}/{name}", clusters_path())
 }
 
 pub struct AtlasStandIn {
@@ -83,6 +119,8 @@ impl AtlasStandIn {
             public_key: PUBLIC_KEY.into(),
             private_key: PRIVATE_KEY.into(),
             request_timeout: Duration::from_secs(2),
+            dedicated_provider: "AWS".into(),
+            dedicated_region: "SA_EAST_1".into(),
         }
     }
 
@@ -92,6 +130,61 @@ impl AtlasStandIn {
 
     pub fn user(&self, name: &str) -> Option<Value> {
         self.state.users.lock().unwrap().get(name).cloned()
+    }
+
+    /// A live cluster as GET shows it (without the stand-in's own bookkeeping).
+    pub fn cluster(&self, name: &str) -> Option<Value> {
+        self.state
+            .clusters
+            .live
+            .lock()
+            .unwrap()
+            .get(name)
+            .map(shown)
+    }
+
+    /// Names of every cluster POST ever created.
+    pub fn clusters_created(&self) -> Vec<String> {
+        self.state.clusters.created.lock().unwrap().clone()
+    }
+
+    /// Carries out the n-th write from now but never answers it (see [`State::hold_write`]);
+    /// None answers everything again.
+    pub fn hold_write(&self, n: Option<usize>) {
+        *self.state.hold_write.lock().unwrap() = n.map(|n| (n, 0));
+    }
+
+    /// Writes counted since [`Self::hold_write`].
+    pub fn writes_seen(&self) -> usize {
+        self.state
+            .hold_write
+            .lock()
+            .unwrap()
+            .map_or(0, |(_, seen)| seen)
+    }
+
+    /// GETs a new cluster stays CREATING for, and a deleted one DELETING for.
+    pub fn cluster_polls(&self, to_idle: u32, to_gone: u32) {
+        *self.state.clusters.polls_to_idle.lock().unwrap() = to_idle;
+        *self.state.clusters.polls_to_gone.lock().unwrap() = to_gone;
+    }
+
+    /// (method, path, body) of every signed request so far.
+    pub async fn signed_bodies(&self) -> Vec<(String, String, Value)> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.headers.contains_key("authorization"))
+            .map(|r| {
+                (
+                    r.method.to_string(),
+                    r.url.path().to_string(),
+                    serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+                )
+            })
+            .collect()
     }
 
     /// (method, path, signed) of every request so far.
@@ -208,6 +301,15 @@ impl Respond for Users {
             Some(Fault::Delay(d)) => d,
             None => Duration::ZERO,
         };
+        let mut delay = delay;
+        if request.method.as_str() != "GET"
+            && let Some((n, seen)) = self.0.hold_write.lock().unwrap().as_mut()
+        {
+            *seen += 1;
+            if *seen == *n {
+                delay = Duration::from_secs(300);
+            }
+        }
         self.serve(request).set_delay(delay)
     }
 }
@@ -234,9 +336,26 @@ impl Users {
         } else {
             Value::Null
         };
-        let mut users = self.0.users.lock().unwrap();
         let path = request.url.path();
         let method = request.method.as_str();
+        if path == clusters_path() || path.starts_with(&cluster_path("")) {
+            return self.0.clusters.serve(method, path, body);
+        }
+        // A user may be scoped only to a cluster that exists (the shared one always does).
+        let scopes_ok = body["scopes"].as_array().is_none_or(|scopes| {
+            scopes.iter().all(|scope| {
+                let name = scope["name"].as_str().unwrap_or_default();
+                name == CLUSTER || self.0.clusters.live.lock().unwrap().contains_key(name)
+            })
+        });
+        if !scopes_ok {
+            return error(
+                400,
+                "INVALID_CLUSTER_NAME_SCOPE",
+                "A scope names a cluster that does not exist.",
+            );
+        }
+        let mut users = self.0.users.lock().unwrap();
         if path == users_path() && method == "POST" {
             let name = body["username"].as_str().unwrap_or_default().to_string();
             if users.contains_key(&name) {
@@ -267,6 +386,107 @@ impl Users {
             "DELETE" => {
                 users.remove(name);
                 ResponseTemplate::new(204)
+            }
+            _ => error(405, "METHOD_NOT_ALLOWED", "not modelled"),
+        }
+    }
+}
+
+/// A stored cluster without the stand-in's bookkeeping.
+fn shown(stored: &Value) -> Value {
+    let mut shown = stored.clone();
+    shown.as_object_mut().unwrap().remove("_polls");
+    shown
+}
+
+impl Clusters {
+    fn serve(&self, method: &str, path: &str, body: Value) -> ResponseTemplate {
+        let mut live = self.live.lock().unwrap();
+        if path == clusters_path() {
+            if method != "POST" {
+                return error(405, "METHOD_NOT_ALLOWED", "not modelled");
+            }
+            let region = &body["replicationSpecs"][0]["regionConfigs"][0];
+            let complete = body["name"].is_string()
+                && body["clusterType"] == "REPLICASET"
+                && region["providerName"].is_string()
+                && region["regionName"].is_string()
+                && region["electableSpecs"]["instanceSize"].is_string()
+                && region["electableSpecs"]["nodeCount"].is_u64()
+                && body["terminationProtectionEnabled"].is_boolean();
+            if !complete {
+                return error(400, "INVALID_ATTRIBUTE", "incomplete cluster description");
+            }
+            let name = body["name"].as_str().unwrap().to_string();
+            if live.contains_key(&name) {
+                return error(
+                    409,
+                    "DUPLICATE_CLUSTER_NAME",
+                    "A cluster with that name already exists.",
+                );
+            }
+            let mut stored = body;
+            stored["stateName"] = json!("CREATING");
+            stored["_polls"] = json!(*self.polls_to_idle.lock().unwrap());
+            self.created.lock().unwrap().push(name.clone());
+            live.insert(name, stored.clone());
+            return ResponseTemplate::new(201).set_body_json(shown(&stored));
+        }
+        let name = path.strip_prefix(&cluster_path("")).unwrap_or_default();
+        let Some(stored) = live.get_mut(name) else {
+            return error(
+                404,
+                "CLUSTER_NOT_FOUND",
+                "No cluster with that name exists.",
+            );
+        };
+        match method {
+            "GET" => {
+                let polls = stored["_polls"].as_u64().unwrap_or(0);
+                match (stored["stateName"].as_str().unwrap_or_default(), polls) {
+                    ("CREATING", 0) => {
+                        stored["stateName"] = json!("IDLE");
+                        stored["connectionStrings"] = json!({ "standardSrv": standard_srv(name) });
+                    }
+                    ("DELETING", 0) => {
+                        live.remove(name);
+                        return error(
+                            404,
+                            "CLUSTER_NOT_FOUND",
+                            "No cluster with that name exists.",
+                        );
+                    }
+                    (_, n) if n > 0 => stored["_polls"] = json!(n - 1),
+                    _ => {}
+                }
+                ResponseTemplate::new(200).set_body_json(shown(stored))
+            }
+            "PATCH" => {
+                let only_protection = body.as_object().is_some_and(|o| {
+                    o.len() == 1 && o["terminationProtectionEnabled"].is_boolean()
+                });
+                if !only_protection {
+                    return error(
+                        400,
+                        "INVALID_ATTRIBUTE",
+                        "not modelled: only terminationProtectionEnabled",
+                    );
+                }
+                stored["terminationProtectionEnabled"] =
+                    body["terminationProtectionEnabled"].clone();
+                ResponseTemplate::new(200).set_body_json(shown(stored))
+            }
+            "DELETE" => {
+                if stored["terminationProtectionEnabled"] == true {
+                    return error(
+                        400,
+                        "CANNOT_TERMINATE_CLUSTER_WHEN_TERMINATION_PROTECTION_ENABLED",
+                        "The cluster has termination protection enabled.",
+                    );
+                }
+                stored["stateName"] = json!("DELETING");
+                stored["_polls"] = json!(*self.polls_to_gone.lock().unwrap());
+                ResponseTemplate::new(202)
             }
             _ => error(405, "METHOD_NOT_ALLOWED", "not modelled"),
         }

@@ -33,6 +33,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 pub mod access;
+pub mod faults;
 mod transport;
 
 use access::{Access, Admission};
@@ -101,6 +102,8 @@ pub struct FakeApi {
     newest: Arc<watch::Sender<u64>>,
     /// Who this handle's requests are made as; None is an administrator.
     user: Option<Arc<str>>,
+    /// The API server's own failures a test switches on (fake_api/faults.rs).
+    pub faults: faults::Faults,
 }
 
 impl Default for FakeApi {
@@ -275,7 +278,23 @@ impl FakeApi {
             state: Arc::new(Mutex::new(state)),
             newest: Arc::new(watch::channel(0).0),
             user: None,
+            faults: faults::Faults::default(),
         }
+    }
+
+    /// A client that gives up on an answer after `limit`, as a real client's read timeout
+    /// does (kube's in-process client has none): what a slow fault is measured against.
+    pub fn client_with_timeout(&self, limit: std::time::Duration) -> kube::Client {
+        kube::Client::new(
+            transport::Timeout {
+                inner: FakeApi {
+                    user: None,
+                    ..self.clone()
+                },
+                limit,
+            },
+            "default",
+        )
     }
 
     /// A client whose requests are an administrator's (nothing is enforced on them).

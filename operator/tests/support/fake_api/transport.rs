@@ -15,6 +15,7 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, StreamBody};
 use serde_json::{Value, json};
 
+use super::faults::{self, Fault};
 use super::{Body, FakeApi, Key, State, matches_fields, matches_selector};
 
 /// What one watch asks for.
@@ -166,6 +167,61 @@ impl tower::Service<Request<kube::client::Body>> for FakeApi {
 
     fn call(&mut self, request: Request<kube::client::Body>) -> Self::Future {
         let this = self.clone();
-        Box::pin(async move { Ok(this.respond(request).await) })
+        Box::pin(async move {
+            let query = request.uri().query().unwrap_or("");
+            let watching = query
+                .split('&')
+                .any(|p| p == "watch=true" || p == "watch=1");
+            let verb = if watching {
+                "WATCH"
+            } else {
+                request.method().as_str()
+            };
+            match this.faults.fault_for(verb, request.uri().path()) {
+                Some(Fault::Status(code)) => return Ok(faults::status(code)),
+                Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
+                None => {}
+            }
+            if watching {
+                let resumes = query.split('&').any(|p| {
+                    p.strip_prefix("resourceVersion=")
+                        .is_some_and(|v| !v.is_empty() && v != "0")
+                });
+                if let Some(gone) = this.faults.gone(resumes) {
+                    return Ok(gone);
+                }
+                let faults = this.faults.clone();
+                return Ok(faults.droppable(this.respond(request).await));
+            }
+            Ok(this.respond(request).await)
+        })
+    }
+}
+
+/// [`FakeApi`] behind a client-side timeout: an answer slower than `limit` is an error.
+#[derive(Clone)]
+pub(super) struct Timeout {
+    pub(super) inner: FakeApi,
+    pub(super) limit: std::time::Duration,
+}
+
+impl tower::Service<Request<kube::client::Body>> for Timeout {
+    type Response = Response<Body>;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<kube::client::Body>) -> Self::Future {
+        let mut inner = self.inner.clone();
+        let limit = self.limit;
+        Box::pin(async move {
+            match tokio::time::timeout(limit, tower::Service::call(&mut inner, request)).await {
+                Ok(answer) => Ok(answer.unwrap_or_else(|never| match never {})),
+                Err(_) => Err(format!("no answer within {limit:?} (client timeout)").into()),
+            }
+        })
     }
 }
