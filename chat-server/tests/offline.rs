@@ -624,3 +624,74 @@ async fn a_replayed_offline_message_queues_the_mail_a_crash_lost_and_only_once()
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(smtp.mails().len(), 1, "one mail for two replays");
 }
+
+/// An agent who sets a conversation pending (waiting for the visitor: nobody assigned, nothing
+/// answered yet) parks it; when the desk opens later, only what waited for the desk opens. On
+/// the embedded store (the MongoDB one is in the test above and in the store conformance suite).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_opening_opens_what_waited_for_it_and_not_what_an_agent_set_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store").display().to_string();
+    let r = binary::start(&binary::deployment_env("local", store));
+    let admin = login(&r.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let ana = agent(&r.base, &admin, "Ana", "agent").await;
+    let status_of = |id: String| {
+        let (base, admin) = (r.base.clone(), admin.clone());
+        async move {
+            let (s, c) = call(
+                &base,
+                "GET",
+                &format!("/conversations/{id}"),
+                Some(&admin),
+                None,
+            )
+            .await;
+            assert_eq!(s, 200, "{c}");
+            c["status"].as_str().unwrap().to_string()
+        }
+    };
+
+    // Open while Ana is online; the admin sets a conversation pending without a word.
+    let ana_socket = online(&r, &ana).await;
+    until_open(&r.base, true, Instant::now()).await;
+    let wanda = visitor(&r.base).await;
+    let parked = str_of(&start_conversation(&r.base, &wanda).await, "id");
+    say(
+        &r.base,
+        &wanda,
+        &parked,
+        "I will send the invoice number later",
+    )
+    .await;
+    let (s, c) = call(
+        &r.base,
+        "POST",
+        &format!("/conversations/{parked}/status"),
+        Some(&admin),
+        Some(json!({"status": "pending"})),
+    )
+    .await;
+    assert_eq!((s, c["status"].as_str()), (200, Some("pending")), "{c}");
+
+    // Ana leaves; a visitor writes to the closed desk.
+    drop(ana_socket);
+    until_open(&r.base, false, Instant::now()).await;
+    let vera = visitor(&r.base).await;
+    let waiting = start_conversation(&r.base, &vera).await;
+    assert_eq!(waiting["status"], "pending", "{waiting}");
+    let waiting = str_of(&waiting, "id");
+    say(&r.base, &vera, &waiting, "Anyone there?").await;
+
+    // Ana is back: the one that waited for the desk opens (in the same pass as the parked one
+    // would have, which is older), the parked one stays pending.
+    let came = Instant::now();
+    let _ana_socket = online(&r, &ana).await;
+    while status_of(waiting.clone()).await != "open" {
+        assert!(
+            came.elapsed() < SETTLE,
+            "the waiting conversation never opened"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status_of(parked).await, "pending");
+}

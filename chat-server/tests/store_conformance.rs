@@ -199,7 +199,9 @@ macro_rules! suite {
                 purging_removes_old_sent_and_failed_mails_but_never_pending_ones,
                 visitors_page_newest_first_and_deleting_one_says_whether_it_was_there,
                 retention_finds_resolved_conversations_untouched_since_least_recent_first,
+                kept_object_keys_come_due_at_their_time_keep_the_later_one_and_go_when_swept,
                 a_transcript_request_is_replaced_by_a_newer_one_and_taken_once,
+                conversations_created_pending_wait_for_the_desk_until_their_status_changes,
             );
         )*
     };
@@ -213,7 +215,7 @@ mod sqlite_only {
     use chat_server::model::ConversationStatus;
     use chat_server::store::sqlite::{FILE_NAME, SqliteStore};
 
-    const CURRENT_SCHEMA: i64 = 17;
+    const CURRENT_SCHEMA: i64 = 19;
 
     /// The last released schema (2) with data in it: everything reads back, the new fields
     /// take their defaults, and the new features work on the old rows.
@@ -575,6 +577,21 @@ mod mongodb_only {
             vec!["01m1"]
         );
 
+        // Every pending, unassigned conversation waited for the desk before the flag existed;
+        // one written then still does.
+        raw.collection::<Document>("conversations")
+            .insert_one(doc! {
+                "_id": "01wait", "status": "pending", "visitor": { "id": "01vis" },
+                "assignee": null, "created_at": at, "updated_at": at, "last_seq": 0_i64,
+            })
+            .await
+            .unwrap();
+        let waiting = store.waiting_for_desk(None, 10).await.unwrap();
+        assert_eq!(
+            waiting.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ["01wait"]
+        );
+
         let old = store.agent_by_id("01old").await.unwrap().unwrap().agent;
         assert_eq!((old.email.as_str(), old.disabled), ("Old@Acme.test", false));
         // The last-admin guard counts it as the enabled admin it is.
@@ -589,6 +606,75 @@ mod mongodb_only {
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::LastAdmin(_)), "{err:?}");
+    }
+
+    /// The schema version is recorded; a database from before versioning counts the steps its
+    /// markers say were run and runs only the rest; a newer one opens and keeps its version.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn schema_steps_run_once_each_from_the_version_a_database_is_at() {
+        use chat_server::store::mongo::{MongoStore, schema};
+        let server = testkit::mongo::mongo();
+        let name = testkit::unique("schema");
+        let uri = server.database_uri(&name).await;
+        let raw = ::mongodb::Client::with_uri_str(&uri)
+            .await
+            .unwrap()
+            .database(&name);
+        let at = ::mongodb::bson::DateTime::now();
+        // Step 1 (search words) was run by an older server, which marked it; step 2 was not.
+        raw.collection::<Document>("meta")
+            .insert_one(doc! { "_id": "search_words_backfilled" })
+            .await
+            .unwrap();
+        raw.collection::<Document>("conversations")
+            .insert_one(doc! {
+                "_id": "01conv", "status": "open", "visitor": { "id": "01vis" },
+                "created_at": at, "updated_at": at, "last_seq": 1_i64,
+            })
+            .await
+            .unwrap();
+        raw.collection::<Document>("messages")
+            .insert_one(
+                doc! { "_id": "01m1", "conversation_id": "01conv", "seq": 1_i64,
+                "author": { "kind": "visitor", "id": "01vis" }, "body": "Olá",
+                "attachments": [], "created_at": at },
+            )
+            .await
+            .unwrap();
+
+        let store = MongoStore::open(&uri, &name).await.unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), schema::VERSION);
+        let message = raw
+            .collection::<Document>("messages")
+            .find_one(doc! { "_id": "01m1" })
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !message.contains_key("words"),
+            "step 1 is not run again: {message}"
+        );
+        let conversation = raw
+            .collection::<Document>("conversations")
+            .find_one(doc! { "_id": "01conv" })
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            conversation.contains_key("first_visitor_at"),
+            "step 2 ran: {conversation}"
+        );
+
+        // A database a newer server moved on opens, and keeps its version.
+        raw.collection::<Document>("meta")
+            .update_one(
+                doc! { "_id": "schema" },
+                doc! { "$set": { "version": 99_i64 } },
+            )
+            .await
+            .unwrap();
+        let newer = MongoStore::open(&uri, &name).await.unwrap();
+        assert_eq!(newer.schema_version().await.unwrap(), 99);
     }
 
     #[tokio::test]

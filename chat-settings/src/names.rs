@@ -63,6 +63,8 @@ names! {
     UPLOAD_DIR = "CHAT_UPLOAD_DIR";
     /// Largest attachment, MiB.
     MAX_UPLOAD_MB = "CHAT_MAX_UPLOAD_MB";
+    /// Seconds an upload or download URL stays valid (900; tests shorten it).
+    UPLOAD_URL_SECS = "CHAT_UPLOAD_URL_SECS";
     /// Largest message body, bytes.
     MAX_MESSAGE_BYTES = "CHAT_MAX_MESSAGE_BYTES";
     /// Largest websocket frame a client may send, bytes.

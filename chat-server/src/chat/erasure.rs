@@ -74,7 +74,11 @@ impl Chat {
     /// Deletes the conversation's files from the bucket, then the conversation and all it holds
     /// from the store; `None` when it was already gone.
     pub(super) async fn erase_conversation(&self, id: &str) -> Result<Option<Erased>, Error> {
-        for a in self.store.attachments_of(id).await? {
+        let attachments = self.store.attachments_of(id).await?;
+        // Before the files go: a URL used between their deletion and this would otherwise
+        // leave bytes that nothing remembers.
+        self.keep_for_late_uploads(&attachments).await?;
+        for a in attachments {
             if let Err(e) = self.blobs.delete(&a.key).await {
                 tracing::warn!(conversation = id, attachment = %a.id, error = %e, "erasing a file failed");
                 return Err(Error::unavailable(

@@ -16,7 +16,8 @@
 //!   details; [`transcript_mail`]: a visitor's transcript by mail once resolved;
 //! - [`transcript`]: one conversation as a JSON, text or HTML document (download and mail);
 //! - [`export`], [`erasure`], [`retention`]: data rights: the tenant as NDJSON, erasing a visitor
-//!   with all it said and uploaded, and erasing old resolved conversations;
+//!   with all it said and uploaded, and erasing old resolved conversations; [`late_uploads`]:
+//!   files an upload URL handed out before an erasure puts back afterwards;
 //! - [`canned`], [`teams`], [`search`]: the desk's saved replies, agent teams and message search
 //!   (labels live with [`conversations`]), listed in pages ([`paging`]);
 //! - [`webhooks`]: integrations' endpoints, and the events the changes above put in their outbox.
@@ -31,6 +32,7 @@ mod conversations;
 mod erasure;
 mod export;
 mod identity;
+mod late_uploads;
 mod messages;
 mod offline;
 pub mod paging;

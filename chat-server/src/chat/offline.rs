@@ -8,8 +8,10 @@
 //! - When the desk opens again (an agent comes online inside the hours, or the hours begin with
 //!   one online), the conversations that were waiting for it become `open`, and automatic
 //!   assignment routes them as it routes any waiting conversation. "Waiting for the desk" is told
-//!   from a conversation an agent set to pending ("waiting for the visitor") by what the agents
-//!   did: no assignee and no message from an agent. Every replica watches; two flipping one
+//!   from a conversation an agent set to pending ("waiting for the visitor") by the store, which
+//!   records it at creation and forgets it at any status change
+//!   ([`crate::store::Store::waiting_for_desk`]); one an agent is assigned to or answered (while
+//!   the desk was closed) is not opened either. Every replica watches; two flipping one
 //!   conversation at once set the same status.
 
 use std::sync::Arc;
@@ -21,14 +23,14 @@ use super::Chat;
 use crate::error::Error;
 use crate::mail::Outgoing;
 use crate::model::{AuthorKind, Conversation, ConversationStatus, Message, Role};
-use crate::store::{AssigneeFilter, ConversationFilter, ConversationPatch};
+use crate::store::ConversationPatch;
 
 /// How often each replica looks whether the desk opened (an in-memory check).
 const WATCH: Duration = Duration::from_secs(1);
 /// While open, waiting conversations are looked for this often anyway: one created by a replica
 /// that had not yet heard an agent come online would otherwise wait for the next opening.
 const SWEEP: Duration = Duration::from_secs(30);
-/// Waiting conversations opened per look; more wait for the next sweep.
+/// Waiting conversations read per store query.
 const BATCH: u32 = 100;
 /// Messages of a waiting conversation read to see whether an agent wrote in it.
 const HISTORY: u32 = 200;
@@ -65,34 +67,34 @@ impl Chat {
         }
     }
 
-    /// Opens the pending conversations no agent has touched; how many.
+    /// Opens the conversations that waited for the desk and no agent answered; how many.
     async fn open_waiting(&self) -> Result<usize, Error> {
-        let filter = ConversationFilter {
-            status: Some(ConversationStatus::Pending),
-            assignee: AssigneeFilter::Unassigned,
-            limit: BATCH,
-            ..ConversationFilter::default()
-        };
         let mut opened = 0;
-        for conversation in self.store.list_conversations(&filter).await? {
-            let history = self
-                .store
-                .messages_after(&conversation.id, 0, HISTORY)
-                .await?;
-            // A reply means an agent set it pending: it waits for the visitor, not the desk. A
-            // private note is no answer to the visitor, who is still waiting for one.
-            if history
-                .iter()
-                .any(|m| m.author.kind == AuthorKind::Agent && !m.private)
-            {
-                continue;
+        let mut after: Option<String> = None;
+        loop {
+            let waiting = self.store.waiting_for_desk(after.as_deref(), BATCH).await?;
+            let Some(last) = waiting.last() else { break };
+            after = Some(last.id.clone());
+            for conversation in waiting {
+                let history = self
+                    .store
+                    .messages_after(&conversation.id, 0, HISTORY)
+                    .await?;
+                // An agent answered it while the desk was closed: it waits for the visitor
+                // now. A private note is no answer to the visitor, who is still waiting.
+                if history
+                    .iter()
+                    .any(|m| m.author.kind == AuthorKind::Agent && !m.private)
+                {
+                    continue;
+                }
+                let patch = ConversationPatch {
+                    status: Some(ConversationStatus::Open),
+                    ..ConversationPatch::default()
+                };
+                self.change(&conversation.id, patch).await?;
+                opened += 1;
             }
-            let patch = ConversationPatch {
-                status: Some(ConversationStatus::Open),
-                ..ConversationPatch::default()
-            };
-            self.change(&conversation.id, patch).await?;
-            opened += 1;
         }
         if opened > 0 {
             self.slot_may_have_opened();

@@ -234,11 +234,22 @@ pub trait Store: Send + Sync + 'static {
         filter: &ConversationFilter,
     ) -> StoreResult<Vec<Conversation>>;
     /// Applies the patch, bumps `updated_at`, and returns the result; `NotFound` if absent.
+    /// A status in the patch, whatever it is, ends the conversation's wait for the desk (see
+    /// [`Self::waiting_for_desk`]).
     async fn update_conversation(
         &self,
         id: &str,
         patch: &ConversationPatch,
     ) -> StoreResult<Conversation>;
+    /// Conversations created `pending` (offline capture) that no status change has touched
+    /// since and nobody is assigned, with ids above `after`, oldest first, at most `limit`:
+    /// what the desk opens when it opens. One an agent set pending (waiting for the visitor)
+    /// is not among them.
+    async fn waiting_for_desk(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>>;
 
     /// Assigns the next seq atomically and stores the message (see the module invariants).
     /// Also bumps the conversation's `last_seq` and `updated_at`, and `last_public_seq` unless
@@ -424,6 +435,15 @@ pub trait Store: Send + Sync + 'static {
     async fn erase_conversation(&self, id: &str) -> StoreResult<Option<Erased>>;
     /// Removes the visitor record; `false` when there was none.
     async fn delete_visitor(&self, id: &str) -> StoreResult<bool>;
+    /// Keeps object keys to delete again at `due_at` (a key kept already keeps the later
+    /// time): an erasure's objects that an upload URL handed out before it could still put
+    /// back until the URL runs out.
+    async fn schedule_blob_sweeps(&self, keys: &[String], due_at: DateTime<Utc>)
+    -> StoreResult<()>;
+    /// Kept keys due at `now`, earliest first, at most `limit`.
+    async fn due_blob_sweeps(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<String>>;
+    /// Forgets a kept key once its object is deleted; one not kept is no error.
+    async fn blob_swept(&self, key: &str) -> StoreResult<()>;
     /// Resolved conversations last updated before `before`, least recently updated first, at
     /// most `limit`: what retention erases.
     async fn resolved_before(

@@ -198,6 +198,10 @@ impl LocalBlobStore {
 
 #[async_trait]
 impl BlobStore for LocalBlobStore {
+    fn url_lifetime(&self) -> Duration {
+        self.expiry
+    }
+
     async fn presign_put(
         &self,
         key: &str,

@@ -91,6 +91,8 @@ pub enum BlobError {
 
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
+    /// How long the URLs this store hands out stay valid.
+    fn url_lifetime(&self) -> std::time::Duration;
     /// A URL a client can PUT exactly `size` bytes of `content_type` to, under `key`, once:
     /// a second PUT to an object that exists is refused, so a leaked URL cannot replace the
     /// bytes a message already points at.
@@ -128,6 +130,7 @@ pub async fn from_config(
     local_secret: &[u8],
     origins: tower_http::cors::AllowOrigin,
 ) -> Uploads {
+    let lifetime = std::time::Duration::from_secs(config.upload_url_secs);
     match &config.s3_bucket {
         Some(bucket) => Uploads {
             store: Arc::new(
@@ -136,16 +139,20 @@ pub async fn from_config(
                     &config.s3_region,
                     config.s3_endpoint.as_deref(),
                 )
-                .await,
+                .await
+                .with_expiry(lifetime),
             ),
             routes: axum::Router::new(),
         },
         None => {
-            let store = Arc::new(local::LocalBlobStore::new(
-                &config.upload_dir,
-                local_secret,
-                config.public_url.as_deref(),
-            ));
+            let store = Arc::new(
+                local::LocalBlobStore::new(
+                    &config.upload_dir,
+                    local_secret,
+                    config.public_url.as_deref(),
+                )
+                .with_expiry(lifetime),
+            );
             Uploads {
                 store: store.clone(),
                 routes: store.router_for(origins),

@@ -17,12 +17,13 @@ use super::{BlobError, BlobStore, Download, PresignedUrl};
 /// Listing-and-deleting rounds before a key whose versions keep coming back is reported.
 const MAX_DELETE_ROUNDS: usize = 20;
 
-/// Lifetime of every presigned URL.
+/// Lifetime of every presigned URL unless configured otherwise.
 pub const EXPIRY: Duration = Duration::from_secs(15 * 60);
 
 pub struct S3BlobStore {
     client: aws_sdk_s3::Client,
     bucket: String,
+    expiry: Duration,
 }
 
 impl S3BlobStore {
@@ -40,7 +41,13 @@ impl S3BlobStore {
         Self {
             client: aws_sdk_s3::Client::from_conf(config),
             bucket: bucket.to_string(),
+            expiry: EXPIRY,
         }
+    }
+
+    pub fn with_expiry(mut self, expiry: Duration) -> Self {
+        self.expiry = expiry;
+        self
     }
 }
 
@@ -57,18 +64,18 @@ pub fn client_config(sdk: &aws_config::SdkConfig, endpoint: Option<&str>) -> aws
     builder.build()
 }
 
-fn presigning(now: SystemTime) -> Result<PresigningConfig, BlobError> {
+fn presigning(now: SystemTime, expiry: Duration) -> Result<PresigningConfig, BlobError> {
     PresigningConfig::builder()
         .start_time(now)
-        .expires_in(EXPIRY)
+        .expires_in(expiry)
         .build()
         .map_err(|e| BlobError::Other(format!("presigning configuration: {e}")))
 }
 
-fn url(request: PresignedRequest, now: SystemTime) -> PresignedUrl {
+fn url(request: PresignedRequest, now: SystemTime, expiry: Duration) -> PresignedUrl {
     PresignedUrl {
         url: request.uri().to_string(),
-        expires_at: DateTime::<Utc>::from(now + EXPIRY),
+        expires_at: DateTime::<Utc>::from(now + expiry),
         headers: Vec::new(),
     }
 }
@@ -86,6 +93,10 @@ fn presign_error(key: &str, e: impl std::error::Error) -> BlobError {
 
 #[async_trait]
 impl BlobStore for S3BlobStore {
+    fn url_lifetime(&self) -> Duration {
+        self.expiry
+    }
+
     async fn presign_put(
         &self,
         key: &str,
@@ -105,10 +116,10 @@ impl BlobStore for S3BlobStore {
             // A conditional write (S3 since 2024, MinIO, moto): signed, so the client must send
             // it, and S3 answers 412 once the object exists. The URL is good for one upload.
             .if_none_match("*")
-            .presigned(presigning(now)?)
+            .presigned(presigning(now, self.expiry)?)
             .await
             .map_err(|e| presign_error(key, e))?;
-        let mut url = url(request, now);
+        let mut url = url(request, now, self.expiry);
         url.headers.push(("if-none-match", "*".into()));
         Ok(url)
     }
@@ -127,10 +138,10 @@ impl BlobStore for S3BlobStore {
             // The bucket serves what the URL says, whatever type the uploader declared.
             .response_content_disposition(download.content_disposition())
             .response_content_type(download.content_type)
-            .presigned(presigning(now)?)
+            .presigned(presigning(now, self.expiry)?)
             .await
             .map_err(|e| presign_error(key, e))?;
-        Ok(url(request, now))
+        Ok(url(request, now, self.expiry))
     }
 
     async fn exists(&self, key: &str) -> Result<bool, BlobError> {

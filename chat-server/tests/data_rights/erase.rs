@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::support::{Deployment, Gate, s3_client, versions_under};
+
+/// Upload URLs live this long in the late-upload cases.
+const URL_SECS: u64 = 3;
 use crate::common::Ws;
 
 /// Files still stored below `uploads/conversations/{conversation}`.
@@ -291,4 +294,64 @@ async fn on_s3_every_version_goes_and_an_outage_leaves_the_erasure_to_be_run_aga
     assert!(left.is_empty(), "left in the bucket: {left:?}");
     let (s, _) = d.get(&format!("/api/v1/conversations/{c}"), &d.admin).await;
     assert_eq!(s, 404);
+}
+
+/// Starts a conversation with an upload URL handed out but not used yet, erases its visitor,
+/// then uses the URL, which still works: the bucket (or the local store) checks only its
+/// signature. Returns the conversation.
+async fn put_after_the_erasure(d: &Deployment) -> String {
+    let (vid, visitor) = d.visitor("Vera", None).await;
+    let c = d.conversation(&visitor).await;
+    let late = b"%PDF late";
+    let (_, put) = d.upload_url(&visitor, &c, "late.pdf", late.len()).await;
+    let (s, erased) = erase(d, &vid, &d.admin).await;
+    assert_eq!(s, 200, "{erased}");
+    assert_eq!(erased["attachments"], 1, "{erased}");
+    let status = put.send(d, late).await;
+    assert!(status.is_success(), "the URL was still valid: PUT {status}");
+    c
+}
+
+/// The late file is deleted once the URL has run out, by the sweep (every `URL_SECS` here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_s3_a_file_put_through_a_url_from_before_the_erasure_goes_once_the_url_runs_out() {
+    let s3 = testkit::s3::s3();
+    let gate = Gate::open_to(&s3.endpoint).await;
+    let d = Deployment::s3(
+        &s3,
+        &gate,
+        &[("CHAT_UPLOAD_URL_SECS", URL_SECS.to_string())],
+    )
+    .await;
+    let bucket = d.bucket.clone().unwrap();
+    let client = s3_client(&s3.endpoint).await;
+
+    let c = put_after_the_erasure(&d).await;
+    let prefix = format!("conversations/{c}/");
+    assert_eq!(versions_under(&client, &bucket, &prefix).await.len(), 1);
+    let started = Instant::now();
+    d.eventually(
+        Duration::from_secs(8 * URL_SECS),
+        "deleting the late file",
+        || async { versions_under(&client, &bucket, &prefix).await.is_empty() },
+    )
+    .await;
+    eprintln!(
+        "the late file went {:?} after it arrived",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_local_store_a_file_put_through_a_url_from_before_the_erasure_goes_once_the_url_runs_out()
+ {
+    let d = Deployment::sqlite(&[("CHAT_UPLOAD_URL_SECS", URL_SECS.to_string())]).await;
+    let c = put_after_the_erasure(&d).await;
+    assert_eq!(files_of(&d, &c).len(), 1);
+    d.eventually(
+        Duration::from_secs(8 * URL_SECS),
+        "deleting the late file",
+        || async { files_of(&d, &c).is_empty() },
+    )
+    .await;
 }

@@ -121,3 +121,70 @@ pub async fn a_transcript_request_is_replaced_by_a_newer_one_and_taken_once(h: H
     a.erase_conversation(&erased.id).await.unwrap();
     assert_eq!(b.take_transcript_request(&erased.id).await.unwrap(), None);
 }
+
+pub async fn conversations_created_pending_wait_for_the_desk_until_their_status_changes(
+    h: Harness,
+) {
+    use chat_server::store::ConversationPatch;
+    let a = h.open().await;
+    let b = h.open().await;
+    let first = open_conversation(&a, ConversationStatus::Pending).await;
+    let parked = open_conversation(&a, ConversationStatus::Open).await;
+    let second = open_conversation(&b, ConversationStatus::Pending).await;
+    let third = open_conversation(&a, ConversationStatus::Pending).await;
+    let ids = |cs: Vec<chat_server::model::Conversation>| {
+        cs.into_iter().map(|c| c.id).collect::<Vec<_>>()
+    };
+    let status = |s| ConversationPatch {
+        status: Some(s),
+        ..ConversationPatch::default()
+    };
+    let assignee = |a: Option<&str>| ConversationPatch {
+        assignee: Some(a.map(str::to_string)),
+        ..ConversationPatch::default()
+    };
+
+    // Oldest first, paged by id.
+    assert_eq!(
+        ids(b.waiting_for_desk(None, 10).await.unwrap()),
+        [first.id.as_str(), second.id.as_str(), third.id.as_str()]
+    );
+    assert_eq!(
+        ids(a.waiting_for_desk(Some(&first.id), 1).await.unwrap()),
+        [second.id.as_str()]
+    );
+    // An agent sets an open conversation pending: it waits for the visitor, not the desk.
+    a.update_conversation(&parked.id, &status(ConversationStatus::Pending))
+        .await
+        .unwrap();
+    // Set pending again by an agent: no longer the desk's either.
+    b.update_conversation(&second.id, &status(ConversationStatus::Pending))
+        .await
+        .unwrap();
+    // Assigned, it is the assignee's; unassigned, it waits for the desk again.
+    a.update_conversation(&third.id, &assignee(Some("agent-1")))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(a.waiting_for_desk(None, 10).await.unwrap()),
+        [first.id.as_str()]
+    );
+    a.update_conversation(&third.id, &assignee(None))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(b.waiting_for_desk(None, 10).await.unwrap()),
+        [first.id.as_str(), third.id.as_str()]
+    );
+    // Opened (by the desk or an agent), it is done waiting, also if set pending later.
+    a.update_conversation(&first.id, &status(ConversationStatus::Open))
+        .await
+        .unwrap();
+    a.update_conversation(&first.id, &status(ConversationStatus::Pending))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(a.waiting_for_desk(None, 10).await.unwrap()),
+        [third.id.as_str()]
+    );
+}

@@ -238,3 +238,61 @@ pub async fn retention_finds_resolved_conversations_untouched_since_least_recent
         1
     );
 }
+
+pub async fn kept_object_keys_come_due_at_their_time_keep_the_later_one_and_go_when_swept(
+    h: Harness,
+) {
+    let store = h.open().await;
+    let other_replica = h.open().await;
+    let at = now();
+    let secs = chrono::Duration::seconds;
+    let (a, b, c) = (
+        "conversations/1/a/x.pdf",
+        "conversations/1/b/y.pdf",
+        "conversations/2/c/z.pdf",
+    );
+    store
+        .schedule_blob_sweeps(&[a.to_string(), b.to_string()], at + secs(10))
+        .await
+        .unwrap();
+    store
+        .schedule_blob_sweeps(&[c.to_string()], at + secs(5))
+        .await
+        .unwrap();
+    assert!(store.due_blob_sweeps(at, 10).await.unwrap().is_empty());
+    assert_eq!(store.due_blob_sweeps(at + secs(5), 10).await.unwrap(), [c]);
+    // Earliest first, then by key; the limit holds.
+    assert_eq!(
+        other_replica
+            .due_blob_sweeps(at + secs(10), 10)
+            .await
+            .unwrap(),
+        [c, a, b]
+    );
+    assert_eq!(
+        store.due_blob_sweeps(at + secs(60), 2).await.unwrap(),
+        [c, a]
+    );
+
+    // Kept again: the later time wins, whichever comes second.
+    store
+        .schedule_blob_sweeps(&[a.to_string()], at + secs(30))
+        .await
+        .unwrap();
+    store
+        .schedule_blob_sweeps(&[c.to_string()], at + secs(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.due_blob_sweeps(at + secs(10), 10).await.unwrap(),
+        [c, b]
+    );
+
+    store.blob_swept(c).await.unwrap();
+    other_replica.blob_swept(c).await.unwrap();
+    store.blob_swept("never-kept").await.unwrap();
+    assert_eq!(
+        store.due_blob_sweeps(at + secs(60), 10).await.unwrap(),
+        [b, a]
+    );
+}

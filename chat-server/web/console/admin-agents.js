@@ -48,7 +48,7 @@ export class AgentsSection {
           h(
             'tr',
             {},
-            [t.name, t.email, t.role, t.accountState, t.actions].map((label) => h('th', { scope: 'col' }, label)),
+            [t.name, t.email, t.role, t.teams, t.accountState, t.actions].map((label) => h('th', { scope: 'col' }, label)),
           ),
         ),
         this.list,
@@ -61,7 +61,11 @@ export class AgentsSection {
   async load() {
     const t = this.deps.t;
     try {
-      const { agents } = await this.deps.request('GET', '/api/v1/agents');
+      const [{ agents }, { teams }] = await Promise.all([
+        this.deps.request('GET', '/api/v1/agents'),
+        this.deps.request('GET', '/api/v1/teams?limit=200'),
+      ]);
+      this.teamNames = new Map(teams.map((team) => [team.id, team.name]));
       this.error.textContent = '';
       replace(this.list, agents.flatMap((a) => this.row(a)));
     } catch (e) {
@@ -72,7 +76,7 @@ export class AgentsSection {
   /** An agent's row, and under it the line for what the server refused about them. */
   row(a) {
     const t = this.deps.t;
-    const error = h('td', { colspan: '5', class: 'form-error', role: 'alert' });
+    const error = h('td', { colspan: '6', class: 'form-error', role: 'alert' });
     const errorRow = h('tr', { class: 'row-error', 'data-error-for': a.id }, error);
     const name = a.name + (a.id === this.deps.me ? ` (${t.you})` : '');
     const role = h(
@@ -104,6 +108,7 @@ export class AgentsSection {
         h('td', { 'data-label': t.name }, name),
         h('td', { 'data-label': t.email }, a.email || ''),
         h('td', { 'data-label': t.role }, role),
+        h('td', { 'data-label': t.teams, class: 'agent-teams' }, (a.teams || []).map((id) => this.teamNames.get(id) || id).join(', ')),
         h(
           'td',
           { 'data-label': t.accountState },

@@ -40,6 +40,10 @@ test('the admin creates, renames, re-staffs and deletes teams', async () => {
   await section.getByRole('status').filter({ hasText: `Time ${SUPPORT} criado.` }).waitFor();
   const row = section.locator('tr', { hasText: SUPPORT });
   assert.equal(await row.locator('.team-members').textContent(), `Administrator, ${MEMBER.name}`);
+  // The agents list shows each agent's teams, updated without leaving the page.
+  const agents = page.getByRole('region', { name: 'Atendentes' });
+  const teamsOf = (name) => agents.locator('tr', { hasText: name }).locator('.agent-teams');
+  await teamsOf(MEMBER.name).filter({ hasText: SUPPORT }).waitFor();
 
   // A second team, then the first one's name for it: refused on the name field.
   await form.getByLabel('Nome').fill(`Vendas ${RUN}`);
@@ -65,6 +69,9 @@ test('the admin creates, renames, re-staffs and deletes teams', async () => {
   const renamed = section.locator('tr', { hasText: RENAMED });
   await renamed.waitFor();
   assert.equal(await renamed.locator('.team-members').textContent(), MEMBER.name);
+  await teamsOf(MEMBER.name).filter({ hasText: RENAMED }).waitFor();
+  assert.equal(await teamsOf(MEMBER.name).textContent(), RENAMED);
+  assert.doesNotMatch(await teamsOf('Administrator').first().textContent(), /Suporte/, 'taken off the team');
   await page.screenshot({ path: path.join(env.results, 'teams-admin.png') });
 });
 

@@ -2,10 +2,12 @@
 //! and routing). Each is one conditional single-document update, which MongoDB applies
 //! atomically, so replicas racing on one conversation need no lock.
 
+use futures::TryStreamExt;
 use mongodb::bson::doc;
 use mongodb::options::ReturnDocument;
 
 use super::MongoStore;
+use super::docs::ConversationDoc;
 use super::errors::store_error;
 use crate::model::{Conversation, Reader};
 use crate::store::{StoreError, StoreResult};
@@ -50,6 +52,32 @@ impl MongoStore {
             return Ok(Some(Conversation::from(raised)));
         }
         self.existing(conversation_id).await.map(|_| None)
+    }
+
+    /// Served by the `routing` index (status, assignee, _id). A document from before
+    /// `awaiting_desk` has none, and counts as waiting (see `ConversationDoc`).
+    pub(super) async fn find_waiting_for_desk(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>> {
+        let what = "listing the conversations waiting for the desk";
+        let docs: Vec<ConversationDoc> = self
+            .conversations
+            .find(doc! {
+                "status": "pending",
+                "assignee": null,
+                "_id": { "$gt": after.unwrap_or("") },
+                "awaiting_desk": { "$ne": false },
+            })
+            .sort(doc! { "_id": 1 })
+            .limit(i64::from(limit.max(1)))
+            .await
+            .map_err(|e| store_error(what, e))?
+            .try_collect()
+            .await
+            .map_err(|e| store_error(what, e))?;
+        Ok(docs.into_iter().map(Conversation::from).collect())
     }
 
     async fn existing(&self, conversation_id: &str) -> StoreResult<Conversation> {

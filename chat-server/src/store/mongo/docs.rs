@@ -368,6 +368,10 @@ pub struct ConversationDoc {
         skip_serializing_if = "Option::is_none"
     )]
     pub resolved_at: Option<DateTime<Utc>>,
+    /// Created pending and no status change since: waiting for the desk. Missing in documents
+    /// from before it, when every pending one counted as waiting, so a missing one still does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting_desk: Option<bool>,
     /// Set once, by a write that matches only while it is absent (see `reports`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<RatingDoc>,
@@ -398,6 +402,7 @@ impl From<Conversation> for ConversationDoc {
             updated_at: c.updated_at,
             last_seq: c.last_seq,
             last_public_seq: Some(c.last_public_seq),
+            awaiting_desk: Some(c.status == ConversationStatus::Pending),
             read: c.read,
             labels: c.labels,
             team_id: c.team_id,

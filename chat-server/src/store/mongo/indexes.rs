@@ -134,6 +134,11 @@ impl MongoStore {
             )
             .await
             .map_err(|e| store_error(&what("password resets"), e))?;
+        // Every replica polls for due sweeps (`due_blob_sweeps`).
+        self.blob_sweeps()
+            .create_index(index(doc! { "due_at": 1, "_id": 1 }, "due", false))
+            .await
+            .map_err(|e| store_error(&what("blob sweeps"), e))?;
         self.create_webhook_indexes().await?;
         Ok(())
     }

@@ -46,6 +46,7 @@
 mod agents;
 mod api_tokens;
 mod append;
+mod blob_sweeps;
 mod conversations;
 mod docs;
 mod errors;
@@ -56,6 +57,7 @@ mod reports;
 mod revocations;
 mod rights;
 mod routing;
+pub mod schema;
 mod search;
 mod teams;
 mod transcripts;
@@ -168,8 +170,7 @@ impl MongoStore {
             db,
         };
         store.create_indexes().await?;
-        store.backfill_search_words().await?;
-        store.backfill_report_facts().await?;
+        store.migrate().await?;
         Ok(store)
     }
 }
@@ -435,6 +436,7 @@ impl Store for MongoStore {
         let mut set = Document::new();
         if let Some(status) = patch.status {
             set.insert("status", status.as_str());
+            set.insert("awaiting_desk", false);
         }
         if let Some(assignee) = &patch.assignee {
             set.insert(
@@ -472,6 +474,14 @@ impl Store for MongoStore {
         self.update_returning(id, doc! { "_id": id }, update)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))
+    }
+
+    async fn waiting_for_desk(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>> {
+        self.find_waiting_for_desk(after, limit).await
     }
 
     async fn append_message(&self, message: NewMessage) -> StoreResult<Appended> {
@@ -734,6 +744,26 @@ impl Store for MongoStore {
 
     async fn delete_visitor(&self, id: &str) -> StoreResult<bool> {
         self.remove_visitor(id).await
+    }
+
+    async fn schedule_blob_sweeps(
+        &self,
+        keys: &[String],
+        due_at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<()> {
+        self.schedule_sweeps(keys, due_at).await
+    }
+
+    async fn due_blob_sweeps(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<String>> {
+        self.due_sweeps(now, limit).await
+    }
+
+    async fn blob_swept(&self, key: &str) -> StoreResult<()> {
+        self.forget_sweep(key).await
     }
 
     async fn resolved_before(

@@ -138,18 +138,13 @@ impl MongoStore {
         Ok(())
     }
 
-    /// Conversations stored before reports existed have no resolution or message times. Once
-    /// per database (a marker in `meta`, as for search): a resolved one takes `updated_at` as its
+    /// Conversations stored before reports existed have no resolution or message times (schema
+    /// step 2, see [`super::schema`]): a resolved one takes `updated_at` as its
     /// resolution time (the best record there is, as on the embedded store), and each gets the
     /// times its stored messages give, by `$min`, so an append racing this keeps the earlier
     /// time. Replicas starting together may both run it; they write the same values.
     pub(super) async fn backfill_report_facts(&self) -> StoreResult<()> {
         let what = "working out report times for older conversations";
-        let marker = doc! { "_id": "report_facts_backfilled" };
-        let seen = self.meta.find_one(marker.clone()).await;
-        if seen.map_err(|e| store_error(what, e))?.is_some() {
-            return Ok(());
-        }
         let mut old = self
             .conversations
             .clone_with_type::<Document>()
@@ -194,9 +189,6 @@ impl MongoStore {
                     .map_err(|e| store_error(what, e))?;
             }
         }
-        match self.meta.insert_one(marker).await {
-            Err(e) if !super::errors::is_duplicate_key(&e) => Err(store_error(what, e)),
-            _ => Ok(()),
-        }
+        Ok(())
     }
 }

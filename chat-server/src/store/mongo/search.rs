@@ -82,21 +82,10 @@ impl MongoStore {
         Ok(found)
     }
 
-    /// Indexes the messages stored before search existed, once per database: a marker in
-    /// `meta` says it is done, so later starts skip the scan. Replicas starting together may
-    /// both run it; it writes the same words twice, harmlessly.
+    /// Indexes the messages stored before search existed (schema step 1, see [`super::schema`]).
+    /// Replicas starting together may both run it; it writes the same words twice, harmlessly.
     pub(super) async fn backfill_search_words(&self) -> StoreResult<()> {
         let what = "indexing older messages for search";
-        let marker = doc! { "_id": "search_words_backfilled" };
-        if self
-            .meta
-            .find_one(marker.clone())
-            .await
-            .map_err(|e| store_error(what, e))?
-            .is_some()
-        {
-            return Ok(());
-        }
         let mut old = self
             .messages
             .clone_with_type::<Document>()
@@ -112,42 +101,6 @@ impl MongoStore {
                 .update_one(
                     doc! { "_id": id },
                     doc! { "$set": { "words": folding::words(body) } },
-                )
-                .await
-                .map_err(|e| store_error(what, e))?;
-        }
-        let done = self.meta.insert_one(marker).await;
-        match done {
-            Err(e) if !super::errors::is_duplicate_key(&e) => Err(store_error(what, e)),
-            _ => Ok(()),
-        }
-    }
-
-    /// Bulk load: stores `messages` as they are (ids, seqs and times included), indexed for
-    /// search, and raises each conversation's `last_seq` / `last_public_seq` to match. For the
-    /// search benchmark and imports: unlike `append_message` nothing is checked beyond the
-    /// unique indexes.
-    pub async fn import_messages(&self, messages: Vec<Message>) -> StoreResult<()> {
-        let what = "importing messages";
-        let mut highest = std::collections::HashMap::<String, (u64, u64)>::new();
-        for m in &messages {
-            let (seq, public) = highest.entry(m.conversation_id.clone()).or_default();
-            *seq = (*seq).max(m.seq);
-            if !m.private {
-                *public = (*public).max(m.seq);
-            }
-        }
-        if !messages.is_empty() {
-            self.messages
-                .insert_many(messages.into_iter().map(MessageDoc::from))
-                .await
-                .map_err(|e| store_error(what, e))?;
-        }
-        for (conversation, (seq, public)) in highest {
-            self.conversations
-                .update_one(
-                    doc! { "_id": &conversation },
-                    doc! { "$max": { "last_seq": seq as i64, "last_public_seq": public as i64 } },
                 )
                 .await
                 .map_err(|e| store_error(what, e))?;

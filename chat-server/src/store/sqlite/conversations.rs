@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::connections::in_transaction;
 use super::rows::{self, CONVERSATION_COLUMNS, conflict_or, millis, store_error, to_json};
-use crate::model::{Conversation, Reader, now};
+use crate::model::{Conversation, ConversationStatus, Reader, now};
 use crate::store::{StoreError, StoreResult};
 
 pub fn mark_read(
@@ -67,8 +67,8 @@ pub fn create(
         tx.execute(
             "INSERT INTO conversations (id, status, visitor_id, visitor_name, assignee, created_at,
                  updated_at, last_seq, last_public_seq, labels, team_id, resolved_at,
-                 rating_score, rating_comment, rated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?)",
+                 rating_score, rating_comment, rated_at, awaiting_desk)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?)",
             params![
                 c.id,
                 c.status.as_str(),
@@ -83,12 +83,28 @@ pub fn create(
                 c.rating.as_ref().map(|r| r.score),
                 c.rating.as_ref().and_then(|r| r.comment.as_deref()),
                 c.rating.as_ref().map(|r| millis(r.created_at)),
+                c.status == ConversationStatus::Pending,
             ],
         )
         .map_err(|e| conflict_or(path, || format!("conversation {}", c.id), e))?;
         index_labels(tx, path, &c.id, &c.labels)?;
         Ok(c)
     })
+}
+
+/// Served by `conversations_awaiting_desk` (schema V19).
+pub fn waiting_for_desk(
+    conn: &Connection,
+    after: Option<&str>,
+    limit: u32,
+) -> rusqlite::Result<Vec<Conversation>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations
+         WHERE awaiting_desk = 1 AND status = 'pending' AND assignee IS NULL AND id > ?
+         ORDER BY id LIMIT ?"
+    ))?;
+    let found = stmt.query_map(params![after.unwrap_or(""), limit], rows::conversation)?;
+    found.collect()
 }
 
 pub fn set_labels(

@@ -23,6 +23,7 @@
 mod agents;
 mod api_tokens;
 mod append;
+mod blob_sweeps;
 mod connections;
 mod conversations;
 mod group;
@@ -73,6 +74,8 @@ use crate::store::{
 /// The database file inside the configured directory.
 pub const FILE_NAME: &str = "chat.sqlite3";
 
+pub use schema::current_version as schema_version;
+
 pub struct SqliteStore {
     conns: Arc<Connections>,
     appends: Arc<GroupCommit>,
@@ -87,13 +90,6 @@ impl SqliteStore {
             conns: Arc::new(conns),
             appends: Arc::default(),
         })
-    }
-
-    /// Bulk load: see [`search::import`].
-    pub async fn import_messages(&self, messages: Vec<Message>) -> StoreResult<()> {
-        self.conns
-            .write(move |conn, path| search::import(conn, path, messages))
-            .await
     }
 
     /// The database file, for messages and backups.
@@ -418,6 +414,7 @@ impl Store for SqliteStore {
                         "UPDATE conversations SET status = coalesce(?1, status),
                          assignee = CASE WHEN ?2 THEN ?3 ELSE assignee END,
                          team_id = CASE WHEN ?6 THEN ?7 ELSE team_id END,
+                         awaiting_desk = CASE WHEN ?1 IS NULL THEN awaiting_desk ELSE 0 END,
                          resolved_at = CASE WHEN ?1 IS NULL THEN resolved_at
                              WHEN ?1 <> 'resolved' THEN NULL
                              WHEN status = 'resolved' THEN resolved_at ELSE ?4 END,
@@ -439,6 +436,17 @@ impl Store for SqliteStore {
                 .map_err(|e| store_error(path, e))?
                 .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))
             })
+            .await
+    }
+
+    async fn waiting_for_desk(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>> {
+        let after = after.map(str::to_string);
+        self.conns
+            .read(move |conn| conversations::waiting_for_desk(conn, after.as_deref(), limit))
             .await
     }
 
@@ -795,6 +803,30 @@ impl Store for SqliteStore {
         let id = id.to_string();
         self.conns
             .write(move |conn, path| rights::delete_visitor(conn, path, &id))
+            .await
+    }
+
+    async fn schedule_blob_sweeps(
+        &self,
+        keys: &[String],
+        due_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let keys = keys.to_vec();
+        self.conns
+            .write(move |conn, path| blob_sweeps::schedule(conn, path, &keys, due_at))
+            .await
+    }
+
+    async fn due_blob_sweeps(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<String>> {
+        self.conns
+            .read(move |conn| blob_sweeps::due(conn, now, limit))
+            .await
+    }
+
+    async fn blob_swept(&self, key: &str) -> StoreResult<()> {
+        let key = key.to_string();
+        self.conns
+            .write(move |conn, path| blob_sweeps::swept(conn, path, &key))
             .await
     }
 

@@ -94,8 +94,8 @@ pub fn import(conn: &mut Connection, path: &Path, batch: Vec<Imported>) -> Store
                 "INSERT INTO conversations (id, status, visitor_id, visitor_name, assignee,
                      created_at, updated_at, last_seq, last_public_seq, labels, team_id,
                      resolved_at, rating_score, rating_comment, rated_at, first_visitor_at,
-                     first_response_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     first_response_at, awaiting_desk)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .map_err(|e| store_error(path, e))?;
         for (c, messages) in &batch {
@@ -130,6 +130,7 @@ pub fn import(conn: &mut Connection, path: &Path, batch: Vec<Imported>) -> Store
                     c.rating.as_ref().map(|r| millis(r.created_at)),
                     first_visitor.map(millis),
                     first_response.map(millis),
+                    c.status == ConversationStatus::Pending,
                 ])
                 .map_err(|e| conflict_or(path, || format!("conversation {}", c.id), e))?;
             index_labels(tx, path, &c.id, &c.labels)?;

@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 /// Index `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
-    V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16, V17,
+    V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16, V17, V18, V19,
 ];
 
 /// Tables are STRICT so a wrong type is an error instead of a silently coerced value.
@@ -313,6 +313,25 @@ ALTER TABLE outbox ADD COLUMN conversation_id TEXT;
 CREATE INDEX outbox_by_conversation ON outbox (conversation_id);
 ";
 
+/// Object keys an erasure deleted that a still-valid upload URL could refill, deleted again once
+/// every such URL has run out.
+const V18: &str = "
+CREATE TABLE blob_sweeps (
+    key    TEXT PRIMARY KEY,
+    due_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX blob_sweeps_due ON blob_sweeps (due_at, key);
+";
+
+/// A conversation created pending waits for the desk until its status changes; one an agent
+/// set pending does not. Before this step every pending one counted as waiting, so those do.
+const V19: &str = "
+ALTER TABLE conversations ADD COLUMN awaiting_desk INTEGER NOT NULL DEFAULT 0
+    CHECK (awaiting_desk IN (0, 1));
+UPDATE conversations SET awaiting_desk = 1 WHERE status = 'pending';
+CREATE INDEX conversations_awaiting_desk ON conversations (id) WHERE awaiting_desk = 1;
+";
+
 /// The schema version whose step [`backfill_search`] completes.
 const SEARCH_VERSION: i64 = 7;
 
@@ -331,6 +350,11 @@ fn backfill_search(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
         ])?;
     }
     Ok(())
+}
+
+/// The version [`migrate`] brings a database to.
+pub fn current_version() -> i64 {
+    MIGRATIONS.len() as i64
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,6 @@ use std::path::Path;
 
 use rusqlite::{Connection, params};
 
-use super::connections::in_transaction;
 use super::rows::{self, MESSAGE_COLUMNS, millis, signed, store_error, to_json};
 use crate::model::Message;
 use crate::store::search as folding;
@@ -51,15 +50,8 @@ pub fn search(conn: &Connection, query: &str, page: &Page) -> rusqlite::Result<V
     rows.collect()
 }
 
-/// Stores `messages` as they are (ids, seqs and times included), indexed for search, in one
-/// transaction, and raises each conversation's `last_seq` / `last_public_seq` to match. For
-/// bulk loads (the search benchmark, imports): unlike `append_message` nothing is checked
-/// beyond the schema's constraints.
-pub fn import(conn: &mut Connection, path: &Path, messages: Vec<Message>) -> StoreResult<()> {
-    in_transaction(conn, path, |tx| insert_messages(tx, path, &messages))
-}
-
-/// [`import`]'s inserts, inside the caller's transaction.
+/// Bulk inserts of messages with their search entries, inside the caller's transaction
+/// (`import_conversations`).
 pub(super) fn insert_messages(
     tx: &rusqlite::Transaction,
     path: &Path,
