@@ -14,6 +14,9 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
+# A run builds each crate once: incremental caches only cost disk (7 GB of a 40 GB target,
+# and a run has failed with "No space left on device").
+export CARGO_INCREMENTAL=0
 SECANTUSDB_VERSION=0.7.0b3
 MOTO_VERSION=5.2.5
 AIOSMTPD_VERSION=1.4.6
@@ -69,6 +72,20 @@ step "cargo build"
 cargo build --workspace --all-targets
 
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+
+# The previous release's chat-server, for the rolling-upgrade test (chat-server/tests/upgrade.rs):
+# built once from this clone's history, reusing the dependencies just built.
+# A shallow clone has no history to build it from: the test then says SKIPPED, and so does this.
+step "previous chat-server (scripts/build-previous.sh)"
+previous_rc=0
+ATENDO_PREVIOUS_CHAT_SERVER=$(bash scripts/build-previous.sh) || previous_rc=$?
+if [ "$previous_rc" -eq 3 ]; then
+    echo "WARNING: the rolling-upgrade test (chat-server/tests/upgrade.rs) will be SKIPPED: this clone lacks the previous release's commit" >&2
+    ATENDO_PREVIOUS_CHAT_SERVER=skip
+elif [ "$previous_rc" -ne 0 ]; then
+    die "building the previous chat-server failed (see above)"
+fi
+export ATENDO_PREVIOUS_CHAT_SERVER
 
 # helm lint/template, kubernetes-validate and checkov over the chart and over the operator's
 # render of every example Tenant (its own .venv-chart; see the script).

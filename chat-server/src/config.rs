@@ -114,6 +114,27 @@ pub enum AutoAssign {
     RoundRobin,
 }
 
+/// What the binary does besides serving. Each reads the store from CHAT_STORE and reaches S3
+/// with the attachment bucket's settings (CHAT_S3_REGION, CHAT_S3_ENDPOINT, the AWS chain).
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum Command {
+    /// Writes a snapshot of the store into a new folder below --to named after its time
+    /// (manifest.json and gzip files), and prints where.
+    Backup {
+        #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+        to: crate::backup::Location,
+    },
+    /// Restores a backup (the folder a backup made) into the store, which must be empty unless
+    /// --force. Stop every server using the store first.
+    Restore {
+        #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+        from: crate::backup::Location,
+        /// Replace what the store holds.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
 #[derive(Clone, Debug, Parser)]
 #[command(
     name = "chat-server",
@@ -121,6 +142,10 @@ pub enum AutoAssign {
     about = "Atendo chat server: one tenant's visitors and agents over REST and WebSocket"
 )]
 pub struct Config {
+    /// Without one, the server runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to bind.
     #[arg(
         long,
@@ -275,6 +300,10 @@ pub struct Config {
     /// Largest attachment, in MiB.
     #[arg(long, env = names::MAX_UPLOAD_MB, value_name = names::MAX_UPLOAD_MB, default_value = "25", value_parser = positive::<u64>)]
     pub max_upload_mb: u64,
+    /// Seconds a presigned upload or download URL stays valid (15 minutes; S3 allows at most
+    /// 7 days). Tests shorten it (hidden).
+    #[arg(long, env = names::UPLOAD_URL_SECS, value_name = names::UPLOAD_URL_SECS, default_value = "900", value_parser = clap::value_parser!(u64).range(1..=604_800), hide = true)]
+    pub upload_url_secs: u64,
 
     /// Largest message body, in bytes of UTF-8.
     #[arg(long, env = names::MAX_MESSAGE_BYTES, value_name = names::MAX_MESSAGE_BYTES, default_value = "4096", value_parser = positive::<usize>)]

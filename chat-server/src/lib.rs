@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod bus;
 pub mod chat;
 pub mod config;

@@ -11,6 +11,10 @@ async fn main() -> anyhow::Result<()> {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
     }
+    if let Some(command) = &config.command {
+        chat_server::backup::run(command, &config).await?;
+        return Ok(());
+    }
     let shutdown = chat_server::server::signal_shutdown();
     chat_server::server::run(config, shutdown).await?;
     Ok(())

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use chaos::{Participant, Report};
+use chaos::{Cast, Participant, Report};
 use common::binary::{self, Replica};
 use common::{ADMIN_EMAIL, ADMIN_PASSWORD, SIGNING_KEY, str_of};
 use serde_json::{Value, json};
@@ -45,48 +45,16 @@ fn env(store: String, bus: String, extra: &[(&'static str, &str)]) -> Vec<(&'sta
 struct Cluster {
     a: Replica,
     b: Replica,
-    visitor: String,
-    agent: String,
-    conversation: String,
+    cast: Cast,
     progress: Arc<AtomicUsize>,
-}
-
-async fn post(url: String, token: Option<&str>, body: Value) -> Value {
-    let mut req = reqwest::Client::new().post(url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let r = req.send().await.unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
-    r.json().await.unwrap()
 }
 
 async fn cluster(env: &[(&'static str, String)]) -> Cluster {
     let a = binary::start(env);
     let b = binary::start(env);
-    let visitor = post(
-        format!("{}/api/v1/visitors", a.base),
-        None,
-        json!({"name": "Vera"}),
-    )
-    .await;
-    let visitor = str_of(&visitor, "token");
-    let c = post(
-        format!("{}/api/v1/conversations", a.base),
-        Some(&visitor),
-        json!({}),
-    )
-    .await;
-    let agent = post(
-        format!("{}/api/v1/agents/login", b.base),
-        None,
-        json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
-    )
-    .await;
+    let cast = Cast::open(&a.base, &b.base).await;
     Cluster {
-        visitor,
-        agent: str_of(&agent, "token"),
-        conversation: str_of(&c, "id"),
+        cast,
         a,
         b,
         progress: Arc::new(AtomicUsize::new(0)),
@@ -96,32 +64,13 @@ async fn cluster(env: &[(&'static str, String)]) -> Cluster {
 impl Cluster {
     /// Visitor and observer start on A, the agent on B; each fails over to the other.
     fn start_participants(&self) -> Vec<tokio::task::JoinHandle<Report>> {
-        let (a, b) = (self.a.ws_base.clone(), self.b.ws_base.clone());
-        let p = |name: &str, token: &str, bases: Vec<String>, to_send| Participant {
-            name: name.into(),
-            token: token.into(),
-            ws_bases: bases,
-            conversation: self.conversation.clone(),
-            to_send,
-            pace: PACE,
-            body_pad: 0,
-            expected_total: 2 * PER_SENDER,
-            progress: self.progress.clone(),
-            deadline: Duration::from_secs(90),
-        };
-        [
-            p(
-                "visitor",
-                &self.visitor,
-                vec![a.clone(), b.clone()],
-                PER_SENDER,
-            ),
-            p("agent", &self.agent, vec![b.clone(), a.clone()], PER_SENDER),
-            p("observer", &self.agent, vec![a, b], 0),
-        ]
-        .into_iter()
-        .map(|p| tokio::spawn(chaos::run(p)))
-        .collect()
+        self.cast.start(
+            (&self.a.ws_base, &self.b.ws_base),
+            PER_SENDER,
+            PACE,
+            &self.progress,
+            Duration::from_secs(90),
+        )
     }
 
     async fn wait_for_progress(&self, acks: usize) {
@@ -146,7 +95,7 @@ impl Cluster {
         for t in tasks {
             reports.push(t.await.expect("participant"));
         }
-        let stored = chaos::stored(base, &self.agent, &self.conversation).await;
+        let stored = chaos::stored(base, &self.cast.agent, &self.cast.conversation).await;
         chaos::check(scenario, &reports, &stored);
         let recovery = reports
             .iter()
@@ -222,7 +171,7 @@ async fn a_cluster_master_restart_mid_stream_is_caught_up_from_the_store() {
         .map(|(_, v)| v.clone())
         .unwrap();
     let c = cluster(&env).await;
-    let channel = format!("{namespace}:conv.{}", c.conversation);
+    let channel = format!("{namespace}:conv.{}", c.cast.conversation);
     let owner = redis.master_of_slot(redis.keyslot(&channel).unwrap());
     let tasks = c.start_participants();
     c.wait_for_progress(FAULT_AT).await;
@@ -272,6 +221,8 @@ async fn a_database_outage_refuses_sends_retryably_and_retries_land_once() {
     mongo.stop();
     let stopped = Instant::now();
     tokio::time::sleep(Duration::from_secs(4)).await;
+    // The store may serve as soon as its port opens, before `resume` has seen that and returned.
+    let resuming = Instant::now();
     mongo.resume();
     let back = Instant::now();
     let reports = c.finish("database outage", tasks, &c.b.base, back).await;
@@ -296,7 +247,7 @@ async fn a_database_outage_refuses_sends_retryably_and_retries_land_once() {
         .iter()
         .flat_map(|r| {
             r.acked_at.iter().filter(|(id, acked)| {
-                r.first_sent_at.get(*id).is_some_and(|sent| *sent > stopped) && **acked < back
+                r.first_sent_at.get(*id).is_some_and(|sent| *sent > stopped) && **acked < resuming
             })
         })
         .map(|(id, _)| id)
@@ -369,18 +320,19 @@ async fn a_reader_that_stalls_is_closed_with_4008_and_resumes_with_nothing_lost(
     .await;
     // Enough to fill the kernel's socket buffers (up to 4 MiB on loopback) and the queue.
     const TOTAL: usize = 1400;
-    let url = format!("{}/api/v1/ws?token={}", c.a.ws_base, c.agent);
+    let url = format!("{}/api/v1/ws?token={}", c.a.ws_base, c.cast.agent);
     let mut slow = throttled_ws(&url).await;
-    let subscribe = json!({"type": "subscribe", "conversation_id": c.conversation, "after_seq": 0});
+    let subscribe =
+        json!({"type": "subscribe", "conversation_id": c.cast.conversation, "after_seq": 0});
     slow.send(WsMsg::text(subscribe.to_string())).await.unwrap();
     let rss_before = rss_kib(c.a.guard.pid());
 
     // A visitor on the other replica talks; the slow reader's replica fans out to it.
     let sender = tokio::spawn(chaos::run(Participant {
         name: "visitor".into(),
-        token: c.visitor.clone(),
+        token: c.cast.visitor.clone(),
         ws_bases: vec![c.b.ws_base.clone()],
-        conversation: c.conversation.clone(),
+        conversation: c.cast.conversation.clone(),
         to_send: TOTAL,
         pace: Duration::from_millis(1),
         body_pad: 4000,
@@ -455,7 +407,7 @@ async fn a_reader_that_stalls_is_closed_with_4008_and_resumes_with_nothing_lost(
     // Resume as the contract says, on a healthy link this time.
     let mut ws = common::Ws::connect(&url).await;
     let last = received.last().map(|m| m.0).unwrap_or(0);
-    for m in ws.subscribe(&c.conversation, last).await {
+    for m in ws.subscribe(&c.cast.conversation, last).await {
         take(&json!({"type": "message", "message": m}), &mut received);
     }
     while received.len() < TOTAL {
@@ -467,7 +419,7 @@ async fn a_reader_that_stalls_is_closed_with_4008_and_resumes_with_nothing_lost(
         take(&f, &mut received);
     }
     let sender = sender.await.unwrap();
-    let stored = chaos::stored(&c.b.base, &c.agent, &c.conversation).await;
+    let stored = chaos::stored(&c.b.base, &c.cast.agent, &c.cast.conversation).await;
     chaos::check("slow consumer", &[sender], &stored);
     assert_eq!(
         received, stored,

@@ -307,6 +307,91 @@ async fn session(
     }
 }
 
+/// Who takes part in a fault test: a visitor's conversation, opened on replica A, and the
+/// bootstrap admin signed in on replica B.
+pub struct Cast {
+    pub visitor: String,
+    pub agent: String,
+    pub conversation: String,
+}
+
+async fn post(url: String, token: Option<&str>, body: Value) -> Value {
+    let mut req = reqwest::Client::new().post(url).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    r.json().await.unwrap()
+}
+
+impl Cast {
+    pub async fn open(a_base: &str, b_base: &str) -> Self {
+        let visitor = post(
+            format!("{a_base}/api/v1/visitors"),
+            None,
+            json!({"name": "Vera"}),
+        )
+        .await;
+        let visitor = crate::common::str_of(&visitor, "token");
+        let c = post(
+            format!("{a_base}/api/v1/conversations"),
+            Some(&visitor),
+            json!({}),
+        )
+        .await;
+        let agent = post(
+            format!("{b_base}/api/v1/agents/login"),
+            None,
+            json!({"email": crate::common::ADMIN_EMAIL, "password": crate::common::ADMIN_PASSWORD}),
+        )
+        .await;
+        Self {
+            visitor,
+            agent: crate::common::str_of(&agent, "token"),
+            conversation: crate::common::str_of(&c, "id"),
+        }
+    }
+
+    /// The visitor (on A first) and the agent (on B first) each send `per_sender` messages every
+    /// `pace`; an observer (on A first) only reads. Each fails over to the other replica.
+    pub fn start(
+        &self,
+        (a_ws, b_ws): (&str, &str),
+        per_sender: usize,
+        pace: Duration,
+        progress: &Arc<AtomicUsize>,
+        deadline: Duration,
+    ) -> Vec<tokio::task::JoinHandle<Report>> {
+        let (a, b) = (a_ws.to_string(), b_ws.to_string());
+        let p = |name: &str, token: &str, bases: Vec<String>, to_send| Participant {
+            name: name.into(),
+            token: token.into(),
+            ws_bases: bases,
+            conversation: self.conversation.clone(),
+            to_send,
+            pace,
+            body_pad: 0,
+            expected_total: 2 * per_sender,
+            progress: progress.clone(),
+            deadline,
+        };
+        [
+            p(
+                "visitor",
+                &self.visitor,
+                vec![a.clone(), b.clone()],
+                per_sender,
+            ),
+            p("agent", &self.agent, vec![b.clone(), a.clone()], per_sender),
+            p("observer", &self.agent, vec![a, b], 0),
+        ]
+        .into_iter()
+        .map(|p| tokio::spawn(run(p)))
+        .collect()
+    }
+}
+
 pub fn summary(r: &Report) -> String {
     format!(
         "sent {} ({} frames), acked {}, received {}, duplicates {}, out of order {}, reconnects {} \

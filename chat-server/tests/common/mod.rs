@@ -5,6 +5,7 @@
 pub mod binary;
 pub mod http;
 pub mod mail;
+pub mod s3;
 
 use std::time::Duration;
 
