@@ -21,4 +21,5 @@ pub mod results;
 pub mod scenario;
 pub mod smoke;
 pub mod sys;
+pub mod syscalls;
 pub mod worker;

@@ -216,6 +216,16 @@ pub async fn build(
     };
     let publisher = Publisher::new(bus.clone(), seal, metrics.clone());
     let signed_in = Arc::new(SignedIn::default());
+    // Sockets learn of the shutdown through their alarms, which cost nothing to watch, rather
+    // than each watching the token.
+    tokio::spawn({
+        let sockets = signed_in.clone();
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.cancelled().await;
+            sockets.shut_down();
+        }
+    });
     // Before serving: a token revoked while this replica was down must already be refused.
     let closes = signed_in.clone();
     revocation::watch(
@@ -277,6 +287,10 @@ pub async fn build(
     }));
     tokio::spawn(chat.clone().route_in_background(shutdown.clone()));
     tokio::spawn(chat.clone().open_waiting_in_background(shutdown.clone()));
+    tokio::spawn(
+        chat.clone()
+            .sweep_late_uploads_in_background(shutdown.clone()),
+    );
     tokio::spawn(chat.clone().retain_in_background(
         chat::RetentionSettings {
             days: config.retention_days,

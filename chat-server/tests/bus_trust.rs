@@ -486,7 +486,7 @@ async fn replicas_with_different_signing_keys_on_one_bus_refuse_each_others_payl
     let (tx_b, mut rx_b) = tokio::sync::mpsc::channel(8);
     let port = |tx| SessionPort {
         tx,
-        kick: CancellationToken::new(),
+        alarm: Default::default(),
     };
     hub_a.subscribe("agents", 1, port(tx_a)).await.unwrap();
     hub_b.subscribe("agents", 1, port(tx_b)).await.unwrap();

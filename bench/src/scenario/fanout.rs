@@ -9,6 +9,7 @@ use crate::cluster::{RedisHandle, SystemKind};
 use crate::record::Quantiles;
 
 use super::{CpuMark, Harness, Layout, Totals};
+use crate::syscalls::SyscallCount;
 
 pub struct FanoutParams {
     pub rooms: usize,
@@ -39,6 +40,13 @@ pub struct FanoutStep {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redis_cpu_per_master_s: Vec<f64>,
     pub cpu_s_per_million: f64,
+    /// The load tool's own CPU-seconds per million deliveries: on a shared 2-core machine a
+    /// client that costs more than the server would measure itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cpu_s_per_million: Option<f64>,
+    /// The servers' system calls per delivery (`perf stat`; missing without perf).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syscalls_per_delivery: Option<f64>,
     /// Every publish acknowledged and delivered to every subscriber within the drain time.
     #[serde(default)]
     pub drained: bool,
@@ -97,13 +105,15 @@ pub async fn run_on(
     while rate <= p.max_rate {
         let step = step(&mut h, rate, p).await?;
         eprintln!(
-            "{} fan-out {} B: {:>8.0} pub/s -> {:>9.0} deliveries/s, p99 {:.2} ms, {:.2} CPU-s/M{}",
+            "{} fan-out {} B: {:>8.0} pub/s -> {:>9.0} deliveries/s, p99 {:.2} ms, {:.2} CPU-s/M (client {}), syscalls/delivery {}{}",
             kind.label(),
             p.body_size,
             rate,
             step.deliveries_per_sec,
             step.latency.p99_ms,
             step.cpu_s_per_million,
+            figure(step.client_cpu_s_per_million),
+            figure(step.syscalls_per_delivery),
             if step.complete { "" } else { " (incomplete)" }
         );
         let go_on = step.within(p.p99_limit_ms);
@@ -125,6 +135,10 @@ pub async fn run_on(
     })
 }
 
+fn figure(x: Option<f64>) -> String {
+    x.map_or_else(|| "n/a".into(), |x| format!("{x:.2}"))
+}
+
 async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<FanoutStep> {
     let r = h.shared.recorder.clone();
     h.cluster.ensure_running()?;
@@ -133,10 +147,14 @@ async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<Fa
     let delivered0 = super::load(&r.delivered);
     let shed0 = super::load(&r.shed);
     let cpu = CpuMark::take(&h.cluster)?;
+    let client0 = crate::sys::cpu_seconds(std::process::id())?;
+    let syscalls = SyscallCount::start(&h.cluster.pids());
     h.publish(rate, p.body_size);
     tokio::time::sleep(p.step).await;
     h.pause();
     let drained = h.drain(Duration::from_secs(10)).await;
+    let syscalls = syscalls.and_then(SyscallCount::stop);
+    let client_cpu_s = crate::sys::cpu_seconds(std::process::id())? - client0;
     let (server_cpu_s, redis_cpu_s, _) = cpu.since(&h.cluster)?;
     let redis_cpu_per_master_s = match h.cluster.redis {
         RedisHandle::Sharded(_) => cpu.redis_each_since(&h.cluster),
@@ -144,6 +162,7 @@ async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<Fa
     };
     let published = r.published_total() - published0;
     let delivered = super::load(&r.delivered) - delivered0;
+    let per_delivery = |x: f64| (delivered > 0).then(|| x / delivered as f64);
     Ok(FanoutStep {
         load_avg: crate::sys::load_avg(),
         target_rate: rate,
@@ -159,6 +178,8 @@ async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<Fa
         } else {
             0.0
         },
+        client_cpu_s_per_million: per_delivery(client_cpu_s * 1e6),
+        syscalls_per_delivery: syscalls.and_then(|n| per_delivery(n as f64)),
         drained,
         complete: drained && published as f64 >= 0.95 * rate * p.step.as_secs_f64(),
         shed: super::load(&r.shed) - shed0,

@@ -7,7 +7,7 @@
 //! `chat_bus_rejected_total{reason}` and logged (without its body, at most once a second).
 //!
 //! Back-pressure: the hub never waits for a session. A session whose queue is full is kicked
-//! (its `kick` token is cancelled) and closes itself as a slow consumer; the client resumes
+//! (its alarm is raised, `super::alarm`) and closes itself as a slow consumer; the client resumes
 //! with `after_seq`, and the store still has everything.
 //!
 //! Bus subscribe/unsubscribe calls are serialized by one async lock so that a topic being
@@ -24,6 +24,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::alarm::{Alarm, Why};
 use super::seal::BusSeal;
 use super::subscription::Outgoing;
 use crate::bus::{Bus, BusResult, Inbound};
@@ -89,13 +90,13 @@ impl HubEvent {
 #[derive(Clone)]
 pub struct SessionPort {
     pub tx: mpsc::Sender<HubItem>,
-    pub kick: CancellationToken,
+    pub alarm: Arc<Alarm>,
 }
 
 impl SessionPort {
     fn deliver(&self, item: HubItem) {
         if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(item) {
-            self.kick.cancel();
+            self.alarm.raise(Why::Slow);
         }
     }
 }
@@ -412,7 +413,7 @@ mod tests {
         let (tx, mut session) = mpsc::channel(8);
         let port = SessionPort {
             tx,
-            kick: CancellationToken::new(),
+            alarm: Default::default(),
         };
         hub.subscribe("agents", 1, port).await.unwrap();
         let send = |payload: bytes::Bytes| {
@@ -456,20 +457,27 @@ mod tests {
         let hub = Hub::start(bus, rx, seal, Arc::new(Metrics::new()), stop.clone());
         let (tx, mut agents) = mpsc::channel(8);
         let (other_tx, mut other) = mpsc::channel(8);
-        let kick = CancellationToken::new();
+        let alarm: Arc<crate::delivery::alarm::Alarm> = Default::default();
         hub.subscribe(
             "agents",
             1,
             SessionPort {
                 tx,
-                kick: kick.clone(),
+                alarm: alarm.clone(),
             },
         )
         .await
         .unwrap();
-        hub.subscribe("conv.c1", 2, SessionPort { tx: other_tx, kick })
-            .await
-            .unwrap();
+        hub.subscribe(
+            "conv.c1",
+            2,
+            SessionPort {
+                tx: other_tx,
+                alarm,
+            },
+        )
+        .await
+        .unwrap();
         hub.deliver_local("agents", PRESENCE.to_string());
         let Some(HubItem::Event(event)) = agents.recv().await else {
             panic!("delivered");

@@ -8,10 +8,12 @@
 //! - [`commands`]: what a session asks of the chat for each client frame (the websocket edge
 //!   answers it), so delivery never reaches into the use cases;
 //! - [`catch_up`]: the store reads of replay and gap fills, shared between sessions;
-//! - [`signed_in`]: open sockets by token, so a revocation closes them;
+//! - [`signed_in`]: open sockets by token, so a revocation (or the shutdown) closes them;
+//! - [`alarm`]: why a session must end, raised from outside it (hub, revocation, shutdown);
 //! - [`presence`]: which agents have sockets on any replica, merged from the replicas'
 //!   announcements and told to this replica's agent sockets.
 
+pub mod alarm;
 pub mod catch_up;
 pub mod commands;
 pub mod hub;

@@ -152,10 +152,10 @@ impl PresenceBoard {
     async fn run(self: Arc<Self>, heartbeat: Duration, shutdown: CancellationToken) {
         let (tx, mut inbound) = mpsc::channel(1024);
         // Announcements are rare; if this queue ever fills, the next heartbeat repairs what
-        // was dropped, so the hub's kick has nothing to close.
+        // was dropped, so the hub's alarm has nothing to close.
         let port = SessionPort {
             tx,
-            kick: CancellationToken::new(),
+            alarm: Default::default(),
         };
         let id = self.hub.new_session_id();
         while let Err(e) = self.hub.subscribe(PRESENCE_TOPIC, id, port.clone()).await {

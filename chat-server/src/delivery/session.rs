@@ -2,8 +2,18 @@
 //!
 //! A session is a single task: it reads client frames, handles hub items from its bounded
 //! queue, and writes to the socket. A client that does not read makes the write wait, the
-//! queue fills, the hub kicks the session and it closes with `SLOW_CONSUMER`; a write that
-//! stalls past `WRITE_TIMEOUT` ends the session the same way. Memory per socket is bounded.
+//! queue fills, the hub raises the session's alarm and it closes with `SLOW_CONSUMER`; a write
+//! that stalls past `WRITE_TIMEOUT` ends the session the same way. Memory per socket is bounded.
+//!
+//! A task's future is as large as its largest await point, for the socket's whole life: the
+//! rare paths (client frames, timers, gap fills, blocked writes, the close) are boxed, so an
+//! idle socket's task holds little more than the loop's own state.
+//!
+//! Writes are batched: frames are fed to the transport as they are made, and flushed once at
+//! the end of a turn of the loop, after the session has taken every hub item already queued
+//! (up to `BATCH`). A quiet socket still gets each frame at once, in its own write; a busy one
+//! gets many frames per system call, which is where a loaded replica's CPU went (one `send` per
+//! frame was half of it in a profile of the fan-out).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,9 +22,9 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use super::Delivery;
+use super::alarm::{Alarm, Why};
 use super::commands::{Commands, Outcome};
 use super::hub::{EventKind, HubItem, SessionId, SessionPort};
 use super::publish::{AGENTS_TOPIC, conversation_topic};
@@ -41,6 +51,8 @@ const FILL_DELAY: Duration = Duration::from_millis(10);
 /// Between reads while the store shows a hole, and after a failed read.
 const FILL_RETRY: Duration = Duration::from_millis(500);
 const REPLAY_PAGE: u32 = 200;
+/// Most hub items one turn takes before flushing and looking at the client's frames again.
+const BATCH: usize = 64;
 
 #[derive(Clone, Debug)]
 pub struct SessionLimits {
@@ -99,7 +111,6 @@ pub async fn run<S, R, E>(
     limits: SessionLimits,
     sink: S,
     stream: R,
-    shutdown: CancellationToken,
 ) where
     S: Sink<WsMessage> + Unpin,
     S::Error: std::fmt::Display,
@@ -108,11 +119,8 @@ pub async fn run<S, R, E>(
 {
     let id = delivery.hub.new_session_id();
     let (tx, rx) = mpsc::channel(limits.outbound_queue);
-    let kick = CancellationToken::new();
-    let signed_out = CancellationToken::new();
-    delivery
-        .signed_in
-        .register(id, who.issued, signed_out.clone());
+    let alarm = Arc::new(Alarm::default());
+    delivery.signed_in.register(id, who.issued, alarm.clone());
     let principal = who.principal;
     let mut session = Session {
         delivery: delivery.clone(),
@@ -121,19 +129,21 @@ pub async fn run<S, R, E>(
         id,
         port: SessionPort {
             tx,
-            kick: kick.clone(),
+            alarm: alarm.clone(),
         },
+        alarm,
         rx,
         sink,
         subs: HashMap::new(),
         strikes: 0,
+        unflushed: false,
         limits,
     };
     delivery.metrics.connections_active.inc();
     let mut stream = stream;
-    let end = session.run(&mut stream, shutdown, kick, signed_out).await;
+    let end = session.run(&mut stream).await;
     delivery.signed_in.forget(id);
-    session.finish(end, &mut stream).await;
+    Box::pin(session.finish(end, &mut stream)).await;
     delivery.metrics.connections_active.dec();
 }
 
@@ -143,38 +153,42 @@ struct Session<S> {
     principal: Principal,
     id: SessionId,
     port: SessionPort,
+    /// The same alarm as `port`'s, raised by the hub, a revocation or the shutdown.
+    alarm: Arc<Alarm>,
     rx: mpsc::Receiver<HubItem>,
     sink: S,
     subs: HashMap<String, SubState>,
     strikes: u32,
+    /// Frames were fed to the sink since the last flush.
+    unflushed: bool,
     limits: SessionLimits,
 }
 
-/// The socket cannot be written to any more; the label says why.
-struct Broken(&'static str);
+/// The session cannot go on writing.
+enum Broken {
+    /// The socket is gone or stalled; the label says why.
+    Socket(&'static str),
+    /// The alarm went off while a write waited.
+    Alarmed(Why),
+}
 
 impl<S> Session<S>
 where
     S: Sink<WsMessage> + Unpin,
     S::Error: std::fmt::Display,
 {
-    async fn run<R, E>(
-        &mut self,
-        mut stream: R,
-        shutdown: CancellationToken,
-        kick: CancellationToken,
-        signed_out: CancellationToken,
-    ) -> End
+    async fn run<R, E>(&mut self, mut stream: R) -> End
     where
         R: Stream<Item = Result<WsMessage, E>> + Unpin,
         E: std::fmt::Display,
     {
         if self.principal.is_agent()
-            && let Err(e) = self
-                .delivery
-                .hub
-                .subscribe(AGENTS_TOPIC, self.id, self.port.clone())
-                .await
+            && let Err(e) = Box::pin(self.delivery.hub.subscribe(
+                AGENTS_TOPIC,
+                self.id,
+                self.port.clone(),
+            ))
+            .await
         {
             tracing::warn!(error = %e, "agent socket could not join the agents topic");
             return End::Close(
@@ -184,36 +198,44 @@ where
             );
         }
         self.commands.opened(&self.principal).await;
-        // One timer for the idle limit, moved only when it fires early: resetting it on every
-        // frame would cost a timer-wheel update per frame.
+        // One timer serves the idle limit and the subscriptions' store reads (a socket's task
+        // holds one timer, not two). The idle deadline is lazy: moved only when it passes while
+        // the client was heard since, never on every frame (a timer-wheel update per frame);
+        // the timer itself is moved only when the earlier of the two deadlines changes.
         let mut last_heard = Instant::now();
-        let idle = tokio::time::sleep(self.limits.idle_timeout);
-        tokio::pin!(idle);
+        let mut idle_due = last_heard + self.limits.idle_timeout;
+        let timer = tokio::time::sleep_until(idle_due.into());
+        tokio::pin!(timer);
+        let mut timer_at = Some(idle_due);
         loop {
             let wake = self.next_wake();
+            let due = wake.map_or(idle_due, |w| w.min(idle_due));
+            if timer_at != Some(due) {
+                timer.as_mut().reset(due.into());
+                timer_at = Some(due);
+            }
             let step = tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => {
-                    return End::Close(close_code::SERVICE_RESTART, "server restarting; reconnect and resume", "shutdown");
-                }
-                _ = signed_out.cancelled() => {
-                    self.delivery.metrics.revoked_sessions_closed.inc();
-                    return End::Close(close_code::SIGNED_OUT, "signed out: the token was revoked", "signed_out");
-                }
-                _ = kick.cancelled() => {
-                    return End::Close(close_code::SLOW_CONSUMER, "too slow; reconnect and resume with after_seq", "slow_consumer");
-                }
+                why = self.alarm.wait() => return self.alarmed(why),
                 item = self.rx.recv() => match item {
-                    Some(item) => self.on_hub(item).await,
+                    Some(item) => self.on_hub_batch(item).await,
                     None => Ok(None),
                 },
-                _ = &mut idle => {
-                    let heard_until = last_heard + self.limits.idle_timeout;
-                    if Instant::now() >= heard_until {
-                        return End::Close(close_code::IDLE, "idle for too long; reconnect and resume", "idle");
+                _ = &mut timer => {
+                    // Spent: the next turn sets it again.
+                    timer_at = None;
+                    let now = Instant::now();
+                    if now >= idle_due {
+                        idle_due = last_heard + self.limits.idle_timeout;
+                        if now >= idle_due {
+                            return End::Close(close_code::IDLE, "idle for too long; reconnect and resume", "idle");
+                        }
                     }
-                    idle.as_mut().reset(heard_until.into());
-                    Ok(None)
+                    if wake.is_some_and(|w| w <= now) {
+                        Box::pin(self.on_timer()).await
+                    } else {
+                        Ok(None)
+                    }
                 }
                 frame = stream.next() => match frame {
                     None | Some(Ok(WsMessage::Close(_))) => return End::Gone("client"),
@@ -229,25 +251,45 @@ where
                     }
                     Some(Ok(frame)) => {
                         last_heard = Instant::now();
-                        self.on_frame(frame).await
+                        Box::pin(self.on_frame(frame)).await
                     }
                 },
-                _ = sleep_until(wake), if wake.is_some() => self.on_timer().await,
+            };
+            let step = match step {
+                Ok(None) if self.unflushed => self.flush().await.map(|()| None),
+                step => step,
             };
             match step {
                 Ok(None) => {}
                 Ok(Some(end)) => return end,
-                // Kicked while a write was blocked: the client is still there (only slow) and
-                // must hear the documented close code, or it cannot tell why it was cut off.
-                Err(Broken("slow_consumer")) => {
-                    return End::Close(
-                        close_code::SLOW_CONSUMER,
-                        "too slow; reconnect and resume with after_seq",
-                        "slow_consumer",
-                    );
-                }
-                Err(Broken(why)) => return End::Gone(why),
+                // Alarmed while a write was blocked: a slow client is still there and must hear
+                // the documented close code, or it cannot tell why it was cut off.
+                Err(Broken::Alarmed(why)) => return self.alarmed(why),
+                Err(Broken::Socket(why)) => return End::Gone(why),
             }
+        }
+    }
+
+    fn alarmed(&self, why: Why) -> End {
+        match why {
+            Why::Slow => End::Close(
+                close_code::SLOW_CONSUMER,
+                "too slow; reconnect and resume with after_seq",
+                "slow_consumer",
+            ),
+            Why::SignedOut => {
+                self.delivery.metrics.revoked_sessions_closed.inc();
+                End::Close(
+                    close_code::SIGNED_OUT,
+                    "signed out: the token was revoked",
+                    "signed_out",
+                )
+            }
+            Why::Shutdown => End::Close(
+                close_code::SERVICE_RESTART,
+                "server restarting; reconnect and resume",
+                "shutdown",
+            ),
         }
     }
 
@@ -293,21 +335,18 @@ where
         let _ = tokio::time::timeout(WRITE_TIMEOUT, self.sink.close()).await;
     }
 
-    /// Writes one frame. A client that stops reading blocks this write; the hub kicking the
-    /// session (its queue overflowed meanwhile) or `WRITE_TIMEOUT` ends it.
+    /// Hands one frame to the transport, which buffers it until the turn's flush (or until
+    /// its buffer is full, when this writes and may block).
     async fn write(&mut self, text: Utf8Bytes) -> Result<(), Broken> {
-        let kick = self.port.kick.clone();
-        tokio::select! {
-            r = tokio::time::timeout(WRITE_TIMEOUT, self.sink.send(WsMessage::Text(text))) => match r {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "websocket write failed");
-                    Err(Broken("write_error"))
-                }
-                Err(_) => Err(Broken("write_timeout")),
-            },
-            _ = kick.cancelled() => Err(Broken("slow_consumer")),
-        }
+        self.unflushed = true;
+        guarded(&self.alarm, self.sink.feed(WsMessage::Text(text))).await
+    }
+
+    /// Writes what was fed. A client that stops reading blocks this; the alarm (the hub
+    /// raises it when the queue overflows meanwhile) or `WRITE_TIMEOUT` ends it.
+    async fn flush(&mut self) -> Result<(), Broken> {
+        self.unflushed = false;
+        guarded(&self.alarm, self.sink.flush()).await
     }
 
     async fn frame(&mut self, frame: &ServerFrame) -> Result<(), Broken> {
@@ -317,12 +356,16 @@ where
     /// Writes what the subscription released. A note is consumed like any message (the
     /// visitor's stream never waits for its seq) but reaches only agents' sockets.
     async fn emit(&mut self, ready: Vec<Outgoing>, live: bool) -> Result<(), Broken> {
+        if ready.is_empty() {
+            return Ok(());
+        }
+        let now_ms = chrono::Utc::now().timestamp_millis();
         for o in ready {
             if o.private && !self.principal.is_agent() {
                 continue;
             }
             if live {
-                let ms = chrono::Utc::now().timestamp_millis() - o.committed_ms;
+                let ms = now_ms - o.committed_ms;
                 self.delivery
                     .metrics
                     .delivery_seconds
@@ -487,6 +530,8 @@ where
             if !full {
                 break;
             }
+            // The next page is a store read away: what this one released goes out now.
+            self.flush().await?;
         }
         let last_seq = if self.principal.is_agent() {
             state.sub.delivered()
@@ -502,12 +547,28 @@ where
         .map(Ok)
     }
 
+    /// Handles `first` and whatever else the hub has queued, up to `BATCH` items, so that
+    /// their frames share the turn's flush.
+    async fn on_hub_batch(&mut self, first: HubItem) -> Result<Option<End>, Broken> {
+        let mut item = first;
+        for _ in 1..BATCH {
+            if let Some(end) = self.on_hub(item).await? {
+                return Ok(Some(end));
+            }
+            match self.rx.try_recv() {
+                Ok(next) => item = next,
+                Err(_) => return Ok(None),
+            }
+        }
+        self.on_hub(item).await
+    }
+
     async fn on_hub(&mut self, item: HubItem) -> Result<Option<End>, Broken> {
         let event = match item {
             HubItem::Resync => {
                 let ids: Vec<String> = self.subs.keys().cloned().collect();
                 for id in ids {
-                    self.fill(&id).await?;
+                    Box::pin(self.fill(&id)).await?;
                 }
                 return Ok(None);
             }
@@ -587,6 +648,9 @@ where
             }
             let advanced = state.sub.delivered() > after;
             self.emit(confirmed.ready, true).await?;
+            if self.unflushed {
+                self.flush().await?;
+            }
             // A full page that moved nothing starts beyond a hole: reading it again would not
             // help; the hole's timer takes over.
             if complete || !advanced {
@@ -625,10 +689,30 @@ where
     }
 }
 
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
+/// Runs a write step: `op` polled once without a timer (a write that does not block, nearly
+/// every one, costs no timer), then, if it waits, against `WRITE_TIMEOUT` and the alarm.
+async fn guarded<F, E>(alarm: &Alarm, op: F) -> Result<(), Broken>
+where
+    F: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let mut op = std::pin::pin!(op);
+    let r = match futures::poll!(op.as_mut()) {
+        std::task::Poll::Ready(r) => r,
+        // Boxed: the timer and the select would otherwise sit in every idle socket's task.
+        std::task::Poll::Pending => Box::pin(wait_out(alarm, op)).await?,
+    };
+    r.map_err(|e| {
+        tracing::debug!(error = %e, "websocket write failed");
+        Broken::Socket("write_error")
+    })
+}
+
+async fn wait_out<F: std::future::Future>(alarm: &Alarm, op: F) -> Result<F::Output, Broken> {
+    tokio::select! {
+        biased;
+        why = alarm.wait() => Err(Broken::Alarmed(why)),
+        r = tokio::time::timeout(WRITE_TIMEOUT, op) => r.map_err(|_| Broken::Socket("write_timeout")),
     }
 }
 

@@ -28,6 +28,9 @@ use commands::ChatCommands;
 pub const PROTOCOL: &str = "atendo.v1";
 /// Prefix of the offered subprotocol that carries the token (JWTs use only token characters).
 pub const BEARER_PREFIX: &str = "atendo.bearer.";
+/// Frames a session feeds between flushes gather up to this many bytes before a write: dozens
+/// of small frames per system call, and a bounded buffer per socket.
+const WRITE_BATCH_BYTES: usize = 8 * 1024;
 
 #[derive(Deserialize)]
 pub struct WsQuery {
@@ -123,8 +126,9 @@ pub async fn upgrade(
         // Selected only when offered: a client that sends its token in the URL offers none.
         .protocols([PROTOCOL])
         .read_buffer_size(settings.read_buffer)
-        // Write each frame through at once instead of holding a 128 KiB buffer per socket.
-        .write_buffer_size(0)
+        // The session flushes at the end of each turn (`delivery::session`); in between, frames
+        // gather up to this many bytes per write, rather than tungstenite's 128 KiB per socket.
+        .write_buffer_size(WRITE_BATCH_BYTES)
         .max_write_buffer_size(settings.max_frame_bytes.max(64 * 1024) * 4)
         .max_message_size(settings.max_frame_bytes)
         .max_frame_size(settings.max_frame_bytes)
@@ -157,6 +161,5 @@ where
         state.ws.session.clone(),
         sink,
         stream,
-        state.shutdown.clone(),
     )
 }
