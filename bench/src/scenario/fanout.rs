@@ -163,7 +163,7 @@ async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<Fa
     let published = r.published_total() - published0;
     let delivered = super::load(&r.delivered) - delivered0;
     let per_delivery = |x: f64| (delivered > 0).then(|| x / delivered as f64);
-    Ok(FanoutStep {
+    let step = FanoutStep {
         load_avg: crate::sys::load_avg(),
         target_rate: rate,
         published,
@@ -183,5 +183,21 @@ async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<Fa
         drained,
         complete: drained && published as f64 >= 0.95 * rate * p.step.as_secs_f64(),
         shed: super::load(&r.shed) - shed0,
-    })
+    };
+    if !drained {
+        // What is missing, and whether it comes late or never: a flaky step is otherwise a
+        // bare "incomplete" in a CI log.
+        eprintln!(
+            "{} fan-out at {rate} pub/s not drained in 10 s: {}",
+            h.cluster.kind.label(),
+            h.shortfall().await
+        );
+        let late = h.drain(Duration::from_secs(20)).await;
+        eprintln!(
+            "  20 s later: {}{}",
+            h.shortfall().await,
+            if late { " (all arrived late)" } else { "" }
+        );
+    }
+    Ok(step)
 }

@@ -206,6 +206,31 @@ impl Harness {
         }
     }
 
+    /// What [`Self::drain`] still waits for, in words, with each Atendo replica's delivery
+    /// counters (closes by reason, publish failures, gap fills): the figures that tell a late
+    /// delivery's cause from a lost one's.
+    pub async fn shortfall(&self) -> String {
+        let r = self.recorder();
+        let mut text = format!(
+            "delivered {} of {}, acked {} + rejected {} of {} sent, {} reconnects so far",
+            Recorder::count(&r.delivered),
+            self.expected_deliveries(),
+            Recorder::count(&r.acked),
+            Recorder::count(&r.rejected),
+            Recorder::count(&r.sent),
+            Recorder::count(&r.reconnects),
+        );
+        if self.cluster.kind == SystemKind::Atendo {
+            for (i, replica) in self.cluster.replicas.iter().enumerate() {
+                text.push_str(&format!(
+                    "\n    replica {i}: {}",
+                    delivery_counters(replica.addr).await
+                ));
+            }
+        }
+        text
+    }
+
     /// Stops every client and sums what they saw. The cluster keeps running until dropped.
     pub async fn finish(&mut self) -> anyhow::Result<Totals> {
         self.shared.stop.cancel();
@@ -277,4 +302,25 @@ impl CpuMark {
 
 pub fn load(counter: &AtomicU64) -> u64 {
     Recorder::count(counter)
+}
+
+/// The non-zero delivery counters of an Atendo replica's `/metrics`, on one line.
+async fn delivery_counters(addr: std::net::SocketAddr) -> String {
+    const SHOWN: [&str; 6] = [
+        "chat_ws_closed_total",
+        "chat_bus_publish_failures_total",
+        "chat_gap_fills_total",
+        "chat_bus_unconfirmed_total",
+        "chat_holes_skipped_total",
+        "chat_connections_active",
+    ];
+    let text = match reqwest::get(format!("http://{addr}/metrics")).await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(e) => return format!("metrics unavailable ({e})"),
+    };
+    let shown: Vec<&str> = text
+        .lines()
+        .filter(|l| SHOWN.iter().any(|m| l.starts_with(m)) && !l.ends_with(" 0"))
+        .collect();
+    shown.join(", ")
 }
