@@ -22,6 +22,7 @@ use chat_server::auth::Principal;
 use chat_server::chat::Chat;
 use chat_server::config::{BusLocation, Config};
 use chat_server::delivery::hub::{Hub, HubItem, SessionPort};
+use chat_server::delivery::inbox::Inbox;
 use chat_server::delivery::publish::{Publisher, conversation_topic};
 use chat_server::delivery::seal::BusSeal;
 use chat_server::metrics::Metrics;
@@ -457,9 +458,9 @@ async fn replica(redis: &str, namespace: &str, key: &[u8]) -> (Publisher, Arc<Hu
     (Publisher::new(bus, seal, metrics.clone()), hub, metrics)
 }
 
-async fn next_text(rx: &mut tokio::sync::mpsc::Receiver<HubItem>) -> String {
-    match tokio::time::timeout(WAIT, rx.recv()).await {
-        Ok(Some(HubItem::Event(e))) => e.text.as_str().to_string(),
+async fn next_text(inbox: &Inbox) -> String {
+    match tokio::time::timeout(WAIT, inbox.take()).await {
+        Ok(HubItem::Event(e)) => e.text.as_str().to_string(),
         other => panic!("expected an event, got {other:?}"),
     }
 }
@@ -482,14 +483,15 @@ async fn replicas_with_different_signing_keys_on_one_bus_refuse_each_others_payl
         b"key-b-0123456789abcdefghijklmnopqrstu",
     )
     .await;
-    let (tx_a, mut rx_a) = tokio::sync::mpsc::channel(8);
-    let (tx_b, mut rx_b) = tokio::sync::mpsc::channel(8);
-    let port = |tx| SessionPort {
-        tx,
-        alarm: Default::default(),
-    };
-    hub_a.subscribe("agents", 1, port(tx_a)).await.unwrap();
-    hub_b.subscribe("agents", 1, port(tx_b)).await.unwrap();
+    let (rx_a, rx_b) = (Arc::new(Inbox::new(8)), Arc::new(Inbox::new(8)));
+    hub_a
+        .subscribe("agents", 1, SessionPort(rx_a.clone()))
+        .await
+        .unwrap();
+    hub_b
+        .subscribe("agents", 1, SessionPort(rx_b.clone()))
+        .await
+        .unwrap();
     let from = |who: &str| ServerFrame::Presence {
         agent_id: who.into(),
         state: chat_server::protocol::PresenceState::Online,
@@ -502,7 +504,7 @@ async fn replicas_with_different_signing_keys_on_one_bus_refuse_each_others_payl
     pub_a.publish("agents".into(), &from("a2")).await;
     pub_b.publish("agents".into(), &from("b2")).await;
     for expected in ["b1", "b2"] {
-        let got = next_text(&mut rx_b).await;
+        let got = next_text(&rx_b).await;
         assert!(
             got.contains(&format!(r#""agent_id":"{expected}""#)),
             "B got {got}"
@@ -515,7 +517,7 @@ async fn replicas_with_different_signing_keys_on_one_bus_refuse_each_others_payl
     );
     pub_a.publish("agents".into(), &from("a3")).await;
     for expected in ["a1", "a2", "a3"] {
-        let got = next_text(&mut rx_a).await;
+        let got = next_text(&rx_a).await;
         assert!(
             got.contains(&format!(r#""agent_id":"{expected}""#)),
             "A got {got}"

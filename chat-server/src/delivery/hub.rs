@@ -7,7 +7,7 @@
 //! `chat_bus_rejected_total{reason}` and logged (without its body, at most once a second).
 //!
 //! Back-pressure: the hub never waits for a session. A session whose queue is full is kicked
-//! (its alarm is raised, `super::alarm`) and closes itself as a slow consumer; the client resumes
+//! (its alarm is raised, `super::inbox`) and closes itself as a slow consumer; the client resumes
 //! with `after_seq`, and the store still has everything.
 //!
 //! Bus subscribe/unsubscribe calls are serialized by one async lock so that a topic being
@@ -24,7 +24,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::alarm::{Alarm, Why};
+use super::inbox::Inbox;
 use super::seal::BusSeal;
 use super::subscription::Outgoing;
 use crate::bus::{Bus, BusResult, Inbound};
@@ -86,18 +86,13 @@ impl HubEvent {
     }
 }
 
-/// How the hub reaches one session.
+/// How the hub reaches one session: its inbox, which raises the session's alarm when full.
 #[derive(Clone)]
-pub struct SessionPort {
-    pub tx: mpsc::Sender<HubItem>,
-    pub alarm: Arc<Alarm>,
-}
+pub struct SessionPort(pub Arc<Inbox>);
 
 impl SessionPort {
     fn deliver(&self, item: HubItem) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(item) {
-            self.alarm.raise(Why::Slow);
-        }
+        self.0.put(item);
     }
 }
 
@@ -383,7 +378,7 @@ mod tests {
     use tokio::sync::mpsc;
     use tokio_util::sync::CancellationToken;
 
-    use super::{EventKind, Hub, HubItem, SessionPort, parse};
+    use super::{EventKind, Hub, HubItem, Inbox, SessionPort, parse};
     use crate::bus::Inbound;
     use crate::bus::local::LocalBus;
     use crate::delivery::seal::BusSeal;
@@ -410,11 +405,8 @@ mod tests {
             metrics.clone(),
             stop.clone(),
         );
-        let (tx, mut session) = mpsc::channel(8);
-        let port = SessionPort {
-            tx,
-            alarm: Default::default(),
-        };
+        let session = Arc::new(Inbox::new(8));
+        let port = SessionPort(session.clone());
         hub.subscribe("agents", 1, port).await.unwrap();
         let send = |payload: bytes::Bytes| {
             inbound.try_send(Inbound::Message {
@@ -429,11 +421,11 @@ mod tests {
         let genuine = r#"{"type":"presence","agent_id":"a2","state":"online"}"#;
         send(ours.seal("agents", genuine)).unwrap();
 
-        let Some(HubItem::Event(event)) = session.recv().await else {
+        let HubItem::Event(event) = session.take().await else {
             panic!("the genuine payload arrives");
         };
         assert_eq!(event.text.as_str(), genuine);
-        assert!(session.try_recv().is_err(), "nothing else was delivered");
+        assert!(session.try_take().is_none(), "nothing else was delivered");
         let text = metrics.encode();
         for line in [
             r#"chat_bus_rejected_total{reason="unsigned"} 1"#,
@@ -455,31 +447,16 @@ mod tests {
         let seal = BusSeal::new(b"ours-0123456789abcdefghijklmnopqrstuv");
         let bus = Arc::new(LocalBus::new(bus_tx));
         let hub = Hub::start(bus, rx, seal, Arc::new(Metrics::new()), stop.clone());
-        let (tx, mut agents) = mpsc::channel(8);
-        let (other_tx, mut other) = mpsc::channel(8);
-        let alarm: Arc<crate::delivery::alarm::Alarm> = Default::default();
-        hub.subscribe(
-            "agents",
-            1,
-            SessionPort {
-                tx,
-                alarm: alarm.clone(),
-            },
-        )
-        .await
-        .unwrap();
-        hub.subscribe(
-            "conv.c1",
-            2,
-            SessionPort {
-                tx: other_tx,
-                alarm,
-            },
-        )
-        .await
-        .unwrap();
+        let agents = Arc::new(Inbox::new(8));
+        let other = Arc::new(Inbox::new(8));
+        hub.subscribe("agents", 1, SessionPort(agents.clone()))
+            .await
+            .unwrap();
+        hub.subscribe("conv.c1", 2, SessionPort(other.clone()))
+            .await
+            .unwrap();
         hub.deliver_local("agents", PRESENCE.to_string());
-        let Some(HubItem::Event(event)) = agents.recv().await else {
+        let HubItem::Event(event) = agents.take().await else {
             panic!("delivered");
         };
         assert_eq!(
@@ -492,7 +469,7 @@ mod tests {
                 }
             )
         );
-        assert!(other.try_recv().is_err(), "not to other topics");
+        assert!(other.try_take().is_none(), "not to other topics");
         assert!(bus_rx.try_recv().is_err(), "nothing was published");
         stop.cancel();
     }

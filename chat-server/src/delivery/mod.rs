@@ -10,6 +10,7 @@
 //! - [`catch_up`]: the store reads of replay and gap fills, shared between sessions;
 //! - [`signed_in`]: open sockets by token, so a revocation (or the shutdown) closes them;
 //! - [`alarm`]: why a session must end, raised from outside it (hub, revocation, shutdown);
+//! - [`inbox`]: a session's queue of hub items and its alarm, allocated only when used;
 //! - [`presence`]: which agents have sockets on any replica, merged from the replicas'
 //!   announcements and told to this replica's agent sockets.
 
@@ -17,6 +18,7 @@ pub mod alarm;
 pub mod catch_up;
 pub mod commands;
 pub mod hub;
+pub mod inbox;
 pub mod presence;
 pub mod publish;
 pub mod seal;

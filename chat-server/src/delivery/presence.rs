@@ -33,11 +33,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use self::board::{Board, Change, Hosted};
 use super::hub::{Hub, HubItem, SessionPort};
+use super::inbox::Inbox;
 use super::publish::{AGENTS_TOPIC, Publisher};
 use crate::protocol::{PresenceState, ServerFrame};
 
@@ -150,13 +151,10 @@ impl PresenceBoard {
     }
 
     async fn run(self: Arc<Self>, heartbeat: Duration, shutdown: CancellationToken) {
-        let (tx, mut inbound) = mpsc::channel(1024);
-        // Announcements are rare; if this queue ever fills, the next heartbeat repairs what
-        // was dropped, so the hub's alarm has nothing to close.
-        let port = SessionPort {
-            tx,
-            alarm: Default::default(),
-        };
+        // Announcements are rare; if this inbox ever fills, the next heartbeat repairs what
+        // was dropped, so the alarm it raises has nothing to close.
+        let inbound = Arc::new(Inbox::new(1024));
+        let port = SessionPort(inbound.clone());
         let id = self.hub.new_session_id();
         while let Err(e) = self.hub.subscribe(PRESENCE_TOPIC, id, port.clone()).await {
             tracing::warn!(error = %e, "cannot listen for other replicas' presence yet; retrying");
@@ -177,11 +175,10 @@ impl PresenceBoard {
                     let changes = self.lock().expire(Instant::now());
                     self.tell(changes);
                 }
-                item = inbound.recv() => match item {
-                    Some(HubItem::Event(event)) => self.hear(event.text.as_str()).await,
+                item = inbound.take() => match item {
+                    HubItem::Event(event) => self.hear(event.text.as_str()).await,
                     // Announcements may have been lost both ways: ask for everyone's again.
-                    Some(HubItem::Resync) => self.publish(true).await,
-                    None => break,
+                    HubItem::Resync => self.publish(true).await,
                 },
             }
         }

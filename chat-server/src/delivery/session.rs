@@ -21,12 +21,12 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use tokio::sync::mpsc;
 
 use super::Delivery;
 use super::alarm::{Alarm, Why};
 use super::commands::{Commands, Outcome};
 use super::hub::{EventKind, HubItem, SessionId, SessionPort};
+use super::inbox::Inbox;
 use super::publish::{AGENTS_TOPIC, conversation_topic};
 use super::subscription::{Outgoing, StoreRead, Subscription};
 use crate::auth::Authenticated;
@@ -118,21 +118,15 @@ pub async fn run<S, R, E>(
     E: std::fmt::Display,
 {
     let id = delivery.hub.new_session_id();
-    let (tx, rx) = mpsc::channel(limits.outbound_queue);
-    let alarm = Arc::new(Alarm::default());
-    delivery.signed_in.register(id, who.issued, alarm.clone());
+    let inbox = Arc::new(Inbox::new(limits.outbound_queue));
+    delivery.signed_in.register(id, who.issued, inbox.clone());
     let principal = who.principal;
     let mut session = Session {
         delivery: delivery.clone(),
         commands,
         principal,
         id,
-        port: SessionPort {
-            tx,
-            alarm: alarm.clone(),
-        },
-        alarm,
-        rx,
+        inbox,
         sink,
         subs: HashMap::new(),
         strikes: 0,
@@ -152,10 +146,8 @@ struct Session<S> {
     commands: Arc<dyn Commands>,
     principal: Principal,
     id: SessionId,
-    port: SessionPort,
-    /// The same alarm as `port`'s, raised by the hub, a revocation or the shutdown.
-    alarm: Arc<Alarm>,
-    rx: mpsc::Receiver<HubItem>,
+    /// The hub's items and the alarm (raised by the hub, a revocation or the shutdown).
+    inbox: Arc<Inbox>,
     sink: S,
     subs: HashMap<String, SubState>,
     strikes: u32,
@@ -186,7 +178,7 @@ where
             && let Err(e) = Box::pin(self.delivery.hub.subscribe(
                 AGENTS_TOPIC,
                 self.id,
-                self.port.clone(),
+                SessionPort(self.inbox.clone()),
             ))
             .await
         {
@@ -216,11 +208,8 @@ where
             }
             let step = tokio::select! {
                 biased;
-                why = self.alarm.wait() => return self.alarmed(why),
-                item = self.rx.recv() => match item {
-                    Some(item) => self.on_hub_batch(item).await,
-                    None => Ok(None),
-                },
+                why = self.inbox.alarm().wait() => return self.alarmed(why),
+                item = self.inbox.take() => self.on_hub_batch(item).await,
                 _ = &mut timer => {
                     // Spent: the next turn sets it again.
                     timer_at = None;
@@ -339,14 +328,14 @@ where
     /// its buffer is full, when this writes and may block).
     async fn write(&mut self, text: Utf8Bytes) -> Result<(), Broken> {
         self.unflushed = true;
-        guarded(&self.alarm, self.sink.feed(WsMessage::Text(text))).await
+        guarded(self.inbox.alarm(), self.sink.feed(WsMessage::Text(text))).await
     }
 
     /// Writes what was fed. A client that stops reading blocks this; the alarm (the hub
     /// raises it when the queue overflows meanwhile) or `WRITE_TIMEOUT` ends it.
     async fn flush(&mut self) -> Result<(), Broken> {
         self.unflushed = false;
-        guarded(&self.alarm, self.sink.flush()).await
+        guarded(self.inbox.alarm(), self.sink.flush()).await
     }
 
     async fn frame(&mut self, frame: &ServerFrame) -> Result<(), Broken> {
@@ -489,7 +478,7 @@ where
         if let Err(e) = self
             .delivery
             .hub
-            .subscribe(&topic, self.id, self.port.clone())
+            .subscribe(&topic, self.id, SessionPort(self.inbox.clone()))
             .await
         {
             return Ok(Err(e.into()));
@@ -555,9 +544,9 @@ where
             if let Some(end) = self.on_hub(item).await? {
                 return Ok(Some(end));
             }
-            match self.rx.try_recv() {
-                Ok(next) => item = next,
-                Err(_) => return Ok(None),
+            match self.inbox.try_take() {
+                Some(next) => item = next,
+                None => return Ok(None),
             }
         }
         self.on_hub(item).await

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 
-use super::alarm::{Alarm, Why};
+use super::alarm::Why;
 use super::hub::SessionId;
+use super::inbox::Inbox;
 use crate::auth::revocation::Issued;
 use crate::model::Revocation;
 
@@ -18,19 +19,19 @@ pub struct SignedIn {
 
 #[derive(Default)]
 struct Sockets {
-    open: HashMap<SessionId, (Issued, Arc<Alarm>)>,
+    open: HashMap<SessionId, (Issued, Arc<Inbox>)>,
     shut_down: bool,
 }
 
 impl SignedIn {
-    /// `alarm` is raised when a revocation covers `issued`, or at once if the replica is
-    /// already shutting down.
-    pub fn register(&self, id: SessionId, issued: Issued, alarm: Arc<Alarm>) {
+    /// The alarm of `inbox` is raised when a revocation covers `issued`, or at once if the
+    /// replica is already shutting down.
+    pub fn register(&self, id: SessionId, issued: Issued, inbox: Arc<Inbox>) {
         let mut sockets = self.sockets.lock().expect("signed-in lock");
         if sockets.shut_down {
-            alarm.raise(Why::Shutdown);
+            inbox.alarm().raise(Why::Shutdown);
         }
-        sockets.open.insert(id, (issued, alarm));
+        sockets.open.insert(id, (issued, inbox));
     }
 
     pub fn forget(&self, id: SessionId) {
@@ -47,7 +48,7 @@ impl SignedIn {
         sockets
             .open
             .values()
-            .filter(|(issued, alarm)| issued.revoked_by(r) && alarm.raise(Why::SignedOut))
+            .filter(|(issued, inbox)| issued.revoked_by(r) && inbox.alarm().raise(Why::SignedOut))
             .count()
     }
 
@@ -55,8 +56,8 @@ impl SignedIn {
     pub fn shut_down(&self) {
         let mut sockets = self.sockets.lock().expect("signed-in lock");
         sockets.shut_down = true;
-        for (_, alarm) in sockets.open.values() {
-            alarm.raise(Why::Shutdown);
+        for (_, inbox) in sockets.open.values() {
+            inbox.alarm().raise(Why::Shutdown);
         }
     }
 }
@@ -78,7 +79,7 @@ mod tests {
     #[test]
     fn a_revocation_raises_the_sockets_it_covers_and_counts_each_once() {
         let sockets = SignedIn::default();
-        let (a, b) = (Arc::new(Alarm::default()), Arc::new(Alarm::default()));
+        let (a, b) = (Arc::new(Inbox::new(8)), Arc::new(Inbox::new(8)));
         sockets.register(1, issued("agent:a"), a.clone());
         sockets.register(2, issued("agent:b"), b.clone());
         let now = Utc::now();
@@ -91,18 +92,21 @@ mod tests {
         };
         assert_eq!(sockets.sign_out(&r), 1);
         assert_eq!(sockets.sign_out(&r), 0, "already signed out");
-        assert_eq!((a.raised(), b.raised()), (Some(Why::SignedOut), None));
+        assert_eq!(
+            (a.alarm().raised(), b.alarm().raised()),
+            (Some(Why::SignedOut), None)
+        );
     }
 
     #[test]
     fn the_shutdown_reaches_open_sockets_and_those_that_open_after_it() {
         let sockets = SignedIn::default();
-        let before = Arc::new(Alarm::default());
+        let before = Arc::new(Inbox::new(8));
         sockets.register(1, issued("agent:a"), before.clone());
         sockets.shut_down();
-        let after = Arc::new(Alarm::default());
+        let after = Arc::new(Inbox::new(8));
         sockets.register(2, issued("agent:a"), after.clone());
-        assert_eq!(before.raised(), Some(Why::Shutdown));
-        assert_eq!(after.raised(), Some(Why::Shutdown));
+        assert_eq!(before.alarm().raised(), Some(Why::Shutdown));
+        assert_eq!(after.alarm().raised(), Some(Why::Shutdown));
     }
 }
