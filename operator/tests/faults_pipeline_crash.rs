@@ -527,7 +527,11 @@ async fn a_crash_after_each_atlas_write_of_a_resize_patches_the_cluster_once() {
                 "{label}: one resize PATCH"
             );
             assert_eq!(atlas.instance_size(&cluster).as_deref(), Some("M30"));
-            assert_eq!(atlas.clusters_created(), [cluster.clone()], "{label}");
+            assert_eq!(
+                atlas.clusters_created(),
+                std::slice::from_ref(&cluster),
+                "{label}"
+            );
             let users: Vec<String> = atlas.state.users.lock().unwrap().keys().cloned().collect();
             assert_eq!(users, [format!("chat-{name}")], "{label}: one user");
             let now = secret_data(&api, &ns);
