@@ -198,6 +198,7 @@ async fn write_status(tenant: &Tenant, ctx: &Context, new: TenantStatus) -> Resu
     )
     .await
     .map_err(Error::Status)?;
+    ctx.wrote_status_from(tenant);
     let before = tenant
         .status
         .as_ref()
@@ -209,16 +210,19 @@ async fn write_status(tenant: &Tenant, ctx: &Context, new: TenantStatus) -> Resu
         s.and_then(|s| s.conditions.iter().find(|c| c.type_ == status::READY))
             .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
     };
+    let converging = |state: &str, reason: &str| {
+        state == "False" && matches!(reason, "Progressing" | "AwaitingAddress" | CLUSTER_CREATING)
+    };
+    let was = ready(tenant.status.as_ref()).map(|(s, r, _)| (s, r));
     if let Some((state, reason, message)) = ready(Some(&new))
-        && ready(tenant.status.as_ref()).map(|(s, r, _)| (s, r))
-            != Some((state.clone(), reason.clone()))
+        && was != Some((state.clone(), reason.clone()))
+        // On its way before and still: the Event that said so stands (the step that moved on
+        // has its own, e.g. ChatServerReady when only the ingress address is awaited).
+        && !(converging(&state, &reason) && was.is_some_and(|(s, r)| converging(&s, &r)))
     {
         // Events are for people reading `kubectl describe`: one per change of Ready, never per
         // reconcile; failing to record one must not fail the reconcile.
-        let converging = matches!(
-            reason.as_str(),
-            "Progressing" | "AwaitingAddress" | CLUSTER_CREATING
-        );
+        let converging = converging(&state, &reason);
         let event = KubeEvent {
             type_: if state == "True" || converging {
                 EventType::Normal
