@@ -87,8 +87,9 @@ pub struct Context {
     recorder: Recorder,
     failures: Mutex<HashMap<String, u32>>,
     /// Per Tenant, the resourceVersion its last status write was computed from, until a
-    /// reconcile sees a newer version (see [`Context::already_answered`]).
-    status_written_from: Mutex<HashMap<String, Box<str>>>,
+    /// reconcile sees a newer version (see [`Context::already_answered`]). Both hashed: 16
+    /// bytes an entry, while every one of 10,000 Tenants may have a write in flight.
+    status_written_from: Mutex<HashMap<u64, u64>>,
 }
 
 impl Context {
@@ -134,29 +135,35 @@ impl Context {
     /// and 3.5 Event patches per Tenant). The watch event of the write is on its way and
     /// reconciles the Tenant as it is; a newer version ends the entry.
     fn already_answered(&self, tenant: &Tenant) -> bool {
+        let name = hash(tenant.metadata.name.as_deref());
         let mut written = self.status_written_from.lock().expect("status writes");
-        let Some(from) = written.get(tenant.metadata.name.as_deref().unwrap_or_default()) else {
-            return false;
-        };
-        if tenant.metadata.resource_version.as_deref() == Some(&**from) {
-            return true;
+        match written.get(&name) {
+            Some(from) if *from == hash(tenant.metadata.resource_version.as_deref()) => true,
+            Some(_) => {
+                written.remove(&name);
+                false
+            }
+            None => false,
         }
-        written.remove(tenant.metadata.name.as_deref().unwrap_or_default());
-        false
     }
 
     /// Records that a status was written from this version of the Tenant.
     fn wrote_status_from(&self, tenant: &Tenant) {
-        if let (Some(name), Some(version)) = (
-            tenant.metadata.name.clone(),
-            tenant.metadata.resource_version.as_deref(),
-        ) {
+        if tenant.metadata.resource_version.is_some() {
             self.status_written_from
                 .lock()
                 .expect("status writes")
-                .insert(name, version.into());
+                .insert(
+                    hash(tenant.metadata.name.as_deref()),
+                    hash(tenant.metadata.resource_version.as_deref()),
+                );
         }
     }
+}
+
+fn hash(s: Option<&str>) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(s)
 }
 
 /// Failures by stage; `label` names the stage for logs and metrics.
@@ -364,7 +371,7 @@ async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error>
     ctx.status_written_from
         .lock()
         .expect("status writes")
-        .remove(&name);
+        .remove(&hash(Some(&name)));
     Ok(Action::await_change())
 }
 
