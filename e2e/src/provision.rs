@@ -249,7 +249,7 @@ impl Providers {
                 self.database
                     .ensure_dedicated(&cluster, &user)
                     .await
-                    .map(|address| placement.address = Some(address))
+                    .map(|found| placement.address = Some(found.address))
             }
         }
         .map_err(|source| ProvisionError::Provider {

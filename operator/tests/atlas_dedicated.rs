@@ -14,8 +14,8 @@ use std::time::Duration;
 use atendo_operator::context::dedicated_cluster_name;
 use atendo_operator::controller::atlas_database::AtlasDatabase;
 use atendo_operator::controller::providers::{
-    CLUSTER_CREATING, CLUSTER_DELETING, DEDICATED_UNAVAILABLE, Database, DatabaseUser,
-    DedicatedCluster,
+    CLUSTER_CREATING, CLUSTER_DELETING, CLUSTER_UPDATING, DEDICATED_UNAVAILABLE, Database,
+    DatabaseUser, DedicatedCluster,
 };
 use atendo_operator::controller::{Context, error_policy, reconcile};
 use atendo_operator::resources::secrets;
@@ -93,7 +93,7 @@ async fn a_cluster_is_created_once_reported_while_creating_then_the_user_is_scop
         s.user("chat-acme").is_none(),
         "no user before the cluster serves"
     );
-    let address = p.ensure_dedicated(&c, &acme()).await.unwrap();
+    let address = p.ensure_dedicated(&c, &acme()).await.unwrap().address;
     assert_eq!(address.address(), atlas::standard_srv("atendo-acme"));
     // Converged: asking again writes nothing new.
     p.ensure_dedicated(&c, &acme()).await.unwrap();
@@ -310,6 +310,151 @@ async fn the_stand_in_refuses_to_terminate_a_protected_cluster() {
     );
 }
 
+fn sized(size: &str) -> DedicatedCluster {
+    DedicatedCluster {
+        instance_size: size.into(),
+        ..cluster(DeletionPolicy::Retain)
+    }
+}
+
+/// The PATCHes that resized a cluster, as (path, body).
+async fn resize_patches(s: &AtlasStandIn) -> Vec<(String, Value)> {
+    s.signed_bodies()
+        .await
+        .into_iter()
+        .filter(|(m, _, b)| m == "PATCH" && b.get("replicationSpecs").is_some())
+        .map(|(_, p, b)| (p, b))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_size_is_asked_for_once_in_place_keeping_the_clusters_own_region() {
+    let s = AtlasStandIn::start().await;
+    s.cluster_polls(0, 0);
+    s.resize_polls(1);
+    p_made_at(&s, "M10").await;
+    // The operator's default region moved since: the cluster stays where it is.
+    let mut config = s.config();
+    config.dedicated_region = "US_EAST_1".into();
+    let p = AtlasDatabase::new(config, None).unwrap();
+    let before = s.requests().await.len();
+
+    let asked = p.ensure_dedicated(&sized("M30"), &acme()).await.unwrap();
+    let updating = asked.updating.expect("resizing is reported");
+    assert!(
+        updating.contains("M10") && updating.contains("M30") && updating.contains("atendo-acme"),
+        "{updating}"
+    );
+    assert_eq!(
+        asked.address.address(),
+        atlas::standard_srv("atendo-acme"),
+        "the address stays"
+    );
+    assert_eq!(
+        resize_patches(&s).await,
+        [(
+            atlas::cluster_path("atendo-acme"),
+            json!({"replicationSpecs": [{
+                "numShards": 1,
+                "regionConfigs": [{
+                    "providerName": "AWS",
+                    "regionName": "SA_EAST_1",
+                    "priority": 7,
+                    "electableSpecs": {"instanceSize": "M30", "nodeCount": 3},
+                }],
+            }]})
+        )]
+    );
+    assert_eq!(s.cluster("atendo-acme").unwrap()["stateName"], "UPDATING");
+
+    // UPDATING at the size asked for: waited on, never asked again.
+    let waiting = p.ensure_dedicated(&sized("M30"), &acme()).await.unwrap();
+    assert!(waiting.updating.is_some(), "still UPDATING");
+    let done = p.ensure_dedicated(&sized("M30"), &acme()).await.unwrap();
+    assert_eq!(done.updating, None, "IDLE at M30");
+    assert_eq!(s.instance_size("atendo-acme").as_deref(), Some("M30"));
+    assert_eq!(
+        s.cluster("atendo-acme").unwrap()["replicationSpecs"][0]["regionConfigs"][0]["regionName"],
+        "SA_EAST_1"
+    );
+    assert_eq!(
+        s.resizes(),
+        [("atendo-acme".to_string(), "M30".to_string())]
+    );
+    // The user is converged as on any pass, never made anew; no cluster is created.
+    let calls: Vec<(String, String)> = s.requests().await[before..]
+        .iter()
+        .filter(|(_, _, signed)| *signed)
+        .map(|(m, p, _)| (m.clone(), p.clone()))
+        .collect();
+    assert!(
+        calls
+            .iter()
+            .all(|(m, p)| !(m == "POST" && *p == atlas::clusters_path())),
+        "{calls:?}"
+    );
+    assert_eq!(s.clusters_created(), ["atendo-acme"]);
+    assert_eq!(s.user("chat-acme").unwrap()["password"], "pw-1");
+}
+
+#[tokio::test]
+async fn a_cluster_busy_with_another_change_is_resized_only_once_it_is_idle() {
+    let s = AtlasStandIn::start().await;
+    s.cluster_polls(0, 0);
+    s.resize_polls(0);
+    let p = p_made_at(&s, "M10").await;
+    // Atlas is changing something of its own (maintenance): UPDATING, still at M10.
+    s.state
+        .clusters
+        .live
+        .lock()
+        .unwrap()
+        .get_mut("atendo-acme")
+        .unwrap()["stateName"] = json!("UPDATING");
+    s.state
+        .clusters
+        .live
+        .lock()
+        .unwrap()
+        .get_mut("atendo-acme")
+        .unwrap()["_polls"] = json!(1);
+    let busy = p.ensure_dedicated(&sized("M30"), &acme()).await.unwrap();
+    assert!(busy.updating.unwrap().contains("once that is done"));
+    assert!(s.resizes().is_empty(), "no PATCH while UPDATING");
+    let asked = p.ensure_dedicated(&sized("M30"), &acme()).await.unwrap();
+    assert!(asked.updating.is_some());
+    assert_eq!(
+        s.resizes(),
+        [("atendo-acme".to_string(), "M30".to_string())]
+    );
+}
+
+/// A cluster made at `size` and IDLE, through the stand-in's usual provider.
+async fn p_made_at(s: &AtlasStandIn, size: &str) -> AtlasDatabase {
+    let p = provider(s);
+    p.ensure_dedicated(&sized(size), &acme()).await.unwrap_err();
+    let made = p.ensure_dedicated(&sized(size), &acme()).await.unwrap();
+    assert_eq!(made.updating, None);
+    p
+}
+
+#[tokio::test]
+async fn the_stand_in_refuses_an_unknown_instance_size_as_atlas_does() {
+    let s = AtlasStandIn::start().await;
+    s.cluster_polls(0, 0);
+    let p = p_made_at(&s, "M10").await;
+    let e = p.ensure_dedicated(&sized("M7"), &acme()).await.unwrap_err();
+    assert_eq!(e.reason, "AtlasError", "{e}");
+    assert!(
+        e.message.contains("INVALID_ENUM_VALUE") && e.message.contains("M7"),
+        "{e}"
+    );
+    assert!(!e.is_transient() && !e.is_pending());
+    assert_eq!(s.instance_size("atendo-acme").as_deref(), Some("M10"));
+    assert_eq!(s.cluster("atendo-acme").unwrap()["stateName"], "IDLE");
+    assert!(s.resizes().is_empty());
+}
+
 // End to end through the controller on the API fake.
 
 struct World {
@@ -365,6 +510,60 @@ impl World {
         (c.status, c.reason, c.message)
     }
 
+    /// What the Deployment and ingress controllers would report once the tenant serves.
+    fn converge(&self) {
+        let ns = "tenant-acme";
+        let mut deployment = self
+            .api
+            .get("apps", "deployments", ns, "chat-server")
+            .unwrap();
+        deployment["status"] = json!({"observedGeneration": deployment["metadata"]["generation"], "replicas": 2, "availableReplicas": 2});
+        self.api.put("apps", "deployments", ns, deployment);
+        let mut ingress = self
+            .api
+            .get("networking.k8s.io", "ingresses", ns, "chat-server")
+            .unwrap();
+        ingress["status"] = json!({"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}});
+        self.api.put("networking.k8s.io", "ingresses", ns, ingress);
+    }
+
+    async fn set_plan(&self, plan: &str) {
+        self.tenants
+            .patch(
+                "acme",
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(json!({"spec": {"plan": plan}})),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// The Tenant's Events, oldest first, as (type, reason), a series counted per occurrence.
+    fn events(&self) -> Vec<(String, String)> {
+        let mut events: Vec<Value> = self
+            .api
+            .names("events.k8s.io", "events", "default")
+            .iter()
+            .map(|n| {
+                self.api
+                    .get("events.k8s.io", "events", "default", n)
+                    .unwrap()
+            })
+            .collect();
+        events.sort_by_key(|e| e["eventTime"].as_str().unwrap().to_string());
+        events
+            .iter()
+            .flat_map(|e| {
+                let count = e["series"]["count"].as_u64().unwrap_or(1) as usize;
+                let seen = (
+                    e["type"].as_str().unwrap().to_string(),
+                    e["reason"].as_str().unwrap().to_string(),
+                );
+                std::iter::repeat_n(seen, count)
+            })
+            .collect()
+    }
+
     fn database_secret(&self) -> Option<k8s_openapi::api::core::v1::Secret> {
         self.api
             .get("", "secrets", "tenant-acme", secrets::DATABASE)
@@ -380,6 +579,12 @@ fn enterprise(policy: &str) -> Value {
     );
     let doc = common::without(doc, "/spec/chat");
     common::with(doc, "/spec/deletionPolicy", json!(policy))
+}
+
+/// Professional with a cluster of its own (M10), free to move to enterprise (M30) and back.
+fn professional_dedicated() -> Value {
+    let doc = common::without(common::full_tenant_json(), "/spec/chat");
+    common::with(doc, "/spec/database", json!({"dedicated": true}))
 }
 
 fn text(secret: &k8s_openapi::api::core::v1::Secret, key: &str) -> Option<String> {
@@ -615,4 +820,152 @@ async fn a_provider_that_cannot_make_a_dedicated_database_says_so_on_database_re
         .map(|v| serde_json::from_value::<k8s_openapi::api::core::v1::Secret>(v).unwrap())
         .unwrap();
     assert_eq!(text(&secret, "uri"), None, "the pods point nowhere else");
+}
+
+#[tokio::test]
+async fn a_plan_change_resizes_the_tenants_cluster_in_place_and_back_while_it_keeps_serving() {
+    let w = World::new(professional_dedicated()).await;
+    w.s.cluster_polls(0, 0);
+    w.s.resize_polls(1);
+    w.once().await.unwrap(); // the finalizer
+    w.once().await.unwrap(); // CREATING
+    w.once().await.unwrap(); // IDLE: user, address
+    // The Secret's new address rolls the chat-server once more.
+    for _ in 0..2 {
+        w.converge();
+        w.once().await.unwrap();
+    }
+    assert_eq!(w.condition("Ready").0, "True", "{:?}", w.condition("Ready"));
+    assert_eq!(w.s.instance_size("atendo-acme").as_deref(), Some("M10"));
+    let secret = w.database_secret().unwrap();
+    let user = w.s.user("chat-acme").unwrap();
+    let events_before = w.events().len();
+
+    let resize = |from: &'static str, to: &'static str| {
+        let w = &w;
+        let secret = &secret;
+        let user = &user;
+        async move {
+            let plan = if to == "M30" {
+                "enterprise"
+            } else {
+                "professional"
+            };
+            w.set_plan(plan).await;
+            let asked = w.once().await.expect("a resize is progress, not a failure");
+            assert_eq!(
+                asked,
+                Action::requeue(Duration::from_secs(15)),
+                "looked at again soon"
+            );
+            let (status, reason, message) = w.condition("DatabaseReady");
+            assert_eq!(
+                (status.as_str(), reason.as_str()),
+                ("True", CLUSTER_UPDATING),
+                "it serves throughout: {message}"
+            );
+            assert!(message.contains(from) && message.contains(to), "{message}");
+            w.converge(); // the chat-server's rollout for the plan's resources
+            w.once().await.unwrap(); // still UPDATING: waited on
+            assert_eq!(w.condition("DatabaseReady").1, CLUSTER_UPDATING);
+            assert_eq!(
+                w.condition("Ready").0,
+                "True",
+                "Ready (and the tenant-ready notice) stays put"
+            );
+            w.converge();
+            w.once().await.unwrap(); // IDLE at the new size
+            assert_eq!(
+                w.condition("DatabaseReady"),
+                (
+                    "True".into(),
+                    "Provisioned".into(),
+                    "user chat-acme on database tenant_acme of the tenant's own cluster atendo-acme"
+                        .into()
+                )
+            );
+            assert_eq!(w.s.instance_size("atendo-acme").as_deref(), Some(to));
+            // The chat-server is left alone: same user, same password, same connection string.
+            assert_eq!(w.database_secret().unwrap().data, secret.data);
+            assert_eq!(w.s.user("chat-acme").unwrap(), *user);
+            assert_eq!(w.s.state.users.lock().unwrap().len(), 1);
+            // Settled: a resync leaves Atlas alone.
+            let before = w.s.requests().await.len();
+            w.converge();
+            w.once().await.unwrap();
+            assert_eq!(w.s.requests().await.len(), before);
+        }
+    };
+    resize("M10", "M30").await;
+    resize("M30", "M10").await;
+
+    assert_eq!(
+        w.s.resizes(),
+        [
+            ("atendo-acme".to_string(), "M30".to_string()),
+            ("atendo-acme".to_string(), "M10".to_string())
+        ],
+        "one PATCH per change"
+    );
+    assert_eq!(
+        w.s.clusters_created(),
+        ["atendo-acme"],
+        "never a second cluster"
+    );
+    // Sorted: the second resize's Events continue the first's series (the recorder's
+    // aggregation), so they are counted in place of the first rather than after it.
+    let mut resize_events: Vec<_> = w.events()[events_before..]
+        .iter()
+        .filter(|(_, reason)| reason.starts_with("Cluster") || reason == "DatabaseReady")
+        .cloned()
+        .collect();
+    resize_events.sort();
+    let normal = |reason: &str| ("Normal".to_string(), reason.to_string());
+    assert_eq!(
+        resize_events,
+        [
+            normal("ClusterUpdated"),
+            normal("ClusterUpdated"),
+            normal(CLUSTER_UPDATING),
+            normal(CLUSTER_UPDATING),
+        ],
+        "each resize announced once as it starts and once as it ends, never per pass"
+    );
+    assert!(
+        w.events().iter().all(|(kind, _)| kind == "Normal"),
+        "{:?}",
+        w.events()
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_that_pins_dedicated_false_changes_plan_without_any_cluster() {
+    let doc = common::with(
+        common::without(common::full_tenant_json(), "/spec/chat"),
+        "/spec/database",
+        json!({"dedicated": false}),
+    );
+    let w = World::new(doc).await;
+    w.once().await.unwrap();
+    w.once().await.unwrap();
+    let uri = text(&w.database_secret().unwrap(), "uri");
+    w.set_plan("enterprise").await;
+    w.once().await.unwrap();
+    w.set_plan("professional").await;
+    w.once().await.unwrap();
+    assert_eq!(
+        (
+            w.condition("DatabaseReady").0,
+            w.condition("DatabaseReady").1
+        ),
+        ("True".to_string(), "Provisioned".to_string())
+    );
+    assert!(
+        w.s.requests()
+            .await
+            .iter()
+            .all(|(_, path, _)| !path.contains("/clusters")),
+        "no cluster call for a shared tenant, whatever its plan"
+    );
+    assert_eq!(text(&w.database_secret().unwrap(), "uri"), uri);
 }

@@ -438,6 +438,122 @@ async fn a_crash_after_each_atlas_write_of_a_dedicated_tenant_makes_one_cluster_
     }
 }
 
+/// A dedicated professional tenant moved to enterprise, whose operator dies after each Atlas
+/// write of the resize: the cluster's PATCH to M30, then the user's POST and PATCH that follow
+/// it. Atlas carries each out and the answer is lost; a fresh controller must see the size
+/// already asked for, so the cluster ends IDLE at M30 after exactly one resize PATCH, with no
+/// second cluster, one user whose password is the Secret's, and the Secret's address unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_each_atlas_write_of_a_resize_patches_the_cluster_once() {
+    let s3 = testkit::s3::s3();
+    let storage: Arc<dyn Storage> = Arc::new(faults::s3_storage(&s3.endpoint).await);
+    const WRITES: [&str; 3] = ["the resize PATCH", "the user's POST", "the user's PATCH"];
+    let scenarios = (1..=WRITES.len()).map(|j| {
+        let storage = storage.clone();
+        async move {
+            let atlas = AtlasStandIn::start().await;
+            atlas.cluster_polls(0, 0);
+            // Still UPDATING when the fresh controller first looks (a resize takes minutes):
+            // the size it shows is the one asked for, which must not be asked for again.
+            atlas.resize_polls(1);
+            let database = || -> Arc<dyn Database> {
+                let mut config = atlas.config();
+                config.request_timeout = Duration::from_secs(60);
+                Arc::new(AtlasDatabase::new(config, None).unwrap())
+            };
+            let name = testkit::unique(&format!("r{j}-"));
+            let api = FakeApi::default();
+            let doc = common::with(
+                serde_json::to_value(tenant(&name)).unwrap(),
+                "/spec/database",
+                json!({"dedicated": true}),
+            );
+            let tenants = Api::<Tenant>::all(api.client());
+            tenants
+                .create(&PostParams::default(), &common::tenant(doc))
+                .await
+                .unwrap();
+            recover(&api, storage.clone(), database(), &name).await;
+            let cluster = atlas.clusters_created()[0].clone();
+            assert_eq!(atlas.instance_size(&cluster).as_deref(), Some("M10"));
+            let ns = format!("tenant-{name}");
+            let secrets_before = secret_data(&api, &ns);
+            let applied = |api: &FakeApi| {
+                api.get("atendo.io", "tenants", "", &name).unwrap()["status"]["applied"]["database"]
+                    .clone()
+            };
+            let applied_before = applied(&api);
+
+            tenants
+                .patch(
+                    &name,
+                    &kube::api::PatchParams::default(),
+                    &kube::api::Patch::Merge(json!({"spec": {"plan": "enterprise"}})),
+                )
+                .await
+                .unwrap();
+            atlas.hold_write(Some(j));
+            let running = start_controller(api.client(), storage.clone(), database());
+            eventually(
+                &format!("Atlas to receive {}", WRITES[j - 1]),
+                WITHIN,
+                || atlas.writes_seen() >= j,
+            )
+            .await;
+            running.abort();
+            atlas.hold_write(None);
+            let label = format!("crash after {}", WRITES[j - 1]);
+            assert_eq!(
+                atlas.resizes().len(),
+                1,
+                "{label}: the PATCH was carried out"
+            );
+
+            let started = Instant::now();
+            let running = start_controller(api.client(), storage.clone(), database());
+            eventually(&format!("{label}: the resize settled"), WITHIN, || {
+                faults::report_workload_up(&api, &ns);
+                applied(&api) != applied_before
+                    && faults::condition(&api, &name, "DatabaseReady")
+                        == Some(("True".into(), "Provisioned".into()))
+            })
+            .await;
+            running.abort();
+            let took = started.elapsed();
+
+            assert_eq!(
+                atlas.resizes(),
+                [(cluster.clone(), "M30".to_string())],
+                "{label}: one resize PATCH"
+            );
+            assert_eq!(atlas.instance_size(&cluster).as_deref(), Some("M30"));
+            assert_eq!(
+                atlas.clusters_created(),
+                std::slice::from_ref(&cluster),
+                "{label}"
+            );
+            let users: Vec<String> = atlas.state.users.lock().unwrap().keys().cloned().collect();
+            assert_eq!(users, [format!("chat-{name}")], "{label}: one user");
+            let now = secret_data(&api, &ns);
+            assert_eq!(
+                now[secrets::DATABASE],
+                secrets_before[secrets::DATABASE],
+                "{label}: the chat-server's connection is left alone"
+            );
+            let password = decoded(&now[secrets::DATABASE], "password");
+            assert_eq!(
+                atlas.user(&format!("chat-{name}")).unwrap()["password"].as_str(),
+                Some(password.as_str()),
+                "{label}"
+            );
+            (label, took)
+        }
+    });
+    for (label, took) in futures::future::join_all(scenarios).await {
+        eprintln!("FIGURES resize, {label}: settled {took:?} after a fresh start");
+    }
+}
+
 /// Counts how many ensure_bucket calls for one bucket run at once; each takes a while, so that
 /// overlapping reconciles show.
 #[derive(Default)]

@@ -237,10 +237,15 @@ async fn with_a_template_the_user_is_made_on_the_tenants_own_server_and_retired_
         .with_dedicated_template(Some(template));
     let tenant = testkit::unique("d");
     let u = user(&tenant, "password-1");
-    let address = provider
+    let found = provider
         .ensure_dedicated(&dedicated(&tenant, DeletionPolicy::Delete), &u)
         .await
         .unwrap();
+    assert_eq!(
+        found.updating, None,
+        "a server of the template has no size to change"
+    );
+    let address = found.address;
     let port = s
         .mongo
         .uri

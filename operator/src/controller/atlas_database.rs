@@ -15,8 +15,9 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::providers::{Database, DatabaseUser, DedicatedCluster, ProviderError};
-use crate::settings::DatabaseUrl;
+use super::providers::{
+    Database, DatabaseUser, DedicatedCluster, DedicatedDatabase, ProviderError,
+};
 use crate::tenant::DeletionPolicy;
 
 /// The Admin API version this client speaks, as Accept and Content-Type.
@@ -297,7 +298,7 @@ impl Database for AtlasDatabase {
         &self,
         cluster: &DedicatedCluster,
         user: &DatabaseUser,
-    ) -> Result<DatabaseUrl, ProviderError> {
+    ) -> Result<DedicatedDatabase, ProviderError> {
         self.ensure_cluster_and_user(cluster, user).await
     }
 

@@ -50,6 +50,9 @@ pub const SKIP_EXTERNAL_CLEANUP_ANNOTATION: &str = "atendo.io/skip-external-clea
 /// Any new value forces a reconcile: the change itself is the trigger.
 pub const RECONCILE_REQUESTED_ANNOTATION: &str = "atendo.io/reconcile-requested-at";
 
+/// When a pass skipped as stale ([`Context::already_answered`]) looks again, should the watch not
+/// bring the Tenant's newer version sooner (it normally does, within milliseconds).
+const STALE_RETRY: Duration = Duration::from_secs(1);
 /// Resync interval of a healthy tenant: drift the watches miss is corrected at least this often.
 const RESYNC: Duration = Duration::from_secs(300);
 /// Re-check interval while something is still converging (replicas, ingress address).
@@ -83,6 +86,10 @@ pub struct Context {
     pub notice_backoff: Duration,
     recorder: Recorder,
     failures: Mutex<HashMap<String, u32>>,
+    /// Per Tenant, the resourceVersion its last status write was computed from, until a
+    /// reconcile sees a newer version (see [`Context::already_answered`]). Both hashed: 16
+    /// bytes an entry, while every one of 10,000 Tenants may have a write in flight.
+    status_written_from: Mutex<HashMap<u64, u64>>,
 }
 
 impl Context {
@@ -110,6 +117,7 @@ impl Context {
             notice_backoff: NOTICE_BACKOFF,
             recorder,
             failures: Mutex::default(),
+            status_written_from: Mutex::default(),
         }
     }
 }
@@ -119,6 +127,43 @@ impl Context {
     pub fn caches(&self) -> Arc<Caches> {
         self.caches.read().expect("caches").clone()
     }
+
+    /// Whether this very version of the Tenant was already reconciled into a status write: the
+    /// Controller's store has not shown that write yet (an owned object's watch woke the Tenant
+    /// first). A pass from it would see the status as it was before, so it would write that
+    /// status again and announce the same Events again (at 10,000 Tenants, 0.8 status patches
+    /// and 3.5 Event patches per Tenant). The watch event of the write is on its way and
+    /// reconciles the Tenant as it is; a newer version ends the entry.
+    fn already_answered(&self, tenant: &Tenant) -> bool {
+        let name = hash(tenant.metadata.name.as_deref());
+        let mut written = self.status_written_from.lock().expect("status writes");
+        match written.get(&name) {
+            Some(from) if *from == hash(tenant.metadata.resource_version.as_deref()) => true,
+            Some(_) => {
+                written.remove(&name);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Records that a status was written from this version of the Tenant.
+    fn wrote_status_from(&self, tenant: &Tenant) {
+        if tenant.metadata.resource_version.is_some() {
+            self.status_written_from
+                .lock()
+                .expect("status writes")
+                .insert(
+                    hash(tenant.metadata.name.as_deref()),
+                    hash(tenant.metadata.resource_version.as_deref()),
+                );
+        }
+    }
+}
+
+fn hash(s: Option<&str>) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(s)
 }
 
 /// Failures by stage; `label` names the stage for logs and metrics.
@@ -185,6 +230,9 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
 }
 
 async fn reconcile_once(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
+    if ctx.already_answered(&tenant) {
+        return Ok(Action::requeue(STALE_RETRY));
+    }
     let deleting = tenant.metadata.deletion_timestamp.is_some();
     if annotation(&tenant, PAUSED_ANNOTATION) == Some("true") && !deleting {
         let step = Step {
@@ -320,6 +368,10 @@ async fn cleanup_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error>
     })?;
     ctx.caches().forget(&namespace);
     ctx.failures.lock().expect("failure counts").remove(&name);
+    ctx.status_written_from
+        .lock()
+        .expect("status writes")
+        .remove(&hash(Some(&name)));
     Ok(Action::await_change())
 }
 

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use mongodb::bson::{Document, doc};
 
 use super::providers::{
-    DEDICATED_UNAVAILABLE, Database, DatabaseUser, DedicatedCluster, ProviderError,
+    DEDICATED_UNAVAILABLE, Database, DatabaseUser, DedicatedCluster, DedicatedDatabase,
+    ProviderError,
 };
 use crate::settings::{DatabaseUrl, Settings};
 use crate::tenant::DeletionPolicy;
@@ -131,10 +132,11 @@ impl Database for MongoDatabase {
         &self,
         cluster: &DedicatedCluster,
         user: &DatabaseUser,
-    ) -> Result<DatabaseUrl, ProviderError> {
+    ) -> Result<DedicatedDatabase, ProviderError> {
+        // Servers the platform team runs have no size the operator could change.
         let (server, address) = self.dedicated_server(cluster).await?;
         server.ensure_user(user).await?;
-        Ok(address)
+        Ok(DedicatedDatabase::settled(address))
     }
 
     async fn retire_dedicated(

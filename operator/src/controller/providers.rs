@@ -41,6 +41,10 @@ impl ProviderError {
 
 /// Reason while a dedicated cluster is created or changed (Atlas CREATING, UPDATING, REPAIRING).
 pub const CLUSTER_CREATING: &str = "ClusterCreating";
+/// Reason while a dedicated cluster that already serves is changed in place (Atlas UPDATING, e.g.
+/// resized after a plan change). Not a failure: DatabaseReady stays True, because Atlas changes
+/// a replica set one member at a time and the tenant's connection keeps working throughout.
+pub const CLUSTER_UPDATING: &str = "ClusterUpdating";
 /// Reason while a dedicated cluster is terminated; deletion waits for it.
 pub const CLUSTER_DELETING: &str = "ClusterDeleting";
 /// Reason when the provider cannot give a tenant a database of its own.
@@ -58,6 +62,26 @@ pub struct DedicatedCluster {
     pub instance_size: String,
     /// Retain keeps the cluster protected from termination.
     pub policy: DeletionPolicy,
+}
+
+/// A dedicated cluster that serves: its address, and what is still changing on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DedicatedDatabase {
+    /// The cluster's address without credentials.
+    pub address: DatabaseUrl,
+    /// Some(what) while the cluster is being changed in place (resized to the plan's size);
+    /// the step reports [`CLUSTER_UPDATING`] and looks again soon rather than settling.
+    pub updating: Option<String>,
+}
+
+impl DedicatedDatabase {
+    /// A cluster with nothing in progress.
+    pub fn settled(address: DatabaseUrl) -> Self {
+        DedicatedDatabase {
+            address,
+            updating: None,
+        }
+    }
 }
 
 /// What a tenant's bucket must look like.
@@ -128,14 +152,15 @@ pub trait Database: Send + Sync {
     ) -> Result<(), ProviderError>;
 
     /// The tenant's own cluster and its user there: creates what is missing and converges it.
-    /// Ok with the cluster's address (without credentials) once it serves; Err
-    /// [`CLUSTER_CREATING`] (see [`ProviderError::is_pending`]) while it is being made. Providers
-    /// that cannot make one refuse with [`DEDICATED_UNAVAILABLE`].
+    /// Ok with the cluster's address (without credentials) once it serves, and what is still
+    /// changing on it (a resize to the plan's size); Err [`CLUSTER_CREATING`] (see
+    /// [`ProviderError::is_pending`]) while it is being made. Providers that cannot make one
+    /// refuse with [`DEDICATED_UNAVAILABLE`].
     async fn ensure_dedicated(
         &self,
         cluster: &DedicatedCluster,
         _user: &DatabaseUser,
-    ) -> Result<DatabaseUrl, ProviderError> {
+    ) -> Result<DedicatedDatabase, ProviderError> {
         Err(ProviderError::new(
             DEDICATED_UNAVAILABLE,
             format!(

@@ -5,11 +5,13 @@
 //! versioned media type, and can be told to fail (status codes, delays) to test backoff.
 //!
 //! It also models the `clusters` resource for dedicated tenants (create, 409 on a duplicate
-//! name, CREATING then IDLE, termination protection, DELETING then gone) and refuses a user
-//! scoped to a cluster that does not exist.
+//! name, CREATING then IDLE, termination protection, a resize by PATCH of replicationSpecs that
+//! shows the new size at once and is UPDATING for a few GETs before IDLE, a refused unknown
+//! instance size, DELETING then gone) and refuses a user scoped to a cluster that does not exist.
 //!
 //! Not modelled: Atlas's other resources, pagination, the IP access list, real rate limits,
-//! resizing a cluster.
+//! any PATCH of a cluster other than termination protection or replicationSpecs, what Atlas
+//! says to a PATCH while the cluster is already UPDATING (the operator never sends one).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -67,7 +69,16 @@ pub struct Clusters {
     pub created: Arc<Mutex<Vec<String>>>,
     pub polls_to_idle: Arc<Mutex<u32>>,
     pub polls_to_gone: Arc<Mutex<u32>>,
+    /// GETs a resized cluster stays UPDATING for.
+    pub polls_to_resized: Arc<Mutex<u32>>,
+    /// (cluster, instance size) of every resize PATCH Atlas accepted, in order.
+    pub resized: Arc<Mutex<Vec<(String, String)>>>,
 }
+
+/// Atlas's dedicated instance sizes (the general tier); anything else is refused.
+pub const INSTANCE_SIZES: [&str; 10] = [
+    "M10", "M20", "M30", "M40", "M50", "M60", "M80", "M140", "M200", "M300",
+];
 
 /// The SRV address the stand-in gives a cluster once IDLE.
 pub fn standard_srv(cluster: &str) -> String {
@@ -141,6 +152,24 @@ impl AtlasStandIn {
             .unwrap()
             .get(name)
             .map(shown)
+    }
+
+    /// GETs a resized cluster stays UPDATING for before it is IDLE at its new size.
+    pub fn resize_polls(&self, n: u32) {
+        *self.state.clusters.polls_to_resized.lock().unwrap() = n;
+    }
+
+    /// (cluster, size) of every resize Atlas accepted.
+    pub fn resizes(&self) -> Vec<(String, String)> {
+        self.state.clusters.resized.lock().unwrap().clone()
+    }
+
+    /// The electable instance size a live cluster has (as GET shows it).
+    pub fn instance_size(&self, name: &str) -> Option<String> {
+        self.cluster(name)?["replicationSpecs"][0]["regionConfigs"][0]["electableSpecs"]
+            ["instanceSize"]
+            .as_str()
+            .map(String::from)
     }
 
     /// Names of every cluster POST ever created.
@@ -448,6 +477,7 @@ impl Clusters {
                         stored["stateName"] = json!("IDLE");
                         stored["connectionStrings"] = json!({ "standardSrv": standard_srv(name) });
                     }
+                    ("UPDATING", 0) => stored["stateName"] = json!("IDLE"),
                     ("DELETING", 0) => {
                         live.remove(name);
                         return error(
@@ -462,18 +492,55 @@ impl Clusters {
                 ResponseTemplate::new(200).set_body_json(shown(stored))
             }
             "PATCH" => {
-                let only_protection = body.as_object().is_some_and(|o| {
-                    o.len() == 1 && o["terminationProtectionEnabled"].is_boolean()
-                });
-                if !only_protection {
+                let only = |key: &str| {
+                    body.as_object()
+                        .is_some_and(|o| o.len() == 1 && o.contains_key(key))
+                };
+                if only("terminationProtectionEnabled")
+                    && body["terminationProtectionEnabled"].is_boolean()
+                {
+                    stored["terminationProtectionEnabled"] =
+                        body["terminationProtectionEnabled"].clone();
+                    return ResponseTemplate::new(200).set_body_json(shown(stored));
+                }
+                if !only("replicationSpecs") {
                     return error(
                         400,
                         "INVALID_ATTRIBUTE",
-                        "not modelled: only terminationProtectionEnabled",
+                        "not modelled: only terminationProtectionEnabled or replicationSpecs",
                     );
                 }
-                stored["terminationProtectionEnabled"] =
-                    body["terminationProtectionEnabled"].clone();
+                let regions: Vec<&Value> = body["replicationSpecs"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|spec| spec["regionConfigs"].as_array().into_iter().flatten())
+                    .collect();
+                if regions.is_empty() {
+                    return error(400, "INVALID_ATTRIBUTE", "replicationSpecs without regions");
+                }
+                for region in &regions {
+                    let size = &region["electableSpecs"]["instanceSize"];
+                    if !size.as_str().is_some_and(|s| INSTANCE_SIZES.contains(&s)) {
+                        let shown_size = size.as_str().map_or(size.to_string(), String::from);
+                        return ResponseTemplate::new(400).set_body_json(json!({
+                            "error": 400,
+                            "errorCode": "INVALID_ENUM_VALUE",
+                            "detail": format!("An invalid enumeration value {shown_size} was specified."),
+                            "parameters": [shown_size],
+                            "reason": "Bad Request",
+                        }));
+                    }
+                }
+                let size = regions[0]["electableSpecs"]["instanceSize"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                // Atlas describes the cluster as asked at once and is UPDATING until it is so.
+                stored["replicationSpecs"] = body["replicationSpecs"].clone();
+                stored["stateName"] = json!("UPDATING");
+                stored["_polls"] = json!(*self.polls_to_resized.lock().unwrap());
+                self.resized.lock().unwrap().push((name.to_string(), size));
                 ResponseTemplate::new(200).set_body_json(shown(stored))
             }
             "DELETE" => {

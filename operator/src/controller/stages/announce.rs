@@ -7,17 +7,22 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::events::{Event as KubeEvent, EventType};
 
 use crate::context::TenantContext;
+use crate::controller::providers::{CLUSTER_CREATING, CLUSTER_UPDATING};
 use crate::controller::status;
 use crate::controller::{Context, PROVIDER_TIMEOUT};
 use crate::notices::{self, Next, Notice, NoticeError};
 use crate::tenant::{NoticeStatus, Tenant};
 
-/// Reasons of a step that is on its way rather than failing: Ready's own Event says so, and a
-/// step Event would only repeat it.
-const CONVERGING: [&str; 2] = ["Progressing", "AwaitingAddress"];
+/// Reasons of a step that is on its way rather than failing: Ready's own Event says so (Normal),
+/// and a step Event would only repeat it, as a Warning.
+const CONVERGING: [&str; 3] = ["Progressing", "AwaitingAddress", CLUSTER_CREATING];
+
+/// The Event when a dedicated cluster's in-place change is over.
+pub(super) const CLUSTER_UPDATED: &str = "ClusterUpdated";
 
 /// One Event per step condition that changed: Normal with the condition type as reason (e.g.
-/// StorageReady) when it became True, Warning with the condition's reason when it became False
+/// StorageReady) when it became True, Normal ClusterUpdating and then ClusterUpdated when a step
+/// that serves has its cluster changed in place, Warning with the condition's reason when it became False
 /// or failed for another reason. A step that stays as it was is silent, so a resync records
 /// nothing. The action is the condition type, which also keeps a step's Warning apart from
 /// Ready's Event of the same reason (the recorder folds equal type, reason and action into one).
@@ -27,10 +32,23 @@ pub(super) fn step_events(previous: &[Condition], new: &[Condition]) -> Vec<Kube
         .filter_map(|c| {
             let before = previous.iter().find(|p| p.type_ == c.type_);
             let (type_, reason) = if c.status == "True" {
-                if before.is_some_and(|p| p.status == "True") {
-                    return None;
+                let updating = c.reason == CLUSTER_UPDATING;
+                match before {
+                    // Serving all along: only the start and the end of an in-place change of
+                    // its cluster (a resize) are news, each once.
+                    Some(p) if p.status == "True" => {
+                        let was_updating = p.reason == CLUSTER_UPDATING;
+                        if updating && !was_updating {
+                            (EventType::Normal, CLUSTER_UPDATING.to_string())
+                        } else if was_updating && !updating {
+                            (EventType::Normal, CLUSTER_UPDATED.to_string())
+                        } else {
+                            return None;
+                        }
+                    }
+                    _ if updating => (EventType::Normal, CLUSTER_UPDATING.to_string()),
+                    _ => (EventType::Normal, c.type_.clone()),
                 }
-                (EventType::Normal, c.type_.clone())
             } else {
                 if CONVERGING.contains(&c.reason.as_str())
                     || before.is_some_and(|p| p.status == c.status && p.reason == c.reason)

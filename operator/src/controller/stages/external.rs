@@ -23,10 +23,15 @@ pub(super) struct Ensured {
     pub fingerprint: String,
 }
 
-/// The database step's outcome: a dedicated database's address, when the provider gave it.
+/// The database step's outcome: a dedicated database's address, when the provider gave it, and
+/// what is still changing on it.
 pub(super) struct EnsuredDatabase {
     pub ensured: Ensured,
     pub address: Option<DatabaseUrl>,
+    /// Some while a dedicated cluster is changed in place (reason
+    /// [`CLUSTER_UPDATING`](crate::controller::providers::CLUSTER_UPDATING)): the step
+    /// serves, but is not settled, so its fingerprint waits and it is looked at again soon.
+    pub updating: Option<String>,
 }
 
 pub(super) struct External {
@@ -94,12 +99,12 @@ pub(super) async fn ensure(
         None => fingerprint(&format!("{user:?}")),
         Some(cluster) => fingerprint(&format!("{user:?}|{cluster:?}")),
     };
-    let mut address = None;
+    let mut dedicated_found = None;
     let database = if settled(status::DATABASE_READY, &applied.database, &database_hash) {
         Ok(())
     } else if let Some(cluster) = &dedicated {
         // bounded() takes a step without an answer; the address comes back through this slot.
-        let found = &mut address;
+        let found = &mut dedicated_found;
         bounded(ctx, "ensuring the dedicated database", async move {
             *found = Some(ctx.database.ensure_dedicated(cluster, &user).await?);
             Ok(())
@@ -147,7 +152,8 @@ pub(super) async fn ensure(
                 result: database,
                 fingerprint: database_hash,
             },
-            address,
+            address: dedicated_found.as_ref().map(|d| d.address.clone()),
+            updating: dedicated_found.and_then(|d| d.updating),
         },
         bus: Ensured {
             result: bus,

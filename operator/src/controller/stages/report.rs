@@ -14,7 +14,7 @@ use super::announce;
 use super::apply::Applied;
 use super::external::External;
 use crate::context::TenantContext;
-use crate::controller::providers::CLUSTER_CREATING;
+use crate::controller::providers::{CLUSTER_CREATING, CLUSTER_UPDATING};
 use crate::controller::status::{self, Step};
 use crate::controller::{CONVERGING, Context, Error, RESYNC};
 use crate::tenant::{AppliedStatus, BusStatus, DatabaseStatus, Tenant, TenantStatus};
@@ -49,17 +49,23 @@ pub(super) async fn report(
             &storage.result,
             format!("bucket {}", tc.bucket),
         ),
-        Step::from_provider(
-            status::DATABASE_READY,
-            &database.ensured.result,
-            match &tc.dedicated {
-                None => format!("user {} on database {}", tc.database_user, tc.database),
-                Some(d) => format!(
-                    "user {} on database {} of the tenant's own cluster {}",
-                    tc.database_user, tc.database, d.cluster
-                ),
-            },
-        ),
+        match (&database.ensured.result, &database.updating) {
+            // Serving while its cluster changes: True, with what is going on.
+            (Ok(()), Some(updating)) => {
+                Step::ok(status::DATABASE_READY, CLUSTER_UPDATING, updating.clone())
+            }
+            (result, _) => Step::from_provider(
+                status::DATABASE_READY,
+                result,
+                match &tc.dedicated {
+                    None => format!("user {} on database {}", tc.database_user, tc.database),
+                    Some(d) => format!(
+                        "user {} on database {} of the tenant's own cluster {}",
+                        tc.database_user, tc.database, d.cluster
+                    ),
+                },
+            ),
+        },
         Step::from_provider(
             status::BUS_READY,
             &bus.result,
@@ -73,14 +79,17 @@ pub(super) async fn report(
     ];
     let all_ensured =
         storage.result.is_ok() && database.ensured.result.is_ok() && bus.result.is_ok();
-    // A fingerprint is recorded only once its system holds it; a failure keeps the last success.
-    let fingerprint = |ensured: &super::external::Ensured, last: &Option<String>| {
-        if ensured.result.is_ok() {
-            Some(ensured.fingerprint.clone())
-        } else {
-            last.clone()
-        }
-    };
+    // A fingerprint is recorded only once its system holds it; a failure keeps the last success,
+    // and so does a cluster still being changed (the next pass must look at it again).
+    let database_updating = database.updating.is_some();
+    let fingerprint =
+        |ensured: &super::external::Ensured, last: &Option<String>, settling: bool| {
+            if ensured.result.is_ok() && !settling {
+                Some(ensured.fingerprint.clone())
+            } else {
+                last.clone()
+            }
+        };
     let conditions = status::conditions(
         &previous.conditions,
         &steps,
@@ -112,9 +121,9 @@ pub(super) async fn report(
             user: tc.bus_user.clone(),
         }),
         applied: Some(AppliedStatus {
-            storage: fingerprint(&storage, &recorded.storage),
-            database: fingerprint(&database.ensured, &recorded.database),
-            bus: fingerprint(&bus, &recorded.bus),
+            storage: fingerprint(&storage, &recorded.storage, false),
+            database: fingerprint(&database.ensured, &recorded.database, database_updating),
+            bus: fingerprint(&bus, &recorded.bus, false),
             reconcile_requested_at: if all_ensured {
                 requested
             } else {
@@ -140,7 +149,7 @@ pub(super) async fn report(
         .lock()
         .expect("failure counts")
         .remove(&tc.name);
-    let next = if steps.iter().all(|s| s.ok) {
+    let next = if steps.iter().all(|s| s.ok) && !database_updating {
         RESYNC
     } else {
         CONVERGING
@@ -189,6 +198,7 @@ async fn write_status(tenant: &Tenant, ctx: &Context, new: TenantStatus) -> Resu
     )
     .await
     .map_err(Error::Status)?;
+    ctx.wrote_status_from(tenant);
     let before = tenant
         .status
         .as_ref()
@@ -200,16 +210,19 @@ async fn write_status(tenant: &Tenant, ctx: &Context, new: TenantStatus) -> Resu
         s.and_then(|s| s.conditions.iter().find(|c| c.type_ == status::READY))
             .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
     };
+    let converging = |state: &str, reason: &str| {
+        state == "False" && matches!(reason, "Progressing" | "AwaitingAddress" | CLUSTER_CREATING)
+    };
+    let was = ready(tenant.status.as_ref()).map(|(s, r, _)| (s, r));
     if let Some((state, reason, message)) = ready(Some(&new))
-        && ready(tenant.status.as_ref()).map(|(s, r, _)| (s, r))
-            != Some((state.clone(), reason.clone()))
+        && was != Some((state.clone(), reason.clone()))
+        // On its way before and still: the Event that said so stands (the step that moved on
+        // has its own, e.g. ChatServerReady when only the ingress address is awaited).
+        && !(converging(&state, &reason) && was.is_some_and(|(s, r)| converging(&s, &r)))
     {
         // Events are for people reading `kubectl describe`: one per change of Ready, never per
         // reconcile; failing to record one must not fail the reconcile.
-        let converging = matches!(
-            reason.as_str(),
-            "Progressing" | "AwaitingAddress" | CLUSTER_CREATING
-        );
+        let converging = converging(&state, &reason);
         let event = KubeEvent {
             type_: if state == "True" || converging {
                 EventType::Normal
