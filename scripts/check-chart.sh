@@ -242,6 +242,11 @@ for name, replicas_expected in (("default", 1), ("full", 2)):
     if replicas != replicas_expected:
         fail(f"{name}: expected {replicas_expected} replicas, got {replicas}")
     e = env(deploy)
+    # ingress.externalDns reaches the operator (the full values switch it on with TTL 120; off
+    # by default, as the kind e2e needs).
+    dns = (e.get("ATENDO_EXTERNAL_DNS"), e.get("ATENDO_EXTERNAL_DNS_TTL"))
+    if dns != (("true", "120") if name == "full" else ("false", "300")):
+        fail(f"{name}: ingress.externalDns reached the operator as {dns}")
     leader = e.get("ATENDO_LEADER_ELECTION")
     if (replicas > 1 or name == "full") != (leader == "true"):
         fail(f"{name}: ATENDO_LEADER_ELECTION={leader} with {replicas} replicas")
