@@ -57,7 +57,7 @@ pub async fn run() -> anyhow::Result<()> {
         match fanout::run(kind, &p).await {
             Ok(r) => {
                 // Both steps ran (a step that falls short of the asked pace ends the ramp; the
-                // pace allows each publisher's phase, `fanout::step`), and each drained.
+                // pace allows each publisher its phase, `fanout::kept_pace`), and each drained.
                 let drained = r.steps.iter().all(|s| s.drained && s.published > 0);
                 check(
                     r.steps.len() == 2 && drained && r.totals.lost == 0 && r.totals.duplicates == 0,
