@@ -92,16 +92,23 @@ export class Inbox {
 
   async refresh() {
     const generation = (this.generation = (this.generation || 0) + 1);
+    // Frames that arrive while the list is on its way may be newer than its answer (the desk
+    // opening as this agent signs in turns waiting conversations open): they are applied again
+    // on top of it, or such a conversation would vanish until the next refresh.
+    const live = (this.liveDuringRefresh = new Map());
     try {
       const { conversations, next } = await this.deps.request('GET', this.query());
       if (generation !== this.generation) return; // a newer filter won
       this.items = new Map(conversations.map((c) => [c.id, this.counted(c)]));
+      for (const c of live.values()) this.apply(c);
       this.next = next;
       this.more.hidden = !next;
       this.showError(null);
       this.render();
     } catch (e) {
       if (generation === this.generation) this.showError(e.message);
+    } finally {
+      if (this.liveDuringRefresh === live) this.liveDuringRefresh = null;
     }
   }
 
@@ -133,6 +140,12 @@ export class Inbox {
 
   /** A conversation was created or changed somewhere: show, move or drop it. */
   upsert(c) {
+    if (this.liveDuringRefresh) this.liveDuringRefresh.set(c.id, c);
+    this.apply(c);
+    this.render();
+  }
+
+  apply(c) {
     const known = this.items.has(c.id);
     if (this.matches(c)) {
       if (!known && c.last_seq === 0) this.fresh.add(c.id);
@@ -140,7 +153,6 @@ export class Inbox {
     } else {
       this.items.delete(c.id);
     }
-    this.render();
   }
 
   /** `c` with its unread count; what I am reading is read (the thread's `read` frame follows). */
