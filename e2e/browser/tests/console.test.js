@@ -149,3 +149,30 @@ test('a long history shows its latest page first and loads earlier ones on deman
   assert.equal(await admin.getByRole('button', { name: 'Carregar mensagens anteriores' }).isVisible(), false);
   assert.deepEqual(problems.flat(), []);
 });
+
+test('a conversation that arrives live while the list is loading stays when the older answer lands', async () => {
+  // The list's answers are read at once but held back until a new conversation's frame has been
+  // shown: each answer is then older than the inbox, as when the desk opens at sign-in.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  const lists = (url) => url.pathname.endsWith('/api/v1/conversations') && url.searchParams.get('status') === 'open';
+  let answered = 0;
+  await admin.route(lists, async (route) => {
+    const response = await route.fetch();
+    await held;
+    await route.fulfill({ response });
+    answered += 1;
+  });
+  await admin.getByRole('radio', { name: 'Pendentes' }).check();
+  await admin.getByRole('radio', { name: 'Abertas' }).check();
+  const { token } = await api('POST', '/api/v1/visitors', undefined, { name: 'Chegou agora' });
+  const c = await api('POST', '/api/v1/conversations', token);
+  const item = admin.locator(`#conversation-list li[data-id="${c.id}"]`);
+  await item.waitFor();
+  release();
+  while (answered === 0) await new Promise((r) => setTimeout(r, 20));
+  await admin.unroute(lists);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await item.count(), 1, 'the answer read before the conversation existed did not drop it');
+  assert.deepEqual(problems.flat(), []);
+});
