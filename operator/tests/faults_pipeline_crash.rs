@@ -99,10 +99,7 @@ impl Systems {
     }
 
     fn database(&self) -> Arc<dyn Database> {
-        let mut config = self.atlas.config();
-        // Long enough that a held answer is a crash, not a timeout.
-        config.request_timeout = Duration::from_secs(60);
-        Arc::new(AtlasDatabase::new(config, None).unwrap())
+        atlas_database(&self.atlas)
     }
 
     async fn buckets_of(&self, name: &str) -> Vec<String> {
@@ -131,6 +128,45 @@ fn start_controller(
         Arc::new(support::providers::MemoryBus::default()),
     ));
     tokio::spawn(controller(ctx).for_each(|_| async {}))
+}
+
+/// The Atlas provider of `atlas`, patient enough that a held answer is a crash, not a timeout.
+fn atlas_database(atlas: &AtlasStandIn) -> Arc<dyn Database> {
+    let mut config = atlas.config();
+    config.request_timeout = Duration::from_secs(60);
+    Arc::new(AtlasDatabase::new(config, None).unwrap())
+}
+
+/// Creates `name` as a tenant with a dedicated database cluster.
+async fn create_dedicated(api: &FakeApi, name: &str) {
+    let doc = common::with(
+        serde_json::to_value(tenant(name)).unwrap(),
+        "/spec/database",
+        json!({"dedicated": true}),
+    );
+    Api::<Tenant>::all(api.client())
+        .create(&PostParams::default(), &common::tenant(doc))
+        .await
+        .unwrap();
+}
+
+/// Runs a Controller until Atlas has carried out its `j`th write (`what`), then kills it with
+/// that write's answer still held: the write happened, and the operator never heard so.
+async fn crash_after_atlas_write(
+    api: &FakeApi,
+    storage: Arc<dyn Storage>,
+    atlas: &AtlasStandIn,
+    j: usize,
+    what: &str,
+) {
+    atlas.hold_write(Some(j));
+    let running = start_controller(api.client(), storage, atlas_database(atlas));
+    eventually(&format!("Atlas to receive {what}"), WITHIN, || {
+        atlas.writes_seen() >= j
+    })
+    .await;
+    running.abort();
+    atlas.hold_write(None);
 }
 
 async fn create(api: &FakeApi, name: &str) {
@@ -378,33 +414,11 @@ async fn a_crash_after_each_atlas_write_of_a_dedicated_tenant_makes_one_cluster_
             let atlas = AtlasStandIn::start().await;
             // IDLE at the first look after its POST: the wait itself is tested elsewhere.
             atlas.cluster_polls(0, 0);
-            let database = || -> Arc<dyn Database> {
-                let mut config = atlas.config();
-                config.request_timeout = Duration::from_secs(60);
-                Arc::new(AtlasDatabase::new(config, None).unwrap())
-            };
             let name = testkit::unique(&format!("d{j}-"));
             let api = FakeApi::default();
-            let doc = common::with(
-                serde_json::to_value(tenant(&name)).unwrap(),
-                "/spec/database",
-                json!({"dedicated": true}),
-            );
-            Api::<Tenant>::all(api.client())
-                .create(&PostParams::default(), &common::tenant(doc))
-                .await
-                .unwrap();
-            atlas.hold_write(Some(j));
-            let running = start_controller(api.client(), storage.clone(), database());
-            eventually(
-                &format!("Atlas to receive {}", WRITES[j - 1]),
-                WITHIN,
-                || atlas.writes_seen() >= j,
-            )
-            .await;
-            running.abort();
-            atlas.hold_write(None);
-            let took = recover(&api, storage.clone(), database(), &name).await;
+            create_dedicated(&api, &name).await;
+            crash_after_atlas_write(&api, storage.clone(), &atlas, j, WRITES[j - 1]).await;
+            let took = recover(&api, storage.clone(), atlas_database(&atlas), &name).await;
 
             let label = format!("crash after {}", WRITES[j - 1]);
             let created = atlas.clusters_created();
@@ -456,24 +470,11 @@ async fn a_crash_after_each_atlas_write_of_a_resize_patches_the_cluster_once() {
             // Still UPDATING when the fresh controller first looks (a resize takes minutes):
             // the size it shows is the one asked for, which must not be asked for again.
             atlas.resize_polls(1);
-            let database = || -> Arc<dyn Database> {
-                let mut config = atlas.config();
-                config.request_timeout = Duration::from_secs(60);
-                Arc::new(AtlasDatabase::new(config, None).unwrap())
-            };
             let name = testkit::unique(&format!("r{j}-"));
             let api = FakeApi::default();
-            let doc = common::with(
-                serde_json::to_value(tenant(&name)).unwrap(),
-                "/spec/database",
-                json!({"dedicated": true}),
-            );
+            create_dedicated(&api, &name).await;
             let tenants = Api::<Tenant>::all(api.client());
-            tenants
-                .create(&PostParams::default(), &common::tenant(doc))
-                .await
-                .unwrap();
-            recover(&api, storage.clone(), database(), &name).await;
+            recover(&api, storage.clone(), atlas_database(&atlas), &name).await;
             let cluster = atlas.clusters_created()[0].clone();
             assert_eq!(atlas.instance_size(&cluster).as_deref(), Some("M10"));
             let ns = format!("tenant-{name}");
@@ -492,16 +493,7 @@ async fn a_crash_after_each_atlas_write_of_a_resize_patches_the_cluster_once() {
                 )
                 .await
                 .unwrap();
-            atlas.hold_write(Some(j));
-            let running = start_controller(api.client(), storage.clone(), database());
-            eventually(
-                &format!("Atlas to receive {}", WRITES[j - 1]),
-                WITHIN,
-                || atlas.writes_seen() >= j,
-            )
-            .await;
-            running.abort();
-            atlas.hold_write(None);
+            crash_after_atlas_write(&api, storage.clone(), &atlas, j, WRITES[j - 1]).await;
             let label = format!("crash after {}", WRITES[j - 1]);
             assert_eq!(
                 atlas.resizes().len(),
@@ -510,7 +502,7 @@ async fn a_crash_after_each_atlas_write_of_a_resize_patches_the_cluster_once() {
             );
 
             let started = Instant::now();
-            let running = start_controller(api.client(), storage.clone(), database());
+            let running = start_controller(api.client(), storage.clone(), atlas_database(&atlas));
             eventually(&format!("{label}: the resize settled"), WITHIN, || {
                 faults::report_workload_up(&api, &ns);
                 applied(&api) != applied_before
