@@ -141,6 +141,7 @@ macro_rules! suite {
             conformance!($backend:
                 the_store_answers_pings,
                 agents_are_found_by_id_and_by_email_in_any_case,
+                agents_page_newest_first_with_before_id_and_limit,
                 an_agent_email_taken_in_any_case_is_a_conflict,
                 agents_are_found_by_their_oidc_identity_and_one_identity_has_one_agent,
                 linking_an_oidc_identity_happens_once_and_never_moves_it,

@@ -195,7 +195,8 @@ pub trait Store: Send + Sync + 'static {
     /// another agent holds this one; `NotFound` when there is no such agent.
     async fn link_oidc(&self, agent_id: &str, oidc: &OidcSubject) -> StoreResult<()>;
     async fn agent_by_id(&self, id: &str) -> StoreResult<Option<AgentRecord>>;
-    async fn list_agents(&self) -> StoreResult<Vec<Agent>>;
+    /// Newest first.
+    async fn list_agents(&self, page: &Page) -> StoreResult<Vec<Agent>>;
     /// Applies the patch and returns the agent; `NotFound` if absent. Fails with `LastAdmin`
     /// (changing nothing) when it would disable or demote the last enabled admin, also when
     /// two such changes race (each implementation says how it serializes them).

@@ -287,22 +287,9 @@ impl Store for MongoStore {
         Ok(found.map(AgentRecord::from))
     }
 
-    async fn list_agents(&self) -> StoreResult<Vec<Agent>> {
-        let what = "listing agents";
-        let cursor = self
-            .agents
-            .find(doc! {})
-            .sort(doc! { "_id": 1 })
-            .await
-            .map_err(|e| store_error(what, e))?;
-        let docs: Vec<AgentDoc> = cursor
-            .try_collect()
-            .await
-            .map_err(|e| store_error(what, e))?;
-        Ok(docs
-            .into_iter()
-            .map(|d| AgentRecord::from(d).agent)
-            .collect())
+    async fn list_agents(&self, page: &Page) -> StoreResult<Vec<Agent>> {
+        let records: Vec<AgentRecord> = self.page_of(&self.agents, page, "listing agents").await?;
+        Ok(records.into_iter().map(|r| r.agent).collect())
     }
 
     async fn update_agent(&self, id: &str, patch: &AgentPatch) -> StoreResult<Agent> {

@@ -218,13 +218,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn list_agents(&self) -> StoreResult<Vec<Agent>> {
+    async fn list_agents(&self, page: &Page) -> StoreResult<Vec<Agent>> {
+        let page = page.clone();
         self.conns
-            .read(|conn| {
-                let mut stmt =
-                    conn.prepare(&format!("SELECT {AGENT_COLUMNS} FROM agents ORDER BY id"))?;
-                let records = stmt.query_map([], rows::agent_record)?;
-                records.map(|r| r.map(|r| r.agent)).collect()
+            .read(move |conn| {
+                teams::list(conn, "agents", AGENT_COLUMNS, &page, |row| {
+                    rows::agent_record(row).map(|r| r.agent)
+                })
             })
             .await
     }
