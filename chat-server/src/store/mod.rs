@@ -370,6 +370,13 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_attachment(&self, attachment: Attachment) -> StoreResult<()>;
     async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>>;
+    /// Whether a message of the conversation that is not a private note carries attachment
+    /// `attachment_id`: of the files agents upload, a visitor may see only these.
+    async fn carried_publicly(
+        &self,
+        conversation_id: &str,
+        attachment_id: &str,
+    ) -> StoreResult<bool>;
 
     /// Stores a mail, pending and due at `created_at`. `Conflict` when the id is taken.
     async fn enqueue_mail(&self, mail: NewMail) -> StoreResult<()>;

@@ -649,6 +649,30 @@ impl Store for MongoStore {
         Ok(found.map(Attachment::from))
     }
 
+    async fn carried_publicly(
+        &self,
+        conversation_id: &str,
+        attachment_id: &str,
+    ) -> StoreResult<bool> {
+        // `private` is left out when false (and in documents older than notes).
+        let found = self
+            .messages
+            .count_documents(doc! {
+                "conversation_id": conversation_id,
+                "attachments.id": attachment_id,
+                "private": { "$ne": true },
+            })
+            .limit(1)
+            .await
+            .map_err(|e| {
+                store_error(
+                    &format!("looking for attachment {attachment_id} in public messages"),
+                    e,
+                )
+            })?;
+        Ok(found > 0)
+    }
+
     async fn enqueue_mail(&self, mail: NewMail) -> StoreResult<()> {
         self.insert_mail(mail).await
     }

@@ -698,6 +698,29 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn carried_publicly(
+        &self,
+        conversation_id: &str,
+        attachment_id: &str,
+    ) -> StoreResult<bool> {
+        let (conversation_id, attachment_id) =
+            (conversation_id.to_string(), attachment_id.to_string());
+        self.conns
+            .read(move |conn| {
+                // The conversation's messages through the (conversation_id, seq) key; only
+                // those with attachments are opened.
+                conn.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM messages, json_each(messages.attachments) AS a
+                         WHERE messages.conversation_id = ?1 AND messages.private = 0
+                           AND messages.attachments != '[]'
+                           AND json_extract(a.value, '$.id') = ?2)",
+                    params![conversation_id, attachment_id],
+                    |row| row.get(0),
+                )
+            })
+            .await
+    }
+
     async fn enqueue_mail(&self, mail: NewMail) -> StoreResult<()> {
         self.conns
             .write(move |conn, path| outbox::enqueue(conn, path, mail))
