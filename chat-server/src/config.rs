@@ -521,6 +521,8 @@ mod tests {
         assert_eq!(c.store, StoreLocation::Embedded("./data".into()));
         assert_eq!(c.bus, BusLocation::Local);
         assert_eq!(c.max_message_bytes, 4096);
+        // The first webhook retry after 5 s, as `WebhookSettings::default()` has it.
+        assert_eq!(c.webhook_retry_base_ms, 5_000);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! - `api`: the HTTP surface (`app(state) -> Router`), REST handlers, the websocket upgrade and
 //!   what each client frame means (`api/ws/commands.rs`); the only place errors become statuses;
 //! - `chat`: the use cases, one file per capability (who may do what; store, then publish);
-//! - `error`: the core's error type, free of HTTP;
+//! - `error`: the core's error type, free of HTTP; `fields`: the email and name rules every
+//!   module shares;
 //! - `delivery`: how a stored message reaches sockets (publish to the bus, per-process hub,
 //!   the gap-free subscribe algorithm, the per-socket session); it never calls the use cases;
 //! - `store`, `bus`, `uploads`: traits for the outside world and their implementations;
@@ -22,6 +23,7 @@ pub mod chat;
 pub mod config;
 pub mod delivery;
 pub mod error;
+pub mod fields;
 pub mod http;
 pub mod limits;
 pub mod mail;

@@ -241,7 +241,7 @@ async fn lists_page_newest_first_with_next_until_the_last_page_and_bad_limits_na
     assert!(all["next"].is_null(), "no cursor to an empty page: {all}");
 
     for bad in ["0", "201", "ten", "-3"] {
-        for list in ["canned-responses", "teams", "search?q=x&"] {
+        for list in ["canned-responses", "teams", "agents", "search?q=x&"] {
             let sep = if list.ends_with('&') { "" } else { "?" };
             let (status, body) = s
                 .get(&format!("/api/v1/{list}{sep}limit={bad}"), Some(&admin))
@@ -258,6 +258,44 @@ async fn lists_page_newest_first_with_next_until_the_last_page_and_bad_limits_na
         .get("/api/v1/teams?before=not%20a%20cursor", Some(&admin))
         .await;
     assert_eq!((status, code(&body)), (400, "invalid_cursor"), "{body}");
+}
+
+#[tokio::test]
+async fn the_agents_list_pages_newest_first_and_a_bad_cursor_is_refused_naming_before() {
+    let s = TestServer::start().await;
+    let (admin_id, admin) = s.admin().await;
+    let (ana, _) = s.agent("Ana").await;
+    let (bia, bia_token) = s.agent("Bia").await;
+
+    let (status, first) = s.get("/api/v1/agents?limit=2", Some(&bia_token)).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(ids(&first["agents"]), vec![bia.clone(), ana.clone()]);
+    let next = first["next"].as_str().expect("a cursor to the second page");
+    let (status, second) = s
+        .get(
+            &format!("/api/v1/agents?limit=2&before={next}"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(ids(&second["agents"]), vec![admin_id.clone()]);
+    assert!(second["next"].is_null(), "the last page: {second}");
+    // The listed agent keeps its teams and presence on every page.
+    let listed = &second["agents"][0];
+    assert!(
+        listed["teams"].is_array() && listed["presence"].is_string(),
+        "{listed}"
+    );
+
+    let (_, all) = s.get("/api/v1/agents", Some(&admin)).await;
+    assert_eq!(ids(&all["agents"]), vec![bia, ana, admin_id]);
+    assert!(all["next"].is_null(), "{all}");
+
+    let (status, body) = s
+        .get("/api/v1/agents?before=not%20a%20cursor", Some(&admin))
+        .await;
+    assert_eq!((status, code(&body)), (400, "invalid_cursor"), "{body}");
+    assert!(message(&body).starts_with("before"), "{body}");
 }
 
 #[tokio::test]

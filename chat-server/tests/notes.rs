@@ -182,3 +182,105 @@ async fn a_visitor_subscribing_after_a_trailing_note_is_told_the_last_reply_seq(
         "agents count notes"
     );
 }
+
+/// An uploaded file (bytes sent) in conversation `c` by `token`; its attachment id.
+async fn uploaded(s: &TestServer, token: &str, c: &str, filename: &str) -> String {
+    let bytes = b"%PDF-1.4 internal".to_vec();
+    let (status, up) = s
+        .post(
+            "/api/v1/uploads",
+            Some(token),
+            json!({"conversation_id": c, "filename": filename, "content_type": "application/pdf", "size": bytes.len()}),
+        )
+        .await;
+    assert_eq!(status, 201, "{up}");
+    let url = str_of(&up, "upload_url");
+    let url = if url.starts_with('/') {
+        s.url(&url)
+    } else {
+        url
+    };
+    let put = s
+        .http
+        .put(&url)
+        .header("content-type", "application/pdf")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "PUT {}", put.status());
+    str_of(&up, "attachment_id")
+}
+
+/// `GET /api/v1/attachments/{id}` as JSON: status and body.
+async fn download(s: &TestServer, token: &str, id: &str) -> (u16, Value) {
+    let r = s
+        .http
+        .get(s.url(&format!("/api/v1/attachments/{id}")))
+        .bearer_auth(token)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_notes_file_is_unknown_to_the_visitor_who_can_neither_fetch_nor_attach_it() {
+    let s = TestServer::start().await;
+    let (visitor, c) = s.conversation().await;
+    let (_, agent) = s.admin().await;
+    let messages = format!("/api/v1/conversations/{c}/messages");
+    let secret = uploaded(&s, &agent, &c, "payroll.pdf").await;
+    let (st, note) = s
+        .post(
+            &messages,
+            Some(&agent),
+            json!({"body": "see the file", "client_msg_id": "n1", "private": true, "attachments": [secret]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{note}");
+    let shared = uploaded(&s, &agent, &c, "invoice.pdf").await;
+    let (st, reply) = s
+        .post(
+            &messages,
+            Some(&agent),
+            json!({"body": "your invoice", "client_msg_id": "r1", "attachments": [shared]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{reply}");
+    let unknown = "01jzzzzzzzzzzzzzzzzzzzzzzz";
+    // The same answer as for a file that does not exist, but for the id it names.
+    let same =
+        |(status, body): (u16, Value), id: &str| (status, body.to_string().replace(id, "ID"));
+
+    let refused = download(&s, &visitor, &secret).await;
+    assert_eq!(refused.0, 404, "{}", refused.1);
+    assert_eq!(
+        same(refused, &secret),
+        same(download(&s, &visitor, unknown).await, unknown)
+    );
+    // Agents fetch it, and the visitor fetches what was sent to it.
+    assert_eq!(download(&s, &agent, &secret).await.0, 200);
+    assert_eq!(download(&s, &visitor, &shared).await.0, 200);
+
+    let attach = |id: &str, n: &str| {
+        s.post(
+            &messages,
+            Some(&visitor),
+            json!({"body": "mine now", "client_msg_id": n, "attachments": [id]}),
+        )
+    };
+    let refused = attach(&secret, "v1").await;
+    assert_eq!(refused.0, 400, "{}", refused.1);
+    assert_eq!(
+        same(refused, &secret),
+        same(attach(unknown, "v2").await, unknown)
+    );
+    let mut ws = s.ws(&visitor).await;
+    let seen = ws.subscribe(&c, 0).await;
+    assert!(
+        seen.iter().all(|m| !m.to_string().contains(&secret)),
+        "{seen:?}"
+    );
+}

@@ -313,14 +313,22 @@ async fn a_role_change_and_a_deletion_revoke_and_the_last_admin_stays() {
     let id = d.agent("duda@acme.test").await;
     let (s, _) = d.patch_agent(Side::A, &id, json!({"role": "admin"})).await;
     assert_eq!(s, 200);
+    // Demoted on A: its token and its socket on B go, for they carry the old role.
     let token = d.login(Side::B, "duda@acme.test", PASSWORD).await;
+    let mut socket = d.socket(Side::B, &token).await;
     let at = Instant::now();
     let (s, v) = d.patch_agent(Side::A, &id, json!({"role": "agent"})).await;
     assert_eq!((s, v["role"].clone()), (200, json!("agent")));
-    d.refused_within(Side::B, &token, at).await;
+    let rest = d.refused_within(Side::B, &token, at).await;
+    let ws = closed_signed_out(&mut socket, at).await;
+    eprintln!(
+        "role change: REST refused on B after {rest:?}, socket on B closed 4001 after {ws:?}"
+    );
 
-    // Deleted: its token goes, and its open conversation waits unassigned.
+    // Deleted on A: its token and its socket on B go, and its open conversation waits
+    // unassigned.
     let token = d.login(Side::B, "duda@acme.test", PASSWORD).await;
+    let mut socket = d.socket(Side::B, &token).await;
     let visitor: Value = d
         .http
         .post(format!("{}/api/v1/visitors", d.a.base))
@@ -357,7 +365,9 @@ async fn a_role_change_and_a_deletion_revoke_and_the_last_admin_stays() {
         )
         .await;
     assert_eq!(s, 204);
-    d.refused_within(Side::B, &token, at).await;
+    let rest = d.refused_within(Side::B, &token, at).await;
+    let ws = closed_signed_out(&mut socket, at).await;
+    eprintln!("deletion: REST refused on B after {rest:?}, socket on B closed 4001 after {ws:?}");
     let (_, conv) = d
         .call(
             Side::B,

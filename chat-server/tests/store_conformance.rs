@@ -141,6 +141,7 @@ macro_rules! suite {
             conformance!($backend:
                 the_store_answers_pings,
                 agents_are_found_by_id_and_by_email_in_any_case,
+                agents_page_newest_first_with_before_id_and_limit,
                 an_agent_email_taken_in_any_case_is_a_conflict,
                 agents_are_found_by_their_oidc_identity_and_one_identity_has_one_agent,
                 linking_an_oidc_identity_happens_once_and_never_moves_it,
@@ -164,6 +165,7 @@ macro_rules! suite {
                 a_revocation_of_a_known_key_keeps_the_later_not_before_and_the_new_at,
                 revocations_since_returns_the_unexpired_ones_written_at_or_after_it_oldest_first,
                 private_notes_take_seqs_from_the_one_sequence_and_leave_last_public_seq,
+                only_a_public_message_of_the_conversation_carries_an_attachment_publicly,
                 read_positions_only_rise_and_say_whether_they_changed,
                 two_replicas_marking_read_at_once_end_at_the_highest_seq,
                 labels_replace_read_back_and_filter_conversation_lists,

@@ -6,7 +6,7 @@
 //! say `"private": true`; a failing receiver gets the same `webhook-id` again until it recovers,
 //! and a conversation's events still arrive in order; a receiver slower than 10 s counts as a
 //! failure; non-public URLs are refused when made and again at delivery, unless
-//! CHAT_WEBHOOK_ALLOW_PRIVATE; a `kill -9` in the middle of a burst loses no answered event.
+//! CHAT_WEBHOOK_ALLOW_PRIVATE, and so is a host that does not resolve; a `kill -9` in the middle of a burst loses no answered event.
 //! Retries are fast through the hidden CHAT_WEBHOOK_RETRY_BASE_MS; nothing here sleeps long.
 
 mod common;
@@ -517,6 +517,40 @@ async fn urls_on_non_public_addresses_are_refused_when_made_and_at_delivery_unle
         receiver.received().len(),
         1,
         "only the allowed event reached the receiver"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_whose_host_does_not_resolve_is_refused_when_made_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = binary::start(&embedded_env(dir.path(), false));
+    let admin = admin(&server.base).await;
+    // `.invalid` never resolves (RFC 6761): a mistyped host is said at once, not found out
+    // by a day of failed deliveries.
+    let (s, b) = call(
+        &server.base,
+        "POST",
+        "/webhooks",
+        Some(&admin),
+        Some(json!({"url": "https://hooks.atendo.invalid/hook", "events": ["message.created"]})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("invalid_url")),
+        "{b}"
+    );
+    let message = b["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("url hooks.atendo.invalid ") && message.contains("resolve"),
+        "{b}"
+    );
+    let (s, list) = call(&server.base, "GET", "/webhooks", Some(&admin), None).await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(
+        list["webhooks"],
+        json!([]),
+        "nothing was registered: {list}"
     );
 }
 

@@ -9,8 +9,10 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::ErrorBody;
-use super::extract::{Auth, Body, ClientIp};
+use super::extract::{Auth, Body, ClientIp, Params};
+use super::paging::PageQuery;
 use crate::auth::Principal;
+use crate::chat::paging::Paged;
 use crate::error::Error;
 use crate::model::{Agent, Role};
 
@@ -158,16 +160,18 @@ pub struct ListedAgent {
     presence: PresenceState,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct AgentList {
-    agents: Vec<ListedAgent>,
+super::paging::page_body! {
+    /// A page of agents, newest first.
+    AgentPage { agents: ListedAgent }
 }
 
 #[utoipa::path(
     get, path = "/agents", tag = "identity", operation_id = "list_agents",
-    summary = "Every agent of the tenant, with teams and presence (agent)",
+    summary = "The tenant's agents, with teams and presence (agent)",
+    params(PageQuery),
     responses(
-        (status = 200, description = "The agents", body = AgentList),
+        (status = 200, description = "A page of agents", body = AgentPage),
+        (status = 400, description = "`invalid_limit`, `invalid_cursor`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not an agent", body = ErrorBody),
     ),
     security(("bearer" = [])),
@@ -175,19 +179,24 @@ pub struct AgentList {
 pub async fn list_agents(
     State(state): State<AppState>,
     Auth(by): Auth,
-) -> Result<Json<AgentList>, Error> {
-    let agents = state
-        .chat
-        .list_agents(&by)
-        .await?
-        .into_iter()
-        .map(|listed| ListedAgent {
-            agent: listed.agent,
-            teams: listed.teams,
-            presence: listed.presence,
-        })
-        .collect();
-    Ok(Json(AgentList { agents }))
+    Params(q): Params<PageQuery>,
+) -> Result<Json<AgentPage>, Error> {
+    let page = state.chat.list_agents(&by, q.page()?).await?;
+    Ok(Json(
+        Paged {
+            items: page
+                .items
+                .into_iter()
+                .map(|listed| ListedAgent {
+                    agent: listed.agent,
+                    teams: listed.teams,
+                    presence: listed.presence,
+                })
+                .collect(),
+            next: page.next,
+        }
+        .into(),
+    ))
 }
 
 /// Who a token belongs to.

@@ -116,7 +116,8 @@ pub struct DownloadLink {
         (status = 307, description = "Otherwise: a redirect to the URL",
          headers(("Location" = String, description = "The short-lived URL"))),
         (status = 403, description = "`forbidden`: another visitor's conversation", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such attachment; to a visitor also a private note's file, \
+                                      or one an agent has not sent yet", body = ErrorBody),
     ),
     security(("bearer" = [])),
 )]

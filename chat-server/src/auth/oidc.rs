@@ -183,7 +183,7 @@ impl OidcVerifier {
                 "the identity provider has not verified this email address (email_verified is not true)",
             ));
         }
-        let email = crate::chat::validate::email(email)?;
+        let email = crate::fields::email(email)?;
         let domain = email.rsplit_once('@').map(|(_, d)| d.to_lowercase());
         let allowed = self.policy.allowed_domains.is_empty()
             || domain.is_some_and(|d| self.policy.allowed_domains.contains(&d));
@@ -257,7 +257,7 @@ async fn first_sign_in(
         agent: Agent {
             id: new_id(),
             email: email.to_string(),
-            name: crate::chat::validate::optional_name(name)
+            name: crate::fields::optional_name(name)
                 .ok()
                 .flatten()
                 .unwrap_or_else(|| email.to_string()),

@@ -4,7 +4,7 @@
 use super::{Chat, validate};
 use crate::auth::Principal;
 use crate::error::{Error, Kind};
-use crate::model::{Attachment, AttachmentRef, new_id, now};
+use crate::model::{Attachment, AttachmentRef, AuthorKind, new_id, now};
 use crate::uploads::{Download, PresignedUrl};
 
 pub struct Upload {
@@ -64,12 +64,20 @@ impl Chat {
 
     /// A short-lived download URL for an attachment `by` may see.
     pub async fn attachment_url(&self, by: &Principal, id: &str) -> Result<PresignedUrl, Error> {
-        let attachment = self
-            .store
-            .attachment(id)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("attachment {id}")))?;
+        let unknown = || Error::not_found(format!("attachment {id}"));
+        let attachment = self.store.attachment(id).await?.ok_or_else(unknown)?;
         self.authorize(by, &attachment.conversation_id).await?;
+        // A visitor sees what visitors uploaded and what agents sent it, never a note's file,
+        // nor one an agent has not sent yet; it cannot tell those from files that do not exist.
+        if !by.is_agent()
+            && attachment.uploaded_by.kind != AuthorKind::Visitor
+            && !self
+                .store
+                .carried_publicly(&attachment.conversation_id, id)
+                .await?
+        {
+            return Err(unknown());
+        }
         let download = Download {
             filename: &attachment.filename,
             content_type: &attachment.content_type,
@@ -78,8 +86,11 @@ impl Chat {
     }
 
     /// The uploads `ids` names, checked to belong to this conversation and to hold their bytes.
+    /// A visitor attaches only what visitors uploaded: an agent's file (a note's above all) is
+    /// as unknown to it as one that does not exist.
     pub(super) async fn attachments_for(
         &self,
+        by: &Principal,
         conversation_id: &str,
         ids: &[String],
     ) -> Result<Vec<AttachmentRef>, Error> {
@@ -92,7 +103,10 @@ impl Chat {
         let mut refs = Vec::with_capacity(ids.len());
         for id in ids {
             match self.store.attachment(id).await? {
-                Some(a) if a.conversation_id == conversation_id => {
+                Some(a)
+                    if a.conversation_id == conversation_id
+                        && (by.is_agent() || a.uploaded_by.kind == AuthorKind::Visitor) =>
+                {
                     // A message must never point at bytes that are not there (or that a later
                     // PUT to a leaked URL could still put there).
                     if !self.blobs.exists(&a.key).await? {

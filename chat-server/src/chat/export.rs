@@ -63,7 +63,7 @@ impl Chat {
     async fn write_export(&self, out: &mut Writer) -> Result<(), Error> {
         out.raw(&serde_json::json!({"kind": "export", "version": 1, "generated_at": now()}))
             .await?;
-        for agent in self.store.list_agents().await? {
+        for agent in self.all_agents().await? {
             out.item("agent", &agent).await?;
         }
         let mut page = first_page();

@@ -3,12 +3,14 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use super::paging::{self, Paged};
 use super::{Chat, require_agent, validate};
 use crate::auth::Principal;
 use crate::auth::passwords::PasswordError;
 use crate::error::{Error, Kind};
 use crate::model::{Agent, AgentRecord, Role, Visitor, new_id, now};
 use crate::protocol::PresenceState;
+use crate::store::Page;
 
 /// An agent as `GET /api/v1/agents` shows it.
 pub struct Listed {
@@ -143,25 +145,50 @@ impl Chat {
         Ok(self.store.create_agent(record).await?)
     }
 
-    /// Agents with their teams and their presence across every replica.
-    pub async fn list_agents(&self, by: &Principal) -> Result<Vec<Listed>, Error> {
+    /// A page of agents (newest first) with their teams and their presence across every replica.
+    pub async fn list_agents(&self, by: &Principal, page: Page) -> Result<Paged<Listed>, Error> {
         require_agent(by)?;
-        let agents = self.store.list_agents().await?;
-        // One read of the teams for the whole list, not one per agent.
+        let fetched = self.store.list_agents(&paging::probe(&page)).await?;
+        let agents = paging::paged(fetched, &page, |a| &a.id);
+        // One read of the teams for the whole page, not one per agent.
         let mut teams_of: HashMap<String, Vec<String>> = HashMap::new();
         for team in self.all_teams().await? {
             for agent_id in team.agent_ids {
                 teams_of.entry(agent_id).or_default().push(team.id.clone());
             }
         }
-        Ok(agents
-            .into_iter()
-            .map(|agent| Listed {
-                teams: teams_of.remove(&agent.id).unwrap_or_default(),
-                presence: self.presence_of(&agent.id),
-                agent,
-            })
-            .collect())
+        Ok(Paged {
+            items: agents
+                .items
+                .into_iter()
+                .map(|agent| Listed {
+                    teams: teams_of.remove(&agent.id).unwrap_or_default(),
+                    presence: self.presence_of(&agent.id),
+                    agent,
+                })
+                .collect(),
+            next: agents.next,
+        })
+    }
+
+    /// Every agent, oldest first, page by page: for the server's own whole-desk work (routing,
+    /// reports, export, mail to the admins), which a tenant's few agents keep cheap.
+    pub(super) async fn all_agents(&self) -> Result<Vec<Agent>, Error> {
+        let mut all = Vec::new();
+        let mut page = Page {
+            before_id: None,
+            limit: paging::MAX_LIMIT,
+        };
+        loop {
+            let batch = self.store.list_agents(&page).await?;
+            let full = batch.len() == page.limit as usize;
+            page.before_id = batch.last().map(|a| a.id.clone());
+            all.extend(batch);
+            if !full {
+                all.reverse();
+                return Ok(all);
+            }
+        }
     }
 
     /// Saturated password checks are the server being flooded, not the caller's fault:

@@ -73,7 +73,7 @@ impl Chat {
         )?;
         let conversation = self.authorize(by, conversation_id).await?;
         let attachments = self
-            .attachments_for(conversation_id, attachment_ids)
+            .attachments_for(by, conversation_id, attachment_ids)
             .await?;
         let appended = self
             .store

@@ -150,7 +150,7 @@ impl Chat {
                 None => "",
             },
         );
-        let admins = self.store.list_agents().await?;
+        let admins = self.all_agents().await?;
         for admin in admins
             .iter()
             .filter(|a| a.role == Role::Admin && !a.disabled)

@@ -110,8 +110,7 @@ impl Chat {
         let (from, to) = range(from, to, crate::model::now())?;
         let facts = self.store.report_facts(from, to).await?;
         let names: HashMap<String, String> = self
-            .store
-            .list_agents()
+            .all_agents()
             .await?
             .into_iter()
             .map(|a| (a.id, a.name))

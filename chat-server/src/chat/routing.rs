@@ -154,8 +154,7 @@ impl Chat {
         let mut assigned = Vec::new();
         let online: HashSet<String> = self.presence.online().into_iter().collect();
         let agents: Vec<String> = self
-            .store
-            .list_agents()
+            .all_agents()
             .await?
             .into_iter()
             .filter(|a| !a.disabled && online.contains(&a.id))

@@ -195,7 +195,8 @@ pub trait Store: Send + Sync + 'static {
     /// another agent holds this one; `NotFound` when there is no such agent.
     async fn link_oidc(&self, agent_id: &str, oidc: &OidcSubject) -> StoreResult<()>;
     async fn agent_by_id(&self, id: &str) -> StoreResult<Option<AgentRecord>>;
-    async fn list_agents(&self) -> StoreResult<Vec<Agent>>;
+    /// Newest first.
+    async fn list_agents(&self, page: &Page) -> StoreResult<Vec<Agent>>;
     /// Applies the patch and returns the agent; `NotFound` if absent. Fails with `LastAdmin`
     /// (changing nothing) when it would disable or demote the last enabled admin, also when
     /// two such changes race (each implementation says how it serializes them).
@@ -369,6 +370,13 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_attachment(&self, attachment: Attachment) -> StoreResult<()>;
     async fn attachment(&self, id: &str) -> StoreResult<Option<Attachment>>;
+    /// Whether a message of the conversation that is not a private note carries attachment
+    /// `attachment_id`: of the files agents upload, a visitor may see only these.
+    async fn carried_publicly(
+        &self,
+        conversation_id: &str,
+        attachment_id: &str,
+    ) -> StoreResult<bool>;
 
     /// Stores a mail, pending and due at `created_at`. `Conflict` when the id is taken.
     async fn enqueue_mail(&self, mail: NewMail) -> StoreResult<()>;

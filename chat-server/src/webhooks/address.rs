@@ -219,6 +219,19 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_host_that_does_not_resolve_is_refused_naming_the_field() {
+        // `.invalid` never resolves (RFC 6761).
+        let url = parse("https://hooks.atendo.invalid/hook", "url").unwrap();
+        let e = check(&url, false, "url").await.unwrap_err();
+        assert_eq!(e.code, "invalid_url");
+        assert!(
+            e.message.starts_with("url hooks.atendo.invalid "),
+            "{}",
+            e.message
+        );
+    }
+
     #[test]
     fn only_http_and_https_urls_with_a_host_are_taken() {
         assert!(parse("https://hooks.example.com/x", "url").is_ok());

@@ -128,11 +128,7 @@ impl Webhooks {
         let next = if outcome.ok() {
             DeliveryNext::Delivered
         } else {
-            let backoff = self
-                .settings
-                .retry_base
-                .saturating_mul(1 << (attempt - 1).min(20))
-                .min(MAX_BACKOFF);
+            let backoff = retry_delay(self.settings.retry_base, attempt);
             let retry_at = now() + TimeDelta::from_std(backoff).unwrap_or(TimeDelta::hours(1));
             let give_up_at = d.created_at
                 + TimeDelta::from_std(self.settings.retry_for).unwrap_or(TimeDelta::days(1));
@@ -226,6 +222,13 @@ impl Webhooks {
     }
 }
 
+/// How long to wait after failed attempt number `attempt` (from 1): `base` after the first,
+/// doubling with each next one, never more than [`MAX_BACKOFF`].
+fn retry_delay(base: Duration, attempt: u32) -> Duration {
+    base.saturating_mul(1 << attempt.saturating_sub(1).min(20))
+        .min(MAX_BACKOFF)
+}
+
 /// The error and its causes: reqwest's own message alone says only "error sending request".
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
@@ -236,4 +239,24 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhooks::WebhookSettings;
+
+    #[test]
+    fn retries_wait_the_default_five_seconds_first_then_double_up_to_the_cap() {
+        let base = WebhookSettings::default().retry_base;
+        assert_eq!(base, Duration::from_secs(5), "the first retry within 10 s");
+        let delays: Vec<u64> = (1..=12).map(|n| retry_delay(base, n).as_secs()).collect();
+        assert_eq!(
+            delays,
+            [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]
+        );
+        assert_eq!(MAX_BACKOFF, Duration::from_secs(3600));
+        // However many attempts a day of failures makes, the cap and no overflow.
+        assert_eq!(retry_delay(base, u32::MAX), MAX_BACKOFF);
+    }
 }

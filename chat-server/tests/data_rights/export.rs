@@ -63,6 +63,22 @@ pub async fn the_export_holds_every_object_of_the_tenant_one_per_line(d: Deploym
         )
         .await;
     assert_eq!(s, 200);
+    let (s, resolved) = d
+        .post(
+            &format!("/api/v1/conversations/{c}/status"),
+            Some(&ana),
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{resolved}");
+    let (s, rating) = d
+        .post(
+            &format!("/api/v1/conversations/{c}/rating"),
+            Some(&visitor),
+            json!({"score": 4, "comment": "Rápido e gentil"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{rating}");
 
     let (headers, lines) = export(&d).await;
     assert_eq!(headers["content-type"], "application/x-ndjson");
@@ -105,6 +121,15 @@ pub async fn the_export_holds_every_object_of_the_tenant_one_per_line(d: Deploym
     assert_eq!(conversations.len(), 1);
     assert_eq!(conversations[0]["labels"], json!(["billing"]));
     assert_eq!(conversations[0]["last_seq"], 4);
+    // The visitor's rating travels inside its conversation's line.
+    let rated = &conversations[0]["rating"];
+    assert_eq!(
+        (&rated["score"], &rated["comment"]),
+        (&json!(4), &json!("Rápido e gentil")),
+        "{}",
+        conversations[0]
+    );
+    assert!(rated["created_at"].is_string(), "{rated}");
     let bodies: Vec<&str> = lines
         .iter()
         .filter(|l| l["kind"] == "message" || l["kind"] == "note")

@@ -1,10 +1,10 @@
 //! Cases for agents and visitors (and the health ping).
 
 use chat_server::model::{Role, new_id};
-use chat_server::store::StoreError;
+use chat_server::store::{Page, StoreError};
 
 use super::Harness;
-use super::fixtures::{agent_record, oidc, visitor};
+use super::fixtures::{agent_record, first_page, oidc, visitor};
 
 pub async fn the_store_answers_pings(h: Harness) {
     h.open().await.ping().await.unwrap();
@@ -33,11 +33,45 @@ pub async fn agents_are_found_by_id_and_by_email_in_any_case(h: Harness) {
         None
     );
     assert_eq!(store.agent_by_id(&new_id()).await.unwrap(), None);
-    let mut listed = store.list_agents().await.unwrap();
+    let mut listed = store.list_agents(&first_page()).await.unwrap();
     listed.sort_by(|a, b| a.id.cmp(&b.id));
     let mut expected = vec![admin.agent, oidc.agent];
     expected.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(listed, expected);
+}
+
+pub async fn agents_page_newest_first_with_before_id_and_limit(h: Harness) {
+    let store = h.open().await;
+    let mut made = Vec::new();
+    for email in ["a@example.com", "b@example.com", "c@example.com"] {
+        let record = agent_record(email, Role::Agent, None);
+        store.create_agent(record.clone()).await.unwrap();
+        made.push(record.agent);
+    }
+    let [a, b, c] = <[_; 3]>::try_from(made).unwrap();
+    let page = |before_id: Option<&str>, limit| Page {
+        before_id: before_id.map(str::to_string),
+        limit,
+    };
+    assert_eq!(
+        store.list_agents(&page(None, 50)).await.unwrap(),
+        vec![c.clone(), b.clone(), a.clone()]
+    );
+    assert_eq!(
+        store.list_agents(&page(None, 2)).await.unwrap(),
+        vec![c.clone(), b.clone()]
+    );
+    assert_eq!(
+        store.list_agents(&page(Some(&b.id), 2)).await.unwrap(),
+        vec![a.clone()]
+    );
+    assert!(
+        store
+            .list_agents(&page(Some(&a.id), 50))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn an_agent_email_taken_in_any_case_is_a_conflict(h: Harness) {
@@ -51,7 +85,7 @@ pub async fn an_agent_email_taken_in_any_case_is_a_conflict(h: Harness) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
-    assert_eq!(store.list_agents().await.unwrap().len(), 1);
+    assert_eq!(store.list_agents(&first_page()).await.unwrap().len(), 1);
 }
 
 pub async fn agents_are_found_by_their_oidc_identity_and_one_identity_has_one_agent(h: Harness) {
@@ -85,7 +119,7 @@ pub async fn agents_are_found_by_their_oidc_identity_and_one_identity_has_one_ag
     twin.oidc = sso.oidc.clone();
     let err = store.create_agent(twin).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
-    assert_eq!(store.list_agents().await.unwrap().len(), 2);
+    assert_eq!(store.list_agents(&first_page()).await.unwrap().len(), 2);
 }
 
 pub async fn linking_an_oidc_identity_happens_once_and_never_moves_it(h: Harness) {

@@ -6,7 +6,7 @@ use chat_server::model::{
     Agent, AgentRecord, Author, AuthorKind, Conversation, ConversationStatus, Message, NewMessage,
     OidcSubject, Role, Visitor, VisitorRef, new_id, now,
 };
-use chat_server::store::{Appended, Store};
+use chat_server::store::{Appended, Page, Store};
 
 pub fn agent_record(email: &str, role: Role, password_hash: Option<&str>) -> AgentRecord {
     AgentRecord {
@@ -20,6 +20,14 @@ pub fn agent_record(email: &str, role: Role, password_hash: Option<&str>) -> Age
         },
         password_hash: password_hash.map(str::to_string),
         oidc: None,
+    }
+}
+
+/// The first page of a list, as large as the API allows: everything the cases create.
+pub fn first_page() -> Page {
+    Page {
+        before_id: None,
+        limit: 200,
     }
 }
 

@@ -8,7 +8,7 @@ use chat_server::store::{AgentPatch, ConversationPatch, Store, StoreError};
 use chrono::TimeDelta;
 
 use super::Harness;
-use super::fixtures::{agent_record, open_conversation};
+use super::fixtures::{agent_record, first_page, open_conversation};
 
 async fn agent(store: &Arc<dyn Store>, email: &str, role: Role) -> Agent {
     store
@@ -72,7 +72,7 @@ pub async fn updating_an_agent_changes_only_what_the_patch_names(h: Harness) {
     let record = store.agent_by_id(&ana.id).await.unwrap().unwrap();
     assert_eq!(record.agent, changed);
     assert_eq!(record.password_hash.as_deref(), Some("$argon2id$v=19$new"));
-    let listed = store.list_agents().await.unwrap();
+    let listed = store.list_agents(&first_page()).await.unwrap();
     assert!(listed.contains(&changed), "{listed:?}");
 
     // An empty patch changes nothing and still answers with the agent.
@@ -168,7 +168,7 @@ pub async fn two_replicas_demoting_the_last_two_admins_at_once_leave_one_enabled
             "round {round}: {ra:?} {rb:?}"
         );
         let admins = one
-            .list_agents()
+            .list_agents(&first_page())
             .await
             .unwrap()
             .into_iter()

@@ -1,7 +1,7 @@
 //! Cases for private notes: one seq space with the public messages, and the public high mark a
 //! visitor is shown.
 
-use chat_server::model::{ConversationStatus, NewMessage};
+use chat_server::model::{AttachmentRef, ConversationStatus, NewMessage};
 use chat_server::store::Appended;
 
 use super::Harness;
@@ -62,4 +62,42 @@ pub async fn private_notes_take_seqs_from_the_one_sequence_and_leave_last_public
         "{}",
         wire(&stored[1])
     );
+}
+
+pub async fn only_a_public_message_of_the_conversation_carries_an_attachment_publicly(h: Harness) {
+    let store = h.open().await;
+    let c = open_conversation(&store, ConversationStatus::Open).await;
+    let other = open_conversation(&store, ConversationStatus::Open).await;
+    let file = |id: &str| AttachmentRef {
+        id: id.to_string(),
+        filename: format!("{id}.pdf"),
+        content_type: "application/pdf".into(),
+        size: 10,
+    };
+    let with = |message: NewMessage, ids: &[&str]| NewMessage {
+        attachments: ids.iter().map(|id| file(id)).collect(),
+        ..message
+    };
+    for message in [
+        with(note(&c.id, "n1", "internal"), &["secret", "both"]),
+        with(text(&c.id, Some("p1"), "for you"), &["shared", "both"]),
+        with(text(&other.id, Some("p2"), "elsewhere"), &["foreign"]),
+        text(&c.id, Some("p3"), "no file"),
+    ] {
+        created(store.append_message(message).await.unwrap());
+    }
+    for (id, public) in [
+        ("secret", false),
+        ("shared", true),
+        ("both", true),
+        ("foreign", false),
+        ("never-sent", false),
+    ] {
+        assert_eq!(
+            store.carried_publicly(&c.id, id).await.unwrap(),
+            public,
+            "{id}"
+        );
+    }
+    assert!(store.carried_publicly(&other.id, "foreign").await.unwrap());
 }

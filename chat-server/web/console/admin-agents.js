@@ -4,6 +4,7 @@
 // words that say what to do. Changing one's own password is everyone's (account.js).
 
 import { h, replace } from '../shared/dom.js';
+import { allAgents, allPages } from '../shared/client.js';
 import { errorText } from './fields.js';
 
 export class AgentsSection {
@@ -61,10 +62,7 @@ export class AgentsSection {
   async load() {
     const t = this.deps.t;
     try {
-      const [{ agents }, { teams }] = await Promise.all([
-        this.deps.request('GET', '/api/v1/agents'),
-        this.deps.request('GET', '/api/v1/teams?limit=200'),
-      ]);
+      const [agents, teams] = await Promise.all([allAgents(this.deps.request), allPages(this.deps.request, '/api/v1/teams', 'teams')]);
       this.teamNames = new Map(teams.map((team) => [team.id, team.name]));
       this.error.textContent = '';
       replace(this.list, agents.flatMap((a) => this.row(a)));

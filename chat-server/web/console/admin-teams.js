@@ -3,6 +3,7 @@
 // refreshes the console's directory, which the assign picker offers.
 
 import { h, replace } from '../shared/dom.js';
+import { allAgents, allPages } from '../shared/client.js';
 import { field, showError, clearErrors, errorText } from './fields.js';
 
 export class TeamsSection {
@@ -58,10 +59,7 @@ export class TeamsSection {
   async load() {
     const t = this.deps.t;
     try {
-      const [{ agents }, { teams }] = await Promise.all([
-        this.deps.request('GET', '/api/v1/agents'),
-        this.deps.request('GET', '/api/v1/teams?limit=200'),
-      ]);
+      const [agents, teams] = await Promise.all([allAgents(this.deps.request), allPages(this.deps.request, '/api/v1/teams', 'teams')]);
       this.agents = agents;
       this.error.textContent = '';
       this.empty.hidden = teams.length > 0;

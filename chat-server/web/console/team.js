@@ -3,6 +3,7 @@
 // Creating agents and teams is the admin area's (admin-agents.js, admin-teams.js).
 
 import { h, replace } from '../shared/dom.js';
+import { allAgents, allPages } from '../shared/client.js';
 
 const PRESENCE_KEY = 'atendo.console.presence';
 
@@ -36,13 +37,10 @@ export class Team {
     return x ? x.name : id;
   }
 
-  /** Agents and teams (a tenant has few of both: one page of 200 each). */
+  /** Every agent and every team, page by page (`next` until null). */
   async load() {
     try {
-      const [{ agents }, { teams }] = await Promise.all([
-        this.deps.request('GET', '/api/v1/agents'),
-        this.deps.request('GET', '/api/v1/teams?limit=200'),
-      ]);
+      const [agents, teams] = await Promise.all([allAgents(this.deps.request), allPages(this.deps.request, '/api/v1/teams', 'teams')]);
       this.agents = agents;
       this.teams = teams;
       for (const a of agents) if (a.presence && !this.presence.has(a.id)) this.presence.set(a.id, a.presence);

@@ -47,6 +47,28 @@ export function createApi(origin, getToken) {
   };
 }
 
+/**
+ * Every item of a paged list (`{[field]: [...], next}`, newest first), following `next` until it
+ * is null: for the lists a screen shows whole, such as the desk's agents and teams.
+ */
+export async function allPages(request, path, field, limit = 200) {
+  const all = [];
+  let before = null;
+  do {
+    const q = new URLSearchParams({ limit: String(limit) });
+    if (before) q.set('before', before);
+    const page = await request('GET', `${path}?${q}`);
+    all.push(...page[field]);
+    before = page.next;
+  } while (before);
+  return all;
+}
+
+/** Every agent, oldest first (the first admin on top, newcomers below) as the console lists them. */
+export async function allAgents(request) {
+  return (await allPages(request, '/api/v1/agents', 'agents')).reverse();
+}
+
 /** Every message after `afterSeq`, page by page, ascending. */
 export async function fetchMessages(request, conversationId, afterSeq = 0, pageSize = 100) {
   const all = [];

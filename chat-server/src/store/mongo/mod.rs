@@ -287,22 +287,9 @@ impl Store for MongoStore {
         Ok(found.map(AgentRecord::from))
     }
 
-    async fn list_agents(&self) -> StoreResult<Vec<Agent>> {
-        let what = "listing agents";
-        let cursor = self
-            .agents
-            .find(doc! {})
-            .sort(doc! { "_id": 1 })
-            .await
-            .map_err(|e| store_error(what, e))?;
-        let docs: Vec<AgentDoc> = cursor
-            .try_collect()
-            .await
-            .map_err(|e| store_error(what, e))?;
-        Ok(docs
-            .into_iter()
-            .map(|d| AgentRecord::from(d).agent)
-            .collect())
+    async fn list_agents(&self, page: &Page) -> StoreResult<Vec<Agent>> {
+        let records: Vec<AgentRecord> = self.page_of(&self.agents, page, "listing agents").await?;
+        Ok(records.into_iter().map(|r| r.agent).collect())
     }
 
     async fn update_agent(&self, id: &str, patch: &AgentPatch) -> StoreResult<Agent> {
@@ -660,6 +647,30 @@ impl Store for MongoStore {
             .await
             .map_err(|e| store_error(&format!("reading attachment {id}"), e))?;
         Ok(found.map(Attachment::from))
+    }
+
+    async fn carried_publicly(
+        &self,
+        conversation_id: &str,
+        attachment_id: &str,
+    ) -> StoreResult<bool> {
+        // `private` is left out when false (and in documents older than notes).
+        let found = self
+            .messages
+            .count_documents(doc! {
+                "conversation_id": conversation_id,
+                "attachments.id": attachment_id,
+                "private": { "$ne": true },
+            })
+            .limit(1)
+            .await
+            .map_err(|e| {
+                store_error(
+                    &format!("looking for attachment {attachment_id} in public messages"),
+                    e,
+                )
+            })?;
+        Ok(found > 0)
     }
 
     async fn enqueue_mail(&self, mail: NewMail) -> StoreResult<()> {

@@ -218,13 +218,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn list_agents(&self) -> StoreResult<Vec<Agent>> {
+    async fn list_agents(&self, page: &Page) -> StoreResult<Vec<Agent>> {
+        let page = page.clone();
         self.conns
-            .read(|conn| {
-                let mut stmt =
-                    conn.prepare(&format!("SELECT {AGENT_COLUMNS} FROM agents ORDER BY id"))?;
-                let records = stmt.query_map([], rows::agent_record)?;
-                records.map(|r| r.map(|r| r.agent)).collect()
+            .read(move |conn| {
+                teams::list(conn, "agents", AGENT_COLUMNS, &page, |row| {
+                    rows::agent_record(row).map(|r| r.agent)
+                })
             })
             .await
     }
@@ -694,6 +694,29 @@ impl Store for SqliteStore {
                     rows::attachment,
                 )
                 .optional()
+            })
+            .await
+    }
+
+    async fn carried_publicly(
+        &self,
+        conversation_id: &str,
+        attachment_id: &str,
+    ) -> StoreResult<bool> {
+        let (conversation_id, attachment_id) =
+            (conversation_id.to_string(), attachment_id.to_string());
+        self.conns
+            .read(move |conn| {
+                // The conversation's messages through the (conversation_id, seq) key; only
+                // those with attachments are opened.
+                conn.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM messages, json_each(messages.attachments) AS a
+                         WHERE messages.conversation_id = ?1 AND messages.private = 0
+                           AND messages.attachments != '[]'
+                           AND json_extract(a.value, '$.id') = ?2)",
+                    params![conversation_id, attachment_id],
+                    |row| row.get(0),
+                )
             })
             .await
     }
