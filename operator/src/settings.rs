@@ -349,13 +349,15 @@ fn quoted_display_name(name: &str) -> String {
 }
 
 /// The port of an SMTP URL as the chat-server reads it (chat-server/src/mail/mod.rs): smtps://
-/// defaults to 465, smtp:// to 587. The error never repeats the URL.
+/// defaults to 465, smtp:// to 587; a path, or a query other than smtp://'s tls=none|required,
+/// is refused as the chat-server refuses it. The error never repeats the URL.
 pub fn smtp_port(url: &str) -> Result<u16, String> {
     let url = url.trim();
     let (scheme, rest) = url.split_once("://").ok_or(
         "is not a URL; expected smtp://user:password@host:587 or smtps://user:password@host:465",
     )?;
-    let default = match scheme {
+    let scheme = scheme.to_ascii_lowercase();
+    let default = match scheme.as_str() {
         "smtps" => 465,
         "smtp" => 587,
         _ => {
@@ -375,6 +377,21 @@ pub fn smtp_port(url: &str) -> Result<u16, String> {
     };
     if host.trim_matches(['[', ']']).is_empty() {
         return Err("names no host".into());
+    }
+    // What the chat-server refuses at start, refused here first so every tenant's pods start.
+    let tail = rest[authority_end..].split('#').next().unwrap_or("");
+    let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+    if !path.is_empty() && path != "/" {
+        return Err("has a path; expected smtp://user:password@host:port".into());
+    }
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        if scheme != "smtp" || !matches!(pair, "tls=none" | "tls=required") {
+            return Err(
+                "has a query parameter the chat-server does not take: smtp:// accepts only \
+                 tls=required (the default) or tls=none, smtps:// none"
+                    .into(),
+            );
+        }
     }
     match port {
         None | Some("") => Ok(default),

@@ -696,12 +696,22 @@ fn an_smtp_url_is_checked_like_the_chat_server_reads_it_and_never_repeated() {
     assert_eq!(port("smtp://relay.mail.svc:25?tls=none"), Ok(25));
     assert_eq!(port("smtps://u:pw@[2001:db8::25]:465"), Ok(465));
     assert_eq!(port("smtps://u:pw@[2001:db8::25]"), Ok(465));
+    assert_eq!(port("SMTP://u:pw@smtp.example.com/?tls=required"), Ok(587));
     for (bad, reason) in [
         ("https://u:secret-4e1f@smtp.example.com", "scheme"),
         ("smtp://u:secret-4e1f@:587", "names no host"),
         ("smtp://u:secret-4e1f@smtp.example.com:99999", "port"),
         ("smtp://u:secret-4e1f@smtp.example.com:0", "port"),
         ("u:secret-4e1f@smtp.example.com", "not a URL"),
+        ("smtp://u:secret-4e1f@smtp.example.com/mail", "path"),
+        (
+            "smtp://u:secret-4e1f@smtp.example.com?tls=maybe",
+            "query parameter",
+        ),
+        (
+            "smtps://u:secret-4e1f@smtp.example.com?tls=none",
+            "query parameter",
+        ),
     ] {
         let e = port(bad).unwrap_err().to_string();
         assert!(e.contains("--smtp-url") && e.contains(reason), "{bad}: {e}");

@@ -98,7 +98,8 @@ pub fn credentials(ctx: &TenantContext, credentials: &Credentials) -> Secret {
         data.push((S3_SECRET_ACCESS_KEY_KEY, keys.secret_access_key.clone()));
     }
     if let Some(url) = &ctx.settings.smtp_url {
-        data.push((SMTP_URL_KEY, url.clone()));
+        // A Secret made from a file often ends in a line break.
+        data.push((SMTP_URL_KEY, url.trim().to_string()));
     }
     secret(ctx, credentials.rotated_for.clone(), CREDENTIALS, data)
 }

@@ -50,6 +50,12 @@ fn credentials_data(flags: &[&str]) -> BTreeMap<String, String> {
 #[test]
 fn with_mail_the_relay_url_is_in_the_credentials_secret_and_the_pods_read_chat_smtp_url_from_it() {
     assert_eq!(credentials_data(&MAIL)["smtpUrl"], SMTP_URL);
+    let from_a_file = format!("--smtp-url={SMTP_URL}\n");
+    assert_eq!(
+        credentials_data(&[&from_a_file, MAIL[1]])["smtpUrl"],
+        SMTP_URL,
+        "the line break a Secret made from a file ends in is not copied"
+    );
     let env = pod_env(minimal_json("acme", "professional"), &MAIL);
     let smtp: Vec<&Value> = env
         .iter()
