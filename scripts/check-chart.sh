@@ -127,6 +127,9 @@ must_fail "a redis CA bundle is given for a plaintext redis:// URL" --set-file r
 must_fail "the lease name is not a DNS label" --set leaderElection.leaseName=atendo.leader
 must_fail "an egress entry is a host name" --set 'chatServer.egressCIDRs={redis.atendo:6379}'
 must_fail "a PodMonitor is asked for without the namespace it scrapes from" --set chatServer.metrics.podMonitor.enabled=true
+must_fail "mail has a relay Secret but no From address" --set mail.smtpUrlSecret.name=atendo-smtp
+must_fail "mail has a From address but no relay Secret" --set mail.from=no-reply@chat.example.com
+must_fail "the mail From is not a bare address" --set mail.smtpUrlSecret.name=atendo-smtp --set 'mail.from=Atendo <no-reply@chat.example.com>'
 must_fail "the chat-servers would share one S3 key without saying so" --set s3.chatServerCredentialsSecret=shared-s3
 echo "$refused refused as they should be" >&2
 
@@ -284,8 +287,15 @@ for name, replicas_expected in (("default", 1), ("full", 2)):
         fail(f"{name}: provider settings {sorted(k for k in e if 'ELASTICACHE' in k or 'REDIS_ADMIN' in k)}")
     if "ATENDO_REDIS_ADMIN_URL" in e and "secretKeyRef" not in e["ATENDO_REDIS_ADMIN_URL"]:
         fail(f"{name}: ATENDO_REDIS_ADMIN_URL is not taken from a Secret")
+    # mail (full values) reaches the operator: the SMTP URL, which holds the relay's password,
+    # from the named Secret, and the From address; neither without it (default values).
+    mail = (e.get("ATENDO_SMTP_URL"), e.get("ATENDO_MAIL_FROM"))
+    expected = (({"secretKeyRef": {"name": "atendo-smtp", "key": "url"}}, "no-reply@chat.example.com")
+                if name == "full" else (None, None))
+    if mail != expected:
+        fail(f"{name}: mail reached the operator as {mail}, expected {expected}")
     # Credentials only ever come from Secrets.
-    for key in ("ATENDO_MONGODB_ADMIN_URI", "ATENDO_ATLAS_PRIVATE_KEY", "ATENDO_ATLAS_PUBLIC_KEY", "AWS_SECRET_ACCESS_KEY"):
+    for key in ("ATENDO_MONGODB_ADMIN_URI", "ATENDO_ATLAS_PRIVATE_KEY", "ATENDO_ATLAS_PUBLIC_KEY", "AWS_SECRET_ACCESS_KEY", "ATENDO_SMTP_URL"):
         if key in e and not (isinstance(e[key], dict) and "secretKeyRef" in e[key]):
             fail(f"{name}: {key} is not taken from a Secret")
     print(f"invariants ok: {name} values", file=sys.stderr)

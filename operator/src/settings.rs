@@ -177,6 +177,32 @@ pub struct Settings {
         action = clap::ArgAction::Set
     )]
     pub allow_shared_s3_key: bool,
+
+    /// The SMTP relay every tenant's chat-server sends mail through (offline messages, mailed
+    /// transcripts, password-reset links): smtp://user:password@host:587 (STARTTLS required;
+    /// ?tls=none for a relay on a trusted network) or smtps://user:password@host:465 (TLS from
+    /// the first byte). Copied into each tenant's chat-credentials Secret (its CHAT_SMTP_URL),
+    /// and the tenants' NetworkPolicy then admits the URL's port to any address (a relay is a
+    /// host name no policy can name). Unset, no tenant sends mail. Needs --mail-from. Checked at
+    /// start rather than by clap, whose error would repeat the value, password included.
+    #[arg(
+        long,
+        env = "ATENDO_SMTP_URL",
+        hide_env_values = true,
+        requires = "mail_from"
+    )]
+    pub smtp_url: Option<String>,
+
+    /// The address every tenant's mail comes from, e.g. no-reply@chat.example.com (with SES, a
+    /// verified identity). Each tenant's CHAT_MAIL_FROM shows its own name with it:
+    /// "ACME Suporte" <no-reply@chat.example.com> (spec.branding.productName, else displayName).
+    #[arg(
+        long,
+        env = "ATENDO_MAIL_FROM",
+        value_parser = mail_address,
+        requires = "smtp_url"
+    )]
+    pub mail_from: Option<String>,
 }
 
 /// Settings that parse but must not be used together.
@@ -196,6 +222,9 @@ pub enum SettingsError {
          --redis-ca-file"
     )]
     CaWithoutTls(String),
+    /// Never repeats the URL: it holds the relay's password.
+    #[error("--smtp-url (ATENDO_SMTP_URL) {0}")]
+    SmtpUrl(String),
 }
 
 pub const DEFAULT_EGRESS: &str =
@@ -253,7 +282,24 @@ impl Settings {
         {
             return Err(SettingsError::CaWithoutTls(ca.path().display().to_string()));
         }
+        if let Some(url) = &self.smtp_url {
+            smtp_port(url).map_err(SettingsError::SmtpUrl)?;
+        }
         Ok(())
+    }
+
+    /// The port of --smtp-url, which the tenants' pods must reach: None without mail (or with a
+    /// URL [`check`](Self::check) refuses).
+    pub fn smtp_port(&self) -> Option<u16> {
+        smtp_port(self.smtp_url.as_deref()?).ok()
+    }
+
+    /// The tenant's CHAT_MAIL_FROM: `name` (its product name) as the display name of
+    /// --mail-from, so each tenant's visitors see whose mail it is; None without mail.
+    pub fn mail_from_for(&self, name: &str) -> Option<String> {
+        self.smtp_url.as_ref()?;
+        let address = self.mail_from.as_ref()?;
+        Some(format!("{} <{address}>", quoted_display_name(name)))
     }
 
     pub fn chat_s3_keys(&self) -> Option<StaticS3Keys> {
@@ -264,8 +310,8 @@ impl Settings {
     }
 
     /// These settings with every secret value replaced by a placeholder, for `render`: the S3
-    /// keys, and the password in the Redis URL (the host stays, so a reviewer sees where the
-    /// tenants' bus is).
+    /// keys, and the passwords in the Redis and SMTP URLs (the hosts stay, so a reviewer sees
+    /// where the tenants' bus and mail go).
     pub fn redacted(&self) -> Settings {
         let placeholder = |v: &Option<String>| v.as_ref().map(|_| SETTINGS_PLACEHOLDER.to_string());
         Settings {
@@ -273,8 +319,111 @@ impl Settings {
             chat_s3_secret_access_key: placeholder(&self.chat_s3_secret_access_key),
             redis_url: redact_url_password(&self.redis_url)
                 .unwrap_or_else(|| self.redis_url.clone()),
+            smtp_url: self
+                .smtp_url
+                .as_ref()
+                .map(|url| redact_url_password(url).unwrap_or_else(|| url.clone())),
             ..self.clone()
         }
+    }
+}
+
+/// An RFC 5322 quoted-string: `\` and `"` escaped, line breaks and other control characters
+/// (which would end the header) made spaces. Non-ASCII stays: the chat-server's mail library
+/// encodes it (RFC 2047) when it writes the header.
+fn quoted_display_name(name: &str) -> String {
+    let mut quoted = String::with_capacity(name.len() + 2);
+    quoted.push('"');
+    for c in name.chars() {
+        match c {
+            '"' | '\\' => {
+                quoted.push('\\');
+                quoted.push(c);
+            }
+            c if c.is_control() => quoted.push(' '),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// The port of an SMTP URL as the chat-server reads it (chat-server/src/mail/mod.rs): smtps://
+/// defaults to 465, smtp:// to 587; a path, or a query other than smtp://'s tls=none|required,
+/// is refused as the chat-server refuses it. The error never repeats the URL.
+pub fn smtp_port(url: &str) -> Result<u16, String> {
+    let url = url.trim();
+    let (scheme, rest) = url.split_once("://").ok_or(
+        "is not a URL; expected smtp://user:password@host:587 or smtps://user:password@host:465",
+    )?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default = match scheme.as_str() {
+        "smtps" => 465,
+        "smtp" => 587,
+        _ => {
+            return Err(format!(
+                "has the scheme {scheme:?}; expected smtp:// (STARTTLS) or smtps:// (TLS)"
+            ));
+        }
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host_port = rest[..authority_end]
+        .rsplit_once('@')
+        .map_or(&rest[..authority_end], |(_, h)| h);
+    // An IPv6 address is bracketed: its colons are not the port's.
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, Some(port)),
+        _ => (host_port, None),
+    };
+    if host.trim_matches(['[', ']']).is_empty() {
+        return Err("names no host".into());
+    }
+    // What the chat-server refuses at start, refused here first so every tenant's pods start.
+    let tail = rest[authority_end..].split('#').next().unwrap_or("");
+    let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+    if !path.is_empty() && path != "/" {
+        return Err("has a path; expected smtp://user:password@host:port".into());
+    }
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        if scheme != "smtp" || !matches!(pair, "tls=none" | "tls=required") {
+            return Err(
+                "has a query parameter the chat-server does not take: smtp:// accepts only \
+                 tls=required (the default) or tls=none, smtps:// none"
+                    .into(),
+            );
+        }
+    }
+    match port {
+        None | Some("") => Ok(default),
+        Some(port) => port
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| "has a port that is not a number from 1 to 65535".to_string()),
+    }
+}
+
+/// A bare mail address (`local@domain`), as --mail-from takes it: the display name is each
+/// tenant's.
+fn mail_address(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let valid = s.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && !local.contains(|c: char| {
+                c.is_whitespace() || c.is_control() || "<>\"(),;:@[]\\".contains(c)
+            })
+            && domain.split('.').count() >= 2
+            && domain
+                .split('.')
+                .all(|label| crate::validation::is_dns_label(&label.to_ascii_lowercase()))
+    });
+    if valid {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a bare mail address such as no-reply@chat.example.com (each tenant's \
+             name is put in front of it)"
+        ))
     }
 }
 

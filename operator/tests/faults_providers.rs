@@ -282,7 +282,6 @@ async fn a_hung_s3_call_is_cut_off_after_the_provider_timeout_and_retried() {
         bucket: bucket(&name),
         tenant: name.clone(),
         plan: atendo_operator::tenant::Plan::Professional,
-        retention_days: 30,
         backup_retention_days: 14,
         origins: vec!["https://x.chat.example.com".into()],
     };

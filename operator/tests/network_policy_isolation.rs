@@ -618,3 +618,26 @@ fn narrowed_egress_reaches_only_the_configured_endpoints() {
         assert_eq!(reaches(&docs, to, protocol, port), expected, "{what}");
     }
 }
+
+#[test]
+fn with_mail_tenants_reach_the_relays_port_on_the_internet_and_no_other_mail_port() {
+    let docs = render_with(
+        "acme",
+        &[
+            "--smtp-url=smtp://AKIAEXAMPLE:pw@email-smtp.us-east-1.amazonaws.com:587",
+            "--mail-from=no-reply@chat.example.com",
+        ],
+    );
+    let relay = Destination::Address([52, 94, 4, 10]);
+    let cases = [
+        ("the relay on its submission port", &relay, "TCP", 587, true),
+        ("SMTP on port 25", &relay, "TCP", 25, false),
+        ("SMTPS on 465", &relay, "TCP", 465, false),
+        ("instance metadata on 587", &METADATA, "TCP", 587, false),
+    ];
+    for (what, to, protocol, port, expected) in cases {
+        assert_eq!(reaches(&docs, to, protocol, port), expected, "{what}");
+    }
+    // The default settings (no mail) keep the submission port closed on the internet.
+    assert!(!reaches(&render("acme"), &relay, "TCP", 587));
+}

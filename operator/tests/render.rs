@@ -49,6 +49,9 @@ const EXAMPLES: [(&str, &[&str]); 3] = [
             "--bucket-name-template=atendo-prod-{tenant}-uploads",
             "--s3-region=sa-east-1",
             "--iam-role-arn-template=arn:aws:iam::123456789012:role/atendo-{tenant}-chat",
+            // Mail through Amazon SES's SMTP interface.
+            "--smtp-url=smtps://AKIAEXAMPLE:ses-smtp-password@email-smtp.sa-east-1.amazonaws.com:465",
+            "--mail-from=no-reply@chat.example.com",
         ],
     ),
 ];
@@ -125,12 +128,16 @@ fn everything_printed(rendered: &str) -> String {
     all
 }
 
+/// The sender that comes with every --smtp-url.
+const MAIL_FROM: &str = "--mail-from=no-reply@chat.example.com";
+
 /// A value for `flag` that its parser accepts, carrying `secret` where a secret goes.
 fn secret_value(flag: &str, secret: &str) -> String {
     let candidates = [
         secret.to_string(),
         format!("redis://tenant:{secret}@redis.atendo:6379"),
         format!("mongodb://admin:{secret}@mongo:27017/"),
+        format!("smtps://AKIAEXAMPLE:{secret}@email-smtp.us-east-1.amazonaws.com"),
     ];
     let base = [
         "atendo-operator",
@@ -143,7 +150,18 @@ fn secret_value(flag: &str, secret: &str) -> String {
         FLAGS[3],
         "--chat-s3-access-key-id=atendo-chat",
         "--chat-s3-secret-access-key=x",
+        "--smtp-url=smtp://smtp.example.com",
+        MAIL_FROM,
     ];
+    // Accepted by clap and by the check at start, as render runs it.
+    let accepted = |cli: atendo_operator::cli::Cli| match cli.command {
+        atendo_operator::cli::Command::Render(args) => {
+            let mut settings = args.settings;
+            settings.allow_shared_s3_key = true;
+            settings.check().is_ok()
+        }
+        _ => false,
+    };
     candidates
         .into_iter()
         .map(|value| format!("--{flag}={value}"))
@@ -154,7 +172,7 @@ fn secret_value(flag: &str, secret: &str) -> String {
                     .map(|s| s.to_string())
                     .chain([arg.clone()]),
             )
-            .is_ok()
+            .is_ok_and(accepted)
         })
         .unwrap_or_else(|| panic!("no sample value for --{flag} parses"))
 }
@@ -172,10 +190,9 @@ fn no_secret_operator_setting_reaches_the_render_output_in_any_form() {
         .map(|a| a.get_long().unwrap().to_string())
         .collect();
     // --redis-url is no longer one: it refuses credentials (each tenant has its own Redis user).
-    assert!(
-        secret_flags.contains(&"chat-s3-secret-access-key".to_string()),
-        "{secret_flags:?}"
-    );
+    for flag in ["chat-s3-secret-access-key", "smtp-url"] {
+        assert!(secret_flags.contains(&flag.to_string()), "{secret_flags:?}");
+    }
     let input = std::fs::read_to_string(dir("examples/starter.yaml")).unwrap();
     let render_with = |secret: &str| {
         let mut flags: Vec<String> = secret_flags
@@ -184,6 +201,7 @@ fn no_secret_operator_setting_reaches_the_render_output_in_any_form() {
             .collect();
         flags.push("--chat-s3-access-key-id=atendo-chat".into());
         flags.push("--allow-shared-s3-key".into());
+        flags.push(MAIL_FROM.into());
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         render(&input, &settings(&flags)).unwrap()
     };

@@ -29,12 +29,11 @@ fn moto() -> Moto {
     }
 }
 
-fn request(bucket: &str, retention_days: i32) -> BucketRequest {
+fn request(bucket: &str) -> BucketRequest {
     BucketRequest {
         bucket: bucket.into(),
         tenant: "acme".into(),
         plan: Plan::Professional,
-        retention_days,
         backup_retention_days: 14,
         origins: vec!["https://acme.chat.example.com".into()],
     }
@@ -120,19 +119,25 @@ async fn lifecycle_rules(client: &Client, bucket: &str) -> Vec<Rule> {
 }
 
 /// What ensure_bucket must leave: uploads (under `conversations/`, where the chat-server puts
-/// them) expire after the tenant's retention, backups after the plan's backup retention, the old
-/// versions of each a week later, and nothing else expires; unfinished multipart uploads of the
-/// whole bucket are dropped after a day.
-fn expected_rules(uploads_days: i32, backups_days: i32) -> Vec<Rule> {
-    let expire = |prefix: &str, days: i32| Rule {
-        prefix: prefix.into(),
-        expiration_days: Some(days),
-        noncurrent_days: Some(7),
-        abort_upload_days: None,
-    };
+/// them) never expire by age, since the chat-server erases them with their conversation (an
+/// expiry by upload date would delete the file of a conversation still open past the
+/// retention); backups expire after the plan's backup retention; the old versions of each go a
+/// week later, and nothing else expires; unfinished multipart uploads of the whole bucket are
+/// dropped after a day.
+fn expected_rules(backups_days: i32) -> Vec<Rule> {
     vec![
-        expire("conversations/", uploads_days),
-        expire("backups/", backups_days),
+        Rule {
+            prefix: "conversations/".into(),
+            expiration_days: None,
+            noncurrent_days: Some(7),
+            abort_upload_days: None,
+        },
+        Rule {
+            prefix: "backups/".into(),
+            expiration_days: Some(backups_days),
+            noncurrent_days: Some(7),
+            abort_upload_days: None,
+        },
         Rule {
             prefix: String::new(),
             expiration_days: None,
@@ -147,10 +152,10 @@ async fn a_new_bucket_gets_every_setting() {
     let m = moto();
     let bucket = testkit::unique("atendo-");
     let storage = S3Storage::new(m.client.clone(), "us-east-1");
-    storage.ensure_bucket(&request(&bucket, 90)).await.unwrap();
+    storage.ensure_bucket(&request(&bucket)).await.unwrap();
     let c = &m.client;
 
-    assert_eq!(lifecycle_rules(c, &bucket).await, expected_rules(90, 14));
+    assert_eq!(lifecycle_rules(c, &bucket).await, expected_rules(14));
 
     let cors = c.get_bucket_cors().bucket(&bucket).send().await.unwrap();
     let rule = &cors.cors_rules()[0];
@@ -205,11 +210,11 @@ async fn a_new_bucket_gets_every_setting() {
 }
 
 #[tokio::test]
-async fn ensuring_again_puts_back_settings_changed_by_hand_and_follows_the_retention() {
+async fn ensuring_again_puts_back_settings_changed_by_hand_and_follows_the_backup_retention() {
     let m = moto();
     let bucket = testkit::unique("atendo-");
     let storage = S3Storage::new(m.client.clone(), "us-east-1");
-    storage.ensure_bucket(&request(&bucket, 90)).await.unwrap();
+    storage.ensure_bucket(&request(&bucket)).await.unwrap();
     m.client
         .put_bucket_versioning()
         .bucket(&bucket)
@@ -232,7 +237,7 @@ async fn ensuring_again_puts_back_settings_changed_by_hand_and_follows_the_reten
         "suspended by hand"
     );
 
-    let mut changed = request(&bucket, 30);
+    let mut changed = request(&bucket);
     changed.backup_retention_days = 35;
     storage.ensure_bucket(&changed).await.unwrap();
     assert!(
@@ -252,7 +257,64 @@ async fn ensuring_again_puts_back_settings_changed_by_hand_and_follows_the_reten
     );
     assert_eq!(
         lifecycle_rules(&m.client, &bucket).await,
-        expected_rules(30, 35)
+        expected_rules(35)
+    );
+}
+
+/// The rule operators before this one put on every tenant bucket: uploads expiring by their
+/// upload date, `storage.retentionDays` after it.
+async fn put_the_old_uploads_rule(client: &Client, bucket: &str, retention_days: i32) {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+        LifecycleRuleFilter,
+    };
+    let rule = LifecycleRule::builder()
+        .id("atendo-uploads")
+        .status(ExpirationStatus::Enabled)
+        .filter(
+            LifecycleRuleFilter::builder()
+                .prefix("conversations/")
+                .build(),
+        )
+        .expiration(LifecycleExpiration::builder().days(retention_days).build())
+        .build()
+        .unwrap();
+    client
+        .put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(rule)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_bucket_whose_uploads_expired_by_age_loses_that_expiry_when_ensured_again() {
+    let m = moto();
+    let bucket = testkit::unique("atendo-");
+    let storage = S3Storage::new(m.client.clone(), "us-east-1");
+    storage.ensure_bucket(&request(&bucket)).await.unwrap();
+    put_the_old_uploads_rule(&m.client, &bucket, 90).await;
+    assert_eq!(
+        lifecycle_rules(&m.client, &bucket).await[0].expiration_days,
+        Some(90),
+        "the old rule is in place"
+    );
+
+    storage.ensure_bucket(&request(&bucket)).await.unwrap();
+    let rules = lifecycle_rules(&m.client, &bucket).await;
+    assert_eq!(rules, expected_rules(14));
+    assert!(
+        rules
+            .iter()
+            .filter(|r| "conversations/".starts_with(&r.prefix))
+            .all(|r| r.expiration_days.is_none()),
+        "no rule expires an upload by age: the chat-server erases files with their conversation"
     );
 }
 
@@ -261,11 +323,12 @@ async fn retain_marks_the_bucket_retained_and_keeps_every_object_without_an_expi
     let m = moto();
     let bucket = testkit::unique("atendo-");
     let storage = S3Storage::new(m.client.clone(), "us-east-1");
-    storage.ensure_bucket(&request(&bucket, 90)).await.unwrap();
-    // Both prefixes have an expiry before: the test below sees each go.
+    storage.ensure_bucket(&request(&bucket)).await.unwrap();
+    // Both prefixes have a rule before (old versions of uploads, backups by age): the test
+    // below sees each go.
     assert_eq!(
         lifecycle_rules(&m.client, &bucket).await,
-        expected_rules(90, 14)
+        expected_rules(14)
     );
     for key in KEPT {
         m.client
@@ -328,7 +391,7 @@ async fn delete_empties_every_version_and_removes_the_bucket_and_is_idempotent()
     let m = moto();
     let bucket = testkit::unique("atendo-");
     let storage = S3Storage::new(m.client.clone(), "us-east-1");
-    storage.ensure_bucket(&request(&bucket, 90)).await.unwrap();
+    storage.ensure_bucket(&request(&bucket)).await.unwrap();
     for body in [&b"one"[..], b"two"] {
         m.client
             .put_object()
@@ -433,10 +496,7 @@ async fn a_bucket_name_owned_by_another_account_is_bucket_name_taken_and_left_un
     assert!(!owns(&m.client).await, "this account does not");
 
     let storage = S3Storage::new(m.client.clone(), "us-east-1");
-    let e = storage
-        .ensure_bucket(&request(&bucket, 90))
-        .await
-        .unwrap_err();
+    let e = storage.ensure_bucket(&request(&bucket)).await.unwrap_err();
     assert_eq!(e.reason, "BucketNameTaken", "{e}");
     assert!(e.message.contains(&bucket), "{e}");
     assert!(!e.is_transient());
@@ -476,8 +536,10 @@ async fn outside_us_east_1_an_own_bucket_is_ensured_again_and_a_foreign_one_is_t
         "eu-west-1",
     );
     let mine = testkit::unique("atendo-");
-    storage.ensure_bucket(&request(&mine, 90)).await.unwrap();
-    storage.ensure_bucket(&request(&mine, 30)).await.unwrap();
+    storage.ensure_bucket(&request(&mine)).await.unwrap();
+    let mut changed = request(&mine);
+    changed.backup_retention_days = 35;
+    storage.ensure_bucket(&changed).await.unwrap();
 
     let other = another_account(&m.s3.endpoint).await;
     let taken = testkit::unique("atendo-taken-");
@@ -492,10 +554,7 @@ async fn outside_us_east_1_an_own_bucket_is_ensured_again_and_a_foreign_one_is_t
         .send()
         .await
         .unwrap();
-    let e = storage
-        .ensure_bucket(&request(&taken, 90))
-        .await
-        .unwrap_err();
+    let e = storage.ensure_bucket(&request(&taken)).await.unwrap_err();
     assert_eq!(e.reason, "BucketNameTaken", "{e}");
 }
 
@@ -519,7 +578,7 @@ async fn the_bucket_admits_browsers_from_the_tenant_and_the_widgets_sites_only()
     let m = moto();
     let bucket = testkit::unique("atendo-");
     let storage = S3Storage::new(m.client.clone(), "us-east-1");
-    let mut request = request(&bucket, 90);
+    let mut request = request(&bucket);
     request.origins = vec![
         "https://acme.chat.example.com".into(),
         "https://www.acme.com".into(),

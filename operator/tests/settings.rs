@@ -645,3 +645,93 @@ fn an_admin_uri_gives_the_address_tenants_use_without_its_credentials() {
     let srv = DatabaseUrl::parse("mongodb+srv://atendo-acme.x7k2p.mongodb.net").unwrap();
     assert_eq!(srv.address(), "mongodb+srv://atendo-acme.x7k2p.mongodb.net");
 }
+
+const MAIL_FROM: &str = "--mail-from=no-reply@chat.example.com";
+
+#[test]
+fn mail_needs_a_relay_and_a_sender_together_and_the_sender_is_a_bare_address() {
+    let ok = parse(&[
+        "--smtp-url=smtps://u:pw@email-smtp.us-east-1.amazonaws.com",
+        MAIL_FROM,
+    ])
+    .unwrap();
+    assert_eq!(ok.settings.check(), Ok(()));
+    assert_eq!(ok.settings.smtp_port(), Some(465));
+    assert_eq!(parse(&[]).unwrap().settings.smtp_port(), None);
+
+    let e = error(&["--smtp-url=smtp://u:relay-pw-5d1c@smtp.example.com"]);
+    assert!(e.contains("--mail-from"), "{e}");
+    assert!(
+        !e.contains("relay-pw-5d1c"),
+        "the relay's password is never printed: {e}"
+    );
+    let e = error(&[MAIL_FROM]);
+    assert!(e.contains("--smtp-url"), "{e}");
+    for bad in [
+        "Atendo <no-reply@chat.example.com>",
+        "no-reply",
+        "no-reply@localhost",
+        "no reply@chat.example.com",
+        "no-reply@chat..example.com",
+    ] {
+        let e = error(&[
+            "--smtp-url=smtp://smtp.example.com",
+            &format!("--mail-from={bad}"),
+        ]);
+        assert!(e.contains("bare mail address"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn an_smtp_url_is_checked_like_the_chat_server_reads_it_and_never_repeated() {
+    let port = |url: &str| {
+        let all = parse(&[&format!("--smtp-url={url}"), MAIL_FROM]).unwrap();
+        all.settings
+            .check()
+            .map(|()| all.settings.smtp_port().unwrap())
+    };
+    assert_eq!(port("smtp://u:pw@smtp.example.com"), Ok(587));
+    assert_eq!(port("smtps://u:pw@smtp.example.com"), Ok(465));
+    assert_eq!(port("smtp://u:p%40w@smtp.example.com:2525/"), Ok(2525));
+    assert_eq!(port("smtp://relay.mail.svc:25?tls=none"), Ok(25));
+    assert_eq!(port("smtps://u:pw@[2001:db8::25]:465"), Ok(465));
+    assert_eq!(port("smtps://u:pw@[2001:db8::25]"), Ok(465));
+    assert_eq!(port("SMTP://u:pw@smtp.example.com/?tls=required"), Ok(587));
+    for (bad, reason) in [
+        ("https://u:secret-4e1f@smtp.example.com", "scheme"),
+        ("smtp://u:secret-4e1f@:587", "names no host"),
+        ("smtp://u:secret-4e1f@smtp.example.com:99999", "port"),
+        ("smtp://u:secret-4e1f@smtp.example.com:0", "port"),
+        ("u:secret-4e1f@smtp.example.com", "not a URL"),
+        ("smtp://u:secret-4e1f@smtp.example.com/mail", "path"),
+        (
+            "smtp://u:secret-4e1f@smtp.example.com?tls=maybe",
+            "query parameter",
+        ),
+        (
+            "smtps://u:secret-4e1f@smtp.example.com?tls=none",
+            "query parameter",
+        ),
+    ] {
+        let e = port(bad).unwrap_err().to_string();
+        assert!(e.contains("--smtp-url") && e.contains(reason), "{bad}: {e}");
+        assert!(
+            !e.contains("secret-4e1f"),
+            "{bad}: the message repeats the URL: {e}"
+        );
+    }
+}
+
+#[test]
+fn the_operator_refuses_to_start_with_a_bad_smtp_url_without_printing_it() {
+    let (code, stderr) = operator_run(&[
+        "--smtp-url=smtp://u:secret-9a7b@smtp.example.com:x",
+        MAIL_FROM,
+    ]);
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains("--smtp-url") && stderr.contains("port"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("secret-9a7b"), "{stderr}");
+}

@@ -425,7 +425,8 @@ impl TenantSpec {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct StorageSpec {
-    /// Days an uploaded file is kept before the bucket's lifecycle expires it.
+    /// Days a resolved conversation nobody changed is kept; then the chat-server erases it with
+    /// its messages and files (CHAT_RETENTION_DAYS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 3650))]
     pub retention_days: Option<i32>,

@@ -31,7 +31,6 @@ async fn main() -> anyhow::Result<()> {
         bucket: args.bucket.clone(),
         tenant: "e2e".into(),
         plan: Plan::Starter,
-        retention_days: 1,
         backup_retention_days: 1,
         origins: args.origins,
     };

@@ -90,8 +90,6 @@ pub struct BucketRequest {
     pub bucket: String,
     pub tenant: String,
     pub plan: Plan,
-    /// Days the uploads (under `conversations/`) are kept.
-    pub retention_days: i32,
     /// Days each backup (under `backups/`) is kept: the plan's.
     pub backup_retention_days: i32,
     /// The browser origins CORS admits: the tenant's own (the console) and the customer sites
@@ -111,7 +109,6 @@ impl BucketRequest {
             bucket: bucket.into(),
             tenant: tenant.into(),
             plan,
-            retention_days: sizing.retention_days,
             backup_retention_days: sizing.backups.retention_days,
             origins: origins.to_vec(),
         }

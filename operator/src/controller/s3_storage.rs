@@ -2,8 +2,8 @@
 //!
 //! `ensure_bucket` creates the bucket when it is missing and then puts every setting, so a
 //! setting changed by hand is put back: public-access block, default encryption, versioning,
-//! lifecycle (uploads and backups each expiring after their own days, noncurrent versions,
-//! incomplete uploads), CORS for
+//! lifecycle (backups expiring after their days, old versions of uploads and backups, incomplete
+//! uploads; uploads themselves are the chat-server's to expire, see [`lifecycle`]), CORS for
 //! the tenant's own origin and the sites embedding its widget, and tenant/plan tags.
 
 use async_trait::async_trait;
@@ -242,10 +242,7 @@ impl Storage for S3Storage {
 
         c.put_bucket_lifecycle_configuration()
             .bucket(bucket)
-            .lifecycle_configuration(lifecycle(
-                request.retention_days,
-                request.backup_retention_days,
-            )?)
+            .lifecycle_configuration(lifecycle(request.backup_retention_days)?)
             .send()
             .await
             .map_err(|e| failure(&step("the lifecycle"), &e))?;
@@ -334,29 +331,54 @@ pub fn cors(origins: &[String]) -> Result<CorsConfiguration, ProviderError> {
 /// (chat-server/src/chat/attachments.rs). Every upload is under it.
 pub const UPLOADS_PREFIX: &str = "conversations/";
 
-/// One rule per prefix, so uploads and backups each keep their own time: uploads expire after
-/// the tenant's retention (`storage.retentionDays`), backups after the plan's backup retention,
-/// and the old versions of each (overwritten or expired) a week later. A third rule, over the
-/// whole bucket, drops multipart uploads left unfinished for a day and expires nothing. Objects
-/// outside both prefixes are the operator's to know of; none are written today.
+/// The rule over uploads: see [`lifecycle`].
+pub const UPLOADS_RULE: &str = "atendo-uploads";
+
+/// One rule per prefix. Uploads never expire by age here: the chat-server erases a
+/// conversation's files together with its messages (retention, `CHAT_RETENTION_DAYS`, counts from
+/// the conversation's last change, and erasure deletes every version of every file the
+/// conversation ever announced), so an age-based expiry would delete the file of a conversation
+/// still open or reopened past `storage.retentionDays` while its message still points at it. The
+/// uploads rule only drops old versions a week after they stop being current (a safety net: the
+/// chat-server deletes every version itself). Backups expire after the plan's backup retention,
+/// their old versions a week later. A third rule, over the whole bucket, drops multipart uploads
+/// left unfinished for a day and expires nothing. Objects outside both prefixes are the
+/// operator's to know of; none are written today.
 pub fn lifecycle(
-    retention_days: i32,
     backup_retention_days: i32,
 ) -> Result<BucketLifecycleConfiguration, ProviderError> {
-    let expire = |id: &str, prefix: &str, days: i32| {
-        LifecycleRule::builder()
-            .id(id)
-            .status(ExpirationStatus::Enabled)
-            .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
-            .expiration(LifecycleExpiration::builder().days(days).build())
-            .noncurrent_version_expiration(
-                NoncurrentVersionExpiration::builder()
-                    .noncurrent_days(NONCURRENT_DAYS)
-                    .build(),
-            )
+    let noncurrent = || {
+        NoncurrentVersionExpiration::builder()
+            .noncurrent_days(NONCURRENT_DAYS)
             .build()
-            .map_err(built)
     };
+    let uploads = LifecycleRule::builder()
+        .id(UPLOADS_RULE)
+        .status(ExpirationStatus::Enabled)
+        .filter(
+            LifecycleRuleFilter::builder()
+                .prefix(UPLOADS_PREFIX)
+                .build(),
+        )
+        .noncurrent_version_expiration(noncurrent())
+        .build()
+        .map_err(built)?;
+    let backups = LifecycleRule::builder()
+        .id("atendo-backups")
+        .status(ExpirationStatus::Enabled)
+        .filter(
+            LifecycleRuleFilter::builder()
+                .prefix(format!("{BACKUPS_PREFIX}/"))
+                .build(),
+        )
+        .expiration(
+            LifecycleExpiration::builder()
+                .days(backup_retention_days)
+                .build(),
+        )
+        .noncurrent_version_expiration(noncurrent())
+        .build()
+        .map_err(built)?;
     let abort = LifecycleRule::builder()
         .id("atendo-incomplete-uploads")
         .status(ExpirationStatus::Enabled)
@@ -369,12 +391,8 @@ pub fn lifecycle(
         .build()
         .map_err(built)?;
     BucketLifecycleConfiguration::builder()
-        .rules(expire("atendo-uploads", UPLOADS_PREFIX, retention_days)?)
-        .rules(expire(
-            "atendo-backups",
-            &format!("{BACKUPS_PREFIX}/"),
-            backup_retention_days,
-        )?)
+        .rules(uploads)
+        .rules(backups)
         .rules(abort)
         .build()
         .map_err(built)

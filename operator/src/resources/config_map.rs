@@ -1,6 +1,6 @@
 //! The chat-server's non-secret configuration, mounted whole with envFrom: the chat contract's
 //! settings (names from `chat_settings::names`), the plan's limits and retention, the first admin's email, single sign-on, business
-//! hours, routing and branding.
+//! hours, routing, branding and the mail sender.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +16,10 @@ pub fn build(ctx: &TenantContext) -> ConfigMap {
     let s = ctx.settings;
     let sizing = ctx.sizing;
     let branding = ctx.tenant.spec.branding.clone().unwrap_or_default();
+    let product_name = branding
+        .product_name
+        .clone()
+        .unwrap_or_else(|| ctx.tenant.spec.display_name.clone());
     let mut data: BTreeMap<String, String> = [
         (names::LISTEN, format!("0.0.0.0:{CONTAINER_PORT}")),
         (names::METRICS_LISTEN, format!("0.0.0.0:{METRICS_PORT}")),
@@ -41,15 +45,10 @@ pub fn build(ctx: &TenantContext) -> ConfigMap {
             names::VISITOR_RATE,
             sizing.rate_limits.visitor_rate.to_string(),
         ),
-        // Conversations and files expire together: the bucket's expiry rule uses the same days.
+        // Conversations and their files expire together, by the conversation's last change: the
+        // chat-server erases both, and the bucket expires no upload by age (s3_storage::lifecycle).
         (names::RETENTION_DAYS, sizing.retention_days.to_string()),
-        (
-            names::BRAND_PRODUCT_NAME,
-            branding
-                .product_name
-                .clone()
-                .unwrap_or_else(|| ctx.tenant.spec.display_name.clone()),
-        ),
+        (names::BRAND_PRODUCT_NAME, product_name.clone()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -59,6 +58,8 @@ pub fn build(ctx: &TenantContext) -> ConfigMap {
     let routing = chat.routing;
     let optional = [
         (names::ADMIN_EMAIL, Some(ctx.admin_email.clone())),
+        // The relay's URL holds credentials: it is in the chat-credentials Secret.
+        (names::MAIL_FROM, s.mail_from_for(&product_name)),
         (names::OIDC_ISSUER, sso.as_ref().map(|o| o.issuer.clone())),
         (
             names::OIDC_AUDIENCE,

@@ -176,6 +176,11 @@ fn container(ctx: &TenantContext) -> Container {
             ]
             .into_iter()
             .chain(pod::s3_credentials_env(ctx))
+            .chain(
+                ctx.settings.smtp_url.as_ref().map(|_| {
+                    secret_env(names::SMTP_URL, secrets::CREDENTIALS, secrets::SMTP_URL_KEY)
+                }),
+            )
             .chain(ctx.settings.redis_ca_file.as_ref().map(|_| EnvVar {
                 name: names::BUS_CA_FILE.into(),
                 value: Some(bus_ca::ca_file()),

@@ -3,7 +3,8 @@
 //! own namespace; they reach only the cluster DNS and the address blocks of `--egress-cidrs`
 //! (the Redis, MongoDB and S3 endpoints, which are addresses outside the cluster's selectors),
 //! never instance metadata. With single sign-on, HTTPS anywhere too: an identity provider's keys
-//! are behind a host name no policy can name.
+//! are behind a host name no policy can name; with mail (`--smtp-url`), the relay's port
+//! anywhere, for the same reason.
 //!
 //! The backup's pods have a policy of their own (`tenant-backup-isolation`): the same egress,
 //! since they reach the same database and bucket, and no ingress at all, since nothing calls a
@@ -144,6 +145,21 @@ fn egress(ctx: &TenantContext) -> Vec<NetworkPolicyEgressRule> {
         egress.push(to_block(&EgressCidr {
             cidr: "0.0.0.0/0".into(),
             port: Some(443),
+            holds_metadata: true,
+        }));
+    }
+    // The SMTP relay (--smtp-url) is a host name too. Its port alone, and only with mail
+    // configured: 25, 465 and 587 stay closed otherwise, so a tenant's pods cannot send mail
+    // around the relay.
+    if let Some(smtp) = s.smtp_port()
+        && !s
+            .egress_cidrs
+            .iter()
+            .any(|e| e.cidr == "0.0.0.0/0" && e.port.is_none_or(|p| p == smtp))
+    {
+        egress.push(to_block(&EgressCidr {
+            cidr: "0.0.0.0/0".into(),
+            port: Some(smtp),
             holds_metadata: true,
         }));
     }

@@ -18,6 +18,8 @@ pub const BUS_USER_KEY: &str = "busUser";
 pub const BUS_PASSWORD_KEY: &str = "busPassword";
 pub const S3_ACCESS_KEY_ID_KEY: &str = "s3AccessKeyId";
 pub const S3_SECRET_ACCESS_KEY_KEY: &str = "s3SecretAccessKey";
+/// The SMTP relay's URL with its credentials (--smtp-url), when the operator is given one.
+pub const SMTP_URL_KEY: &str = "smtpUrl";
 /// The first agent: read by people (`kubectl get secret chat-admin`) as much as by the pods.
 pub const ADMIN: &str = "chat-admin";
 pub const ADMIN_EMAIL_KEY: &str = "email";
@@ -78,7 +80,8 @@ pub fn database(ctx: &TenantContext, credentials: &Credentials) -> Secret {
 }
 
 /// CHAT_SIGNING_KEY, CHAT_BUS (the Redis endpoint signed in as the tenant's own user, never the
-/// operator's admin) and, when the operator is given static S3 keys for the chat-servers, those.
+/// operator's admin) and, when the operator is given them, the static S3 keys for the
+/// chat-servers and CHAT_SMTP_URL (the relay's credentials: a Secret, never the ConfigMap).
 pub fn credentials(ctx: &TenantContext, credentials: &Credentials) -> Secret {
     let mut data = vec![
         (SIGNING_KEY_KEY, credentials.signing_key.clone()),
@@ -93,6 +96,10 @@ pub fn credentials(ctx: &TenantContext, credentials: &Credentials) -> Secret {
     if let Some(keys) = &ctx.settings.chat_s3_keys() {
         data.push((S3_ACCESS_KEY_ID_KEY, keys.access_key_id.clone()));
         data.push((S3_SECRET_ACCESS_KEY_KEY, keys.secret_access_key.clone()));
+    }
+    if let Some(url) = &ctx.settings.smtp_url {
+        // A Secret made from a file often ends in a line break.
+        data.push((SMTP_URL_KEY, url.trim().to_string()));
     }
     secret(ctx, credentials.rotated_for.clone(), CREDENTIALS, data)
 }

@@ -9,6 +9,7 @@ mod backup_cron_job;
 mod bus_ca;
 mod config_map;
 mod deployment;
+mod mail;
 mod namespaced_policies;
 mod networking;
 mod secrets_and_account;

@@ -132,6 +132,49 @@ fn a_tenant_with_single_sign_on_may_fetch_its_identity_providers_keys_over_https
 }
 
 #[test]
+fn with_mail_the_tenants_pods_may_reach_the_relays_port_anywhere_and_without_it_no_mail_port() {
+    let tenant = stored(minimal_json("acme", "starter"));
+    let egress = |flags: &[&str]| {
+        let settings = settings(flags);
+        as_json(&network_policy::build(&ctx(&tenant, &settings)))["spec"]["egress"].clone()
+    };
+    let to_port = |port: u16| {
+        json!({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}],
+               "ports": [{"protocol": "TCP", "port": port}]})
+    };
+    let from = "--mail-from=no-reply@chat.example.com";
+    for (url, port) in [
+        (
+            "--smtp-url=smtp://u:p@email-smtp.us-east-1.amazonaws.com",
+            587,
+        ),
+        (
+            "--smtp-url=smtps://u:p@email-smtp.us-east-1.amazonaws.com",
+            465,
+        ),
+        ("--smtp-url=smtp://u:p@smtp.example.com:2525", 2525),
+        ("--smtp-url=smtp://relay.mail.svc:25?tls=none", 25),
+    ] {
+        let mut expected = default_egress();
+        expected.as_array_mut().unwrap().push(to_port(port));
+        assert_eq!(egress(&[url, from]), expected, "{url}");
+    }
+    // Without mail, the default reaches no mail port outside the private blocks.
+    let without = egress(&[]);
+    assert_eq!(without, default_egress());
+    for port in [25, 465, 587] {
+        assert!(!without.as_array().unwrap().contains(&to_port(port)));
+    }
+    // Egress already open on every port: no second rule.
+    let open = [
+        "--egress-cidrs=0.0.0.0/0",
+        "--smtp-url=smtp://u:p@smtp.example.com",
+        from,
+    ];
+    assert_eq!(egress(&open).as_array().unwrap().len(), 2);
+}
+
+#[test]
 fn the_service_exposes_the_chat_server_port_inside_the_cluster() {
     let tenant = stored(minimal_json("acme", "enterprise"));
     let settings = settings(&[]);

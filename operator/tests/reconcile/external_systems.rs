@@ -74,6 +74,17 @@ async fn a_resync_with_nothing_changed_calls_neither_the_bucket_nor_the_database
     w.patch_tenant("acme", json!({"spec": {"storage": {"retentionDays": 30}}}))
         .await;
     w.reconcile("acme").await.unwrap();
+    assert_eq!(
+        calls(),
+        (1, 1),
+        "retention is the chat-server's (CHAT_RETENTION_DAYS), not the bucket's"
+    );
+    w.patch_tenant(
+        "acme",
+        json!({"spec": {"widget": {"allowedOrigins": ["https://www.acme.com"]}}}),
+    )
+    .await;
+    w.reconcile("acme").await.unwrap();
     assert_eq!(calls(), (2, 1), "a bucket setting changed: only storage");
     assert_eq!(bus_calls(), 1);
 
@@ -165,4 +176,52 @@ async fn a_redis_that_refuses_the_user_is_bus_ready_false_and_retried_until_it_a
         events(&w)[5..],
         [event("Normal", "BusReady"), event("Normal", "Progressing")]
     );
+}
+
+/// What the operator recorded in `status.applied.storage` for acme before uploads stopped
+/// expiring by age: the SHA-256 of its bucket request, which then held the uploads' expiry days.
+const PREVIOUS_STORAGE_SETTINGS: &str = "BucketRequest { bucket: \"atendo-acme-uploads\", \
+    tenant: \"acme\", plan: Professional, retention_days: 90, backup_retention_days: 14, \
+    origins: [\"https://acme.chat.example.com\"] }";
+
+#[tokio::test]
+async fn a_bucket_the_previous_operator_ensured_is_ensured_again_so_its_uploads_stop_expiring_by_age()
+ {
+    use sha2::Digest;
+    let w = World::new();
+    w.create(acme()).await;
+    w.provision("acme").await;
+    let calls = || *w.storage.ensure_calls.lock().unwrap();
+    assert_eq!(calls(), 1);
+    let previous = format!(
+        "{:x}",
+        sha2::Sha256::digest(PREVIOUS_STORAGE_SETTINGS.as_bytes())
+    );
+    // As an upgrade finds it: the bucket settled by the previous operator.
+    w.tenants
+        .patch_status(
+            "acme",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"status": {"applied": {"storage": previous}}})),
+        )
+        .await
+        .unwrap();
+
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(
+        calls(),
+        2,
+        "the bucket is ensured again, with the new lifecycle"
+    );
+    let recorded = w
+        .tenant("acme")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .applied
+        .unwrap();
+    assert_ne!(recorded.storage, Some(previous));
+    w.reconcile("acme").await.unwrap();
+    assert_eq!(calls(), 2, "and once only");
 }

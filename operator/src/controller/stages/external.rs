@@ -10,6 +10,7 @@ use crate::context::TenantContext;
 use crate::controller::providers::{
     BucketRequest, BusUser, DatabaseUser, DedicatedCluster, ProviderError,
 };
+use crate::controller::s3_storage;
 use crate::controller::status;
 use crate::controller::{Context, RECONCILE_REQUESTED_ANNOTATION, annotation, bounded, bus_access};
 use crate::resources::Credentials;
@@ -71,7 +72,13 @@ pub(super) async fn ensure(
         &tc.sizing,
         &tc.allowed_origins,
     );
-    let storage_hash = fingerprint(&format!("{bucket_request:?}"));
+    // Covers the lifecycle rules too, so an operator upgrade that changes them re-converges
+    // every bucket (as the bus's granted commands do below): uploads stopped expiring by age
+    // that way, on buckets made before.
+    let storage_hash = fingerprint(&format!(
+        "{bucket_request:?}|{:?}",
+        s3_storage::lifecycle(bucket_request.backup_retention_days)
+    ));
     let storage = if settled(status::STORAGE_READY, &applied.storage, &storage_hash) {
         Ok(())
     } else {
