@@ -4,6 +4,7 @@
 // API has no update or secret rotation: a changed URL or a leaked secret is a new endpoint.
 
 import { h, replace, formatTime } from '../shared/dom.js';
+import { allPages } from '../shared/client.js';
 import { field, showError, clearErrors, errorText } from './fields.js';
 import { DeliveryLog } from './webhook-log.js';
 
@@ -11,15 +12,8 @@ import { DeliveryLog } from './webhook-log.js';
 export const EVENT_TYPES = ['conversation.created', 'conversation.updated', 'message.created', 'rating.created'];
 
 /** Every endpoint, page by page (`next` until null): a tenant has a handful. */
-async function allEndpoints(request) {
-  const all = [];
-  let before = null;
-  do {
-    const page = await request('GET', `/api/v1/webhooks?limit=200${before ? `&before=${encodeURIComponent(before)}` : ''}`);
-    all.push(...page.webhooks);
-    before = page.next;
-  } while (before);
-  return all;
+function allEndpoints(request) {
+  return allPages(request, '/api/v1/webhooks', 'webhooks');
 }
 
 export class WebhooksSection {

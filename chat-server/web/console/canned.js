@@ -4,6 +4,7 @@
 // the body in place of "/word", Escape closes, and a click picks.
 
 import { h, replace } from '../shared/dom.js';
+import { allPages } from '../shared/client.js';
 
 /** Admins edit them rarely: the list is fetched again on the next "/" after this long. */
 const REFRESH_MS = 30_000;
@@ -11,17 +12,8 @@ const REFRESH_MS = 30_000;
 const SHOWN = 8;
 
 /** Every canned response, page by page (`next` until null). */
-export async function allCanned(request) {
-  const all = [];
-  let before = null;
-  do {
-    const q = new URLSearchParams({ limit: '200' });
-    if (before) q.set('before', before);
-    const page = await request('GET', `/api/v1/canned-responses?${q}`);
-    all.push(...page.canned_responses);
-    before = page.next;
-  } while (before);
-  return all;
+export function allCanned(request) {
+  return allPages(request, '/api/v1/canned-responses', 'canned_responses');
 }
 
 /** The "/word" right before the caret, or null: only at the start or after whitespace. */
