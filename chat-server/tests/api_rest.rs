@@ -452,32 +452,16 @@ async fn an_attachment_round_trips_through_the_embedded_upload_store() {
     let s = TestServer::start_with(&["--max-upload-mb=1"]).await;
     let (visitor, c) = s.conversation().await;
     let bytes = b"%PDF-1.4 pretend".to_vec();
-    let (status, up) = s
-        .post("/api/v1/uploads", Some(&visitor), json!({"conversation_id": c, "filename": "../invoice.pdf", "content_type": "application/pdf", "size": bytes.len()}))
+    // The filename's path is stripped: the message below carries "invoice.pdf".
+    let attachment = s
+        .upload(
+            &visitor,
+            &c,
+            "../invoice.pdf",
+            "application/pdf",
+            bytes.clone(),
+        )
         .await;
-    assert_eq!(status, 201, "{up}");
-    let url = str_of(&up, "upload_url");
-    let url = if url.starts_with('/') {
-        s.url(&url)
-    } else {
-        url
-    };
-    let put = s
-        .http
-        .put(&url)
-        .header("content-type", "application/pdf")
-        .body(bytes.clone())
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        put.status().is_success(),
-        "PUT {}: {}",
-        put.status(),
-        put.text().await.unwrap()
-    );
-
-    let attachment = str_of(&up, "attachment_id");
     let (status, m) = s
         .post(
             &format!("/api/v1/conversations/{c}/messages"),

@@ -185,31 +185,14 @@ async fn a_visitor_subscribing_after_a_trailing_note_is_told_the_last_reply_seq(
 
 /// An uploaded file (bytes sent) in conversation `c` by `token`; its attachment id.
 async fn uploaded(s: &TestServer, token: &str, c: &str, filename: &str) -> String {
-    let bytes = b"%PDF-1.4 internal".to_vec();
-    let (status, up) = s
-        .post(
-            "/api/v1/uploads",
-            Some(token),
-            json!({"conversation_id": c, "filename": filename, "content_type": "application/pdf", "size": bytes.len()}),
-        )
-        .await;
-    assert_eq!(status, 201, "{up}");
-    let url = str_of(&up, "upload_url");
-    let url = if url.starts_with('/') {
-        s.url(&url)
-    } else {
-        url
-    };
-    let put = s
-        .http
-        .put(&url)
-        .header("content-type", "application/pdf")
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success(), "PUT {}", put.status());
-    str_of(&up, "attachment_id")
+    s.upload(
+        token,
+        c,
+        filename,
+        "application/pdf",
+        b"%PDF-1.4 internal".to_vec(),
+    )
+    .await
 }
 
 /// `GET /api/v1/attachments/{id}` as JSON: status and body.
