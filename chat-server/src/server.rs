@@ -314,7 +314,7 @@ pub async fn build(
         delivery,
         dependencies,
         ws: WsSettings {
-            session: SessionLimits {
+            session: Arc::new(SessionLimits {
                 outbound_queue: config.ws_outbound_queue,
                 max_strikes: config.ws_max_strikes,
                 limiters: limiters.clone(),
@@ -322,7 +322,7 @@ pub async fn build(
                 max_subscriptions_agent: config.ws_max_subscriptions_agent,
                 idle_timeout: Duration::from_secs(config.ws_idle_timeout_secs),
                 hole_grace: HOLE_GRACE,
-            },
+            }),
             read_buffer: config.ws_read_buffer,
             max_frame_bytes: config.max_frame_bytes,
         },

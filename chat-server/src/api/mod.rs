@@ -49,7 +49,7 @@ use crate::limits::Limiters;
 
 #[derive(Clone, Debug)]
 pub struct WsSettings {
-    pub session: SessionLimits,
+    pub session: Arc<SessionLimits>,
     pub read_buffer: usize,
     pub max_frame_bytes: usize,
 }

@@ -5,6 +5,7 @@
 //! - [`hub`]: each process's single bus subscription per topic, verified and fanned out to sessions;
 //! - [`subscription`]: the gap-free replay-then-live algorithm (read its top comment);
 //! - [`session`]: one websocket, its bounded queue and its close codes;
+//! - [`followed`]: the conversations one socket follows, small for the common single one;
 //! - [`commands`]: what a session asks of the chat for each client frame (the websocket edge
 //!   answers it), so delivery never reaches into the use cases;
 //! - [`catch_up`]: the store reads of replay and gap fills, shared between sessions;
@@ -17,6 +18,7 @@
 pub mod alarm;
 pub mod catch_up;
 pub mod commands;
+pub mod followed;
 pub mod hub;
 pub mod inbox;
 pub mod presence;
