@@ -324,9 +324,11 @@ pub struct Config {
     #[arg(long, env = names::WS_OUTBOUND_QUEUE, value_name = names::WS_OUTBOUND_QUEUE, default_value = "256", value_parser = positive::<usize>)]
     pub ws_outbound_queue: usize,
     /// Initial read buffer per websocket, in bytes (tungstenite's default is 128 KiB). Every
-    /// socket holds it for life: 4 KiB cost 2.9 KiB of RSS per idle socket (chat-bench idle).
-    /// 1 KiB fits the frames clients send; a larger frame grows the buffer to its size.
-    #[arg(long, env = names::WS_READ_BUFFER, value_name = names::WS_READ_BUFFER, default_value = "1024", value_parser = positive::<usize>)]
+    /// socket holds it for life: 4 KiB cost 2.9 KiB of RSS per idle socket, 1 KiB about 0.5 KiB
+    /// more than 512 (chat-bench idle). It is also the most one read takes from the socket: 512
+    /// holds a typical `send` frame whole, and a 4 KiB message takes eight reads, which only
+    /// the sender's socket pays.
+    #[arg(long, env = names::WS_READ_BUFFER, value_name = names::WS_READ_BUFFER, default_value = "512", value_parser = positive::<usize>)]
     pub ws_read_buffer: usize,
     /// Visitor sessions one client address may create per minute.
     #[arg(long, env = names::VISITOR_RATE, value_name = names::VISITOR_RATE, default_value = "30", value_parser = positive::<u32>)]

@@ -180,6 +180,32 @@ async fn subscribe_replays_after_seq_then_goes_live_and_send_is_acked_once() {
     assert_eq!(a.expect("message").await["message"]["seq"], 5);
 }
 
+/// Frames larger than the socket's read buffer (`CHAT_WS_READ_BUFFER`) take several reads:
+/// each must arrive whole, back to back, and unchanged.
+#[tokio::test]
+async fn frames_larger_than_the_read_buffer_arrive_whole() {
+    let s = TestServer::start_with(&["--ws-read-buffer=64"]).await;
+    let (visitor, c) = s.conversation().await;
+    let mut v = s.ws(&visitor).await;
+    v.subscribe(&c, 0).await;
+    let bodies: Vec<String> = (0..3).map(|i| format!("{i}{}", "é".repeat(2000))).collect();
+    for (i, body) in bodies.iter().enumerate() {
+        v.send(json!({"type": "send", "conversation_id": c, "client_msg_id": format!("big-{i}"), "body": body}))
+            .await;
+    }
+    let (mut acks, mut got) = (Vec::new(), Vec::new());
+    while acks.len() < bodies.len() || got.len() < bodies.len() {
+        let f = v.next().await.expect("the socket stays open");
+        match f["type"].as_str() {
+            Some("ack") => acks.push(f["client_msg_id"].as_str().unwrap().to_string()),
+            Some("message") => got.push(f["message"]["body"].as_str().unwrap().to_string()),
+            _ => {}
+        }
+    }
+    assert_eq!(acks, ["big-0", "big-1", "big-2"]);
+    assert!(got == bodies, "the bodies came back changed");
+}
+
 #[tokio::test]
 async fn typing_and_read_receipts_reach_the_other_side_only() {
     let s = TestServer::start().await;
