@@ -224,9 +224,10 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
                     };
                     let r = idle::run(kind, &p).await?;
                     eprintln!(
-                        "{} idle N={connections}: {:.2} KiB/conn server + {:.2} KiB/conn kernel",
+                        "{} idle N={connections}: {:.2} KiB/conn server ({:.2} private) + {:.2} KiB/conn kernel",
                         kind.label(),
                         r.rss_per_conn / 1024.0,
+                        r.anon_per_conn.unwrap_or(f64::NAN) / 1024.0,
                         r.kernel_per_conn / 1024.0
                     );
                     save(&path, |res| res.add_idle(r))?;

@@ -194,19 +194,21 @@ pub fn markdown(r: &Results) -> String {
         let _ = writeln!(out, "\n#### Idle connections\n");
         let _ = writeln!(
             out,
-            "| system | N | replicas | server RSS before → after | per conn: server | per conn: kernel TCP buffers | TCP sockets added |"
+            "| system | N | replicas | server RSS before → after | per conn: server | … of it private | per conn: kernel TCP buffers | TCP sockets added |"
         );
-        let _ = writeln!(out, "|---|---:|---:|---|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---:|---:|---|---:|---:|---:|---:|");
         for i in &r.idle {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {:.0} → {:.0} MiB | {:.2} KiB | {:.2} KiB | {} |",
+                "| {} | {} | {} | {:.0} → {:.0} MiB | {:.2} KiB | {} | {:.2} KiB | {} |",
                 i.system.label(),
                 count(i.connections),
                 i.replicas,
                 i.rss_before as f64 / MIB,
                 i.rss_after as f64 / MIB,
                 i.rss_per_conn / KIB,
+                i.anon_per_conn
+                    .map_or("–".to_string(), |a| format!("{:.2} KiB", a / KIB)),
                 i.kernel_per_conn / KIB,
                 count(i.tcp_sockets_added)
             );

@@ -36,6 +36,10 @@ pub struct IdleResult {
     pub rss_per_conn: f64,
     /// Kernel TCP buffer memory added per connection (both ends are on this machine), bytes.
     pub kernel_per_conn: f64,
+    /// The private (anonymous) part of `rss_per_conn`: heap and stacks, without the code pages
+    /// the first sockets fault in once (a fixed cost that `rss_per_conn` spreads over N).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anon_per_conn: Option<f64>,
 }
 
 impl IdleResult {
@@ -70,6 +74,7 @@ pub async fn run(kind: SystemKind, p: &IdleParams) -> anyhow::Result<IdleResult>
     // The servers' own start-up work (and the room set-up) settles before the baseline.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_before = cluster.rss()?;
+    let anon_before = cluster.rss_anon()?;
     let sock_before = SockStat::read()?;
     let mut workers = Vec::new();
     let mut first = 0;
@@ -131,6 +136,7 @@ pub async fn run(kind: SystemKind, p: &IdleParams) -> anyhow::Result<IdleResult>
     tokio::time::sleep(p.settle).await;
     cluster.ensure_running()?;
     let rss_after = cluster.rss()?;
+    let anon_after = cluster.rss_anon()?;
     let sock_after = SockStat::read()?;
     let mut problems = Vec::new();
     for w in workers.iter_mut() {
@@ -161,5 +167,6 @@ pub async fn run(kind: SystemKind, p: &IdleParams) -> anyhow::Result<IdleResult>
         tcp_sockets_added: sock_after.inuse.saturating_sub(sock_before.inuse),
         rss_per_conn: (rss_after as f64 - rss_before as f64) / n,
         kernel_per_conn: (sock_after.mem_bytes() as f64 - sock_before.mem_bytes() as f64) / n,
+        anon_per_conn: Some((anon_after as f64 - anon_before as f64) / n),
     })
 }
