@@ -39,6 +39,14 @@ pub struct HttpTimeouts {
     pub idle: Duration,
 }
 
+/// Connections accepted by every listener of this process: the heap trimmer
+/// (`crate::heap`) waits for it to stop moving. Process-wide, like the heap it watches.
+static ACCEPTED: AtomicU64 = AtomicU64::new(0);
+
+pub fn accepted() -> u64 {
+    ACCEPTED.load(Ordering::Relaxed)
+}
+
 /// Serves `router` on `listener` until `shutdown`, then lets open requests finish (kept-alive
 /// connections close after their current response). Upgraded websockets are not waited for
 /// here; their sessions are tracked by the caller.
@@ -62,6 +70,7 @@ pub async fn serve(
                 }
             },
         };
+        ACCEPTED.fetch_add(1, Ordering::Relaxed);
         let router = router.clone();
         let stop = shutdown.clone();
         connections.spawn(serve_connection(stream, peer, router, timeouts, stop));

@@ -12,7 +12,8 @@
 //! - `auth`: tokens, passwords, OIDC;
 //! - `limits`: rate limits against abuse (per address, account and token principal);
 //! - `mail`: SMTP settings, the transport and the durable outbox's sender;
-//! - `server`: start-up and graceful shutdown; `http`: the listener and its timeouts;
+//! - `server`: start-up and graceful shutdown; `http`: the listener and its timeouts; `heap`:
+//!   freed memory handed back to the kernel when the process goes quiet;
 //! - `web`: the agent console, the visitor widget and the branding they read.
 
 pub mod api;
@@ -24,6 +25,7 @@ pub mod config;
 pub mod delivery;
 pub mod error;
 pub mod fields;
+pub mod heap;
 pub mod http;
 pub mod limits;
 pub mod mail;

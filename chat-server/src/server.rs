@@ -75,6 +75,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
             addr: config.listen,
             source,
         })?;
+    // Here rather than in `serve`: the heap is the process's, and tests run many servers in one.
+    tokio::spawn(crate::heap::trim_when_quiet(
+        crate::http::accepted,
+        shutdown.clone(),
+    ));
     serve(config, listener, shutdown).await
 }
 
