@@ -134,6 +134,10 @@ pub enum Cmd {
         system: Which,
         #[arg(long, default_value_t = 5)]
         settle_secs: u64,
+        /// Idle tenants side by side (each its own server, store and Redis); figures are per
+        /// tenant, and the proportional set size shares the executable's pages among them.
+        #[arg(long, default_value_t = 1)]
+        tenants: usize,
     },
     /// Scenario 7: two-word message search over a large store (the store layer alone).
     Search {
@@ -398,13 +402,16 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         Cmd::Tenant {
             system,
             settle_secs,
+            tenants,
         } => {
             for kind in system.systems() {
-                let r = tenant::run(kind, Duration::from_secs(settle_secs)).await?;
+                let r = tenant::run(kind, tenants, Duration::from_secs(settle_secs)).await?;
                 eprintln!(
-                    "{} idle tenant: {:.1} MiB RSS",
+                    "{} idle tenant (mean of {tenants}): {:.1} MiB RSS, {:.1} MiB private, {:.1} MiB PSS",
                     kind.label(),
-                    r.rss as f64 / 1048576.0
+                    r.rss as f64 / 1048576.0,
+                    r.rss_anon as f64 / 1048576.0,
+                    r.pss.unwrap_or(0) as f64 / 1048576.0
                 );
                 save(&path, |res| res.add_tenant(r))?;
             }

@@ -166,6 +166,23 @@ fn summary(r: &Results) -> Vec<Row> {
             goal: "",
         });
     }
+    if let Some(a) = r.tenants_of(Atendo) {
+        let s = r.tenants_of(SocketIo);
+        rows.push(Row {
+            metric: format!(
+                "idle tenant's share of a node with {} idle tenants (PSS)",
+                a.tenants
+            ),
+            atendo: format!("{:.1} MiB", a.pss.unwrap_or(0) as f64 / MIB),
+            socketio: s.map_or("–".into(), |s| {
+                format!("{:.1} MiB", s.pss.unwrap_or(0) as f64 / MIB)
+            }),
+            ratio: s.map_or("".into(), |s| {
+                ratio(a.pss.unwrap_or(0) as f64, s.pss.unwrap_or(0) as f64, true)
+            }),
+            goal: "",
+        });
+    }
     rows
 }
 

@@ -165,7 +165,9 @@ impl Results {
     }
 
     pub fn add_tenant(&mut self, r: TenantResult) {
-        replace(&mut self.tenant, r, |a, b| a.system == b.system);
+        replace(&mut self.tenant, r, |a, b| {
+            a.system == b.system && a.tenants == b.tenants
+        });
     }
 
     pub fn idle_of(&self, system: SystemKind, connections: u64) -> Option<&IdleResult> {
@@ -209,7 +211,18 @@ impl Results {
         rates
     }
 
+    /// The single-tenant figure of `system`.
     pub fn tenant_of(&self, system: SystemKind) -> Option<&TenantResult> {
-        self.tenant.iter().find(|r| r.system == system)
+        self.tenant
+            .iter()
+            .find(|r| r.system == system && r.tenants == 1)
+    }
+
+    /// The run with the most tenants side by side, if more than one.
+    pub fn tenants_of(&self, system: SystemKind) -> Option<&TenantResult> {
+        self.tenant
+            .iter()
+            .filter(|r| r.system == system && r.tenants > 1)
+            .max_by_key(|r| r.tenants)
     }
 }

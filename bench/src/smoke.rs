@@ -21,7 +21,7 @@ pub async fn run() -> anyhow::Result<()> {
                 failures.push(format!("{name}: {what}"));
             }
         };
-        match tenant::run(kind, Duration::from_secs(1)).await {
+        match tenant::run(kind, 1, Duration::from_secs(1)).await {
             Ok(t) => check(
                 t.rss > 0,
                 format!("idle tenant RSS {:.1} MiB", t.rss as f64 / 1048576.0),

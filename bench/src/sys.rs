@@ -58,6 +58,20 @@ pub fn rss_bytes(pid: u32) -> Result<u64, SysError> {
         })
 }
 
+/// Proportional set size of a process, in bytes: its private pages plus each shared page
+/// divided by the number of processes mapping it, so that the PSS of every process on a node
+/// adds up to the memory they hold together.
+pub fn pss_bytes(pid: u32) -> Result<u64, SysError> {
+    let path = format!("/proc/{pid}/smaps_rollup");
+    let rollup = read(&path)?;
+    rollup
+        .lines()
+        .find_map(|l| l.strip_prefix("Pss:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map(|kib| kib * 1024)
+        .ok_or(SysError::Missing { path, field: "Pss" })
+}
+
 /// Anonymous (private, not file-backed) resident memory of a process, in bytes: RSS without
 /// the pages of the executable and libraries, which the page cache shares and can reclaim.
 pub fn rss_anon_bytes(pid: u32) -> Result<u64, SysError> {

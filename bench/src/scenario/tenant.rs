@@ -1,5 +1,7 @@
 //! Scenario 5, idle tenant cost: the resident memory of one server process that has started,
-//! connected to Redis and served nothing.
+//! connected to Redis and served nothing. With several tenants on the machine (each its own
+//! server, store and Redis), the proportional set size says what one more tenant adds to a
+//! node: the executable's pages are shared through the page cache by every tenant's process.
 
 use std::time::Duration;
 
@@ -16,16 +18,45 @@ pub struct TenantResult {
     /// pages, shared through the page cache.
     #[serde(default)]
     pub rss_anon: u64,
+    /// Idle tenants running side by side; `rss`, `rss_anon` and `pss` are each one's mean.
+    #[serde(default = "one")]
+    pub tenants: usize,
+    /// Mean proportional set size per tenant (`smaps_rollup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pss: Option<u64>,
 }
 
-pub async fn run(kind: SystemKind, settle: Duration) -> anyhow::Result<TenantResult> {
-    let mut cluster = Cluster::start(kind, 1).await?;
+fn one() -> usize {
+    1
+}
+
+pub async fn run(
+    kind: SystemKind,
+    tenants: usize,
+    settle: Duration,
+) -> anyhow::Result<TenantResult> {
+    anyhow::ensure!(tenants >= 1, "--tenants must be at least 1");
+    let mut clusters = Vec::with_capacity(tenants);
+    for _ in 0..tenants {
+        clusters.push(Cluster::start(kind, 1).await?);
+    }
     tokio::time::sleep(settle).await;
-    cluster.ensure_running()?;
+    let (mut rss, mut anon, mut pss) = (0, 0, 0);
+    for cluster in clusters.iter_mut() {
+        cluster.ensure_running()?;
+        rss += cluster.rss()?;
+        anon += cluster.rss_anon()?;
+        for pid in cluster.pids() {
+            pss += crate::sys::pss_bytes(pid)?;
+        }
+    }
+    let n = tenants as u64;
     Ok(TenantResult {
         load_avg: crate::sys::load_avg(),
         system: kind,
-        rss: cluster.rss()?,
-        rss_anon: cluster.rss_anon()?,
+        rss: rss / n,
+        rss_anon: anon / n,
+        tenants,
+        pss: Some(pss / n),
     })
 }
