@@ -44,6 +44,14 @@ pub struct FanoutStep {
     /// client that costs more than the server would measure itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_cpu_s_per_million: Option<f64>,
+    /// The subscribers' replica alone, CPU-seconds per million deliveries: the delivery path
+    /// (bus in, sockets out), without the publishing replica's store writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscriber_cpu_s_per_million: Option<f64>,
+    /// The publishers' replica alone, CPU-µs per publish: the request, the store write and
+    /// the bus publish of one message, whatever the room's size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher_cpu_us_per_publish: Option<f64>,
     /// The servers' system calls per delivery (`perf stat`; missing without perf).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub syscalls_per_delivery: Option<f64>,
@@ -97,7 +105,7 @@ pub async fn run_on(
         replicas: 2,
         rooms: p.rooms,
         per_room: p.per_room,
-        subscriber_replica: 1,
+        subscriber_replica: SUBSCRIBERS,
     };
     let mut h = Harness::start_on(kind, &layout, redis).await?;
     let mut steps = Vec::new();
@@ -105,13 +113,15 @@ pub async fn run_on(
     while rate <= p.max_rate {
         let step = step(&mut h, rate, p).await?;
         eprintln!(
-            "{} fan-out {} B: {:>8.0} pub/s -> {:>9.0} deliveries/s, p99 {:.2} ms, {:.2} CPU-s/M (client {}), syscalls/delivery {}{}",
+            "{} fan-out {} B: {:>8.0} pub/s -> {:>9.0} deliveries/s, p99 {:.2} ms, {:.2} CPU-s/M (subscriber replica {}, publisher {} µs/publish; client {}), syscalls/delivery {}{}",
             kind.label(),
             p.body_size,
             rate,
             step.deliveries_per_sec,
             step.latency.p99_ms,
             step.cpu_s_per_million,
+            figure(step.subscriber_cpu_s_per_million),
+            figure(step.publisher_cpu_us_per_publish),
             figure(step.client_cpu_s_per_million),
             figure(step.syscalls_per_delivery),
             if step.complete { "" } else { " (incomplete)" }
@@ -146,6 +156,19 @@ fn figure(x: Option<f64>) -> String {
     x.map_or_else(|| "n/a".into(), |x| format!("{x:.2}"))
 }
 
+/// The replica the publishers send to, and the one all subscribers are on ([`Layout`]).
+const PUBLISHERS: usize = super::PUBLISHER_REPLICA;
+const SUBSCRIBERS: usize = 1;
+
+/// Each replica's CPU-seconds so far, in replica order (empty where one cannot be read).
+fn replica_cpu(cluster: &crate::cluster::Cluster) -> Vec<f64> {
+    cluster
+        .pids()
+        .into_iter()
+        .map(|p| crate::sys::cpu_seconds(p).unwrap_or(f64::NAN))
+        .collect()
+}
+
 async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<FanoutStep> {
     let r = h.shared.recorder.clone();
     h.cluster.ensure_running()?;
@@ -154,6 +177,7 @@ async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<Fa
     let delivered0 = super::load(&r.delivered);
     let shed0 = super::load(&r.shed);
     let cpu = CpuMark::take(&h.cluster)?;
+    let replicas0 = replica_cpu(&h.cluster);
     let client0 = crate::sys::cpu_seconds(std::process::id())?;
     let syscalls = SyscallCount::start(&h.cluster.pids());
     h.publish(rate, p.body_size);
@@ -163,6 +187,8 @@ async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<Fa
     let syscalls = syscalls.and_then(SyscallCount::stop);
     let client_cpu_s = crate::sys::cpu_seconds(std::process::id())? - client0;
     let (server_cpu_s, redis_cpu_s, _) = cpu.since(&h.cluster)?;
+    let replicas = replica_cpu(&h.cluster);
+    let replica_since = |i: usize| Some(replicas.get(i)? - replicas0.get(i)?);
     let redis_cpu_per_master_s = match h.cluster.redis {
         RedisHandle::Sharded(_) => cpu.redis_each_since(&h.cluster),
         _ => Vec::new(),
@@ -186,6 +212,10 @@ async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<Fa
             0.0
         },
         client_cpu_s_per_million: per_delivery(client_cpu_s * 1e6),
+        subscriber_cpu_s_per_million: replica_since(SUBSCRIBERS)
+            .and_then(|s| per_delivery(s * 1e6)),
+        publisher_cpu_us_per_publish: replica_since(PUBLISHERS)
+            .and_then(|s| (published > 0).then(|| s * 1e6 / published as f64)),
         syscalls_per_delivery: syscalls.and_then(|n| per_delivery(n as f64)),
         drained,
         complete: drained && kept_pace(published, rate, p.step, h.publishers.len()),

@@ -124,7 +124,7 @@ impl Harness {
             h.publishers.push(tokio::spawn(client::publisher(
                 h.shared.clone(),
                 room.clone(),
-                0,
+                PUBLISHER_REPLICA,
                 plan_rx.clone(),
             )));
         }
@@ -258,6 +258,9 @@ impl Harness {
 }
 
 /// Deltas of server and Redis CPU time between two points of a run.
+/// Publishers always send through the first replica; subscribers sit on the layout's.
+pub const PUBLISHER_REPLICA: usize = 0;
+
 pub struct CpuMark {
     server: f64,
     redis: Option<f64>,
