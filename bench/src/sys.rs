@@ -43,64 +43,38 @@ fn read(path: &str) -> Result<String, SysError> {
     })
 }
 
-/// Resident set size of a process, in bytes.
-pub fn rss_bytes(pid: u32) -> Result<u64, SysError> {
-    let path = format!("/proc/{pid}/status");
-    let status = read(&path)?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+/// A `Name:   1234 kB` line of a `/proc/{pid}/{file}`, in bytes.
+fn kib_field(pid: u32, file: &str, field: &'static str) -> Result<u64, SysError> {
+    let path = format!("/proc/{pid}/{file}");
+    let text = read(&path)?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
         .map(|kib| kib * 1024)
-        .ok_or(SysError::Missing {
-            path,
-            field: "VmRSS",
-        })
+        .ok_or(SysError::Missing { path, field })
+}
+
+/// Resident set size of a process, in bytes.
+pub fn rss_bytes(pid: u32) -> Result<u64, SysError> {
+    kib_field(pid, "status", "VmRSS")
 }
 
 /// Proportional set size of a process, in bytes: its private pages plus each shared page
 /// divided by the number of processes mapping it, so that the PSS of every process on a node
 /// adds up to the memory they hold together.
 pub fn pss_bytes(pid: u32) -> Result<u64, SysError> {
-    let path = format!("/proc/{pid}/smaps_rollup");
-    let rollup = read(&path)?;
-    rollup
-        .lines()
-        .find_map(|l| l.strip_prefix("Pss:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map(|kib| kib * 1024)
-        .ok_or(SysError::Missing { path, field: "Pss" })
+    kib_field(pid, "smaps_rollup", "Pss")
 }
 
 /// Anonymous (private, not file-backed) resident memory of a process, in bytes: RSS without
 /// the pages of the executable and libraries, which the page cache shares and can reclaim.
 pub fn rss_anon_bytes(pid: u32) -> Result<u64, SysError> {
-    let path = format!("/proc/{pid}/status");
-    let status = read(&path)?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("RssAnon:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map(|kib| kib * 1024)
-        .ok_or(SysError::Missing {
-            path,
-            field: "RssAnon",
-        })
+    kib_field(pid, "status", "RssAnon")
 }
 
 /// Highest resident set size the process has reached, in bytes.
 pub fn peak_rss_bytes(pid: u32) -> Result<u64, SysError> {
-    let path = format!("/proc/{pid}/status");
-    let status = read(&path)?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map(|kib| kib * 1024)
-        .ok_or(SysError::Missing {
-            path,
-            field: "VmHWM",
-        })
+    kib_field(pid, "status", "VmHWM")
 }
 
 /// User plus system CPU time the process has used, in seconds.
@@ -205,6 +179,10 @@ mod tests {
         assert!(rss > 0);
         // The high-water mark only grows, so reading it second cannot undercut the first read.
         assert!(peak_rss_bytes(pid).unwrap() >= rss);
+        // Private and proportional memory are parts of the resident set; reading them after
+        // it only lets the resident set grow, so they stay positive but need not stay below.
+        assert!(rss_anon_bytes(pid).unwrap() > 0);
+        assert!(pss_bytes(pid).unwrap() > 0);
         assert!(cpu_seconds(pid).unwrap() >= 0.0);
     }
 }
