@@ -5,9 +5,9 @@
 //! (the OpenAPI document the router builds and drops, the store's migrations: 1.4 MiB of an
 //! idle server's 5.8 MiB private memory) and a burst of connections (each handshake's buffers,
 //! freed between the sockets that stay open). `malloc_trim` gives those pages back. It walks
-//! every arena under its lock, so it runs once the process has been quiet for a tick after
-//! activity, on a blocking thread: never while connections keep arriving, never again while
-//! nothing happens. And fewer arenas ([`limit_arenas`]) leave fewer places for free pages.
+//! every arena under its lock, so it runs on a blocking thread once the process has been quiet
+//! for a tick: after start-up, then after each burst of connections; never while they keep
+//! arriving, nor for a trickle such as health probes. And fewer arenas ([`limit_arenas`]) leave fewer places for free pages.
 
 use std::time::{Duration, Instant};
 
@@ -15,34 +15,31 @@ use tokio_util::sync::CancellationToken;
 
 /// How long without a new connection counts as quiet.
 const TICK: Duration = Duration::from_secs(2);
+/// Connections since the last trim that make a burst worth trimming after. Fewer (a health
+/// probe every few seconds) leave little behind, and would trim every probe.
+const BURST: u64 = 64;
 
 /// When to trim, from the readings of an activity counter taken one [`TICK`] apart.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Quiet {
     last: Option<u64>,
-    /// Something happened since the last trim (start-up counts).
-    dirty: bool,
-}
-
-impl Default for Quiet {
-    fn default() -> Self {
-        Self {
-            last: None,
-            dirty: true,
-        }
-    }
+    /// The reading at the last trim; none before the first (start-up's own garbage).
+    trimmed_at: Option<u64>,
 }
 
 impl Quiet {
     /// Takes a reading; true when the heap should be trimmed now.
     pub fn tick(&mut self, reading: u64) -> bool {
-        let moved = self.last.is_some_and(|last| last != reading);
+        let moving = self.last.is_some_and(|last| last != reading);
         self.last = Some(reading);
-        if moved {
-            self.dirty = true;
+        let due = self
+            .trimmed_at
+            .is_none_or(|at| reading.saturating_sub(at) >= BURST);
+        if moving || !due {
             return false;
         }
-        std::mem::take(&mut self.dirty)
+        self.trimmed_at = Some(reading);
+        true
     }
 }
 
@@ -51,6 +48,10 @@ impl Quiet {
 pub async fn trim_when_quiet(activity: impl Fn() -> u64, shutdown: CancellationToken) {
     let mut quiet = Quiet::default();
     loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(TICK) => {}
+        }
         if quiet.tick(activity()) {
             let started = Instant::now();
             match tokio::task::spawn_blocking(trim).await {
@@ -61,10 +62,6 @@ pub async fn trim_when_quiet(activity: impl Fn() -> u64, shutdown: CancellationT
                 ),
                 Err(e) => tracing::warn!(error = %e, "trimming the heap failed"),
             }
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(TICK) => {}
         }
     }
 }
@@ -111,17 +108,23 @@ mod tests {
     use super::Quiet;
 
     #[test]
-    fn trims_after_start_up_and_after_each_burst_never_during_one_nor_twice_when_idle() {
+    fn trims_after_start_up_and_after_each_burst_never_during_one_nor_for_a_trickle() {
         let mut q = Quiet::default();
-        assert!(q.tick(0), "start-up left garbage: trim on the first tick");
-        assert!(!q.tick(0), "nothing happened since");
-        assert!(!q.tick(5), "connections arriving");
-        assert!(!q.tick(9), "still arriving");
-        assert!(q.tick(9), "quiet for a tick after the burst");
-        assert!(!q.tick(9));
-        assert!(!q.tick(9));
-        assert!(!q.tick(10));
-        assert!(q.tick(10), "a single connection is a burst too");
+        assert!(
+            q.tick(3),
+            "start-up left garbage: trim on the first quiet tick"
+        );
+        assert!(!q.tick(3), "nothing happened since");
+        assert!(!q.tick(40), "connections arriving");
+        assert!(!q.tick(100), "still arriving");
+        assert!(q.tick(100), "quiet for a tick after a burst of 97");
+        assert!(!q.tick(100));
+        for probe in 101..=120 {
+            assert!(!q.tick(probe), "one probe at a time");
+            assert!(!q.tick(probe), "a trickle is not a burst");
+        }
+        assert!(!q.tick(164));
+        assert!(q.tick(164), "64 since the last trim, then quiet");
     }
 
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
