@@ -174,21 +174,14 @@ impl Chat {
     /// Every agent, oldest first, page by page: for the server's own whole-desk work (routing,
     /// reports, export, mail to the admins), which a tenant's few agents keep cheap.
     pub(super) async fn all_agents(&self) -> Result<Vec<Agent>, Error> {
-        let mut all = Vec::new();
-        let mut page = Page {
-            before_id: None,
-            limit: paging::MAX_LIMIT,
-        };
-        loop {
-            let batch = self.store.list_agents(&page).await?;
-            let full = batch.len() == page.limit as usize;
-            page.before_id = batch.last().map(|a| a.id.clone());
-            all.extend(batch);
-            if !full {
-                all.reverse();
-                return Ok(all);
-            }
-        }
+        let store = &self.store;
+        let mut all = paging::every(
+            |page| async move { store.list_agents(&page).await },
+            |a: &Agent| &a.id,
+        )
+        .await?;
+        all.reverse();
+        Ok(all)
     }
 
     /// Saturated password checks are the server being flooded, not the caller's fault:

@@ -4,8 +4,10 @@
 
 use serde::Serialize;
 
+use std::future::Future;
+
 use crate::error::Error;
-use crate::store::Page;
+use crate::store::{Page, StoreError};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -71,6 +73,30 @@ pub(super) fn paged<T>(mut fetched: Vec<T>, page: &Page, id: impl Fn(&T) -> &str
     Paged {
         items: fetched,
         next,
+    }
+}
+
+/// Every item of a newest-first list, in the store's order, read page by page at the largest
+/// page size: for the server's own whole-desk work (routing, reports, export), never a client's
+/// request. `id` gives an item's cursor.
+pub(super) async fn every<T, F, Fut>(mut fetch: F, id: fn(&T) -> &str) -> Result<Vec<T>, Error>
+where
+    F: FnMut(Page) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, StoreError>>,
+{
+    let mut all = Vec::new();
+    let mut page = Page {
+        before_id: None,
+        limit: MAX_LIMIT,
+    };
+    loop {
+        let batch = fetch(page.clone()).await?;
+        let full = batch.len() == page.limit as usize;
+        page.before_id = batch.last().map(|item| id(item).to_string());
+        all.extend(batch);
+        if !full {
+            return Ok(all);
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use crate::auth::revocation::{agent_key, session_key};
 use crate::auth::{Authenticated, Principal};
 use crate::error::Error;
 use crate::model::{Agent, Revocation, Role, Team};
-use crate::store::{AgentPatch, Page, TeamPatch};
+use crate::store::{AgentPatch, TeamPatch};
 
 /// What an admin may change of an agent (`PATCH /api/v1/agents/{id}`).
 #[derive(Clone, Debug, Default)]
@@ -190,20 +190,12 @@ impl Chat {
 
     /// Every team, page by page (a tenant has few).
     pub(super) async fn all_teams(&self) -> Result<Vec<Team>, Error> {
-        let mut all = Vec::new();
-        let mut page = Page {
-            before_id: None,
-            limit: 200,
-        };
-        loop {
-            let batch = self.store.list_teams(&page).await?;
-            let full = batch.len() == page.limit as usize;
-            page.before_id = batch.last().map(|t| t.id.clone());
-            all.extend(batch);
-            if !full {
-                return Ok(all);
-            }
-        }
+        let store = &self.store;
+        super::paging::every(
+            |page| async move { store.list_teams(&page).await },
+            |t: &Team| &t.id,
+        )
+        .await
     }
 
     /// Revokes every token of `key` issued until now (except session `keep`'s), stores it for
