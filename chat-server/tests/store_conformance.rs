@@ -35,6 +35,8 @@ mod rights;
 mod routing;
 #[path = "store_conformance/search.rs"]
 mod search;
+#[path = "store_conformance/send.rs"]
+mod send;
 #[path = "store_conformance/webhooks.rs"]
 mod webhooks;
 
@@ -54,6 +56,7 @@ mod cases {
     pub use super::rights::*;
     pub use super::routing::*;
     pub use super::search::*;
+    pub use super::send::*;
     pub use super::webhooks::*;
 }
 
@@ -154,6 +157,9 @@ macro_rules! suite {
                 appended_messages_get_seqs_from_one_and_bump_the_conversation,
                 appending_to_a_missing_conversation_is_not_found_and_stores_nothing,
                 duplicate_client_msg_id_returns_the_original_message,
+                a_sent_message_is_stored_with_its_event_for_each_subscribed_endpoint,
+                a_send_into_another_visitors_conversation_stores_nothing,
+                a_send_to_a_missing_conversation_is_not_found_and_stores_nothing,
                 the_same_client_msg_id_in_two_conversations_is_two_messages,
                 messages_after_returns_ascending_seqs_above_after_seq_up_to_limit,
                 attachments_read_back_as_written_alone_and_inside_messages,

@@ -90,9 +90,7 @@ impl Chat {
             .await?
             .ok_or_else(|| Error::not_found(format!("conversation {id}")))?;
         match by {
-            Principal::Visitor { id: v, .. } if *v != conversation.visitor.id => Err(
-                Error::forbidden(format!("conversation {id} belongs to another visitor")),
-            ),
+            Principal::Visitor { id: v, .. } if *v != conversation.visitor.id => Err(not_owner(id)),
             _ => Ok(conversation),
         }
     }
@@ -239,6 +237,11 @@ impl Chat {
             .publish(AGENTS_TOPIC.to_string(), &frame)
             .await;
     }
+}
+
+/// A visitor asked for a conversation of another visitor's.
+pub(super) fn not_owner(id: &str) -> Error {
+    Error::forbidden(format!("conversation {id} belongs to another visitor"))
 }
 
 /// Where `POST …/assign` sends a conversation; `None` leaves that side as it is.

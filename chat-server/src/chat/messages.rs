@@ -1,13 +1,14 @@
 //! Messages: sending (stored, then published), reading history back, typing.
 //! Read receipts and unread counts are in [`super::reads`].
 
+use super::conversations::not_owner;
 use super::{Chat, validate};
 use crate::auth::Principal;
 use crate::delivery::publish::conversation_topic;
 use crate::error::Error;
 use crate::model::{ConversationStatus, Message, NewMessage};
 use crate::protocol::ServerFrame;
-use crate::store::{Appended, ConversationPatch};
+use crate::store::{Appended, ConversationPatch, NewSend, Sent};
 
 impl Chat {
     pub async fn messages(
@@ -71,21 +72,41 @@ impl Chat {
             !attachment_ids.is_empty(),
             self.limits.max_message_bytes,
         )?;
-        let conversation = self.authorize(by, conversation_id).await?;
+        if !attachment_ids.is_empty() {
+            // Whose conversation it is, before anything is said about its attachments.
+            self.authorize(by, conversation_id).await?;
+        }
         let attachments = self
             .attachments_for(by, conversation_id, attachment_ids)
             .await?;
-        let appended = self
+        // One store call checks the owner, appends, and stores the `message.created` event,
+        // also for a replayed send: the event id is the message's, so that stores nothing new,
+        // or heals a first attempt (through a store without one write for all three) that died
+        // before storing the event.
+        let sent = self
             .store
-            .append_message(NewMessage {
-                conversation_id: conversation_id.to_string(),
-                client_msg_id,
-                author: by.author(),
-                body,
-                attachments,
-                private,
+            .send_message(NewSend {
+                message: NewMessage {
+                    conversation_id: conversation_id.to_string(),
+                    client_msg_id,
+                    author: by.author(),
+                    body,
+                    attachments,
+                    private,
+                },
+                owner: (!by.is_agent()).then(|| by.id().to_string()),
+                event: Some(crate::webhooks::message_created_event),
             })
             .await?;
+        let (appended, conversation, events) = match sent {
+            Sent::Stored {
+                appended,
+                before,
+                events,
+            } => (appended, before, events),
+            Sent::NotOwner => return Err(not_owner(conversation_id)),
+        };
+        self.webhooks.stored(events);
         if let Appended::Created(_) = appended {
             self.metrics.messages.inc();
         }
@@ -99,9 +120,6 @@ impl Chat {
                 "client_msg_id was already used in this conversation by someone else; use a new one",
             ));
         }
-        // Stored again for a replayed send, too: the event id is the message's, so this stores
-        // nothing new, or heals a first attempt that died before storing the event.
-        self.message_created_event(appended.message()).await?;
         // Publishing a replayed send again is harmless (receivers drop seqs they have) and
         // heals the case where the first attempt stored but died before publishing.
         let message = appended.message().clone();

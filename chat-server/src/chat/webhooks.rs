@@ -8,7 +8,7 @@ use super::paging::{self, Paged};
 use super::{Chat, require_admin};
 use crate::auth::Principal;
 use crate::error::Error;
-use crate::model::{Conversation, Message, Rating, new_id, now};
+use crate::model::{Conversation, Rating, new_id, now};
 use crate::store::{Page, WebhookAttempt, WebhookEndpoint};
 use crate::webhooks::{EVENT_TYPES, address, sign};
 
@@ -154,11 +154,6 @@ impl Chat {
     /// `conversation.updated`, stored before the request answers.
     pub(super) async fn conversation_updated_event(&self, c: &Conversation) -> Result<(), Error> {
         Ok(self.webhooks.conversation_updated(c).await?)
-    }
-
-    /// `message.created`, stored before the request answers.
-    pub(super) async fn message_created_event(&self, m: &Message) -> Result<(), Error> {
-        Ok(self.webhooks.message_created(m).await?)
     }
 
     /// `rating.created`, stored before the request answers.

@@ -18,6 +18,7 @@ pub mod mongo;
 pub mod outbox;
 pub mod reports;
 pub mod search;
+pub mod send;
 pub mod sqlite;
 pub mod visitors;
 pub mod webhooks;
@@ -30,6 +31,7 @@ use chrono::{DateTime, Utc};
 
 pub use outbox::{MailState, NewMail, OutboxMail, ResetToken};
 pub use reports::{ConversationFacts, Imported, Rated};
+pub use send::{MessageEvent, NewSend, Sent};
 pub use visitors::{TranscriptRequest, VisitorPatch};
 pub use webhooks::{
     DeliveryNext, DeliveryState, NewWebhookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
@@ -257,6 +259,13 @@ pub trait Store: Send + Sync + 'static {
     /// the message is a private note (notes take seqs from the same sequence). `NotFound` if
     /// the conversation does not exist.
     async fn append_message(&self, message: NewMessage) -> StoreResult<Appended>;
+    /// A message as a sender sends it: `NotFound` for a missing conversation, [`Sent::NotOwner`]
+    /// (storing nothing) for another visitor's, else [`Self::append_message`] and the event
+    /// [`Self::enqueue_webhook_event`] would store. Stores that can make it one write do
+    /// (see [`send`]); the rest keep this, the calls in turn.
+    async fn send_message(&self, send: NewSend) -> StoreResult<Sent> {
+        send::compose(self, send).await
+    }
     /// Messages with `seq > after_seq`, ascending, at most `limit`, private notes included (the
     /// caller filters them out for visitors).
     async fn messages_after(

@@ -121,11 +121,12 @@ impl Webhooks {
             .await
     }
 
-    /// A message or note; storing it again for a replayed send stores nothing new.
-    pub async fn message_created(&self, m: &Message) -> StoreResult<()> {
-        let id = format!("msg_{}", m.id);
-        self.enqueue(id, MESSAGE_CREATED, &m.conversation_id, m, m.created_at)
-            .await
+    /// `stored` deliveries were stored by someone else's write (a sent message's, see
+    /// `Store::send_message`): the sender should look at the outbox now.
+    pub fn stored(&self, stored: u32) {
+        if stored > 0 {
+            self.wake.notify_one();
+        }
     }
 
     /// A visitor's rating: a conversation is rated once, so the event id is derived from the
@@ -160,25 +161,48 @@ impl Webhooks {
         data: &T,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let body = serde_json::to_string(&Body {
-            event_type,
-            timestamp: at.to_rfc3339_opts(SecondsFormat::Millis, true),
-            data,
-        })
-        .map_err(|e| crate::store::StoreError::Other(format!("serializing an event: {e}")))?;
-        let stored = self
-            .store
-            .enqueue_webhook_event(NewWebhookEvent {
-                event_id,
-                event_type: event_type.to_string(),
-                conversation_id: conversation_id.to_string(),
-                body,
-                created_at: now(),
-            })
-            .await?;
-        if stored > 0 {
-            self.wake.notify_one();
-        }
+        self.store_event(event(event_id, event_type, conversation_id, data, at)?)
+            .await
+    }
+
+    async fn store_event(&self, event: NewWebhookEvent) -> StoreResult<()> {
+        let stored = self.store.enqueue_webhook_event(event).await?;
+        self.stored(stored);
         Ok(())
     }
+}
+
+/// The `message.created` event of a message or note, which the store writes with the message
+/// (`Store::send_message`); storing it again for a replayed send stores nothing new. The id is derived from
+/// the message (see the module comment).
+pub fn message_created_event(m: &Message) -> StoreResult<NewWebhookEvent> {
+    event(
+        format!("msg_{}", m.id),
+        MESSAGE_CREATED,
+        &m.conversation_id,
+        m,
+        m.created_at,
+    )
+}
+
+fn event<T: Serialize>(
+    event_id: String,
+    event_type: &str,
+    conversation_id: &str,
+    data: &T,
+    at: DateTime<Utc>,
+) -> StoreResult<NewWebhookEvent> {
+    let body = serde_json::to_string(&Body {
+        event_type,
+        timestamp: at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        data,
+    })
+    .map_err(|e| crate::store::StoreError::Other(format!("serializing an event: {e}")))?;
+    Ok(NewWebhookEvent {
+        event_id,
+        event_type: event_type.to_string(),
+        conversation_id: conversation_id.to_string(),
+        body,
+        created_at: now(),
+    })
 }

@@ -1,18 +1,50 @@
-//! `append_message` inside the write transaction. The statements are prepared once per
-//! connection (`prepare_cached`): parsing them again for every message was most of an
-//! append's CPU time.
+//! A sent message inside the write transaction: the conversation read, the owner check, the
+//! append and its webhook event, so that they cost one round trip (see `store::send`). The
+//! statements are prepared once per connection (`prepare_cached`): parsing them again for
+//! every message was most of an append's CPU time.
 
 use std::path::Path;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::rows::{self, MESSAGE_COLUMNS, millis, signed, store_error};
+use super::rows::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, millis, signed, store_error};
+use super::webhooks;
 use crate::model::{Message, NewMessage, new_id, now};
-use crate::store::{Appended, StoreError, StoreResult, search};
+use crate::store::{Appended, NewSend, Sent, StoreError, StoreResult, search, send};
 
-/// The append itself, inside the write transaction (see the module comment for why this is
-/// enough to keep seqs gap-free and client_msg_ids unique).
-pub fn append(tx: &rusqlite::Transaction, path: &Path, new: NewMessage) -> StoreResult<Appended> {
+/// [`crate::store::Store::send_message`] inside the write transaction.
+pub fn send(tx: &rusqlite::Transaction, path: &Path, new: NewSend) -> StoreResult<Sent> {
+    let id = &new.message.conversation_id;
+    let before = tx
+        .prepare_cached(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?"
+        ))
+        .and_then(|mut stmt| stmt.query_row([id], rows::conversation).optional())
+        .map_err(|e| store_error(path, e))?
+        .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))?;
+    if !send::owns(&new.owner, &before) {
+        return Ok(Sent::NotOwner);
+    }
+    let appended = append(tx, path, new.message, before.last_seq)?;
+    let events = match new.event {
+        Some(event) => webhooks::enqueue_in(tx, path, &event(appended.message())?)?,
+        None => 0,
+    };
+    Ok(Sent::Stored {
+        appended,
+        before,
+        events,
+    })
+}
+
+/// The append itself, after `last_seq` was read in the same write transaction (which is what
+/// keeps seqs gap-free and client_msg_ids unique: writes are serialised).
+fn append(
+    tx: &rusqlite::Transaction,
+    path: &Path,
+    new: NewMessage,
+    last_seq: u64,
+) -> StoreResult<Appended> {
     let err = |e| store_error(path, e);
     if let Some(client_msg_id) = &new.client_msg_id {
         let existing = tx
@@ -28,18 +60,10 @@ pub fn append(tx: &rusqlite::Transaction, path: &Path, new: NewMessage) -> Store
             return Ok(Appended::Existing(original));
         }
     }
-    let last_seq: i64 = tx
-        .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?")
-        .and_then(|mut stmt| {
-            stmt.query_row([&new.conversation_id], |row| row.get(0))
-                .optional()
-        })
-        .map_err(err)?
-        .ok_or_else(|| StoreError::NotFound(format!("conversation {}", new.conversation_id)))?;
     let message = Message {
         id: new_id(),
         conversation_id: new.conversation_id,
-        seq: last_seq as u64 + 1,
+        seq: last_seq + 1,
         client_msg_id: new.client_msg_id,
         author: new.author,
         body: new.body,

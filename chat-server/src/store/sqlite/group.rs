@@ -1,5 +1,6 @@
-//! Group commit for `append_message`: appends that arrive while a commit is under way wait in a
-//! queue and are then committed together, in one transaction and so one WAL fsync.
+//! Group commit for `send_message` and `append_message`: appends that arrive while a commit is
+//! under way wait in a queue and are then committed together, in one transaction and so one WAL
+//! fsync.
 //!
 //! Why: with `synchronous=FULL` every commit fsyncs, and one transaction per message capped the
 //! store at one message per fsync while every other append queued behind it on the writer
@@ -29,17 +30,16 @@ use tokio::sync::oneshot;
 use super::append;
 use super::connections::{Connections, in_transaction};
 use super::rows::store_error;
-use crate::model::NewMessage;
-use crate::store::{Appended, StoreError, StoreResult};
+use crate::store::{NewSend, Sent, StoreError, StoreResult};
 
 /// Most appends one transaction takes, so a long queue still gets its acks in steps.
 const MAX_BATCH: usize = 256;
 
-type Reply = oneshot::Sender<StoreResult<Appended>>;
+type Reply = oneshot::Sender<StoreResult<Sent>>;
 
 #[derive(Default)]
 struct Queue {
-    waiting: Vec<(NewMessage, Reply)>,
+    waiting: Vec<(NewSend, Reply)>,
     /// A flusher is running and will look at `waiting` again before it stops.
     flushing: bool,
 }
@@ -53,8 +53,8 @@ impl GroupCommit {
     pub async fn append(
         self: &Arc<Self>,
         conns: &Arc<Connections>,
-        message: NewMessage,
-    ) -> StoreResult<Appended> {
+        message: NewSend,
+    ) -> StoreResult<Sent> {
         let (reply, result) = oneshot::channel();
         let start = {
             let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
@@ -101,14 +101,14 @@ impl GroupCommit {
     }
 }
 
-fn commit(conn: &mut Connection, path: &Path, batch: Vec<(NewMessage, Reply)>) {
+fn commit(conn: &mut Connection, path: &Path, batch: Vec<(NewSend, Reply)>) {
     let (messages, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
     let outcome = in_transaction(conn, path, |tx| {
         let mut results = Vec::with_capacity(messages.len());
         for message in messages {
             tx.execute_batch("SAVEPOINT append")
                 .map_err(|e| store_error(path, e))?;
-            let result = append::append(tx, path, message);
+            let result = append::send(tx, path, message);
             let end = match result {
                 Ok(_) => "RELEASE append",
                 Err(_) => "ROLLBACK TO append; RELEASE append",
@@ -148,28 +148,39 @@ fn same(e: &StoreError) -> StoreError {
 mod tests {
     use super::*;
     use crate::model::{
-        Author, AuthorKind, Conversation, ConversationStatus, Visitor, VisitorRef, new_id, now,
+        Author, AuthorKind, Conversation, ConversationStatus, NewMessage, Visitor, VisitorRef,
+        new_id, now,
     };
-    use crate::store::Store;
     use crate::store::sqlite::SqliteStore;
+    use crate::store::{Appended, Store};
 
-    fn text(conversation_id: &str, client_msg_id: Option<&str>, body: &str) -> NewMessage {
-        NewMessage {
-            conversation_id: conversation_id.into(),
-            client_msg_id: client_msg_id.map(str::to_string),
-            author: Author {
-                kind: AuthorKind::Visitor,
-                id: "v1".into(),
-                name: None,
+    /// A message from `owner`, sent into a conversation only that visitor may write to.
+    fn send(
+        conversation_id: &str,
+        owner: &str,
+        client_msg_id: Option<&str>,
+        body: &str,
+    ) -> NewSend {
+        NewSend {
+            message: NewMessage {
+                conversation_id: conversation_id.into(),
+                client_msg_id: client_msg_id.map(str::to_string),
+                author: Author {
+                    kind: AuthorKind::Visitor,
+                    id: owner.into(),
+                    name: None,
+                },
+                body: body.into(),
+                attachments: Vec::new(),
+                private: false,
             },
-            body: body.into(),
-            attachments: Vec::new(),
-            private: false,
+            owner: Some(owner.into()),
+            event: None,
         }
     }
 
-    /// A new visitor's new conversation.
-    async fn conversation(store: &SqliteStore) -> String {
+    /// A new visitor's new conversation: (visitor id, conversation id).
+    async fn conversation(store: &SqliteStore) -> (String, String) {
         let visitor = Visitor {
             id: new_id(),
             name: None,
@@ -177,12 +188,12 @@ mod tests {
             created_at: now(),
         };
         store.create_visitor(visitor.clone()).await.unwrap();
-        store
+        let created = store
             .create_conversation(Conversation {
                 id: new_id(),
                 status: ConversationStatus::Open,
                 visitor: VisitorRef {
-                    id: visitor.id,
+                    id: visitor.id.clone(),
                     name: None,
                 },
                 assignee: None,
@@ -198,25 +209,34 @@ mod tests {
                 unread: None,
             })
             .await
-            .unwrap()
-            .id
+            .unwrap();
+        (visitor.id, created.id)
+    }
+
+    fn appended(r: &StoreResult<Sent>) -> &Appended {
+        match r {
+            Ok(Sent::Stored { appended, .. }) => appended,
+            other => panic!("expected a stored message: {other:?}"),
+        }
     }
 
     /// One batch, committed by hand so that its make-up is certain: a repeated client_msg_id,
-    /// an unknown conversation in the middle, and two conversations interleaved.
+    /// an unknown conversation and another visitor's conversation in the middle, and two
+    /// conversations interleaved.
     #[tokio::test]
     async fn one_batch_keeps_seqs_gap_free_repeats_idempotent_and_a_failure_to_itself() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).await.unwrap();
-        let (a, b) = (conversation(&store).await, conversation(&store).await);
+        let ((va, a), (vb, b)) = (conversation(&store).await, conversation(&store).await);
         let (a, b) = (a.as_str(), b.as_str());
         let sends = [
-            text(a, Some("x"), "first"),
-            text(b, None, "b1"),
-            text("no-such-conversation", Some("y"), "lost"),
-            text(a, Some("x"), "retry of first"),
-            text(a, None, "second"),
-            text(b, Some("z"), "b2"),
+            send(a, &va, Some("x"), "first"),
+            send(b, &vb, None, "b1"),
+            send("no-such-conversation", &va, Some("y"), "lost"),
+            send(a, &va, Some("x"), "retry of first"),
+            send(b, &va, None, "into someone else's conversation"),
+            send(a, &va, None, "second"),
+            send(b, &vb, Some("z"), "b2"),
         ];
         let mut batch = Vec::new();
         let mut results = Vec::new();
@@ -232,8 +252,8 @@ mod tests {
         for rx in results {
             got.push(rx.await.unwrap());
         }
-        let seq = |r: &StoreResult<Appended>| r.as_ref().unwrap().message().seq;
-        assert!(matches!(got[0], Ok(Appended::Created(_))));
+        let seq = |r: &StoreResult<Sent>| appended(r).message().seq;
+        assert!(matches!(appended(&got[0]), Appended::Created(_)));
         assert_eq!(seq(&got[0]), 1);
         assert_eq!(seq(&got[1]), 1);
         assert!(
@@ -241,12 +261,17 @@ mod tests {
             "{:?}",
             got[2]
         );
-        match &got[3] {
-            Ok(Appended::Existing(m)) => assert_eq!(m.body, "first"),
+        match appended(&got[3]) {
+            Appended::Existing(m) => assert_eq!(m.body, "first"),
             other => panic!("the retry should find the original: {other:?}"),
         }
-        assert_eq!(seq(&got[4]), 2);
+        assert!(matches!(got[4], Ok(Sent::NotOwner)), "{:?}", got[4]);
         assert_eq!(seq(&got[5]), 2);
+        match &got[5] {
+            Ok(Sent::Stored { before, .. }) => assert_eq!(before.last_seq, 1),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(seq(&got[6]), 2);
         let stored: Vec<(u64, String)> = store
             .messages_after(a, 0, 10)
             .await
@@ -262,12 +287,22 @@ mod tests {
     async fn many_concurrent_appends_each_get_their_own_seq() {
         let dir = tempfile::tempdir().unwrap();
         let store = std::sync::Arc::new(SqliteStore::open(dir.path()).await.unwrap());
-        let id = conversation(&store).await;
+        let (visitor, id) = conversation(&store).await;
         let mut sends = tokio::task::JoinSet::new();
         for i in 0..300 {
-            let (store, id) = (store.clone(), id.clone());
+            let (store, id, visitor) = (store.clone(), id.clone(), visitor.clone());
             let cmid = format!("m{}", i % 250);
-            sends.spawn(async move { store.append_message(text(&id, Some(&cmid), "hi")).await });
+            sends.spawn(async move {
+                let new = send(&id, &visitor, Some(&cmid), "hi");
+                if i % 2 == 0 {
+                    store.append_message(new.message).await
+                } else {
+                    match store.send_message(new).await? {
+                        Sent::Stored { appended, .. } => Ok(appended),
+                        Sent::NotOwner => panic!("the owner was refused"),
+                    }
+                }
+            });
         }
         let mut seqs = Vec::new();
         while let Some(r) = sends.join_next().await {

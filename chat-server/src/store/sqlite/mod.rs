@@ -68,7 +68,7 @@ use crate::store::{
     VisitorPatch,
 };
 use crate::store::{
-    DeliveryNext, NewWebhookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
+    DeliveryNext, NewSend, NewWebhookEvent, Sent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 };
 
 /// The database file inside the configured directory.
@@ -451,7 +451,19 @@ impl Store for SqliteStore {
     }
 
     async fn append_message(&self, message: NewMessage) -> StoreResult<Appended> {
-        self.appends.append(&self.conns, message).await
+        let send = NewSend {
+            message,
+            owner: None,
+            event: None,
+        };
+        match self.appends.append(&self.conns, send).await? {
+            Sent::Stored { appended, .. } => Ok(appended),
+            Sent::NotOwner => unreachable!("a send without an owner is nobody's to refuse"),
+        }
+    }
+
+    async fn send_message(&self, send: NewSend) -> StoreResult<Sent> {
+        self.appends.append(&self.conns, send).await
     }
 
     async fn messages_after(

@@ -111,47 +111,55 @@ pub fn delete(conn: &mut Connection, path: &Path, id: &str) -> StoreResult<()> {
 }
 
 pub fn enqueue(conn: &mut Connection, path: &Path, event: NewWebhookEvent) -> StoreResult<u32> {
-    in_transaction(conn, path, |tx| {
-        let endpoints = {
-            let mut stmt = tx
-                .prepare_cached(&format!(
-                    "SELECT {ENDPOINT_COLUMNS} FROM webhooks ORDER BY id"
-                ))
-                .map_err(|e| store_error(path, e))?;
-            let rows = stmt
-                .query_map([], endpoint)
-                .map_err(|e| store_error(path, e))?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(|e| store_error(path, e))?
-        };
-        let mut stored = 0;
-        for e in endpoints
-            .iter()
-            .filter(|e| e.events.contains(&event.event_type))
-        {
-            // OR IGNORE: the (webhook_id, event_id) pair is unique, so an event enqueued again
-            // (a retried request) is not delivered twice.
-            stored += tx
-                .execute(
-                    &format!(
-                        "INSERT OR IGNORE INTO webhook_deliveries ({DELIVERY_COLUMNS}) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, NULL)"
-                    ),
-                    params![
-                        new_id(),
-                        e.id,
-                        event.event_id,
-                        event.event_type,
-                        event.conversation_id,
-                        event.body,
-                        millis(event.created_at),
-                        millis(event.created_at)
-                    ],
-                )
-                .map_err(|e| store_error(path, e))? as u32;
-        }
-        Ok(stored)
-    })
+    in_transaction(conn, path, |tx| enqueue_in(tx, path, &event))
+}
+
+/// [`enqueue`] inside a write transaction that is already open (a sent message's, see
+/// `super::append`).
+pub fn enqueue_in(
+    tx: &rusqlite::Transaction,
+    path: &Path,
+    event: &NewWebhookEvent,
+) -> StoreResult<u32> {
+    let endpoints = {
+        let mut stmt = tx
+            .prepare_cached(&format!(
+                "SELECT {ENDPOINT_COLUMNS} FROM webhooks ORDER BY id"
+            ))
+            .map_err(|e| store_error(path, e))?;
+        let rows = stmt
+            .query_map([], endpoint)
+            .map_err(|e| store_error(path, e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| store_error(path, e))?
+    };
+    let mut stored = 0;
+    for e in endpoints
+        .iter()
+        .filter(|e| e.events.contains(&event.event_type))
+    {
+        // OR IGNORE: the (webhook_id, event_id) pair is unique, so an event enqueued again
+        // (a retried request) is not delivered twice.
+        stored += tx
+            .prepare_cached(&format!(
+                "INSERT OR IGNORE INTO webhook_deliveries ({DELIVERY_COLUMNS}) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, NULL)"
+            ))
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    new_id(),
+                    e.id,
+                    event.event_id,
+                    event.event_type,
+                    event.conversation_id,
+                    event.body,
+                    millis(event.created_at),
+                    millis(event.created_at)
+                ])
+            })
+            .map_err(|e| store_error(path, e))? as u32;
+    }
+    Ok(stored)
 }
 
 pub fn claim(

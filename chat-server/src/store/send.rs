@@ -1,0 +1,71 @@
+//! `Store::send_message`: everything a sent message asks of the store, in one call. The
+//! ownership check, the append and the `message.created` webhook event used to be three
+//! round trips; on the embedded store each was a hand-off to the blocking pool and back, and
+//! together they were a third of the publishing replica's CPU per message (docs/benchmarks.md).
+//! A store that can do all three in one write does (SQLite, inside the group commit); the
+//! others take [`compose`], the same calls one after another.
+
+use super::{Appended, NewWebhookEvent, Store, StoreResult};
+use crate::model::{Conversation, Message, NewMessage};
+
+/// Builds the webhook event a stored message makes. A plain `fn` so that a store can call it
+/// inside its own write, on whatever thread that runs, without knowing the event's format.
+pub type MessageEvent = fn(&Message) -> StoreResult<NewWebhookEvent>;
+
+pub struct NewSend {
+    pub message: NewMessage,
+    /// Only this visitor's conversation takes the message; `None` (an agent) takes any.
+    pub owner: Option<String>,
+    /// Stored for every subscribed endpoint with the message, also for a replayed
+    /// `client_msg_id` (the event id is the message's, so it stores nothing new then).
+    pub event: Option<MessageEvent>,
+}
+
+// A return value, moved once per send and never kept in bulk: boxing `Stored` would only add
+// an allocation per message.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sent {
+    Stored {
+        appended: Appended,
+        /// The conversation just before this append, read with it.
+        before: Conversation,
+        /// Webhook deliveries stored for the event (0 without one, or when it was stored
+        /// before).
+        events: u32,
+    },
+    /// The conversation belongs to another visitor than `owner`; nothing was stored.
+    NotOwner,
+}
+
+/// [`Store::send_message`] as separate calls: a read, the append, the event. Between them the
+/// conversation may change, as it may between a request's own reads; the append is still
+/// atomic, and the event is stored before the caller answers.
+pub async fn compose<S: Store + ?Sized>(store: &S, send: NewSend) -> StoreResult<Sent> {
+    let id = &send.message.conversation_id;
+    let Some(before) = store.conversation(id).await? else {
+        return Err(super::StoreError::NotFound(format!("conversation {id}")));
+    };
+    if !owns(&send.owner, &before) {
+        return Ok(Sent::NotOwner);
+    }
+    let appended = store.append_message(send.message).await?;
+    let events = match send.event {
+        Some(event) => {
+            store
+                .enqueue_webhook_event(event(appended.message())?)
+                .await?
+        }
+        None => 0,
+    };
+    Ok(Sent::Stored {
+        appended,
+        before,
+        events,
+    })
+}
+
+/// Whether `owner` (a visitor, or nobody in particular) may write to `conversation`.
+pub fn owns(owner: &Option<String>, conversation: &Conversation) -> bool {
+    owner.as_ref().is_none_or(|v| *v == conversation.visitor.id)
+}

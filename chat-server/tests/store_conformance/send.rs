@@ -1,0 +1,167 @@
+//! Cases for `send_message`: the owner check, the append and the webhook event as one call,
+//! whether a store makes them one write (SQLite) or takes them in turn (MongoDB).
+
+use chat_server::model::{ConversationStatus, Message, new_id, now};
+use chat_server::store::{
+    Appended, NewSend, NewWebhookEvent, Sent, Store, StoreError, StoreResult, WebhookEndpoint,
+};
+use chrono::TimeDelta;
+
+use super::Harness;
+use super::fixtures::{open_conversation, text};
+
+/// What `crate::webhooks::message_created_event` makes, reduced to what the store keeps.
+fn event(m: &Message) -> StoreResult<NewWebhookEvent> {
+    Ok(NewWebhookEvent {
+        event_id: format!("msg_{}", m.id),
+        event_type: "message.created".into(),
+        conversation_id: m.conversation_id.clone(),
+        body: format!(r#"{{"seq":{}}}"#, m.seq),
+        created_at: now(),
+    })
+}
+
+fn subscribed(events: &[&str]) -> WebhookEndpoint {
+    WebhookEndpoint {
+        id: new_id(),
+        url: "https://hooks.example.com/atendo".into(),
+        events: events.iter().map(|e| e.to_string()).collect(),
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        created_by: "admin".into(),
+        created_at: now(),
+    }
+}
+
+fn send(conversation_id: &str, owner: Option<&str>, client_msg_id: Option<&str>) -> NewSend {
+    NewSend {
+        message: text(conversation_id, client_msg_id, "olá"),
+        owner: owner.map(str::to_string),
+        event: Some(event),
+    }
+}
+
+/// Every delivery pending now, claimed (and so read) once.
+async fn deliveries(store: &dyn Store) -> Vec<(String, String, String)> {
+    let at = now() + TimeDelta::seconds(1);
+    let mut got: Vec<_> = store
+        .claim_webhook_deliveries("test", at, at + TimeDelta::seconds(30), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.webhook_id, d.event_id, d.body))
+        .collect();
+    got.sort();
+    got
+}
+
+pub async fn a_sent_message_is_stored_with_its_event_for_each_subscribed_endpoint(h: Harness) {
+    let store = h.open().await;
+    let c = open_conversation(&store, ConversationStatus::Open).await;
+    let hooks = [
+        subscribed(&["message.created"]),
+        subscribed(&["conversation.created", "message.created"]),
+        subscribed(&["conversation.created"]),
+    ];
+    for hook in &hooks {
+        store.create_webhook(hook.clone()).await.unwrap();
+    }
+    let sent = store
+        .send_message(send(&c.id, Some(&c.visitor.id), Some("c1")))
+        .await
+        .unwrap();
+    let Sent::Stored {
+        appended: Appended::Created(m),
+        before,
+        events,
+    } = sent
+    else {
+        panic!("expected a new message: {sent:?}");
+    };
+    assert_eq!((m.seq, events), (1, 2));
+    assert_eq!(
+        before, c,
+        "`before` is the conversation as the append found it"
+    );
+    assert_eq!(
+        store.messages_after(&c.id, 0, 10).await.unwrap(),
+        vec![m.clone()]
+    );
+    let mut expected: Vec<_> = hooks[..2]
+        .iter()
+        .map(|w| {
+            (
+                w.id.clone(),
+                format!("msg_{}", m.id),
+                r#"{"seq":1}"#.to_string(),
+            )
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(deliveries(&*store).await, expected);
+
+    // The same client_msg_id again: the original back, and no second event.
+    let again = store
+        .send_message(send(&c.id, Some(&c.visitor.id), Some("c1")))
+        .await
+        .unwrap();
+    match again {
+        Sent::Stored {
+            appended: Appended::Existing(original),
+            events: 0,
+            before,
+        } => {
+            assert_eq!(original, m);
+            assert_eq!(before.last_seq, 1);
+        }
+        other => panic!("the replay should find the original and store nothing: {other:?}"),
+    }
+    assert_eq!(store.messages_after(&c.id, 0, 10).await.unwrap().len(), 1);
+}
+
+pub async fn a_send_into_another_visitors_conversation_stores_nothing(h: Harness) {
+    let store = h.open().await;
+    let c = open_conversation(&store, ConversationStatus::Open).await;
+    store
+        .create_webhook(subscribed(&["message.created"]))
+        .await
+        .unwrap();
+    let sent = store
+        .send_message(send(&c.id, Some("someone-else"), Some("c1")))
+        .await
+        .unwrap();
+    assert_eq!(sent, Sent::NotOwner);
+    assert!(store.messages_after(&c.id, 0, 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.conversation(&c.id).await.unwrap().unwrap().last_seq,
+        0
+    );
+    assert!(deliveries(&*store).await.is_empty());
+    // An agent (no owner) writes to any conversation.
+    let by_agent = store.send_message(send(&c.id, None, None)).await.unwrap();
+    assert!(
+        matches!(&by_agent, Sent::Stored { appended: Appended::Created(m), events: 1, .. } if m.seq == 1),
+        "{by_agent:?}"
+    );
+}
+
+pub async fn a_send_to_a_missing_conversation_is_not_found_and_stores_nothing(h: Harness) {
+    let store = h.open().await;
+    store
+        .create_webhook(subscribed(&["message.created"]))
+        .await
+        .unwrap();
+    let missing = new_id();
+    let err = store
+        .send_message(send(&missing, None, Some("c1")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert!(
+        store
+            .messages_after(&missing, 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(deliveries(&*store).await.is_empty());
+}
