@@ -260,12 +260,10 @@ pub trait Store: Send + Sync + 'static {
     /// the conversation does not exist.
     async fn append_message(&self, message: NewMessage) -> StoreResult<Appended>;
     /// A message as a sender sends it: `NotFound` for a missing conversation, [`Sent::NotOwner`]
-    /// (storing nothing) for another visitor's, else [`Self::append_message`] and the event
-    /// [`Self::enqueue_webhook_event`] would store. Stores that can make it one write do
-    /// (see [`send`]); the rest keep this, the calls in turn.
-    async fn send_message(&self, send: NewSend) -> StoreResult<Sent> {
-        send::compose(self, send).await
-    }
+    /// (storing nothing) for another visitor's, else what [`Self::append_message`] and, for
+    /// `send.event`, [`Self::enqueue_webhook_event`] would store, in as few round trips as the
+    /// store allows (see [`send`]).
+    async fn send_message(&self, send: NewSend) -> StoreResult<Sent>;
     /// Messages with `seq > after_seq`, ascending, at most `limit`, private notes included (the
     /// caller filters them out for visitors).
     async fn messages_after(

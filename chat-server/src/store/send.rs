@@ -2,10 +2,11 @@
 //! ownership check, the append and the `message.created` webhook event used to be three
 //! round trips; on the embedded store each was a hand-off to the blocking pool and back, and
 //! together they were a third of the publishing replica's CPU per message (docs/benchmarks.md).
-//! A store that can do all three in one write does (SQLite, inside the group commit); the
-//! others take [`compose`], the same calls one after another.
+//! SQLite does all three in one write, inside the group commit; MongoDB, without
+//! multi-document transactions, checks the owner on the read the append needs anyway and
+//! stores the event after it, before the caller answers.
 
-use super::{Appended, NewWebhookEvent, Store, StoreResult};
+use super::{Appended, NewWebhookEvent, StoreResult};
 use crate::model::{Conversation, Message, NewMessage};
 
 /// Builds the webhook event a stored message makes. A plain `fn` so that a store can call it
@@ -36,33 +37,6 @@ pub enum Sent {
     },
     /// The conversation belongs to another visitor than `owner`; nothing was stored.
     NotOwner,
-}
-
-/// [`Store::send_message`] as separate calls: a read, the append, the event. Between them the
-/// conversation may change, as it may between a request's own reads; the append is still
-/// atomic, and the event is stored before the caller answers.
-pub async fn compose<S: Store + ?Sized>(store: &S, send: NewSend) -> StoreResult<Sent> {
-    let id = &send.message.conversation_id;
-    let Some(before) = store.conversation(id).await? else {
-        return Err(super::StoreError::NotFound(format!("conversation {id}")));
-    };
-    if !owns(&send.owner, &before) {
-        return Ok(Sent::NotOwner);
-    }
-    let appended = store.append_message(send.message).await?;
-    let events = match send.event {
-        Some(event) => {
-            store
-                .enqueue_webhook_event(event(appended.message())?)
-                .await?
-        }
-        None => 0,
-    };
-    Ok(Sent::Stored {
-        appended,
-        before,
-        events,
-    })
 }
 
 /// Whether `owner` (a visitor, or nobody in particular) may write to `conversation`.

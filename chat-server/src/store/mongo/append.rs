@@ -9,8 +9,8 @@ use mongodb::bson::{Document, doc};
 use super::MongoStore;
 use super::docs::{MessageDoc, bson_time};
 use super::errors::{is_duplicate_key, store_error};
-use crate::model::{AuthorKind, Message, NewMessage, new_id, now};
-use crate::store::{Appended, StoreError, StoreResult};
+use crate::model::{AuthorKind, Conversation, Message, NewMessage, new_id, now};
+use crate::store::{Appended, NewSend, Sent, StoreError, StoreResult, send};
 
 /// How long one append may keep losing races before it gives up as `Unavailable`.
 const APPEND_BUDGET: Duration = Duration::from_secs(10);
@@ -18,28 +18,80 @@ const APPEND_BUDGET: Duration = Duration::from_secs(10);
 /// Conversations share `APPEND_STRIPES` in-process locks; two that share one only take turns.
 pub(super) const APPEND_STRIPES: usize = 64;
 
+fn not_found(conversation_id: &str) -> StoreError {
+    StoreError::NotFound(format!("conversation {conversation_id}"))
+}
+
 fn stripe(hasher: &RandomState, conversation_id: &str) -> usize {
     (hasher.hash_one(conversation_id) % APPEND_STRIPES as u64) as usize
 }
 
+/// What an append needs to know of its conversation: `(last_seq, last_public_seq, whether the
+/// visitor's first message is recorded)`.
+type Seqs = (u64, u64, bool);
+
 impl MongoStore {
     pub(super) async fn append(&self, new: NewMessage) -> StoreResult<Appended> {
+        let _turn = self.turn(&new.conversation_id).await;
+        let Some(seqs) = self.last_seqs_of(&new.conversation_id).await? else {
+            return Err(not_found(&new.conversation_id));
+        };
+        self.append_after(new, seqs).await
+    }
+
+    /// `Store::send_message` with one read fewer than the calls in turn: the conversation read
+    /// for the owner check is also where the seqs come from.
+    pub(super) async fn send(&self, send: NewSend) -> StoreResult<Sent> {
+        let id = send.message.conversation_id.clone();
+        let turn = self.turn(&id).await;
+        let Some(doc) = self
+            .conversations
+            .find_one(doc! { "_id": &id })
+            .await
+            .map_err(|e| store_error(&format!("reading conversation {id}"), e))?
+        else {
+            return Err(not_found(&id));
+        };
+        let seqs = (
+            doc.last_seq,
+            doc.last_public_seq.unwrap_or(doc.last_seq),
+            doc.first_visitor_at.is_some(),
+        );
+        let before = Conversation::from(doc);
+        if !send::owns(&send.owner, &before) {
+            return Ok(Sent::NotOwner);
+        }
+        let appended = self.append_after(send.message, seqs).await?;
+        drop(turn);
+        let events = match send.event {
+            Some(event) => {
+                self.insert_webhook_event(event(appended.message())?)
+                    .await?
+            }
+            None => 0,
+        };
+        Ok(Sent::Stored {
+            appended,
+            before,
+            events,
+        })
+    }
+
+    /// One append per conversation at a time in this process (see the module comment), so
+    /// only other replicas compete for a seq.
+    async fn turn(&self, conversation_id: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        self.append_locks[stripe(&self.lock_hasher, conversation_id)]
+            .lock()
+            .await
+    }
+
+    /// The append, in this process's turn for the conversation, from the `seqs` read in it.
+    /// The conversation's last_seq is where the next seq starts: it never goes back (`$max`),
+    /// so seqs are not reused even if old messages were ever deleted.
+    async fn append_after(&self, new: NewMessage, seqs: Seqs) -> StoreResult<Appended> {
+        let (last_seq, last_public_seq, visitor_spoke) = seqs;
         let conversation_id = new.conversation_id.clone();
         let what = || format!("appending to conversation {conversation_id}");
-        // One append per conversation at a time in this process (see the module comment), so
-        // only other replicas compete for a seq.
-        let _turn = self.append_locks[stripe(&self.lock_hasher, &conversation_id)]
-            .lock()
-            .await;
-        // The conversation's last_seq is where the next seq starts: it never goes back (`$max`),
-        // so seqs are not reused even if old messages were ever deleted.
-        let Some((last_seq, last_public_seq, visitor_spoke)) =
-            self.last_seqs_of(&conversation_id).await?
-        else {
-            return Err(StoreError::NotFound(format!(
-                "conversation {conversation_id}"
-            )));
-        };
         let started = Instant::now();
         for (attempt, seq) in (1u64..).zip(last_seq + 1..) {
             let message = Message {
@@ -92,9 +144,8 @@ impl MongoStore {
         unreachable!("the retry loop only ends by returning")
     }
 
-    /// `(last_seq, last_public_seq, whether the visitor's first message is recorded)`, or `None`
-    /// when the conversation does not exist.
-    async fn last_seqs_of(&self, conversation_id: &str) -> StoreResult<Option<(u64, u64, bool)>> {
+    /// The conversation's [`Seqs`], or `None` when it does not exist.
+    async fn last_seqs_of(&self, conversation_id: &str) -> StoreResult<Option<Seqs>> {
         let doc = self
             .conversations
             .clone_with_type::<Document>()

@@ -91,7 +91,7 @@ use crate::store::{
     VisitorPatch,
 };
 use crate::store::{
-    DeliveryNext, NewWebhookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
+    DeliveryNext, NewSend, NewWebhookEvent, Sent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 };
 
 pub struct MongoStore {
@@ -473,6 +473,10 @@ impl Store for MongoStore {
 
     async fn append_message(&self, message: NewMessage) -> StoreResult<Appended> {
         self.append(message).await
+    }
+
+    async fn send_message(&self, send: NewSend) -> StoreResult<Sent> {
+        self.send(send).await
     }
 
     async fn messages_after(
