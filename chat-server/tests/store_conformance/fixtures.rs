@@ -6,7 +6,7 @@ use chat_server::model::{
     Agent, AgentRecord, Author, AuthorKind, Conversation, ConversationStatus, Message, NewMessage,
     OidcSubject, Role, Visitor, VisitorRef, new_id, now,
 };
-use chat_server::store::{Appended, Page, Store};
+use chat_server::store::{Appended, Page, Store, WebhookEndpoint};
 
 pub fn agent_record(email: &str, role: Role, password_hash: Option<&str>) -> AgentRecord {
     AgentRecord {
@@ -95,4 +95,24 @@ pub fn created(appended: Appended) -> Message {
         Appended::Created(m) => m,
         Appended::Existing(m) => panic!("expected a new message, got the existing {m:?}"),
     }
+}
+
+/// An endpoint subscribed to `events`.
+pub fn webhook_endpoint(events: &[&str]) -> WebhookEndpoint {
+    WebhookEndpoint {
+        id: new_id(),
+        url: "https://hooks.example.com/atendo".into(),
+        events: events.iter().map(|e| e.to_string()).collect(),
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        created_by: "admin".into(),
+        created_at: now(),
+    }
+}
+
+/// Every message of the conversation (fixtures hold far fewer than a page).
+pub async fn stored_messages(store: &Arc<dyn Store>, conversation_id: &str) -> Vec<Message> {
+    store
+        .messages_after(conversation_id, 0, 1000)
+        .await
+        .unwrap()
 }

@@ -3,12 +3,12 @@
 
 use chat_server::model::{ConversationStatus, Message, new_id, now};
 use chat_server::store::{
-    Appended, NewSend, NewWebhookEvent, Sent, Store, StoreError, StoreResult, WebhookEndpoint,
+    Appended, NewSend, NewWebhookEvent, Sent, Store, StoreError, StoreResult,
 };
 use chrono::TimeDelta;
 
 use super::Harness;
-use super::fixtures::{open_conversation, text};
+use super::fixtures::{open_conversation, stored_messages, text, webhook_endpoint};
 
 /// What `crate::webhooks::message_created_event` makes, reduced to what the store keeps.
 fn event(m: &Message) -> StoreResult<NewWebhookEvent> {
@@ -19,17 +19,6 @@ fn event(m: &Message) -> StoreResult<NewWebhookEvent> {
         body: format!(r#"{{"seq":{}}}"#, m.seq),
         created_at: now(),
     })
-}
-
-fn subscribed(events: &[&str]) -> WebhookEndpoint {
-    WebhookEndpoint {
-        id: new_id(),
-        url: "https://hooks.example.com/atendo".into(),
-        events: events.iter().map(|e| e.to_string()).collect(),
-        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
-        created_by: "admin".into(),
-        created_at: now(),
-    }
 }
 
 fn send(conversation_id: &str, owner: Option<&str>, client_msg_id: Option<&str>) -> NewSend {
@@ -58,9 +47,9 @@ pub async fn a_sent_message_is_stored_with_its_event_for_each_subscribed_endpoin
     let store = h.open().await;
     let c = open_conversation(&store, ConversationStatus::Open).await;
     let hooks = [
-        subscribed(&["message.created"]),
-        subscribed(&["conversation.created", "message.created"]),
-        subscribed(&["conversation.created"]),
+        webhook_endpoint(&["message.created"]),
+        webhook_endpoint(&["conversation.created", "message.created"]),
+        webhook_endpoint(&["conversation.created"]),
     ];
     for hook in &hooks {
         store.create_webhook(hook.clone()).await.unwrap();
@@ -115,14 +104,14 @@ pub async fn a_sent_message_is_stored_with_its_event_for_each_subscribed_endpoin
         }
         other => panic!("the replay should find the original and store nothing: {other:?}"),
     }
-    assert_eq!(store.messages_after(&c.id, 0, 10).await.unwrap().len(), 1);
+    assert_eq!(stored_messages(&store, &c.id).await.len(), 1);
 }
 
 pub async fn a_send_into_another_visitors_conversation_stores_nothing(h: Harness) {
     let store = h.open().await;
     let c = open_conversation(&store, ConversationStatus::Open).await;
     store
-        .create_webhook(subscribed(&["message.created"]))
+        .create_webhook(webhook_endpoint(&["message.created"]))
         .await
         .unwrap();
     let sent = store
@@ -130,7 +119,7 @@ pub async fn a_send_into_another_visitors_conversation_stores_nothing(h: Harness
         .await
         .unwrap();
     assert_eq!(sent, Sent::NotOwner);
-    assert!(store.messages_after(&c.id, 0, 10).await.unwrap().is_empty());
+    assert!(stored_messages(&store, &c.id).await.is_empty());
     assert_eq!(
         store.conversation(&c.id).await.unwrap().unwrap().last_seq,
         0
@@ -147,7 +136,7 @@ pub async fn a_send_into_another_visitors_conversation_stores_nothing(h: Harness
 pub async fn a_send_to_a_missing_conversation_is_not_found_and_stores_nothing(h: Harness) {
     let store = h.open().await;
     store
-        .create_webhook(subscribed(&["message.created"]))
+        .create_webhook(webhook_endpoint(&["message.created"]))
         .await
         .unwrap();
     let missing = new_id();
@@ -156,12 +145,6 @@ pub async fn a_send_to_a_missing_conversation_is_not_found_and_stores_nothing(h:
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
-    assert!(
-        store
-            .messages_after(&missing, 0, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(stored_messages(&store, &missing).await.is_empty());
     assert!(deliveries(&*store).await.is_empty());
 }

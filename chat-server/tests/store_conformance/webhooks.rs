@@ -4,22 +4,12 @@
 
 use chat_server::model::{new_id, now};
 use chat_server::store::{
-    DeliveryNext, DeliveryState, NewWebhookEvent, Page, StoreError, WebhookAttempt, WebhookEndpoint,
+    DeliveryNext, DeliveryState, NewWebhookEvent, Page, StoreError, WebhookAttempt,
 };
 use chrono::TimeDelta;
 
 use super::Harness;
-
-fn endpoint(events: &[&str]) -> WebhookEndpoint {
-    WebhookEndpoint {
-        id: new_id(),
-        url: "https://hooks.example.com/atendo".into(),
-        events: events.iter().map(|e| e.to_string()).collect(),
-        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
-        created_by: "admin".into(),
-        created_at: now(),
-    }
-}
+use super::fixtures::webhook_endpoint as endpoint;
 
 fn event(event_type: &str, conversation_id: &str) -> NewWebhookEvent {
     let id = new_id();
