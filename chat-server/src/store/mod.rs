@@ -31,7 +31,7 @@ use chrono::{DateTime, Utc};
 
 pub use outbox::{MailState, NewMail, OutboxMail, ResetToken};
 pub use reports::{ConversationFacts, Imported, Rated};
-pub use send::{MessageEvent, NewSend, Sent};
+pub use send::{NewSend, Sent};
 pub use visitors::{TranscriptRequest, VisitorPatch};
 pub use webhooks::{
     DeliveryNext, DeliveryState, NewWebhookEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint,

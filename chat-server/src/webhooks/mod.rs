@@ -4,9 +4,10 @@
 //! Durability. An event is stored (`Store::enqueue_webhook_event`, one delivery per subscribed
 //! endpoint) after the change it describes is stored and *before* the request that made the
 //! change answers, so an answered success means the event is durable and survives a `kill -9`.
-//! This is not the change's own write: doing that would thread the outbox through every store
-//! method (and need multi-document transactions on MongoDB, which the store avoids, see
-//! `store::mongo`). The window it leaves, a crash between the two writes, is one the caller sees
+//! It is not the change's own write, except for a sent message on the embedded store
+//! (`Store::send_message`, the one change made at chat rates): doing that everywhere would
+//! thread the outbox through every store method (and need multi-document transactions on
+//! MongoDB, which the store avoids, see `store::mongo`). The window it leaves, a crash between the two writes, is one the caller sees
 //! as a failed request; event ids derived from the stored object (`msg_<message id>`,
 //! `msg_<conversation id>`) make the client's retry (same `client_msg_id`) store the event then,
 //! once, because an endpoint takes each event id once.
