@@ -4,10 +4,10 @@
 use std::hash::{BuildHasher, RandomState};
 use std::time::{Duration, Instant};
 
-use mongodb::bson::{Document, doc};
+use mongodb::bson::doc;
 
 use super::MongoStore;
-use super::docs::{MessageDoc, bson_time};
+use super::docs::{ConversationDoc, MessageDoc, bson_time};
 use super::errors::{is_duplicate_key, store_error};
 use crate::model::{AuthorKind, Conversation, Message, NewMessage, new_id, now};
 use crate::store::{Appended, NewSend, Sent, StoreError, StoreResult, send};
@@ -18,10 +18,6 @@ const APPEND_BUDGET: Duration = Duration::from_secs(10);
 /// Conversations share `APPEND_STRIPES` in-process locks; two that share one only take turns.
 pub(super) const APPEND_STRIPES: usize = 64;
 
-fn not_found(conversation_id: &str) -> StoreError {
-    StoreError::NotFound(format!("conversation {conversation_id}"))
-}
-
 fn stripe(hasher: &RandomState, conversation_id: &str) -> usize {
     (hasher.hash_one(conversation_id) % APPEND_STRIPES as u64) as usize
 }
@@ -30,33 +26,28 @@ fn stripe(hasher: &RandomState, conversation_id: &str) -> usize {
 /// visitor's first message is recorded)`.
 type Seqs = (u64, u64, bool);
 
+fn seqs(doc: &ConversationDoc) -> Seqs {
+    (
+        doc.last_seq,
+        // Absent before private notes existed, when all messages were public.
+        doc.last_public_seq.unwrap_or(doc.last_seq),
+        doc.first_visitor_at.is_some(),
+    )
+}
+
 impl MongoStore {
     pub(super) async fn append(&self, new: NewMessage) -> StoreResult<Appended> {
         let _turn = self.turn(&new.conversation_id).await;
-        let Some(seqs) = self.last_seqs_of(&new.conversation_id).await? else {
-            return Err(not_found(&new.conversation_id));
-        };
-        self.append_after(new, seqs).await
+        let doc = self.conversation_doc(&new.conversation_id).await?;
+        self.append_after(new, seqs(&doc)).await
     }
 
     /// `Store::send_message` with one read fewer than the calls in turn: the conversation read
     /// for the owner check is also where the seqs come from.
     pub(super) async fn send(&self, send: NewSend) -> StoreResult<Sent> {
-        let id = send.message.conversation_id.clone();
-        let turn = self.turn(&id).await;
-        let Some(doc) = self
-            .conversations
-            .find_one(doc! { "_id": &id })
-            .await
-            .map_err(|e| store_error(&format!("reading conversation {id}"), e))?
-        else {
-            return Err(not_found(&id));
-        };
-        let seqs = (
-            doc.last_seq,
-            doc.last_public_seq.unwrap_or(doc.last_seq),
-            doc.first_visitor_at.is_some(),
-        );
+        let turn = self.turn(&send.message.conversation_id).await;
+        let doc = self.conversation_doc(&send.message.conversation_id).await?;
+        let seqs = seqs(&doc);
         let before = Conversation::from(doc);
         if !send::owns(&send.owner, &before) {
             return Ok(Sent::NotOwner);
@@ -75,6 +66,15 @@ impl MongoStore {
             before,
             events,
         })
+    }
+
+    /// The conversation as stored, read in this process's turn for it; `NotFound` if absent.
+    async fn conversation_doc(&self, id: &str) -> StoreResult<ConversationDoc> {
+        self.conversations
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(|e| store_error(&format!("reading conversation {id}"), e))?
+            .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))
     }
 
     /// One append per conversation at a time in this process (see the module comment), so
@@ -142,28 +142,6 @@ impl MongoStore {
             }
         }
         unreachable!("the retry loop only ends by returning")
-    }
-
-    /// The conversation's [`Seqs`], or `None` when it does not exist.
-    async fn last_seqs_of(&self, conversation_id: &str) -> StoreResult<Option<Seqs>> {
-        let doc = self
-            .conversations
-            .clone_with_type::<Document>()
-            .find_one(doc! { "_id": conversation_id })
-            .projection(doc! { "last_seq": 1, "last_public_seq": 1, "first_visitor_at": 1 })
-            .await
-            .map_err(|e| store_error(&format!("reading conversation {conversation_id}"), e))?;
-        let seq = |d: &Document, field| d.get_i64(field).ok().map(|s| s.max(0) as u64);
-        Ok(doc.map(|d| {
-            let last = seq(&d, "last_seq").unwrap_or(0);
-            // Absent before private notes existed, when all messages were public.
-            let visitor_spoke = d.get_datetime("first_visitor_at").is_ok();
-            (
-                last,
-                seq(&d, "last_public_seq").unwrap_or(last),
-                visitor_spoke,
-            )
-        }))
     }
 
     async fn by_client_msg_id(&self, new: &NewMessage) -> StoreResult<Option<Message>> {
