@@ -10,7 +10,7 @@ mod assets;
 mod security;
 pub mod sign_in;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -35,7 +35,7 @@ pub fn router(config: &Config) -> Router {
         let served = Arc::new(Served {
             body: Bytes::from_static(asset.body),
             content_type: asset.content_type,
-            etag: assets::etag(asset.body),
+            etag: OnceLock::new(),
             audience: asset.audience,
             policies: policies.clone(),
         });
@@ -46,7 +46,7 @@ pub fn router(config: &Config) -> Router {
     }
     let brand = branding_json(config);
     let served = Arc::new(Served {
-        etag: assets::etag(&brand),
+        etag: OnceLock::new(),
         body: brand.into(),
         content_type: "application/json",
         // The widget reads it from customers' pages.
@@ -56,7 +56,7 @@ pub fn router(config: &Config) -> Router {
     let router = router.route("/api/v1/branding", get(branding).with_state(served));
     let sign_in = sign_in::config_json(config);
     let served = Arc::new(Served {
-        etag: assets::etag(&sign_in),
+        etag: OnceLock::new(),
         body: sign_in.into(),
         content_type: "application/json",
         // Only the console signs agents in.
@@ -98,13 +98,20 @@ async fn auth_config(State(served): State<Arc<Served>>, request: HeaderMap) -> R
     serve(served, request).await
 }
 
-/// One fixed response, prepared when the router is built.
+/// One fixed response, prepared when the router is built. Its ETag is worked out at the first
+/// request: hashing every embedded asset at start-up read them all into an idle server's memory.
 struct Served {
     body: Bytes,
     content_type: &'static str,
-    etag: String,
+    etag: OnceLock<String>,
     audience: Audience,
     policies: Arc<Policies>,
+}
+
+impl Served {
+    fn etag(&self) -> &str {
+        self.etag.get_or_init(|| assets::etag(&self.body))
+    }
 }
 
 /// The CHAT_BRAND_* settings, and `max_message_bytes` (CHAT_MAX_MESSAGE_BYTES): both screens need
@@ -142,7 +149,7 @@ async fn serve(served: Arc<Served>, request: HeaderMap) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
             v.split(',')
-                .any(|tag| tag.trim() == served.etag || tag.trim() == "*")
+                .any(|tag| tag.trim() == served.etag() || tag.trim() == "*")
         });
     let mut response = if fresh {
         Response::builder()
@@ -157,7 +164,7 @@ async fn serve(served: Arc<Served>, request: HeaderMap) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::ETAG,
-        HeaderValue::from_str(&served.etag).expect("hex etag"),
+        HeaderValue::from_str(served.etag()).expect("hex etag"),
     );
     // Unversioned URLs: always revalidate (cheap with the ETag) so an upgrade shows at once.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
