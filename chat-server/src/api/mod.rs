@@ -15,6 +15,7 @@ mod password_reset;
 mod ratings;
 mod reports;
 mod rights;
+mod routes;
 mod search;
 mod sessions;
 mod teams;
@@ -38,8 +39,6 @@ use tower_http::cors::{Any, CorsLayer};
 use self::origins::AllowedOrigins;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::chat::Chat;
 use crate::delivery::Delivery;
@@ -81,7 +80,6 @@ fn charge_write(state: &AppState, by: &crate::auth::Principal) -> Result<(), Err
     })
 }
 
-/// The whole router; `extra` carries routes from components (local attachment storage).
 /// `/metrics`, merged into [`app`]'s router or served on a port of its own (CHAT_METRICS_LISTEN).
 pub fn metrics_app(state: AppState) -> Router {
     Router::new()
@@ -89,54 +87,9 @@ pub fn metrics_app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The `/api/v1` routes, each registered with its OpenAPI operation (`routes!` takes only
-/// handlers annotated with `#[utoipa::path]`, and groups the methods of one path), so the
-/// document ([`openapi::document`]) cannot miss a route.
-pub(crate) fn v1_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(identity::create_visitor))
-        .routes(routes!(identity::login))
-        .routes(routes!(identity::create_agent, identity::list_agents))
-        .routes(routes!(sessions::change, sessions::delete))
-        .routes(routes!(sessions::password))
-        .routes(routes!(password_reset::request))
-        .routes(routes!(password_reset::confirm))
-        .routes(routes!(sessions::logout))
-        .routes(routes!(identity::me))
-        .routes(routes!(conversations::create, conversations::list))
-        .routes(routes!(conversations::get))
-        .routes(routes!(conversations::messages, conversations::send))
-        .routes(routes!(conversations::assign))
-        .routes(routes!(conversations::status))
-        .routes(routes!(conversations::labels))
-        .routes(routes!(transcript::transcript))
-        .routes(routes!(rights::export))
-        .routes(routes!(rights::erase_visitor))
-        .routes(routes!(teams::list, teams::create))
-        .routes(routes!(teams::get, teams::update, teams::delete))
-        .routes(routes!(canned::list, canned::create))
-        .routes(routes!(canned::replace, canned::delete))
-        .routes(routes!(search::search))
-        .routes(routes!(ratings::rate))
-        .routes(routes!(reports::summary))
-        .routes(routes!(api_tokens::list, api_tokens::create))
-        .routes(routes!(api_tokens::delete))
-        .routes(routes!(webhooks::create, webhooks::list))
-        .routes(routes!(webhooks::get, webhooks::delete))
-        .routes(routes!(webhooks::deliveries))
-        .routes(routes!(uploads::create))
-        .routes(routes!(uploads::download))
-        .routes(routes!(ws::upgrade))
-        .routes(routes!(openapi::openapi_json))
-        // When no one is there (chat-api-v1 v1.1).
-        .routes(routes!(availability::availability))
-        .routes(routes!(visitors::update_me))
-        .routes(routes!(transcript_mail::email))
-}
-
+/// The whole router; `extra` carries routes from components (local attachment storage).
 pub fn app(state: AppState, extra: Option<Router>) -> Router {
-    let (v1, _) = v1_routes().split_for_parts();
-    let v1 = v1
+    let v1 = routes::served()
         // Bounds reading the body and the handler. A websocket is not cut: its upgrade answers
         // at once and the session runs on its own task.
         .layer(

@@ -1,6 +1,6 @@
 //! The REST contract as an OpenAPI 3.1 document generated from the handlers.
 //!
-//! Every v1 route is registered with its `#[utoipa::path]` through `routes!` in `api::v1_routes`,
+//! Every v1 route is registered with its `#[utoipa::path]` through `routes!` in `api::routes`,
 //! so a route cannot be served undocumented, and handlers return typed bodies (`Json<T>` with
 //! `T: ToSchema`), so the schemas are what the code sends. The document is served at
 //! `GET /api/v1/openapi.json` and committed as `docs/openapi.json`; `tests/openapi.rs` fails when
@@ -62,7 +62,7 @@ struct ApiDoc;
 /// and what every operation shares ([`Shared`]).
 pub fn document() -> Document {
     let (_, mut doc) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
-        .nest("/api/v1", super::v1_routes())
+        .nest("/api/v1", super::routes::documented())
         .split_for_parts();
     doc.merge(crate::web::WebDoc::openapi());
     Shared.modify(&mut doc);
