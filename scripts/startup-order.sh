@@ -87,14 +87,22 @@ run sqlite CHAT_STORE="$WORK/sqlite"
 run mongodb CHAT_STORE="mongodb://127.0.0.1:$mongo_port/atendo"
 
 # Callgrind names a function once per file as "fn=(id) name" (and "cfn=" for callees); keep the
-# names that are the executable's own functions (not libc's).
-cat "$WORK"/*.out.* \
-    | sed -nE 's/^c?fn=\([0-9]+\) (.+)$/\1/p' | sort -u >"$WORK/ran"
+# names that are the executable's own functions (not libc's). What both runs ran comes first, then
+# each store's own, so a server running one store touches one stretch and skips the other's.
 nm --defined-only "$BIN" | awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u >"$WORK/functions"
+for name in sqlite mongodb; do
+    sed -nE 's/^c?fn=\([0-9]+\) (.+)$/\1/p' "$WORK/$name".out.* | sort -u \
+        | comm -12 - "$WORK/functions" >"$WORK/$name.ran"
+done
 {
     echo "# The chat-server's functions that run from exec until it idles, written by"
     echo "# scripts/startup-order.sh for scripts/dist-build.sh (lld --symbol-ordering-file)."
     echo "# $(rustc --version); regenerate after a toolchain or dependency update."
-    comm -12 "$WORK/ran" "$WORK/functions"
+    echo "# Run with either store:"
+    comm -12 "$WORK/sqlite.ran" "$WORK/mongodb.ran"
+    echo "# Run with SQLite only:"
+    comm -23 "$WORK/sqlite.ran" "$WORK/mongodb.ran"
+    echo "# Run with MongoDB only:"
+    comm -13 "$WORK/sqlite.ran" "$WORK/mongodb.ran"
 } >"$ORDER"
 echo "wrote $ORDER: $(grep -vc '^#' "$ORDER") functions" >&2
