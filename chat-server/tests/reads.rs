@@ -177,3 +177,30 @@ async fn agents_hear_new_messages_in_conversations_they_have_not_opened() {
         assert_ne!(f["type"], "conversation", "{f}");
     }
 }
+
+/// The `conversation` frame a sent message makes already counts it as read by its author, so the
+/// author's other tabs show no unread badge for what it just wrote.
+#[tokio::test]
+async fn an_agents_own_message_reaches_its_other_tabs_as_read() {
+    let s = TestServer::start().await;
+    let (visitor, c) = s.conversation().await;
+    let (a_id, a) = s.admin().await;
+    visitor_says(&s, &visitor, &c, "hi").await;
+    let mut other_tab = s.ws(&a).await;
+    let (st, m) = s
+        .post(
+            &format!("/api/v1/conversations/{c}/messages"),
+            Some(&a),
+            json!({"body": "hello, how can I help?", "client_msg_id": "reply-1"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{m}");
+    let heard = tokio::time::timeout(
+        Duration::from_secs(2),
+        conversation_frame(&mut other_tab, &c, |x| x["last_seq"] == 2),
+    )
+    .await
+    .expect("no conversation frame for the agent's message within 2 s");
+    assert_eq!(heard["read"]["agents"][&a_id], 2, "{heard}");
+    assert_eq!(listed(&s, &a, &c).await["unread"], 0);
+}

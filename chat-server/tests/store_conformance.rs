@@ -160,6 +160,7 @@ macro_rules! suite {
                 a_sent_message_is_stored_with_its_event_for_each_subscribed_endpoint,
                 a_send_into_another_visitors_conversation_stores_nothing,
                 a_send_to_a_missing_conversation_is_not_found_and_stores_nothing,
+                an_authors_read_position_rises_with_its_send_and_never_falls,
                 the_same_client_msg_id_in_two_conversations_is_two_messages,
                 messages_after_returns_ascending_seqs_above_after_seq_up_to_limit,
                 attachments_read_back_as_written_alone_and_inside_messages,

@@ -6,7 +6,7 @@ use super::{Chat, validate};
 use crate::auth::Principal;
 use crate::delivery::publish::conversation_topic;
 use crate::error::Error;
-use crate::model::{ConversationStatus, Message, NewMessage};
+use crate::model::{ConversationStatus, Message, NewMessage, Reader};
 use crate::protocol::ServerFrame;
 use crate::store::{Appended, ConversationPatch, NewSend, Sent};
 
@@ -96,6 +96,8 @@ impl Chat {
                 },
                 owner: (!by.is_agent()).then(|| by.id().to_string()),
                 event: Some(crate::webhooks::message_created_event),
+                // Its own message never counts as unread for the agent who wrote it.
+                read_by: by.is_agent().then(|| Reader::Agent(by.id().to_string())),
             })
             .await?;
         let (appended, conversation, events) = match sent {

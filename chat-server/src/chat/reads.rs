@@ -45,41 +45,19 @@ impl Chat {
         Ok(())
     }
 
-    /// After a new message is stored and published: an agent has read what it wrote (its own
-    /// message never counts as unread), and every agent's inbox hears that the conversation
-    /// moved. `before` is the conversation as read before the append.
+    /// After a new message is stored and published: every agent's inbox hears that the
+    /// conversation moved. `before` is the conversation as read before the append, which also
+    /// stored that an agent author has read its own message (`NewSend::read_by`).
     pub(super) async fn after_sent(&self, by: &Principal, before: Conversation, message: &Message) {
-        let moved = match by {
-            Principal::Agent { id, .. } => {
-                match self
-                    .store
-                    .mark_read(
-                        &message.conversation_id,
-                        &Reader::Agent(id.clone()),
-                        message.seq,
-                    )
-                    .await
-                {
-                    Ok(Some(stored)) => Some(stored),
-                    // Not moved: a later read already covers it, or the store failed; the
-                    // message itself is stored and delivered either way, so this is only a
-                    // badge that may show one too many until the next read.
-                    Ok(None) => None,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "storing the author's read seq failed");
-                        None
-                    }
-                }
-            }
-            Principal::Visitor { .. } => None,
-        };
-        let conversation = moved.unwrap_or_else(|| advanced(before, message));
+        let mut conversation = advanced(before, message);
+        if let Principal::Agent { id, .. } = by {
+            let read = conversation.read.agents.entry(id.clone()).or_default();
+            *read = (*read).max(message.seq);
+        }
         self.announce(&conversation).await;
     }
 }
 
-/// The conversation as the append left it, without reading it back: frames from concurrent
-/// appends may arrive in any order, so receivers keep the highest `last_seq` they saw.
 fn advanced(mut conversation: Conversation, message: &Message) -> Conversation {
     conversation.last_seq = conversation.last_seq.max(message.seq);
     if !message.private {

@@ -7,7 +7,7 @@
 //! stores the event after it, before the caller answers.
 
 use super::{Appended, NewWebhookEvent, StoreResult};
-use crate::model::{Conversation, Message, NewMessage};
+use crate::model::{Conversation, Message, NewMessage, Reader};
 
 /// Builds the webhook event a stored message makes. A plain `fn` so that a store can call it
 /// inside its own write, on whatever thread that runs, without knowing the event's format.
@@ -20,6 +20,9 @@ pub struct NewSend {
     /// Stored for every subscribed endpoint with the message, also for a replayed
     /// `client_msg_id` (the event id is the message's, so it stores nothing new then).
     pub event: Option<MessageEvent>,
+    /// Has read the conversation up to a created message, in the same write (an agent has read
+    /// what it wrote). A read position only rises, as with `mark_read`; a replay moves none.
+    pub read_by: Option<Reader>,
 }
 
 // A return value, moved once per send and never kept in bulk: boxing `Stored` would only add

@@ -1,7 +1,7 @@
 //! Cases for `send_message`: the owner check, the append and the webhook event as one call,
 //! whether a store makes them one write (SQLite) or takes them in turn (MongoDB).
 
-use chat_server::model::{ConversationStatus, Message, new_id, now};
+use chat_server::model::{ConversationStatus, Message, Reader, new_id, now};
 use chat_server::store::{
     Appended, NewSend, NewWebhookEvent, Sent, Store, StoreError, StoreResult,
 };
@@ -26,6 +26,7 @@ fn send(conversation_id: &str, owner: Option<&str>, client_msg_id: Option<&str>)
         message: text(conversation_id, client_msg_id, "olá"),
         owner: owner.map(str::to_string),
         event: Some(event),
+        read_by: None,
     }
 }
 
@@ -147,4 +148,58 @@ pub async fn a_send_to_a_missing_conversation_is_not_found_and_stores_nothing(h:
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
     assert!(stored_messages(&store, &missing).await.is_empty());
     assert!(deliveries(&*store).await.is_empty());
+}
+
+pub async fn an_authors_read_position_rises_with_its_send_and_never_falls(h: Harness) {
+    let store = h.open().await;
+    let c = open_conversation(&store, ConversationStatus::Open).await;
+    let agent = Reader::Agent(new_id());
+    let by_agent = |client_msg_id: &str| NewSend {
+        read_by: Some(agent.clone()),
+        ..send(&c.id, None, Some(client_msg_id))
+    };
+    let read = || {
+        let (store, id, agent) = (store.clone(), c.id.clone(), agent.clone());
+        async move {
+            let conversation = store.conversation(&id).await.unwrap().unwrap();
+            let Reader::Agent(agent) = agent else {
+                unreachable!()
+            };
+            (
+                conversation.read.agents.get(&agent).copied(),
+                conversation.read.visitor,
+            )
+        }
+    };
+
+    // A replay moves no position: only a message the send created is read by its author.
+    store
+        .send_message(send(&c.id, None, Some("a0")))
+        .await
+        .unwrap();
+    let replay = store.send_message(by_agent("a0")).await.unwrap();
+    assert!(matches!(
+        &replay,
+        Sent::Stored {
+            appended: Appended::Existing(_),
+            ..
+        }
+    ));
+    assert_eq!(read().await, (None, 0));
+
+    let sent = store.send_message(by_agent("a2")).await.unwrap();
+    assert!(matches!(&sent, Sent::Stored { appended: Appended::Created(m), .. } if m.seq == 2));
+    assert_eq!(read().await, (Some(2), 0), "read with its own message");
+    // Another author's message is not read by the agent, and a visitor's moves no position.
+    store
+        .send_message(send(&c.id, Some(&c.visitor.id), None))
+        .await
+        .unwrap();
+    assert_eq!(read().await, (Some(2), 0));
+    // A read ahead of the append (another replica's `read` frame landing first): the send's
+    // own seq is lower, and the position stays where it is.
+    store.mark_read(&c.id, &agent, 9).await.unwrap();
+    let sent = store.send_message(by_agent("a4")).await.unwrap();
+    assert!(matches!(&sent, Sent::Stored { appended: Appended::Created(m), .. } if m.seq == 4));
+    assert_eq!(read().await, (Some(9), 0));
 }

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use mongodb::bson::doc;
 
 use super::MongoStore;
+use super::conversations::read_field;
 use super::docs::{ConversationDoc, MessageDoc, bson_time};
 use super::errors::{is_duplicate_key, store_error};
-use crate::model::{AuthorKind, Conversation, Message, NewMessage, new_id, now};
+use crate::model::{AuthorKind, Conversation, Message, NewMessage, Reader, new_id, now};
 use crate::store::{Appended, NewSend, Sent, StoreError, StoreResult, send};
 
 /// How long one append may keep losing races before it gives up as `Unavailable`.
@@ -39,7 +40,7 @@ impl MongoStore {
     pub(super) async fn append(&self, new: NewMessage) -> StoreResult<Appended> {
         let _turn = self.turn(&new.conversation_id).await;
         let doc = self.conversation_doc(&new.conversation_id).await?;
-        self.append_after(new, seqs(&doc)).await
+        self.append_after(new, seqs(&doc), None).await
     }
 
     /// `Store::send_message` with one read fewer than the calls in turn: the conversation read
@@ -52,7 +53,9 @@ impl MongoStore {
         if !send::owns(&send.owner, &before) {
             return Ok(Sent::NotOwner);
         }
-        let appended = self.append_after(send.message, seqs).await?;
+        let appended = self
+            .append_after(send.message, seqs, send.read_by.as_ref())
+            .await?;
         drop(turn);
         let events = match send.event {
             Some(event) => {
@@ -87,9 +90,16 @@ impl MongoStore {
 
     /// The append, in this process's turn for the conversation, from the `seqs` read in it.
     /// The conversation's last_seq is where the next seq starts: it never goes back (`$max`),
-    /// so seqs are not reused even if old messages were ever deleted.
-    async fn append_after(&self, new: NewMessage, seqs: Seqs) -> StoreResult<Appended> {
+    /// so seqs are not reused even if old messages were ever deleted. `read_by` has read up to
+    /// a created message (`NewSend::read_by`), in the same conversation update.
+    async fn append_after(
+        &self,
+        new: NewMessage,
+        seqs: Seqs,
+        read_by: Option<&Reader>,
+    ) -> StoreResult<Appended> {
         let (last_seq, last_public_seq, visitor_spoke) = seqs;
+        let read_field = read_by.map(read_field).transpose()?;
         let conversation_id = new.conversation_id.clone();
         let what = || format!("appending to conversation {conversation_id}");
         let started = Instant::now();
@@ -111,8 +121,13 @@ impl MongoStore {
                 .await;
             match inserted {
                 Ok(_) => {
-                    self.bump_conversation(&message, last_public_seq, visitor_spoke)
-                        .await?;
+                    self.bump_conversation(
+                        &message,
+                        last_public_seq,
+                        visitor_spoke,
+                        read_field.as_deref(),
+                    )
+                    .await?;
                     return Ok(Appended::Created(message));
                 }
                 Err(e) if is_duplicate_key(&e) => {
@@ -158,7 +173,8 @@ impl MongoStore {
         Ok(found.map(Message::from))
     }
 
-    /// `$max`, not `$set`: appends finish out of order, and no field may move back. A note
+    /// `$max`, not `$set`: appends finish out of order, and no field may move back (a read
+    /// position either, `read_field` being the author's when it has read its own message). A note
     /// leaves `last_public_seq` where it was read, which also writes it into a conversation
     /// that predates notes (absent, it would read as `last_seq`, the note's seq).
     ///
@@ -170,16 +186,21 @@ impl MongoStore {
         message: &Message,
         last_public_seq: u64,
         visitor_spoke: bool,
+        read_field: Option<&str>,
     ) -> StoreResult<()> {
         let public = match message.private {
             true => last_public_seq,
             false => message.seq,
         };
-        let mut update = doc! { "$max": {
+        let mut raised = doc! {
             "last_seq": message.seq as i64,
             "last_public_seq": public as i64,
             "updated_at": bson_time(message.created_at),
-        } };
+        };
+        if let Some(field) = read_field {
+            raised.insert(field, message.seq as i64);
+        }
+        let mut update = doc! { "$max": raised };
         let at = bson_time(message.created_at);
         match message.author.kind {
             AuthorKind::Visitor => {

@@ -19,19 +19,7 @@ impl MongoStore {
         reader: &Reader,
         seq: u64,
     ) -> StoreResult<Option<Conversation>> {
-        let field = match reader {
-            Reader::Visitor => "read.visitor".to_string(),
-            // Agent ids are the store's own ULIDs; a dot or a leading `$` would name another
-            // field, so such an id is refused rather than written.
-            Reader::Agent(id) if !id.is_empty() && !id.contains('.') && !id.starts_with('$') => {
-                format!("read.agents.{id}")
-            }
-            Reader::Agent(id) => {
-                return Err(StoreError::Other(format!(
-                    "agent id {id:?} cannot key a read position"
-                )));
-            }
-        };
+        let field = read_field(reader)?;
         if seq == 0 {
             // Every position starts at 0: nothing to raise.
             return self.existing(conversation_id).await.map(|_| None);
@@ -85,5 +73,20 @@ impl MongoStore {
         self.conversation(conversation_id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("conversation {conversation_id}")))
+    }
+}
+
+/// The document field of `reader`'s read position.
+pub(super) fn read_field(reader: &Reader) -> StoreResult<String> {
+    match reader {
+        Reader::Visitor => Ok("read.visitor".to_string()),
+        // Agent ids are the store's own ULIDs; a dot or a leading `$` would name another
+        // field, so such an id is refused rather than written.
+        Reader::Agent(id) if !id.is_empty() && !id.contains('.') && !id.starts_with('$') => {
+            Ok(format!("read.agents.{id}"))
+        }
+        Reader::Agent(id) => Err(StoreError::Other(format!(
+            "agent id {id:?} cannot key a read position"
+        ))),
     }
 }

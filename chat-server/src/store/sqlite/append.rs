@@ -1,5 +1,6 @@
 //! A sent message inside the write transaction: the conversation read, the owner check, the
-//! append and its webhook event, so that they cost one round trip (see `store::send`). The
+//! append, its author's read position and its webhook event, so that they cost one round trip
+//! (see `store::send`). The
 //! statements are prepared once per connection (`prepare_cached`): parsing them again for
 //! every message was most of an append's CPU time.
 
@@ -8,7 +9,7 @@ use std::path::Path;
 use rusqlite::{OptionalExtension, params};
 
 use super::rows::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, millis, signed, store_error};
-use super::webhooks;
+use super::{conversations, webhooks};
 use crate::model::{Message, NewMessage, new_id, now};
 use crate::store::{Appended, NewSend, Sent, StoreError, StoreResult, search, send};
 
@@ -26,6 +27,11 @@ pub fn send(tx: &rusqlite::Transaction, path: &Path, new: NewSend) -> StoreResul
         return Ok(Sent::NotOwner);
     }
     let appended = append(tx, path, new.message, before.last_seq)?;
+    if let (Appended::Created(message), Some(reader)) = (&appended, &new.read_by) {
+        // A copy: `before` goes back as the conversation before this append.
+        let mut after = before.clone();
+        conversations::raise_read(tx, path, &mut after, reader, message.seq)?;
+    }
     let events = match new.event {
         Some(event) => webhooks::enqueue_in(tx, path, &event(appended.message())?)?,
         None => 0,

@@ -20,23 +20,33 @@ pub fn mark_read(
 ) -> StoreResult<Option<Conversation>> {
     in_transaction(conn, path, |tx| {
         let mut conversation = find(tx, path, conversation_id)?;
-        let stored = match reader {
-            Reader::Visitor => &mut conversation.read.visitor,
-            Reader::Agent(id) => conversation.read.agents.entry(id.clone()).or_default(),
-        };
-        if *stored >= seq {
-            return Ok(None);
-        }
-        *stored = seq;
-        let read = serde_json::to_string(&conversation.read)
-            .map_err(|e| StoreError::Other(format!("encoding read positions: {e}")))?;
-        tx.execute(
-            "UPDATE conversations SET read = ? WHERE id = ?",
-            params![read, conversation_id],
-        )
-        .map_err(|e| store_error(path, e))?;
-        Ok(Some(conversation))
+        Ok(raise_read(tx, path, &mut conversation, reader, seq)?.then_some(conversation))
     })
+}
+
+/// Raises `reader`'s position in `conversation` (as read in this transaction) to `seq` and
+/// stores it; whether it rose. Also a sent message's, inside its append (`append::send`).
+pub fn raise_read(
+    tx: &Transaction,
+    path: &Path,
+    conversation: &mut Conversation,
+    reader: &Reader,
+    seq: u64,
+) -> StoreResult<bool> {
+    let stored = match reader {
+        Reader::Visitor => &mut conversation.read.visitor,
+        Reader::Agent(id) => conversation.read.agents.entry(id.clone()).or_default(),
+    };
+    if *stored >= seq {
+        return Ok(false);
+    }
+    *stored = seq;
+    let read = serde_json::to_string(&conversation.read)
+        .map_err(|e| StoreError::Other(format!("encoding read positions: {e}")))?;
+    tx.prepare_cached("UPDATE conversations SET read = ? WHERE id = ?")
+        .and_then(|mut stmt| stmt.execute(params![read, conversation.id]))
+        .map_err(|e| store_error(path, e))?;
+    Ok(true)
 }
 
 fn find(tx: &Transaction, path: &Path, id: &str) -> StoreResult<Conversation> {

@@ -176,6 +176,7 @@ mod tests {
             },
             owner: Some(owner.into()),
             event: None,
+            read_by: None,
         }
     }
 

@@ -455,6 +455,7 @@ impl Store for SqliteStore {
             message,
             owner: None,
             event: None,
+            read_by: None,
         };
         match self.appends.append(&self.conns, send).await? {
             Sent::Stored { appended, .. } => Ok(appended),
