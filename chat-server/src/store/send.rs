@@ -4,7 +4,9 @@
 //! together they were a third of the publishing replica's CPU per message (docs/benchmarks.md).
 //! SQLite does all three in one write, inside the group commit; MongoDB, without
 //! multi-document transactions, checks the owner on the read the append needs anyway and
-//! stores the event after it, before the caller answers.
+//! stores the event after it, before the caller answers. An agent author's read position (a
+//! fourth write once, `mark_read`) goes with the append: in SQLite's transaction, and in the
+//! conversation update MongoDB's append makes.
 
 use super::{Appended, NewWebhookEvent, StoreResult};
 use crate::model::{Conversation, Message, NewMessage, Reader};
