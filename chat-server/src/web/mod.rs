@@ -23,6 +23,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::config::Config;
+pub(crate) use assets::etag;
 use assets::{ASSETS, Audience};
 use security::Policies;
 pub use security::origin_of;
