@@ -91,6 +91,20 @@ pub enum Reader {
     Agent(String),
 }
 
+impl Reader {
+    /// Raises this reader's position in `read` to `seq`; whether it rose. A read position never
+    /// goes back: reads and appends finish out of order.
+    pub fn raise(&self, read: &mut ReadState, seq: u64) -> bool {
+        let stored = match self {
+            Reader::Visitor => &mut read.visitor,
+            Reader::Agent(id) => read.agents.entry(id.clone()).or_default(),
+        };
+        let rose = *stored < seq;
+        *stored = (*stored).max(seq);
+        rose
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

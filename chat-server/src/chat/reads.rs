@@ -51,13 +51,14 @@ impl Chat {
     pub(super) async fn after_sent(&self, by: &Principal, before: Conversation, message: &Message) {
         let mut conversation = advanced(before, message);
         if let Principal::Agent { id, .. } = by {
-            let read = conversation.read.agents.entry(id.clone()).or_default();
-            *read = (*read).max(message.seq);
+            Reader::Agent(id.clone()).raise(&mut conversation.read, message.seq);
         }
         self.announce(&conversation).await;
     }
 }
 
+/// The conversation as the append left it, without reading it back: frames from concurrent
+/// appends may arrive in any order, so receivers keep the highest `last_seq` they saw.
 fn advanced(mut conversation: Conversation, message: &Message) -> Conversation {
     conversation.last_seq = conversation.last_seq.max(message.seq);
     if !message.private {

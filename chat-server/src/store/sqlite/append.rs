@@ -1,8 +1,7 @@
 //! A sent message inside the write transaction: the conversation read, the owner check, the
 //! append, its author's read position and its webhook event, so that they cost one round trip
-//! (see `store::send`). The
-//! statements are prepared once per connection (`prepare_cached`): parsing them again for
-//! every message was most of an append's CPU time.
+//! (see `store::send`). The statements are prepared once per connection (`prepare_cached`):
+//! parsing them again for every message was most of an append's CPU time.
 
 use std::path::Path;
 
@@ -28,9 +27,10 @@ pub fn send(tx: &rusqlite::Transaction, path: &Path, new: NewSend) -> StoreResul
     }
     let appended = append(tx, path, new.message, before.last_seq)?;
     if let (Appended::Created(message), Some(reader)) = (&appended, &new.read_by) {
-        // A copy: `before` goes back as the conversation before this append.
-        let mut after = before.clone();
-        conversations::raise_read(tx, path, &mut after, reader, message.seq)?;
+        // On a copy: `before` goes back as the conversation before this append.
+        let mut read = before.read.clone();
+        let id = &message.conversation_id;
+        conversations::raise_read(tx, path, id, &mut read, reader, message.seq)?;
     }
     let events = match new.event {
         Some(event) => webhooks::enqueue_in(tx, path, &event(appended.message())?)?,

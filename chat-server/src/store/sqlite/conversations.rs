@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::connections::in_transaction;
 use super::rows::{self, CONVERSATION_COLUMNS, conflict_or, millis, store_error, to_json};
-use crate::model::{Conversation, ConversationStatus, Reader, now};
+use crate::model::{Conversation, ConversationStatus, ReadState, Reader, now};
 use crate::store::{StoreError, StoreResult};
 
 pub fn mark_read(
@@ -20,31 +20,36 @@ pub fn mark_read(
 ) -> StoreResult<Option<Conversation>> {
     in_transaction(conn, path, |tx| {
         let mut conversation = find(tx, path, conversation_id)?;
-        Ok(raise_read(tx, path, &mut conversation, reader, seq)?.then_some(conversation))
+        let rose = raise_read(
+            tx,
+            path,
+            conversation_id,
+            &mut conversation.read,
+            reader,
+            seq,
+        )?;
+        Ok(rose.then_some(conversation))
     })
 }
 
-/// Raises `reader`'s position in `conversation` (as read in this transaction) to `seq` and
-/// stores it; whether it rose. Also a sent message's, inside its append (`append::send`).
+/// Raises `reader`'s position in `read` (the conversation's, as read in this transaction) to
+/// `seq`, and stores the positions if it rose; whether it did. Also a sent message's, inside its
+/// append (`append::send`).
 pub fn raise_read(
     tx: &Transaction,
     path: &Path,
-    conversation: &mut Conversation,
+    conversation_id: &str,
+    read: &mut ReadState,
     reader: &Reader,
     seq: u64,
 ) -> StoreResult<bool> {
-    let stored = match reader {
-        Reader::Visitor => &mut conversation.read.visitor,
-        Reader::Agent(id) => conversation.read.agents.entry(id.clone()).or_default(),
-    };
-    if *stored >= seq {
+    if !reader.raise(read, seq) {
         return Ok(false);
     }
-    *stored = seq;
-    let read = serde_json::to_string(&conversation.read)
+    let read = serde_json::to_string(read)
         .map_err(|e| StoreError::Other(format!("encoding read positions: {e}")))?;
     tx.prepare_cached("UPDATE conversations SET read = ? WHERE id = ?")
-        .and_then(|mut stmt| stmt.execute(params![read, conversation.id]))
+        .and_then(|mut stmt| stmt.execute(params![read, conversation_id]))
         .map_err(|e| store_error(path, e))?;
     Ok(true)
 }
