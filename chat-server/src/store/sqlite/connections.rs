@@ -1,6 +1,9 @@
 //! The embedded store's connections: one writer (SQLite admits one at a time anyway) and a few
 //! readers, which WAL lets proceed while a write is fsyncing. Every call runs on tokio's
 //! blocking pool, because SQLite calls block.
+//!
+//! A reader opens at its first read, not at start: every open connection holds SQLite's lookaside
+//! allocator (about 48 KB) whether it reads or not, and an idle tenant's server reads nothing.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,7 +23,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Connections {
     path: PathBuf,
     writer: Mutex<Connection>,
-    readers: Vec<Mutex<Connection>>,
+    /// `None` until the reader's first read.
+    readers: Vec<Mutex<Option<Connection>>>,
     next_reader: AtomicUsize,
 }
 
@@ -65,14 +69,12 @@ impl Connections {
             )));
         }
         schema::migrate(&mut writer).map_err(|e| unusable(&e))?;
-        let readers = (0..READERS)
-            .map(|_| {
-                let conn = connect(&path)?;
-                conn.pragma_update(None, "query_only", true)?;
-                Ok(Mutex::new(conn))
-            })
-            .collect::<rusqlite::Result<_>>()
+        // The pages the migrations read stay in the writer's cache otherwise, up to its 2 MB
+        // limit, although the first messages need others.
+        writer
+            .execute_batch("PRAGMA shrink_memory")
             .map_err(|e| unusable(&e))?;
+        let readers = (0..READERS).map(|_| Mutex::new(None)).collect();
         Ok(Self {
             path,
             writer: Mutex::new(writer),
@@ -110,13 +112,33 @@ impl Connections {
         let conns = self.clone();
         blocking(move || {
             let i = conns.next_reader.fetch_add(1, Ordering::Relaxed) % conns.readers.len();
-            let conn = conns.readers[i]
+            let mut slot = conns.readers[i]
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            f(&conn).map_err(|e| store_error(&conns.path, e))
+            let conn = match &mut *slot {
+                Some(conn) => conn,
+                // The writer opened this file at start, so this fails only when the process is
+                // out of descriptors or the file was taken away; the next read tries again.
+                None => slot.insert(reader(&conns.path).map_err(|e| store_error(&conns.path, e))?),
+            };
+            f(conn).map_err(|e| store_error(&conns.path, e))
         })
         .await
     }
+
+    #[cfg(test)]
+    fn open_readers(&self) -> usize {
+        self.readers
+            .iter()
+            .filter(|r| r.lock().unwrap_or_else(PoisonError::into_inner).is_some())
+            .count()
+    }
+}
+
+fn reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = connect(path)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
 }
 
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
@@ -140,4 +162,36 @@ pub fn in_transaction<T>(
     let out = f(&tx)?;
     tx.commit().map_err(|e| store_error(path, e))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_reader_opens_at_its_first_read_and_stays_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let conns = Arc::new(Connections::open(dir.path()).unwrap());
+        assert_eq!(conns.open_readers(), 0, "no reader is opened before a read");
+        for _ in 0..READERS {
+            let one: i64 = conns
+                .read(|conn| conn.query_row("SELECT 1", [], |row| row.get(0)))
+                .await
+                .unwrap();
+            assert_eq!(one, 1);
+        }
+        assert_eq!(conns.open_readers(), READERS, "reads go round the readers");
+        conns
+            .read(|conn| conn.query_row("SELECT 1", [], |row| row.get::<_, i64>(0)))
+            .await
+            .unwrap();
+        assert_eq!(conns.open_readers(), READERS, "an opened reader is reused");
+        let refused = conns
+            .read(|conn| conn.execute("CREATE TABLE t (x)", []))
+            .await;
+        assert!(
+            refused.is_err(),
+            "a reader must stay read-only: {refused:?}"
+        );
+    }
 }
