@@ -6,9 +6,13 @@
 #   bash scripts/startup-order.sh
 #
 # Two runs, and the list is their union:
-# - SQLite store, Redis bus: the embedded defaults plus a bus, as `chat-bench tenant` runs it;
-# - MongoDB store (the SecantusDB stand-in), Redis bus, metrics on their own port: as the
-#   operator runs a tenant, without TLS to Redis (rediss:// code stays where the linker puts it).
+# - SQLite store, Redis bus: the embedded defaults plus a bus, with the settings `chat-bench
+#   tenant` gives its servers;
+# - MongoDB store (the SecantusDB stand-in), Redis bus, metrics on their own port, and the rest
+#   of what the operator's ConfigMap and Secrets set (JSON logs, an admin to create, S3 uploads,
+#   branding, limits): as the operator runs a tenant, without TLS to Redis (rediss:// code stays
+#   where the linker puts it). The S3 client is built at start but first used at an upload, so
+#   the endpoint need not answer.
 # Each run waits until /health/ready answers, then idles for IDLE_SECS (default 20) while the
 # probes the operator's Deployment declares, and a metrics scrape, come in; then callgrind dumps
 # what ran. Shutdown code is not recorded.
@@ -83,13 +87,25 @@ run() {
     echo "recorded the $name run" >&2
 }
 
-run sqlite CHAT_STORE="$WORK/sqlite"
-run mongodb CHAT_STORE="mongodb://127.0.0.1:$mongo_port/atendo"
+# As bench/src/cluster/atendo.rs starts its servers.
+run sqlite CHAT_STORE="$WORK/sqlite" CHAT_LOG=warn CHAT_WS_RATE=1000000 CHAT_WS_BURST=1000000 \
+    CHAT_VISITOR_RATE=1000000 CHAT_WS_CONNECT_RATE=1000000 CHAT_WS_IDLE_TIMEOUT_SECS=86400
+# As operator/tests/golden/starter.yaml shows a tenant's Deployment and ConfigMap.
+run mongodb CHAT_STORE="mongodb://127.0.0.1:$mongo_port/atendo" CHAT_LOG_FORMAT=json \
+    CHAT_ADMIN_EMAIL=admin@startup-order.example.com CHAT_ADMIN_PASSWORD=startup-order-admin-password \
+    CHAT_ALLOWED_ORIGINS=https://startup-order.example.com CHAT_PUBLIC_URL=https://startup-order.example.com \
+    CHAT_BRAND_LOCALE=pt-BR CHAT_BRAND_PRIMARY_COLOR='#f5a623' CHAT_BRAND_PRODUCT_NAME='Startup Order' \
+    CHAT_MAX_UPLOAD_MB=10 CHAT_RETENTION_DAYS=30 CHAT_SHUTDOWN_GRACE_SECS=15 CHAT_TRUSTED_PROXY_HOPS=1 \
+    CHAT_VISITOR_RATE=20 CHAT_WS_BURST=30 CHAT_WS_RATE=10 \
+    CHAT_S3_BUCKET=startup-order-uploads CHAT_S3_ENDPOINT="http://127.0.0.1:$(free_port)" \
+    CHAT_S3_REGION=us-east-1 AWS_ACCESS_KEY_ID=startup-order AWS_SECRET_ACCESS_KEY=startup-order-secret
 
 # Callgrind names a function once per file as "fn=(id) name" (and "cfn=" for callees); keep the
-# names that are the executable's own functions (not libc's). What both runs ran comes first, then
-# each store's own, so a server running one store touches one stretch and skips the other's.
-nm --defined-only "$BIN" | awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u >"$WORK/functions"
+# names that are the executable's own functions, the linked-in C library's among them ("i": its
+# ifunc resolvers, which run at start to pick each string function's variant for the CPU).
+# What both runs ran comes first, then each store's own, so a server running one store touches
+# one stretch and skips the other's.
+nm --defined-only "$BIN" | awk '$2 ~ /^[tTwWi]$/ {print $3}' | sort -u >"$WORK/functions"
 for name in sqlite mongodb; do
     sed -nE 's/^c?fn=\([0-9]+\) (.+)$/\1/p' "$WORK/$name".out.* | sort -u \
         | comm -12 - "$WORK/functions" >"$WORK/$name.ran"
