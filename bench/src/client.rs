@@ -203,9 +203,16 @@ async fn subscribe_once(
     {
         return Ended::Dropped { connected: true };
     }
+    // A token of this connection's own: a future of the run's token, made anew for every frame,
+    // took the lock all subscribers share on it two or three times per frame (tokio-util checks
+    // the flag and files its waiter under that lock).
+    let stop = shared.stop.child_token();
+    let stopped = stop.cancelled();
+    tokio::pin!(stopped);
     loop {
         let frame = tokio::select! {
-            _ = shared.stop.cancelled() => return Ended::Stopped,
+            biased;
+            _ = &mut stopped => return Ended::Stopped,
             frame = ws.next() => frame,
         };
         let text = match frame {
@@ -223,7 +230,7 @@ async fn subscribe_once(
                 }
                 match proto::parse_body(&body) {
                     Some((number, sent)) if state.seen.mark(number) => {
-                        recorder.delivered.fetch_add(1, Ordering::Relaxed);
+                        recorder.delivered.add(id);
                         recorder.record_latency(id, sent, now);
                     }
                     Some(_) => {

@@ -174,7 +174,7 @@ async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<Fa
     h.cluster.ensure_running()?;
     r.take_latencies();
     let published0 = r.published_total();
-    let delivered0 = super::load(&r.delivered);
+    let delivered0 = r.delivered.total();
     let shed0 = super::load(&r.shed);
     let cpu = CpuMark::take(&h.cluster)?;
     let replicas0 = replica_cpu(&h.cluster);
@@ -194,7 +194,7 @@ async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<Fa
         _ => Vec::new(),
     };
     let published = r.published_total() - published0;
-    let delivered = super::load(&r.delivered) - delivered0;
+    let delivered = r.delivered.total() - delivered0;
     let per_delivery = |x: f64| (delivered > 0).then(|| x / delivered as f64);
     let step = FanoutStep {
         load_avg: crate::sys::load_avg(),

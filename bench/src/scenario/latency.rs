@@ -51,7 +51,7 @@ pub async fn run(kind: SystemKind, p: &LatencyParams) -> anyhow::Result<LatencyR
     h.publish(p.rate, p.body_size);
     tokio::time::sleep(p.warmup).await;
     r.take_latencies();
-    let delivered0 = super::load(&r.delivered);
+    let delivered0 = r.delivered.total();
     let cpu = CpuMark::take(&h.cluster)?;
     tokio::time::sleep(p.duration).await;
     h.pause();
@@ -59,7 +59,7 @@ pub async fn run(kind: SystemKind, p: &LatencyParams) -> anyhow::Result<LatencyR
     let (server_cpu, _, _) = cpu.since(&h.cluster)?;
     h.cluster.ensure_running()?;
     let hist = r.take_latencies();
-    let delivered = super::load(&r.delivered) - delivered0;
+    let delivered = r.delivered.total() - delivered0;
     let totals = h.finish().await?;
     let errors = r.errors();
     if !errors.is_empty() {

@@ -196,7 +196,7 @@ impl Harness {
             let r = self.recorder();
             let settled = Recorder::count(&r.acked) + Recorder::count(&r.rejected)
                 >= Recorder::count(&r.sent);
-            if settled && Recorder::count(&r.delivered) >= self.expected_deliveries() {
+            if settled && r.delivered.total() >= self.expected_deliveries() {
                 return true;
             }
             if Instant::now() >= deadline {
@@ -213,7 +213,7 @@ impl Harness {
         let r = self.recorder();
         let mut text = format!(
             "delivered {} of {}, acked {} + rejected {} of {} sent, {} reconnects so far",
-            Recorder::count(&r.delivered),
+            r.delivered.total(),
             self.expected_deliveries(),
             Recorder::count(&r.acked),
             Recorder::count(&r.rejected),
