@@ -103,6 +103,18 @@ pub fn trim() -> bool {
     false
 }
 
+/// This process's private resident memory (`RssAnon`), in KiB: what tests of memory given back
+/// to the kernel read.
+#[cfg(all(test, target_os = "linux"))]
+pub(crate) fn private_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("RssAnon in /proc/self/status")
+}
+
 #[cfg(test)]
 mod tests {
     use super::Quiet;
@@ -130,22 +142,14 @@ mod tests {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[test]
     fn trim_gives_freed_pages_between_live_allocations_back() {
-        fn private_kib() -> u64 {
-            let status = std::fs::read_to_string("/proc/self/status").unwrap();
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("RssAnon:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-                .unwrap()
-        }
         // 64 MiB in 4 KiB blocks, every 32nd kept: what is freed lies between live blocks, where
         // glibc's own top-of-heap trimming cannot reach it.
         let mut blocks: Vec<Vec<u8>> = (0..16_384).map(|i| vec![i as u8; 4096]).collect();
         let kept: Vec<Vec<u8>> = blocks.iter_mut().step_by(32).map(std::mem::take).collect();
         drop(blocks);
-        let before = private_kib();
+        let before = super::private_kib();
         super::trim();
-        let after = private_kib();
+        let after = super::private_kib();
         assert!(
             before.saturating_sub(after) >= 32 * 1024,
             "trim released {} KiB of the ~62 MiB freed (RssAnon {before} → {after} KiB)",

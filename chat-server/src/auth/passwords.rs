@@ -307,14 +307,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn a_hash_gives_its_working_memory_back_when_it_is_done() {
-        fn private_kib() -> u64 {
-            let status = std::fs::read_to_string("/proc/self/status").unwrap();
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("RssAnon:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-                .unwrap()
-        }
+        use crate::heap::private_kib;
         let p = Passwords::new(2, super::DEFAULT_WAIT);
         let before = private_kib();
         let hash = p.hash("correct horse".into()).await.unwrap();
