@@ -139,7 +139,6 @@ pub async fn from_config(
                     &config.s3_region,
                     config.s3_endpoint.as_deref(),
                 )
-                .await
                 .with_expiry(lifetime),
             ),
             routes: axum::Router::new(),

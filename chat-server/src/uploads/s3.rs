@@ -21,25 +21,43 @@ const MAX_DELETE_ROUNDS: usize = 20;
 pub const EXPIRY: Duration = Duration::from_secs(15 * 60);
 
 pub struct S3BlobStore {
-    client: aws_sdk_s3::Client,
+    client: tokio::sync::OnceCell<aws_sdk_s3::Client>,
+    /// Where the client comes from at its first use; `None` when it was given at construction.
+    source: Option<Source>,
     bucket: String,
     expiry: Duration,
+}
+
+struct Source {
+    region: String,
+    endpoint: Option<String>,
 }
 
 impl S3BlobStore {
     /// Uses the AWS default credentials chain. `endpoint` (an S3-compatible server) switches
     /// to path-style addressing, which such servers expect.
-    pub async fn from_default_chain(bucket: &str, region: &str, endpoint: Option<&str>) -> Self {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(Region::new(region.to_string()))
-            .load()
-            .await;
-        Self::new(client_config(&sdk, endpoint), bucket)
+    ///
+    /// The SDK's configuration and client are built at the first request, not here: building
+    /// them at start put 1.4 MiB of code and data into the memory of every tenant's server,
+    /// idle or not, before its first upload. Loading reads only the environment and profile
+    /// files (credentials themselves are fetched when a request is signed), so nothing that
+    /// could fail at start is put off.
+    pub fn from_default_chain(bucket: &str, region: &str, endpoint: Option<&str>) -> Self {
+        Self {
+            client: tokio::sync::OnceCell::new(),
+            source: Some(Source {
+                region: region.to_string(),
+                endpoint: endpoint.map(str::to_string),
+            }),
+            bucket: bucket.to_string(),
+            expiry: EXPIRY,
+        }
     }
 
     pub fn new(config: aws_sdk_s3::Config, bucket: &str) -> Self {
         Self {
-            client: aws_sdk_s3::Client::from_conf(config),
+            client: tokio::sync::OnceCell::new_with(Some(aws_sdk_s3::Client::from_conf(config))),
+            source: None,
             bucket: bucket.to_string(),
             expiry: EXPIRY,
         }
@@ -48,6 +66,22 @@ impl S3BlobStore {
     pub fn with_expiry(mut self, expiry: Duration) -> Self {
         self.expiry = expiry;
         self
+    }
+
+    async fn client(&self) -> &aws_sdk_s3::Client {
+        self.client
+            .get_or_init(|| async {
+                let source = self
+                    .source
+                    .as_ref()
+                    .expect("a store made without a client has where to load one from");
+                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .region(Region::new(source.region.clone()))
+                    .load()
+                    .await;
+                aws_sdk_s3::Client::from_conf(client_config(&sdk, source.endpoint.as_deref()))
+            })
+            .await
     }
 }
 
@@ -107,7 +141,8 @@ impl BlobStore for S3BlobStore {
             .map_err(|_| BlobError::Other(format!("size {size} is out of range")))?;
         let now = SystemTime::now();
         let request = self
-            .client
+            .client()
+            .await
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -131,7 +166,8 @@ impl BlobStore for S3BlobStore {
     ) -> Result<PresignedUrl, BlobError> {
         let now = SystemTime::now();
         let request = self
-            .client
+            .client()
+            .await
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -146,7 +182,8 @@ impl BlobStore for S3BlobStore {
 
     async fn exists(&self, key: &str) -> Result<bool, BlobError> {
         match self
-            .client
+            .client()
+            .await
             .head_object()
             .bucket(&self.bucket)
             .key(key)
@@ -173,7 +210,8 @@ impl BlobStore for S3BlobStore {
         };
         for _ in 0..MAX_DELETE_ROUNDS {
             let listed = self
-                .client
+                .client()
+                .await
                 .list_object_versions()
                 .bucket(&self.bucket)
                 .prefix(key)
@@ -195,7 +233,8 @@ impl BlobStore for S3BlobStore {
                 return Ok(());
             }
             for id in ids {
-                self.client
+                self.client()
+                    .await
                     .delete_object()
                     .bucket(&self.bucket)
                     .key(key)
@@ -208,5 +247,23 @@ impl BlobStore for S3BlobStore {
         Err(BlobError::Unavailable(format!(
             "deleting {key}: versions kept appearing after {MAX_DELETE_ROUNDS} rounds"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::S3BlobStore;
+
+    #[tokio::test]
+    async fn the_default_chain_client_is_built_at_its_first_use_not_before() {
+        let store =
+            S3BlobStore::from_default_chain("uploads", "us-east-1", Some("http://127.0.0.1:9"));
+        assert!(store.client.get().is_none(), "built before any request");
+        let client = store.client().await;
+        assert_eq!(
+            client.config().region().map(|r| r.as_ref()),
+            Some("us-east-1")
+        );
+        assert!(store.client.get().is_some(), "built once and kept");
     }
 }
