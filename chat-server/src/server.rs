@@ -194,7 +194,7 @@ pub async fn build(
         ),
         None => AllowedOrigins::any(),
     };
-    let uploads = crate::uploads::from_config(config, &secret, origins.cors()).await;
+    let uploads = crate::uploads::from_config(config, &secret, origins.cors());
     let blobs = uploads.store;
     let extra = uploads.routes.merge(crate::web::router(config));
     let mut auth = Authenticator::new(

@@ -125,7 +125,7 @@ pub struct Uploads {
 /// S3 when `CHAT_S3_BUCKET` is set, else files in `CHAT_UPLOAD_DIR` behind URLs signed with
 /// `local_secret` (which must be the same on every replica and across restarts).
 /// The local routes answer browsers on `origins` only, as the bucket's CORS rule does.
-pub async fn from_config(
+pub fn from_config(
     config: &Config,
     local_secret: &[u8],
     origins: tower_http::cors::AllowOrigin,
