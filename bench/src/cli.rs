@@ -11,7 +11,7 @@ use crate::cluster::SystemKind;
 use crate::results::Results;
 use crate::scenario::reports::ReportsParams;
 use crate::scenario::search::{SearchParams, SearchStore};
-use crate::scenario::{fanout, idle, latency, reports, search, shards, storm, tenant};
+use crate::scenario::{fanout, figure, idle, latency, reports, search, shards, storm, tenant};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -287,13 +287,20 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
                 };
                 let r = latency::run(kind, &p).await?;
                 eprintln!(
-                    "{} latency: p50 {:.2} ms p99 {:.2} ms p99.9 {:.2} ms, lost {}, duplicated {}",
+                    "{} latency: p50 {:.2} ms p99 {:.2} ms p99.9 {:.2} ms, lost {}, duplicated {}; {:.0} deliveries/s, CPU-µs per delivery: servers {:.2} (subscriber replica {}, publisher {} µs/publish), Redis {}, client {}; load {:.2}",
                     kind.label(),
                     r.latency.p50_ms,
                     r.latency.p99_ms,
                     r.latency.p999_ms,
                     r.totals.lost,
-                    r.totals.duplicates
+                    r.totals.duplicates,
+                    r.deliveries_per_sec,
+                    r.cpu_s_per_million,
+                    figure(r.subscriber_cpu_s_per_million),
+                    figure(r.publisher_cpu_us_per_publish),
+                    figure(r.redis_cpu_s_per_million),
+                    figure(r.client_cpu_s_per_million),
+                    r.load_avg,
                 );
                 save(&path, |res| res.add_latency(r))?;
             }

@@ -309,7 +309,7 @@ pub fn markdown(r: &Results) -> String {
     for l in &r.latency {
         let _ = writeln!(
             out,
-            "\n#### Latency, {}: {} s at {:.0} publishes/s to {} rooms × {}: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.1} ms; {} deliveries/s; {:.2} server CPU-s per million; {} delivered, {} lost, {} duplicated, {} reconnects",
+            "\n#### Latency, {}: {} s at {:.0} publishes/s to {} rooms × {}: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.1} ms; {} deliveries/s; {:.2} server CPU-s per million{}; {} delivered, {} lost, {} duplicated, {} reconnects; load {:.2}",
             l.system.label(),
             l.seconds,
             l.rate,
@@ -321,10 +321,12 @@ pub fn markdown(r: &Results) -> String {
             l.latency.max_ms,
             count(l.deliveries_per_sec as u64),
             l.cpu_s_per_million,
+            latency_split(l),
             count(l.totals.delivered),
             count(l.totals.lost),
             count(l.totals.duplicates),
-            count(l.totals.reconnects)
+            count(l.totals.reconnects),
+            l.load_avg
         );
     }
     for s in &r.storm {
@@ -343,6 +345,32 @@ pub fn markdown(r: &Results) -> String {
         );
     }
     out
+}
+
+/// Where the latency run's CPU went, for runs that recorded it (older results files did not).
+fn latency_split(l: &crate::scenario::latency::LatencyResult) -> String {
+    let parts: Vec<String> = [
+        (
+            "subscribers' replica",
+            l.subscriber_cpu_s_per_million,
+            "µs per delivery",
+        ),
+        (
+            "publishers' replica",
+            l.publisher_cpu_us_per_publish,
+            "µs per publish",
+        ),
+        ("Redis", l.redis_cpu_s_per_million, "µs per delivery"),
+        ("load tool", l.client_cpu_s_per_million, "µs per delivery"),
+    ]
+    .into_iter()
+    .filter_map(|(what, x, unit)| Some(format!("{what} {:.2} {unit}", x?)))
+    .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
 }
 
 #[cfg(test)]

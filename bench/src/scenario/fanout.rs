@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::cluster::{RedisHandle, SystemKind};
 use crate::record::Quantiles;
 
-use super::{CpuMark, Harness, Layout, Totals};
+use super::{CpuMark, Harness, Layout, Totals, figure};
 use crate::syscalls::SyscallCount;
 
 pub struct FanoutParams {
@@ -152,22 +152,9 @@ fn kept_pace(published: u64, rate: f64, step: Duration, publishers: usize) -> bo
     published as f64 >= 0.95 * rate * step.as_secs_f64() - publishers as f64
 }
 
-fn figure(x: Option<f64>) -> String {
-    x.map_or_else(|| "n/a".into(), |x| format!("{x:.2}"))
-}
-
 /// The replica the publishers send to, and the one all subscribers are on ([`Layout`]).
 const PUBLISHERS: usize = super::PUBLISHER_REPLICA;
-const SUBSCRIBERS: usize = 1;
-
-/// Each replica's CPU-seconds so far, in replica order (empty where one cannot be read).
-fn replica_cpu(cluster: &crate::cluster::Cluster) -> Vec<f64> {
-    cluster
-        .pids()
-        .into_iter()
-        .map(|p| crate::sys::cpu_seconds(p).unwrap_or(f64::NAN))
-        .collect()
-}
+const SUBSCRIBERS: usize = super::SUBSCRIBER_REPLICA;
 
 async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<FanoutStep> {
     let r = h.shared.recorder.clone();
@@ -177,18 +164,13 @@ async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<Fa
     let delivered0 = r.delivered.total();
     let shed0 = super::load(&r.shed);
     let cpu = CpuMark::take(&h.cluster)?;
-    let replicas0 = replica_cpu(&h.cluster);
-    let client0 = crate::sys::cpu_seconds(std::process::id())?;
     let syscalls = SyscallCount::start(&h.cluster.pids());
     h.publish(rate, p.body_size);
     tokio::time::sleep(p.step).await;
     h.pause();
     let drained = h.drain(Duration::from_secs(10)).await;
     let syscalls = syscalls.and_then(SyscallCount::stop);
-    let client_cpu_s = crate::sys::cpu_seconds(std::process::id())? - client0;
-    let (server_cpu_s, redis_cpu_s, _) = cpu.since(&h.cluster)?;
-    let replicas = replica_cpu(&h.cluster);
-    let replica_since = |i: usize| Some(replicas.get(i)? - replicas0.get(i)?);
+    let spent = cpu.since(&h.cluster)?;
     let redis_cpu_per_master_s = match h.cluster.redis {
         RedisHandle::Sharded(_) => cpu.redis_each_since(&h.cluster),
         _ => Vec::new(),
@@ -203,18 +185,16 @@ async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<Fa
         delivered,
         deliveries_per_sec: delivered as f64 / p.step.as_secs_f64(),
         latency: Quantiles::of(&r.take_latencies()),
-        server_cpu_s,
-        redis_cpu_s,
+        server_cpu_s: spent.server,
+        redis_cpu_s: spent.redis,
         redis_cpu_per_master_s,
-        cpu_s_per_million: if delivered > 0 {
-            server_cpu_s / delivered as f64 * 1e6
-        } else {
-            0.0
-        },
-        client_cpu_s_per_million: per_delivery(client_cpu_s * 1e6),
-        subscriber_cpu_s_per_million: replica_since(SUBSCRIBERS)
+        cpu_s_per_million: per_delivery(spent.server * 1e6).unwrap_or(0.0),
+        client_cpu_s_per_million: per_delivery(spent.client * 1e6),
+        subscriber_cpu_s_per_million: spent
+            .replica(SUBSCRIBERS)
             .and_then(|s| per_delivery(s * 1e6)),
-        publisher_cpu_us_per_publish: replica_since(PUBLISHERS)
+        publisher_cpu_us_per_publish: spent
+            .replica(PUBLISHERS)
             .and_then(|s| (published > 0).then(|| s * 1e6 / published as f64)),
         syscalls_per_delivery: syscalls.and_then(|n| per_delivery(n as f64)),
         drained,

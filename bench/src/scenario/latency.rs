@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::cluster::SystemKind;
 use crate::record::Quantiles;
 
-use super::{CpuMark, Harness, Layout, Totals};
+use super::{CpuMark, Harness, Layout, PUBLISHER_REPLICA, SUBSCRIBER_REPLICA, Totals};
 
 pub struct LatencyParams {
     pub rooms: usize,
@@ -33,6 +33,18 @@ pub struct LatencyResult {
     pub curve: Vec<(f64, f64)>,
     pub deliveries_per_sec: f64,
     pub cpu_s_per_million: f64,
+    /// Where the machine's CPU went, so a missed goal can be told apart from a machine that is
+    /// full: the subscribers' replica per delivery (bus in, sockets out), the publishers'
+    /// replica per publish (request, store write, bus publish), Redis and the load tool itself
+    /// per delivery. CPU-seconds per million deliveries is CPU-µs per delivery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscriber_cpu_s_per_million: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher_cpu_us_per_publish: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis_cpu_s_per_million: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cpu_s_per_million: Option<f64>,
     pub totals: Totals,
     pub drained: bool,
 }
@@ -44,7 +56,7 @@ pub async fn run(kind: SystemKind, p: &LatencyParams) -> anyhow::Result<LatencyR
         replicas: 2,
         rooms: p.rooms,
         per_room: p.per_room,
-        subscriber_replica: 1,
+        subscriber_replica: SUBSCRIBER_REPLICA,
     };
     let mut h = Harness::start(kind, &layout).await?;
     let r = h.shared.recorder.clone();
@@ -52,14 +64,17 @@ pub async fn run(kind: SystemKind, p: &LatencyParams) -> anyhow::Result<LatencyR
     tokio::time::sleep(p.warmup).await;
     r.take_latencies();
     let delivered0 = r.delivered.total();
+    let published0 = r.published_total();
     let cpu = CpuMark::take(&h.cluster)?;
     tokio::time::sleep(p.duration).await;
     h.pause();
     let drained = h.drain(Duration::from_secs(30)).await;
-    let (server_cpu, _, _) = cpu.since(&h.cluster)?;
+    let spent = cpu.since(&h.cluster)?;
     h.cluster.ensure_running()?;
     let hist = r.take_latencies();
     let delivered = r.delivered.total() - delivered0;
+    let published = r.published_total() - published0;
+    let per_delivery = |x: f64| (delivered > 0).then(|| x * 1e6 / delivered as f64);
     let totals = h.finish().await?;
     let errors = r.errors();
     if !errors.is_empty() {
@@ -78,11 +93,13 @@ pub async fn run(kind: SystemKind, p: &LatencyParams) -> anyhow::Result<LatencyR
             .map(|&q| (q, hist.value_at_quantile(q) as f64 / 1000.0))
             .collect(),
         deliveries_per_sec: delivered as f64 / p.duration.as_secs_f64(),
-        cpu_s_per_million: if delivered > 0 {
-            server_cpu / delivered as f64 * 1e6
-        } else {
-            0.0
-        },
+        cpu_s_per_million: per_delivery(spent.server).unwrap_or(0.0),
+        subscriber_cpu_s_per_million: spent.replica(SUBSCRIBER_REPLICA).and_then(per_delivery),
+        publisher_cpu_us_per_publish: spent
+            .replica(PUBLISHER_REPLICA)
+            .and_then(|s| (published > 0).then(|| s * 1e6 / published as f64)),
+        redis_cpu_s_per_million: spent.redis.and_then(per_delivery),
+        client_cpu_s_per_million: per_delivery(spent.client),
         totals,
         drained,
     })

@@ -257,24 +257,56 @@ impl Harness {
     }
 }
 
-/// Deltas of server and Redis CPU time between two points of a run.
 /// Publishers always send through the first replica; subscribers sit on the layout's.
 pub const PUBLISHER_REPLICA: usize = 0;
+/// The replica the fan-out and latency scenarios put every subscriber on.
+pub const SUBSCRIBER_REPLICA: usize = 1;
 
+/// An optional figure for a progress line: two decimals, or "n/a" where it could not be read.
+pub fn figure(x: Option<f64>) -> String {
+    x.map_or_else(|| "n/a".into(), |x| format!("{x:.2}"))
+}
+
+/// CPU time of the servers, each replica, Redis and the load tool itself at one point of a
+/// run; [`CpuMark::since`] gives what each spent between two points.
 pub struct CpuMark {
     server: f64,
+    replicas: Vec<f64>,
     redis: Option<f64>,
     redis_each: Vec<f64>,
-    at: Instant,
+    client: f64,
+}
+
+/// What each part spent between two [`CpuMark`]s, in CPU-seconds.
+pub struct CpuSpent {
+    pub server: f64,
+    /// Per replica, in replica order; `None` where a replica's could not be read.
+    pub replicas: Vec<Option<f64>>,
+    pub redis: Option<f64>,
+    /// The load tool's own process: on a shared 2-core machine a client that costs more than
+    /// the server would measure itself.
+    pub client: f64,
+}
+
+impl CpuSpent {
+    /// One replica's CPU-seconds, if it was read at both marks.
+    pub fn replica(&self, i: usize) -> Option<f64> {
+        self.replicas.get(i).copied().flatten()
+    }
 }
 
 impl CpuMark {
     pub fn take(cluster: &Cluster) -> anyhow::Result<Self> {
         Ok(Self {
             server: cluster.cpu()?,
+            replicas: cluster
+                .pids()
+                .into_iter()
+                .map(|p| crate::sys::cpu_seconds(p).unwrap_or(f64::NAN))
+                .collect(),
             redis: cluster.redis_cpu(),
             redis_each: cluster.redis_cpu_each(),
-            at: Instant::now(),
+            client: crate::sys::cpu_seconds(std::process::id())?,
         })
     }
 
@@ -288,18 +320,24 @@ impl CpuMark {
             .collect()
     }
 
-    /// (server CPU-seconds, Redis CPU-seconds if known, wall seconds) since `self`.
-    pub fn since(&self, cluster: &Cluster) -> anyhow::Result<(f64, Option<f64>, f64)> {
+    pub fn since(&self, cluster: &Cluster) -> anyhow::Result<CpuSpent> {
         let now = Self::take(cluster)?;
         let redis = match (self.redis, now.redis) {
             (Some(a), Some(b)) => Some(b - a),
             _ => None,
         };
-        Ok((
-            now.server - self.server,
+        let replicas = now
+            .replicas
+            .iter()
+            .zip(&self.replicas)
+            .map(|(b, a)| Some(b - a).filter(|d| d.is_finite()))
+            .collect();
+        Ok(CpuSpent {
+            server: now.server - self.server,
+            replicas,
             redis,
-            now.at.duration_since(self.at).as_secs_f64(),
-        ))
+            client: now.client - self.client,
+        })
     }
 }
 
