@@ -119,8 +119,7 @@ impl Deployment {
         let session = tokio::spawn(chat_server::api::ws::run_session(
             &self.state,
             chat_server::auth::Authenticated::now(self.visitor.clone(), None),
-            to_client,
-            from_client,
+            chat_server::api::ws::Duplex::new(to_client, from_client),
         ));
         Socket {
             to_server,

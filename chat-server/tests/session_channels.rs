@@ -46,8 +46,7 @@ async fn a_client_that_stops_reading_is_closed_and_senders_never_wait_for_it() {
     let session = tokio::spawn(chat_server::api::ws::run_session(
         &state,
         chat_server::auth::Authenticated::now(agent, None),
-        to_client,
-        from_client,
+        chat_server::api::ws::Duplex::new(to_client, from_client),
     ));
     let subscribe = json!({"type": "subscribe", "conversation_id": conversation.id});
     to_server

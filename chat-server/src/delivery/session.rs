@@ -108,18 +108,16 @@ enum End {
 /// The session's future. Set up here, outside it: an `async fn` keeps its arguments' storage
 /// for the future's whole life beside the locals they were moved into (about 400 bytes per
 /// idle socket in `-Zprint-type-sizes`); the future captures only what it uses.
-pub fn run<S, R, E>(
+pub fn run<S, E>(
     delivery: Arc<Delivery>,
     commands: Arc<dyn Commands>,
     who: Authenticated,
     limits: Arc<SessionLimits>,
-    sink: S,
-    mut stream: R,
-) -> impl std::future::Future<Output = ()> + use<S, R, E>
+    socket: S,
+) -> impl std::future::Future<Output = ()> + use<S, E>
 where
-    S: Sink<WsMessage> + Unpin,
-    S::Error: std::fmt::Display,
-    R: Stream<Item = Result<WsMessage, E>> + Unpin,
+    S: Sink<WsMessage> + Stream<Item = Result<WsMessage, E>> + Unpin,
+    <S as Sink<WsMessage>>::Error: std::fmt::Display,
     E: std::fmt::Display,
 {
     let id = delivery.hub.new_session_id();
@@ -130,7 +128,7 @@ where
         principal: who.principal,
         id,
         inbox,
-        sink,
+        socket,
         subs: Followed::default(),
         strikes: 0,
         unflushed: false,
@@ -144,9 +142,9 @@ where
             .signed_in
             .register(session.id, issued, session.inbox.clone());
         delivery.metrics.connections_active.inc();
-        let end = session.run(&mut stream).await;
+        let end = session.run().await;
         session.delivery.signed_in.forget(session.id);
-        Box::pin(session.finish(end, &mut stream)).await;
+        Box::pin(session.finish(end)).await;
         session.delivery.metrics.connections_active.dec();
     }
 }
@@ -158,7 +156,8 @@ struct Session<S> {
     id: SessionId,
     /// The hub's items and the alarm (raised by the hub, a revocation or the shutdown).
     inbox: Arc<Inbox>,
-    sink: S,
+    /// Read and written by this task alone, so one object rather than two halves behind a lock.
+    socket: S,
     subs: Followed<SubState>,
     strikes: u32,
     /// Frames were fed to the sink since the last flush.
@@ -174,16 +173,13 @@ enum Broken {
     Alarmed(Why),
 }
 
-impl<S> Session<S>
+impl<S, E> Session<S>
 where
-    S: Sink<WsMessage> + Unpin,
-    S::Error: std::fmt::Display,
+    S: Sink<WsMessage> + Stream<Item = Result<WsMessage, E>> + Unpin,
+    <S as Sink<WsMessage>>::Error: std::fmt::Display,
+    E: std::fmt::Display,
 {
-    async fn run<R, E>(&mut self, mut stream: R) -> End
-    where
-        R: Stream<Item = Result<WsMessage, E>> + Unpin,
-        E: std::fmt::Display,
-    {
+    async fn run(&mut self) -> End {
         if self.principal.is_agent()
             && let Err(e) = Box::pin(self.delivery.hub.subscribe(
                 AGENTS_TOPIC,
@@ -239,7 +235,7 @@ where
                         Ok(None)
                     }
                 }
-                frame = stream.next() => match frame {
+                frame = self.socket.next() => match frame {
                     None | Some(Ok(WsMessage::Close(_))) => return End::Gone("client"),
                     Some(Err(e)) => {
                         let e = e.to_string();
@@ -295,10 +291,7 @@ where
         }
     }
 
-    async fn finish<R, E>(&mut self, end: End, stream: &mut R)
-    where
-        R: Stream<Item = Result<WsMessage, E>> + Unpin,
-    {
+    async fn finish(&mut self, end: End) {
         for conversation_id in self.subs.keys() {
             self.delivery
                 .hub
@@ -318,13 +311,13 @@ where
                 };
                 let sent = tokio::time::timeout(
                     CLOSE_WRITE_TIMEOUT,
-                    self.sink.send(WsMessage::Close(Some(frame))),
+                    self.socket.send(WsMessage::Close(Some(frame))),
                 )
                 .await;
                 if matches!(sent, Ok(Ok(()))) {
                     // Whatever the client still sends is discarded; its close (or EOF) ends it.
                     let _ = tokio::time::timeout(CLOSE_LINGER, async {
-                        while let Some(Ok(m)) = stream.next().await {
+                        while let Some(Ok(m)) = self.socket.next().await {
                             if matches!(m, WsMessage::Close(_)) {
                                 break;
                             }
@@ -334,21 +327,21 @@ where
                 }
             }
         }
-        let _ = tokio::time::timeout(WRITE_TIMEOUT, self.sink.close()).await;
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, self.socket.close()).await;
     }
 
     /// Hands one frame to the transport, which buffers it until the turn's flush (or until
     /// its buffer is full, when this writes and may block).
     async fn write(&mut self, text: Utf8Bytes) -> Result<(), Broken> {
         self.unflushed = true;
-        guarded(self.inbox.alarm(), self.sink.feed(WsMessage::Text(text))).await
+        guarded(self.inbox.alarm(), self.socket.feed(WsMessage::Text(text))).await
     }
 
     /// Writes what was fed. A client that stops reading blocks this; the alarm (the hub
     /// raises it when the queue overflows meanwhile) or `WRITE_TIMEOUT` ends it.
     async fn flush(&mut self) -> Result<(), Broken> {
         self.unflushed = false;
-        guarded(self.inbox.alarm(), self.sink.flush()).await
+        guarded(self.inbox.alarm(), self.socket.flush()).await
     }
 
     async fn frame(&mut self, frame: &ServerFrame) -> Result<(), Broken> {

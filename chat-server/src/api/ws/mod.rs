@@ -7,13 +7,15 @@
 //! and proxy access logs record URLs, and a long-lived credential does not belong in them.
 
 mod commands;
+mod duplex;
+
+pub use duplex::Duplex;
 
 use std::sync::Arc;
 
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
-use futures::StreamExt;
 use serde::Deserialize;
 
 use super::AppState;
@@ -136,24 +138,24 @@ pub async fn upgrade(
         // inside that task, the session would carry the upgrade's state beside its own for the
         // socket's whole life (about 400 bytes per idle socket in a heap profile).
         .on_upgrade(move |socket| {
-            let (sink, stream) = socket.split();
-            state.sessions.spawn(run_session(&state, who, sink, stream));
+            state.sessions.spawn(run_session(&state, who, socket));
             std::future::ready(())
         }))
 }
 
-/// One websocket session for `principal` over any sink and stream (tests drive it with
-/// channels), with this deployment's delivery, chat and limits.
-pub fn run_session<S, R, E>(
+/// One websocket session for `principal` over any socket that is both a sink and a stream of
+/// frames (tests drive it with channels joined in a [`Duplex`]), with this deployment's
+/// delivery, chat and limits.
+pub fn run_session<T, E>(
     state: &AppState,
     who: Authenticated,
-    sink: S,
-    stream: R,
-) -> impl std::future::Future<Output = ()> + use<S, R, E>
+    socket: T,
+) -> impl std::future::Future<Output = ()> + use<T, E>
 where
-    S: futures::Sink<axum::extract::ws::Message> + Unpin,
-    S::Error: std::fmt::Display,
-    R: futures::Stream<Item = Result<axum::extract::ws::Message, E>> + Unpin,
+    T: futures::Sink<axum::extract::ws::Message>
+        + futures::Stream<Item = Result<axum::extract::ws::Message, E>>
+        + Unpin,
+    <T as futures::Sink<axum::extract::ws::Message>>::Error: std::fmt::Display,
     E: std::fmt::Display,
 {
     session::run(
@@ -161,7 +163,6 @@ where
         Arc::new(ChatCommands(state.chat.clone())),
         who,
         state.ws.session.clone(),
-        sink,
-        stream,
+        socket,
     )
 }
