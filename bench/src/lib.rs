@@ -5,6 +5,7 @@
 //! - `net`, `client`: many sockets from many source addresses; subscribers and publishers;
 //! - `record`: HDR latency histograms, message numbering, loss and duplicate counting;
 //! - `cluster`: Redis and the server replicas as child processes; `sys`: /proc figures;
+//! - `threads`: the subscribers' own single-threaded runtimes, one per core;
 //! - `scenario`: the five scenarios; `worker`: child processes holding idle connections;
 //! - `results`, `report`, `plot`: the results file, its Markdown tables and PNG charts;
 //! - `smoke`: every scenario at tiny scale, for CI.
@@ -22,4 +23,5 @@ pub mod scenario;
 pub mod smoke;
 pub mod sys;
 pub mod syscalls;
+pub mod threads;
 pub mod worker;

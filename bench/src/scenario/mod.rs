@@ -25,6 +25,7 @@ use crate::cluster::{Cluster, RedisHandle, SystemKind};
 use crate::net::{SourcePlan, fresh_block};
 use crate::proto::Room;
 use crate::record::Recorder;
+use crate::threads::ClientThreads;
 
 /// Subscribers connect in batches this large, each waiting for the previous to have joined, so
 /// set-up measures neither system's accept backlog.
@@ -46,6 +47,8 @@ pub struct Harness {
     subscribers: Vec<JoinHandle<SubscriberReport>>,
     publishers: Vec<JoinHandle<PublisherReport>>,
     pub per_room: usize,
+    /// Declared last: dropped after everything above, so no task outlives what it uses.
+    threads: ClientThreads,
 }
 
 /// What the clients of a harness saw, summed.
@@ -103,6 +106,7 @@ impl Harness {
             subscribers: Vec::new(),
             publishers: Vec::new(),
             per_room: layout.per_room,
+            threads: ClientThreads::per_core()?,
         };
         let total = layout.rooms * layout.per_room;
         let mut id = 0;
@@ -110,7 +114,7 @@ impl Harness {
             let batch_end = (id + CONNECT_BATCH).min(total);
             for i in id..batch_end {
                 let room = h.rooms[i / layout.per_room].clone();
-                h.subscribers.push(tokio::spawn(client::subscriber(
+                h.subscribers.push(h.threads.spawn(client::subscriber(
                     h.shared.clone(),
                     i,
                     room,
