@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio_util::sync::CancellationToken;
 
 use crate::client::{self, ReconnectPolicy, Shared};
 use crate::cluster::SystemKind;
@@ -64,18 +63,18 @@ pub async fn run() -> anyhow::Result<()> {
         recorder: Arc::new(Recorder::new(spec.rooms.len())),
         endpoints: spec.endpoints.clone(),
         sources: SourcePlan::new(spec.block),
-        stop: CancellationToken::new(),
+        stop: client::Stop::default(),
         policy: ReconnectPolicy::default(),
     });
     let rooms: Vec<Arc<Room>> = spec.rooms.iter().cloned().map(Arc::new).collect();
-    let stop_reader = shared.stop.clone();
+    let stop_reader = shared.clone();
     tokio::spawn(async move {
         while let Ok(Some(l)) = stdin.next_line().await {
             if l.trim() == "stop" {
                 break;
             }
         }
-        stop_reader.cancel();
+        stop_reader.stop.cancel();
     });
     let mut out = tokio::io::stdout();
     let mut tasks = Vec::with_capacity(spec.count);
@@ -91,8 +90,7 @@ pub async fn run() -> anyhow::Result<()> {
                 i % replicas,
             )));
         }
-        while Recorder::count(&recorder.joined) < tasks.len() as u64 && !shared.stop.is_cancelled()
-        {
+        while Recorder::count(&recorder.joined) < tasks.len() as u64 && !shared.stop.is_stopped() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         emit(

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 use crate::client::{
     self, PublishPlan, PublisherReport, ReconnectPolicy, Shared, SubscriberReport,
@@ -91,7 +90,7 @@ impl Harness {
             recorder: Arc::new(Recorder::new(rooms.len())),
             endpoints: cluster.endpoints(),
             sources: SourcePlan::new(fresh_block()),
-            stop: CancellationToken::new(),
+            stop: client::Stop::default(),
             policy: ReconnectPolicy::default(),
         });
         let (plan, plan_rx) = watch::channel(PublishPlan {
