@@ -113,7 +113,7 @@ pub async fn run_on(
     while rate <= p.max_rate {
         let step = step(&mut h, rate, p).await?;
         eprintln!(
-            "{} fan-out {} B: {:>8.0} pub/s -> {:>9.0} deliveries/s, p99 {:.2} ms, {:.2} CPU-s/M (subscriber replica {}, publisher {} µs/publish; client {}), syscalls/delivery {}{}",
+            "{} fan-out {} B: {:>8.0} pub/s -> {:>9.0} deliveries/s, p99 {:.2} ms, {:.2} CPU-s/M (subscriber replica {}, publisher {} µs/publish; client {}), syscalls/delivery {}; load {:.2}{}",
             kind.label(),
             p.body_size,
             rate,
@@ -124,6 +124,7 @@ pub async fn run_on(
             figure(step.publisher_cpu_us_per_publish),
             figure(step.client_cpu_s_per_million),
             figure(step.syscalls_per_delivery),
+            step.load_avg,
             if step.complete { "" } else { " (incomplete)" }
         );
         let go_on = step.within(p.p99_limit_ms);
