@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::cluster::{RedisHandle, SystemKind};
 use crate::record::Quantiles;
 
-use super::{CpuMark, Harness, Layout, Totals, figure};
+use super::{CpuMark, Harness, Layout, PUBLISHER_REPLICA, SUBSCRIBER_REPLICA, Totals, figure};
 use crate::syscalls::SyscallCount;
 
 pub struct FanoutParams {
@@ -105,7 +105,7 @@ pub async fn run_on(
         replicas: 2,
         rooms: p.rooms,
         per_room: p.per_room,
-        subscriber_replica: SUBSCRIBERS,
+        subscriber_replica: SUBSCRIBER_REPLICA,
     };
     let mut h = Harness::start_on(kind, &layout, redis).await?;
     let mut steps = Vec::new();
@@ -153,10 +153,6 @@ fn kept_pace(published: u64, rate: f64, step: Duration, publishers: usize) -> bo
     published as f64 >= 0.95 * rate * step.as_secs_f64() - publishers as f64
 }
 
-/// The replica the publishers send to, and the one all subscribers are on ([`Layout`]).
-const PUBLISHERS: usize = super::PUBLISHER_REPLICA;
-const SUBSCRIBERS: usize = super::SUBSCRIBER_REPLICA;
-
 async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<FanoutStep> {
     let r = h.shared.recorder.clone();
     h.cluster.ensure_running()?;
@@ -191,12 +187,8 @@ async fn step(h: &mut Harness, rate: f64, p: &FanoutParams) -> anyhow::Result<Fa
         redis_cpu_per_master_s,
         cpu_s_per_million: per_delivery(spent.server * 1e6).unwrap_or(0.0),
         client_cpu_s_per_million: per_delivery(spent.client * 1e6),
-        subscriber_cpu_s_per_million: spent
-            .replica(SUBSCRIBERS)
-            .and_then(|s| per_delivery(s * 1e6)),
-        publisher_cpu_us_per_publish: spent
-            .replica(PUBLISHERS)
-            .and_then(|s| (published > 0).then(|| s * 1e6 / published as f64)),
+        subscriber_cpu_s_per_million: spent.replica_us_per(SUBSCRIBER_REPLICA, delivered),
+        publisher_cpu_us_per_publish: spent.replica_us_per(PUBLISHER_REPLICA, published),
         syscalls_per_delivery: syscalls.and_then(|n| per_delivery(n as f64)),
         drained,
         complete: drained && kept_pace(published, rate, p.step, h.publishers.len()),

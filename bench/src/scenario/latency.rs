@@ -94,10 +94,8 @@ pub async fn run(kind: SystemKind, p: &LatencyParams) -> anyhow::Result<LatencyR
             .collect(),
         deliveries_per_sec: delivered as f64 / p.duration.as_secs_f64(),
         cpu_s_per_million: per_delivery(spent.server).unwrap_or(0.0),
-        subscriber_cpu_s_per_million: spent.replica(SUBSCRIBER_REPLICA).and_then(per_delivery),
-        publisher_cpu_us_per_publish: spent
-            .replica(PUBLISHER_REPLICA)
-            .and_then(|s| (published > 0).then(|| s * 1e6 / published as f64)),
+        subscriber_cpu_s_per_million: spent.replica_us_per(SUBSCRIBER_REPLICA, delivered),
+        publisher_cpu_us_per_publish: spent.replica_us_per(PUBLISHER_REPLICA, published),
         redis_cpu_s_per_million: spent.redis.and_then(per_delivery),
         client_cpu_s_per_million: per_delivery(spent.client),
         totals,

@@ -296,6 +296,12 @@ impl CpuSpent {
     pub fn replica(&self, i: usize) -> Option<f64> {
         self.replicas.get(i).copied().flatten()
     }
+
+    /// One replica's CPU-µs per event (`per`: deliveries or publishes), if read and any came.
+    pub fn replica_us_per(&self, i: usize, per: u64) -> Option<f64> {
+        let s = self.replica(i)?;
+        (per > 0).then(|| s * 1e6 / per as f64)
+    }
 }
 
 impl CpuMark {

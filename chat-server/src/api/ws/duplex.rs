@@ -10,8 +10,8 @@ use futures::{Sink, Stream};
 
 /// `sink` receives what the session writes; `stream` yields what the client sent.
 pub struct Duplex<S, R> {
-    pub sink: S,
-    pub stream: R,
+    sink: S,
+    stream: R,
 }
 
 impl<S: Unpin, R: Unpin> Duplex<S, R> {
